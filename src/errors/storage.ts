@@ -1,0 +1,36 @@
+// Errors that storage drivers throw. They carry no HTTP or OCI meaning: the registry layer
+// translates them (a missing blob key becomes BLOB_UNKNOWN, and so on).
+
+/** Base class of every error a storage driver throws on purpose. */
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly driver: string,
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Nothing is stored under the key. */
+export class PathNotFoundError extends StorageError {
+  constructor(driver: string, key: string, options?: ErrorOptions) {
+    super(`${driver}: no content at "${key}"`, driver, key, options);
+  }
+}
+
+/** The key is not a valid storage key (empty segment, "..", forbidden characters). */
+export class InvalidPathError extends StorageError {
+  constructor(driver: string, key: string) {
+    super(`${driver}: invalid storage key "${key}"`, driver, key);
+  }
+}
+
+/** A read asked for an offset beyond the end of the content, or a negative one. */
+export class InvalidOffsetError extends StorageError {
+  constructor(driver: string, key: string, readonly offset: number) {
+    super(`${driver}: invalid offset ${offset} for "${key}"`, driver, key);
+  }
+}

@@ -1,0 +1,71 @@
+// The blob-store driver contract. A driver stores opaque bytes under '/'-separated keys
+// ("blobs/sha256/ab/abcd.../data"); it knows nothing of OCI, digests or repositories.
+// Every driver (filesystem now, S3 later) passes the suite in storage/testing/ unchanged.
+//
+// Visibility and durability rules every driver must keep:
+// - putContent() is atomic: readers see the old content or the whole new content, never a part.
+// - A writer's bytes are durable once commit() resolves. Content written through a writer may
+//   be visible at its key before commit (uploads live under their own keys and are never
+//   served); blobs become visible only by move(), which is atomic.
+// - move() replaces the destination atomically and removes the source.
+import type { Readable } from 'node:stream';
+
+export interface StatInfo {
+  /** The key that was asked for. */
+  readonly key: string;
+  /** Size in bytes; 0 for a directory-like prefix. */
+  readonly size: number;
+  readonly modifiedAt: Date;
+  /** True when the key is a prefix of other keys rather than content. */
+  readonly isDirectory: boolean;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadOptions extends CallOptions {
+  /** First byte to read; default 0. An offset past the end throws InvalidOffsetError. */
+  readonly offset?: number;
+  /** Number of bytes to read from offset; default: to the end. */
+  readonly length?: number;
+}
+
+export interface WriterOptions extends CallOptions {
+  /** Continue the content already at the key (after a restart, or on another replica). */
+  readonly append: boolean;
+}
+
+/** An append-only writer. Writes are sequential; await each write (that is the backpressure). */
+export interface StorageWriter {
+  /** Bytes in the content so far, including what was there before an append. */
+  readonly size: number;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flush and make the bytes durable; the writer is finished afterwards. */
+  commit(): Promise<void>;
+  /** Stop writing and keep what was written so far, so a later writer can append to it. */
+  close(): Promise<void>;
+  /** Stop writing and remove the content. */
+  cancel(): Promise<void>;
+}
+
+export interface StorageDriver {
+  /** Short name used in errors and logs ("filesystem", "s3"). */
+  readonly name: string;
+  /** Throws PathNotFoundError when nothing is stored under the key or below it. */
+  stat(key: string, options?: CallOptions): Promise<StatInfo>;
+  /** Whole content of a small object. Throws PathNotFoundError. */
+  getContent(key: string, options?: CallOptions): Promise<Buffer>;
+  /** Atomically and durably replaces the content at key. */
+  putContent(key: string, content: Uint8Array, options?: CallOptions): Promise<void>;
+  /** A stream of the content from offset. Throws PathNotFoundError or InvalidOffsetError. */
+  reader(key: string, options?: ReadOptions): Promise<Readable>;
+  /** A writer for key; with append=false any existing content is replaced. */
+  writer(key: string, options: WriterOptions): Promise<StorageWriter>;
+  /** Immediate children of a prefix, as full keys, sorted. Throws PathNotFoundError. */
+  list(prefix: string, options?: CallOptions): Promise<string[]>;
+  /** Atomically moves content from source to destination, replacing it. Throws PathNotFoundError. */
+  move(sourceKey: string, destinationKey: string, options?: CallOptions): Promise<void>;
+  /** Removes a key and everything below it. Throws PathNotFoundError. */
+  delete(key: string, options?: CallOptions): Promise<void>;
+}

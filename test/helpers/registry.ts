@@ -1,0 +1,178 @@
+// Starts a registry process for cross-process tests: Berth (default) or, with
+// BERTH_TEST_TARGET=reference, the reference registry (Debian package docker-registry), so a
+// test can be checked against the reference's behaviour. Each registry gets its own data
+// directory and a random loopback port, and is stopped by PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface RegistryOptions {
+  /** storage.delete.enabled; default true. */
+  readonly deleteEnabled?: boolean;
+  /** Extra YAML appended to Berth's config file (ignored for the reference). */
+  readonly extraConfig?: string;
+  /** Reuse a data directory (for restart tests); default a new temporary one. */
+  readonly dataDir?: string;
+  /** Extra environment variables for the process. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface TestRegistry {
+  /** "http://127.0.0.1:PORT" */
+  readonly url: string;
+  /** "127.0.0.1:PORT", the form clients put in image references. */
+  readonly hostPort: string;
+  readonly dataDir: string;
+  readonly target: 'berth' | 'reference';
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Stops the process (SIGTERM, then SIGKILL) and removes the data directory unless keepData. */
+  stop(options?: { keepData?: boolean; signal?: NodeJS.Signals }): Promise<void>;
+}
+
+const projectRoot = resolve(import.meta.dirname, '..', '..');
+
+export const testTarget: 'berth' | 'reference' =
+  process.env.BERTH_TEST_TARGET === 'reference' ? 'reference' : 'berth';
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
+  return testTarget === 'reference'
+    ? startReference(dataDir, options)
+    : startBerth(dataDir, options);
+}
+
+async function startBerth(dataDir: string, options: RegistryOptions): Promise<TestRegistry> {
+  const configFile = join(dataDir, 'berth-test-config.yml');
+  await writeFile(
+    configFile,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: info',
+      'http:',
+      '  addr: 127.0.0.1:0',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(dataDir)}`,
+      '  delete:',
+      `    enabled: ${options.deleteEnabled ?? true}`,
+      options.extraConfig ?? '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'serve', '--config', configFile],
+    { cwd: projectRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const collected: string[] = [];
+  child.stderr.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => reject(new Error(`berth did not start:\n${collected.join('')}`)), 30_000);
+    lines.on('line', (line) => {
+      collected.push(line + '\n');
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'listening' && entry.url) {
+          clearTimeout(timer);
+          resolveUrl(entry.url);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited with ${code} before listening:\n${collected.join('')}`));
+    });
+  });
+  return handle('berth', child, url, dataDir, options.dataDir === undefined, collected);
+}
+
+async function startReference(dataDir: string, options: RegistryOptions): Promise<TestRegistry> {
+  const port = await freePort();
+  const configFile = join(dataDir, 'reference-config.yml');
+  await writeFile(
+    configFile,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(join(dataDir, 'reference'))}`,
+      '  delete:',
+      `    enabled: ${options.deleteEnabled ?? true}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+    ].join('\n'),
+  );
+  const child = spawn('docker-registry', ['serve', configFile], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collected: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/v2/`);
+      await response.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`reference registry did not start:\n${collected.join('')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return handle('reference', child, url, dataDir, options.dataDir === undefined, collected);
+}
+
+function handle(
+  target: 'berth' | 'reference',
+  child: ChildProcess,
+  url: string,
+  dataDir: string,
+  ownsDataDir: boolean,
+  collected: string[],
+): TestRegistry {
+  return {
+    url,
+    hostPort: new URL(url).host,
+    dataDir,
+    target,
+    output: () => collected.join(''),
+    async stop({ keepData = false, signal = 'SIGTERM' } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (ownsDataDir && !keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port that was free a moment ago (only for the reference, which cannot listen on port 0 and report it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
