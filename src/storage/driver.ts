@@ -8,6 +8,11 @@
 //   be visible at its key before commit (uploads live under their own keys and are never
 //   served); blobs become visible only by move(), which is atomic.
 // - move() replaces the destination atomically and removes the source.
+//
+// Keys are validated by storage/keys.ts before a driver touches anything: '/'-separated,
+// relative, segments of [A-Za-z0-9._-] other than '.' and '..'. Any other key throws
+// InvalidPathError. A call whose signal is already aborted rejects with the signal's reason
+// (an AbortError) and changes nothing.
 import type { Readable } from 'node:stream';
 
 export interface StatInfo {
@@ -25,18 +30,31 @@ export interface CallOptions {
 }
 
 export interface ReadOptions extends CallOptions {
-  /** First byte to read; default 0. An offset past the end throws InvalidOffsetError. */
+  /**
+   * First byte to read; default 0. An offset past the end (or negative) throws
+   * InvalidOffsetError; an offset equal to the size gives an empty stream.
+   */
   readonly offset?: number;
-  /** Number of bytes to read from offset; default: to the end. */
+  /** Number of bytes to read from offset; default: to the end. A length past the end reads to the end. */
   readonly length?: number;
 }
 
 export interface WriterOptions extends CallOptions {
-  /** Continue the content already at the key (after a restart, or on another replica). */
+  /**
+   * Continue the content already at the key (after a restart, or on another replica).
+   * With append=true the content must exist, else writer() throws PathNotFoundError, so an
+   * upload that was removed is never silently restarted from zero.
+   */
   readonly append: boolean;
 }
 
-/** An append-only writer. Writes are sequential; await each write (that is the backpressure). */
+/**
+ * An append-only writer. Writes are sequential; await each write (that is the backpressure).
+ * The writer holds resources until commit(), close() or cancel(): call one of them in every
+ * case (a `finally` is fine). After one of them the writer is finished: write() and
+ * commit() reject, while close() and cancel() do nothing, so they never remove content that
+ * was committed or handed over. A writer's signal makes every later write() reject.
+ */
 export interface StorageWriter {
   /** Bytes in the content so far, including what was there before an append. */
   readonly size: number;
@@ -54,7 +72,7 @@ export interface StorageDriver {
   readonly name: string;
   /** Throws PathNotFoundError when nothing is stored under the key or below it. */
   stat(key: string, options?: CallOptions): Promise<StatInfo>;
-  /** Whole content of a small object. Throws PathNotFoundError. */
+  /** Whole content of a small object. Throws PathNotFoundError (also for a prefix). */
   getContent(key: string, options?: CallOptions): Promise<Buffer>;
   /** Atomically and durably replaces the content at key. */
   putContent(key: string, content: Uint8Array, options?: CallOptions): Promise<void>;
@@ -62,7 +80,11 @@ export interface StorageDriver {
   reader(key: string, options?: ReadOptions): Promise<Readable>;
   /** A writer for key; with append=false any existing content is replaced. */
   writer(key: string, options: WriterOptions): Promise<StorageWriter>;
-  /** Immediate children of a prefix, as full keys, sorted. Throws PathNotFoundError. */
+  /**
+   * Immediate children of a prefix, as full keys, sorted. '' lists the root (empty when
+   * nothing is stored). Throws PathNotFoundError when nothing is stored below the prefix
+   * (a driver with real directories may return [] for an empty one).
+   */
   list(prefix: string, options?: CallOptions): Promise<string[]>;
   /** Atomically moves content from source to destination, replacing it. Throws PathNotFoundError. */
   move(sourceKey: string, destinationKey: string, options?: CallOptions): Promise<void>;

@@ -1,0 +1,63 @@
+// The `berth` command line: serve, config check, config schema.
+import { Command } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
+import { serve } from '../server/serve.js';
+
+/** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
+function load(file: string | undefined) {
+  return loadConfig({ ...(file !== undefined ? { file } : {}), env: process.env });
+}
+
+export function buildCli(): Command {
+  const program = new Command('berth')
+    .description('Berth: a container image registry (OCI Distribution v1.1, Docker Registry HTTP API V2)')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run the registry (default: port 5000, data in ./data, metadata in ./data/berth.db)')
+    .argument('[file]', 'configuration file (same as --config)')
+    .option('-c, --config <file>', 'YAML configuration file (env: BERTH_CONFIG or REGISTRY_CONFIGURATION_PATH)')
+    .action(async (file: string | undefined, options: { config?: string }) => {
+      await serve(await load(options.config ?? file));
+    });
+
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate a configuration file (and the REGISTRY_*/BERTH_* environment) and print the result')
+    .argument('[file]', 'configuration file')
+    .action(async (file: string | undefined) => {
+      const loaded = await load(file);
+      for (const warning of loaded.warnings) console.log(`warning: ${warning}`);
+      console.log(`${file ?? 'configuration'} is valid`);
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the configuration file')
+    .action(() => {
+      console.log(JSON.stringify(configJsonSchema(), null, 2));
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+// Run directly (tsx src/cli/main.ts ...) as well as through bin/berth.js.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv).catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });
+}

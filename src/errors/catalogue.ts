@@ -1,0 +1,183 @@
+// The error catalogue: every error Berth reports to a client is listed here once, with the
+// code clients see in the OCI error body, a default message and the HTTP status. Handlers throw
+// RegistryError values built from these entries; the single error hook in http/ turns them into
+// responses. docs/errors.md is generated from this table and a test keeps the two in step.
+
+export interface ErrorDefinition {
+  /** The value of "code" in the OCI error body. */
+  readonly code: string;
+  readonly message: string;
+  readonly status: number;
+  /** One line for docs/errors.md: when a client sees it. */
+  readonly description: string;
+}
+
+export const errorCatalogue = {
+  BLOB_UNKNOWN: {
+    code: 'BLOB_UNKNOWN',
+    message: 'blob unknown to registry',
+    status: 404,
+    description: 'The blob is not in the repository (or its digest is unknown).',
+  },
+  BLOB_UPLOAD_INVALID: {
+    code: 'BLOB_UPLOAD_INVALID',
+    message: 'blob upload invalid',
+    status: 400,
+    description: 'The upload request was malformed, for example a bad Content-Range header.',
+  },
+  BLOB_UPLOAD_UNKNOWN: {
+    code: 'BLOB_UPLOAD_UNKNOWN',
+    message: 'blob upload unknown to registry',
+    status: 404,
+    description: 'The upload id is unknown: it never existed, was cancelled, completed or purged.',
+  },
+  DIGEST_INVALID: {
+    code: 'DIGEST_INVALID',
+    message: 'provided digest did not match uploaded content',
+    status: 400,
+    description: 'A digest is malformed, uses an unsupported algorithm, or does not match the bytes.',
+  },
+  MANIFEST_BLOB_UNKNOWN: {
+    code: 'MANIFEST_BLOB_UNKNOWN',
+    message: 'manifest references a manifest or blob unknown to registry',
+    status: 400,
+    description: 'A manifest references a blob or child manifest that is not in the repository.',
+  },
+  MANIFEST_INVALID: {
+    code: 'MANIFEST_INVALID',
+    message: 'manifest invalid',
+    status: 400,
+    description: 'The manifest is not valid JSON, not a known manifest type, or fails validation.',
+  },
+  MANIFEST_TOO_LARGE: {
+    code: 'SIZE_INVALID',
+    message: 'manifest too large',
+    status: 413,
+    description: 'The manifest is larger than limits.manifestmaxbytes.',
+  },
+  MANIFEST_UNKNOWN: {
+    code: 'MANIFEST_UNKNOWN',
+    message: 'manifest unknown',
+    status: 404,
+    description: 'No manifest with this tag or digest in the repository.',
+  },
+  NAME_INVALID: {
+    code: 'NAME_INVALID',
+    message: 'invalid repository name',
+    status: 400,
+    description: 'The repository name does not match the OCI name grammar or is too long.',
+  },
+  NAME_UNKNOWN: {
+    code: 'NAME_UNKNOWN',
+    message: 'repository name not known to registry',
+    status: 404,
+    description: 'The repository does not exist.',
+  },
+  SIZE_INVALID: {
+    code: 'SIZE_INVALID',
+    message: 'provided length did not match content length',
+    status: 400,
+    description: 'The bytes received do not match the declared length.',
+  },
+  TAG_INVALID: {
+    code: 'TAG_INVALID',
+    message: 'invalid tag',
+    status: 400,
+    description: 'A tag does not match the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}).',
+  },
+  RANGE_INVALID: {
+    code: 'RANGE_INVALID',
+    message: 'invalid content range',
+    status: 416,
+    description: 'A chunk does not start where the upload ends, or a requested byte range is outside the blob.',
+  },
+  PAGINATION_NUMBER_INVALID: {
+    code: 'PAGINATION_NUMBER_INVALID',
+    message: 'invalid number of results requested',
+    status: 400,
+    description: 'The n parameter is not a non-negative integer or exceeds limits.paginationmaxentries.',
+  },
+  UNAUTHORIZED: {
+    code: 'UNAUTHORIZED',
+    message: 'authentication required',
+    status: 401,
+    description: 'The request needs credentials.',
+  },
+  DENIED: {
+    code: 'DENIED',
+    message: 'requested access to the resource is denied',
+    status: 403,
+    description: 'The credentials do not grant the requested access.',
+  },
+  UNSUPPORTED: {
+    code: 'UNSUPPORTED',
+    message: 'The operation is unsupported.',
+    status: 405,
+    description: 'The method is not allowed on this endpoint, or the feature (such as deletes) is disabled.',
+  },
+  BAD_REQUEST: {
+    code: 'BAD_REQUEST',
+    message: 'bad request',
+    status: 400,
+    description: 'The request is malformed at the HTTP level (bad URL encoding, headers or body framing).',
+  },
+  NOT_FOUND: {
+    code: 'NOT_FOUND',
+    message: 'no such endpoint',
+    status: 404,
+    description: 'The path is not part of the registry API.',
+  },
+  TOO_MANY_REQUESTS: {
+    code: 'TOOMANYREQUESTS',
+    message: 'too many requests',
+    status: 429,
+    description: 'The client sent too many requests; retry after the time in Retry-After.',
+  },
+  UNAVAILABLE: {
+    code: 'UNAVAILABLE',
+    message: 'service unavailable',
+    status: 503,
+    description: 'The registry is shutting down or a dependency is unavailable; retry later.',
+  },
+  UNKNOWN: {
+    code: 'UNKNOWN',
+    message: 'unknown error',
+    status: 500,
+    description: 'An unexpected server error; the log has details under the request id.',
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorName = keyof typeof errorCatalogue;
+
+/** An error with a catalogue entry, safe to show to the client. */
+export class RegistryError extends Error {
+  readonly definition: ErrorDefinition;
+
+  constructor(
+    readonly errorName: ErrorName,
+    readonly detail?: unknown,
+    options?: { message?: string; headers?: Readonly<Record<string, string>>; cause?: unknown },
+  ) {
+    const definition = errorCatalogue[errorName];
+    super(options?.message ?? definition.message, { cause: options?.cause });
+    this.name = 'RegistryError';
+    this.definition = definition;
+    this.headers = options?.headers ?? {};
+  }
+
+  readonly headers: Readonly<Record<string, string>>;
+
+  get status(): number {
+    return this.definition.status;
+  }
+
+  /** The OCI error body: {"errors":[{"code","message","detail"}]}. */
+  toBody(): { errors: { code: string; message: string; detail?: unknown }[] } {
+    const entry: { code: string; message: string; detail?: unknown } = {
+      code: this.definition.code,
+      message: this.message,
+    };
+    if (this.detail !== undefined) entry.detail = this.detail;
+    return { errors: [entry] };
+  }
+}

@@ -1,0 +1,80 @@
+// Builds the Fastify application for the registry API. Bodies are not parsed by Fastify: blob
+// handlers stream the raw request, manifest handlers read it with a size bound. Routing below
+// /v2/ is done by the route table in routes.ts, because repository names contain slashes.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { RegistryError } from '../errors/index.js';
+import type { Registry } from '../registry/index.js';
+import type { HttpOptions, RequestContext } from './context.js';
+import { sendError } from './error-hook.js';
+import { matchRoute } from './routes.js';
+
+export interface HttpAppOptions extends HttpOptions {
+  readonly logger: FastifyBaseLogger;
+  readonly accessLog: boolean;
+}
+
+const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+export function createHttpApp(registry: Registry, options: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One access-log line per request (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 16_384 },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+  });
+
+  app.removeAllContentTypeParsers();
+  // Leave every body unread: handlers consume request.raw themselves.
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
+  });
+  if (options.accessLog) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    });
+  }
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(new RegistryError('NOT_FOUND'), request, reply));
+
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const queryStart = request.url.indexOf('?');
+    const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
+    const match = matchRoute(request.method, path);
+    if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', { path: path.slice(0, 300) });
+    if (match.kind === 'method-not-allowed') {
+      throw new RegistryError('UNSUPPORTED', { method: request.method, route: match.route.name });
+    }
+    const aborter = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) aborter.abort();
+    });
+    const ctx: RequestContext = {
+      request,
+      reply,
+      registry,
+      options,
+      params: match.params,
+      query,
+      signal: aborter.signal,
+    };
+    await match.handler(ctx);
+    // Returning the reply tells Fastify the handler has sent (or is streaming) the response.
+    return reply;
+  };
+
+  app.route({ method: [...methods], url: '/v2', handler: dispatch });
+  app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
+  return app;
+}

@@ -1,0 +1,144 @@
+// What every handler receives, and the small helpers handlers share: validated path parameters,
+// Location URLs, and bounded body reading. Validation failures become catalogue errors here, so
+// handlers only ever see valid names, digests and references.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../errors/index.js';
+import {
+  bareMediaType,
+  Digest,
+  DigestFormatError,
+  isValidTag,
+  NameFormatError,
+  parseRepositoryName,
+  type RepositoryName,
+} from '../oci/index.js';
+import type { Reference, Registry } from '../registry/index.js';
+
+export interface HttpOptions {
+  /** External base URL (http.host); when unset, Location headers are relative paths. */
+  readonly externalUrl: string | undefined;
+  readonly deleteEnabled: boolean;
+  readonly manifestMaxBytes: number;
+  readonly paginationMaxEntries: number;
+  readonly catalogDefaultEntries: number;
+}
+
+export interface RequestContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly registry: Registry;
+  readonly options: HttpOptions;
+  /** Path parameters captured by the route pattern (raw, not yet validated). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+export function repositoryParam(ctx: RequestContext, key = 'name'): RepositoryName {
+  return parseName(ctx.params[key] ?? '');
+}
+
+export function parseName(value: string): RepositoryName {
+  try {
+    return parseRepositoryName(value);
+  } catch (error) {
+    if (error instanceof NameFormatError) {
+      throw new RegistryError('NAME_INVALID', { name: value.slice(0, 300), reason: error.message });
+    }
+    throw error;
+  }
+}
+
+export function parseDigest(value: string | null | undefined): Digest {
+  try {
+    return Digest.parse(value ?? '');
+  } catch (error) {
+    if (error instanceof DigestFormatError) {
+      throw new RegistryError('DIGEST_INVALID', { digest: (value ?? '').slice(0, 300), reason: error.reason }, {
+        message: error.reason === 'malformed digest' ? 'invalid digest' : error.reason,
+      });
+    }
+    throw error;
+  }
+}
+
+/** A manifest reference: a digest if it contains ':', otherwise a tag. */
+export function parseReference(value: string): Reference {
+  if (value.includes(':')) return { kind: 'digest', digest: parseDigest(value) };
+  if (!isValidTag(value)) throw new RegistryError('TAG_INVALID', { tag: value.slice(0, 300) });
+  return { kind: 'tag', tag: value };
+}
+
+/** An absolute URL when http.host is configured, else a path the client resolves itself. */
+export function location(ctx: RequestContext, path: string): string {
+  return ctx.options.externalUrl ? `${ctx.options.externalUrl.replace(/\/+$/, '')}${path}` : path;
+}
+
+export function contentType(ctx: RequestContext): string | undefined {
+  return bareMediaType(ctx.request.headers['content-type']);
+}
+
+/** The media types an Accept header lists, without parameters. */
+export function acceptedTypes(ctx: RequestContext): string[] {
+  const header = ctx.request.headers.accept;
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((part) => bareMediaType(part))
+    .filter((type): type is string => type !== undefined);
+}
+
+/** True when the request carries a body (a length above zero, or chunked encoding). */
+export function hasBody(ctx: RequestContext): boolean {
+  const length = ctx.request.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return ctx.request.headers['transfer-encoding'] !== undefined;
+}
+
+/** Reads the whole body, refusing more than maxBytes (MANIFEST_TOO_LARGE). */
+export async function readBody(ctx: RequestContext, maxBytes: number): Promise<Buffer> {
+  const declared = Number(ctx.request.headers['content-length'] ?? 0);
+  // Answering before the body is read is fine: Node discards the rest, so the client can
+  // still read the 413 rather than see its upload fail with a broken pipe.
+  if (declared > maxBytes) {
+    throw new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes, received: declared });
+  }
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const part of ctx.request.raw) {
+    const chunk = part as Buffer;
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes });
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, total);
+}
+
+/**
+ * The page a list request asks for: n (bounded by paginationMaxEntries) and last. An absent n
+ * means `defaultEntries` (undefined: everything).
+ */
+export function pageParams(
+  ctx: RequestContext,
+  defaultEntries: number | undefined,
+): { limit: number | undefined; after: string | undefined } {
+  const n = ctx.query.get('n');
+  const last = ctx.query.get('last') ?? undefined;
+  if (n === null || n === '') return { limit: defaultEntries, after: last };
+  if (!/^\d{1,9}$/.test(n) || Number(n) > ctx.options.paginationMaxEntries) {
+    throw new RegistryError('PAGINATION_NUMBER_INVALID', {
+      n: n.slice(0, 50),
+      maximum: ctx.options.paginationMaxEntries,
+    });
+  }
+  return { limit: Number(n), after: last };
+}
+
+/** The RFC 8288 Link header pointing at the next page. */
+export function nextPageLink(path: string, limit: number, last: string): string {
+  const query = new URLSearchParams({ n: String(limit), last });
+  return `<${path}?${query.toString()}>; rel="next"`;
+}

@@ -1,0 +1,51 @@
+// Blob reads: GET and HEAD /v2/<name>/blobs/<digest>, with single byte ranges.
+import { RegistryError } from '../../errors/index.js';
+import { parseRangeHeader } from '../../oci/index.js';
+import { parseDigest, repositoryParam, type RequestContext } from '../context.js';
+
+function blobHeaders(ctx: RequestContext, digest: string): void {
+  ctx.reply
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Type', 'application/octet-stream')
+    .header('Accept-Ranges', 'bytes')
+    .header('ETag', `"${digest}"`)
+    // Content-addressed: the bytes behind a digest never change.
+    .header('Cache-Control', 'max-age=31536000');
+}
+
+export async function headBlob(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const digest = parseDigest(ctx.params.digest);
+  const { size } = await ctx.registry.blobs.stat(repository, digest);
+  blobHeaders(ctx, digest.toString());
+  ctx.reply.header('Content-Length', size).code(200).send();
+}
+
+export async function getBlob(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const digest = parseDigest(ctx.params.digest);
+  const { size } = await ctx.registry.blobs.stat(repository, digest);
+  const range = parseRangeHeader(ctx.request.headers.range, size);
+  if (range === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', { size, range: ctx.request.headers.range }, {
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  }
+  const content = await ctx.registry.blobs.open(repository, digest, range, ctx.signal);
+  blobHeaders(ctx, digest.toString());
+  if (range) {
+    ctx.reply
+      .code(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1);
+  } else {
+    ctx.reply.code(200).header('Content-Length', size);
+  }
+  ctx.reply.send(content.stream);
+}
+
+export async function deleteBlob(ctx: RequestContext): Promise<void> {
+  repositoryParam(ctx);
+  parseDigest(ctx.params.digest);
+  throw new RegistryError('UNSUPPORTED', ctx.options.deleteEnabled ? 'blob deletion is not implemented yet' : 'deletes are disabled (storage.delete.enabled)');
+}

@@ -1,0 +1,69 @@
+// Manifests: GET, HEAD and PUT /v2/<name>/manifests/<reference>.
+import { RegistryError } from '../../errors/index.js';
+import { isValidTag } from '../../oci/index.js';
+import type { StoredManifest } from '../../registry/index.js';
+import {
+  acceptedTypes,
+  contentType,
+  location,
+  parseReference,
+  readBody,
+  repositoryParam,
+  type RequestContext,
+} from '../context.js';
+
+function manifestHeaders(ctx: RequestContext, manifest: StoredManifest): void {
+  const digest = manifest.digest.toString();
+  ctx.reply
+    .header('Content-Type', manifest.mediaType)
+    .header('Docker-Content-Digest', digest)
+    .header('ETag', `"${digest}"`)
+    .header('Content-Length', manifest.size);
+}
+
+export async function headManifest(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const reference = parseReference(ctx.params.reference ?? '');
+  const manifest = await ctx.registry.manifests.describe(repository, reference, acceptedTypes(ctx));
+  manifestHeaders(ctx, manifest);
+  ctx.reply.code(200).send();
+}
+
+export async function getManifest(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const reference = parseReference(ctx.params.reference ?? '');
+  const manifest = await ctx.registry.manifests.get(repository, reference, acceptedTypes(ctx));
+  manifestHeaders(ctx, manifest);
+  ctx.reply.code(200).send(manifest.bytes);
+}
+
+export async function putManifest(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const reference = parseReference(ctx.params.reference ?? '');
+  const extraTags = ctx.query.getAll('tag');
+  const badTag = extraTags.find((tag) => !isValidTag(tag));
+  if (badTag !== undefined) throw new RegistryError('TAG_INVALID', { tag: badTag.slice(0, 300) });
+  const bytes = await readBody(ctx, ctx.options.manifestMaxBytes);
+  const stored = await ctx.registry.manifests.put({
+    repository,
+    reference,
+    bytes,
+    contentType: contentType(ctx),
+    extraTags,
+  });
+  const digest = stored.digest.toString();
+  ctx.reply
+    .code(201)
+    .header('Location', location(ctx, `/v2/${repository}/manifests/${digest}`))
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Length', 0);
+  if (stored.manifest.subject) ctx.reply.header('OCI-Subject', stored.manifest.subject.digest.toString());
+  for (const tag of extraTags) ctx.reply.header('OCI-Tag', tag);
+  ctx.reply.send();
+}
+
+export async function deleteManifest(ctx: RequestContext): Promise<void> {
+  repositoryParam(ctx);
+  parseReference(ctx.params.reference ?? '');
+  throw new RegistryError('UNSUPPORTED', ctx.options.deleteEnabled ? 'manifest deletion is not implemented yet' : 'deletes are disabled (storage.delete.enabled)');
+}

@@ -1,0 +1,93 @@
+// Blob uploads: POST (start, monolithic, or mount), PATCH (chunk), PUT (complete), GET (status)
+// and DELETE (cancel) under /v2/<name>/blobs/uploads/.
+import { RegistryError } from '../../errors/index.js';
+import { parseContentRange, type RepositoryName } from '../../oci/index.js';
+import { rangeHeaderValue, type UploadStatus } from '../../registry/index.js';
+import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
+
+function uploadPath(status: UploadStatus): string {
+  return `/v2/${status.repository}/blobs/uploads/${status.id}`;
+}
+
+/** 202 with where to send the next chunk and how much has arrived. */
+function sendUploadAccepted(ctx: RequestContext, status: UploadStatus, code: 202 | 204): void {
+  ctx.reply
+    .code(code)
+    .header('Location', location(ctx, uploadPath(status)))
+    .header('Docker-Upload-UUID', status.id)
+    .header('Range', rangeHeaderValue(status.size))
+    .header('Content-Length', 0)
+    .send();
+}
+
+function sendBlobCreated(ctx: RequestContext, repository: RepositoryName, digest: string): void {
+  ctx.reply
+    .code(201)
+    .header('Location', location(ctx, `/v2/${repository}/blobs/${digest}`))
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Length', 0)
+    .send();
+}
+
+function chunkOptions(ctx: RequestContext) {
+  const header = ctx.request.headers['content-range'];
+  if (header === undefined) return { signal: ctx.signal };
+  const range = parseContentRange(header);
+  if (!range) throw new RegistryError('BLOB_UPLOAD_INVALID', { contentRange: header.slice(0, 100) });
+  const length = ctx.request.headers['content-length'];
+  if (length !== undefined && Number(length) !== range.end - range.start + 1) {
+    throw new RegistryError('SIZE_INVALID', { contentRange: header.slice(0, 100), contentLength: length });
+  }
+  return { range, signal: ctx.signal };
+}
+
+export async function startUpload(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const mount = ctx.query.get('mount');
+  const from = ctx.query.get('from');
+  if (mount !== null && from !== null) {
+    const digest = parseDigest(mount);
+    const mounted = await ctx.registry.blobs.mount(repository, parseName(from), digest);
+    if (mounted) return sendBlobCreated(ctx, repository, digest.toString());
+    // Not mountable: fall through to an ordinary upload, as the spec asks.
+  }
+  const monolithicDigest = ctx.query.get('digest');
+  const digest = monolithicDigest === null ? undefined : parseDigest(monolithicDigest);
+  const status = await ctx.registry.uploads.start(repository);
+  if (digest) {
+    const body = hasBody(ctx) ? ctx.request.raw : undefined;
+    const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, { signal: ctx.signal });
+    return sendBlobCreated(ctx, repository, blob.digest.toString());
+  }
+  sendUploadAccepted(ctx, status, 202);
+}
+
+export async function patchUpload(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const options = chunkOptions(ctx);
+  const status = await ctx.registry.uploads.append(repository, ctx.params.uuid ?? '', ctx.request.raw, options);
+  sendUploadAccepted(ctx, status, 202);
+}
+
+export async function putUpload(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const id = ctx.params.uuid ?? '';
+  // Check the session before the digest, so an unknown upload is reported as such.
+  await ctx.registry.uploads.status(repository, id);
+  const digest = parseDigest(ctx.query.get('digest'));
+  const body = hasBody(ctx) ? ctx.request.raw : undefined;
+  const blob = await ctx.registry.uploads.complete(repository, id, digest, body, chunkOptions(ctx));
+  sendBlobCreated(ctx, repository, blob.digest.toString());
+}
+
+export async function getUploadStatus(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  const status = await ctx.registry.uploads.status(repository, ctx.params.uuid ?? '');
+  sendUploadAccepted(ctx, status, 204);
+}
+
+export async function cancelUpload(ctx: RequestContext): Promise<void> {
+  const repository = repositoryParam(ctx);
+  await ctx.registry.uploads.cancel(repository, ctx.params.uuid ?? '');
+  ctx.reply.code(204).send();
+}

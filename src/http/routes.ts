@@ -1,0 +1,57 @@
+// The route table of the registry API, as data. Repository names contain slashes, so each
+// route is a pattern over the raw path whose suffix (what follows the name) decides the route;
+// the name is whatever precedes it and is validated by the handler's first step.
+import type { RequestContext } from './context.js';
+import { getBase } from './handlers/base.js';
+import { deleteBlob, getBlob, headBlob } from './handlers/blobs.js';
+import { listCatalog, listTags } from './handlers/listings.js';
+import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.js';
+import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
+
+export type Handler = (ctx: RequestContext) => Promise<void>;
+export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface Route {
+  /** A name for logs and metrics ("manifest", "blob-upload"). */
+  readonly name: string;
+  readonly pattern: RegExp;
+  readonly methods: Partial<Record<Method, Handler>>;
+}
+
+export const routes: readonly Route[] = [
+  { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase } },
+  { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: listCatalog } },
+  { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list$/, methods: { GET: listTags } },
+  {
+    name: 'manifest',
+    pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
+    methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest },
+  },
+  {
+    name: 'blob-upload-session',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<uuid>[^/]+)$/,
+    methods: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+  },
+  { name: 'blob-upload', pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload } },
+  {
+    name: 'blob',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
+    methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob },
+  },
+];
+
+export type RouteMatch =
+  | { readonly kind: 'found'; readonly route: Route; readonly handler: Handler; readonly params: Record<string, string> }
+  | { readonly kind: 'method-not-allowed'; readonly route: Route }
+  | { readonly kind: 'not-found' };
+
+export function matchRoute(method: string, path: string): RouteMatch {
+  for (const route of routes) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    const handler = route.methods[method as Method];
+    if (!handler) return { kind: 'method-not-allowed', route };
+    return { kind: 'found', route, handler, params: { ...match.groups } };
+  }
+  return { kind: 'not-found' };
+}

@@ -1,0 +1,274 @@
+// The metadata index: every query the registry makes, written once with Kysely in SQL that
+// both SQLite and PostgreSQL run. The registry layer above never sees SQL.
+import { Migrator, type Kysely, type Transaction } from 'kysely';
+import { migrationProvider } from './migrations/index.js';
+import type { Database, ManifestRow, UploadRow } from './schema.js';
+
+export interface Page<T> {
+  readonly items: T[];
+  /** True when there are more items after the last one returned. */
+  readonly hasMore: boolean;
+}
+
+export interface PageRequest {
+  /** At most this many items; undefined means all. */
+  readonly limit?: number | undefined;
+  /** Only items lexically after this one. */
+  readonly after?: string | undefined;
+}
+
+export interface NewManifest {
+  readonly repository: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | undefined;
+  readonly subjectDigest: string | undefined;
+  readonly references: readonly { digest: string; kind: 'blob' | 'manifest' }[];
+  /** Tags to point at this manifest (moved if they pointed elsewhere). */
+  readonly tags: readonly string[];
+}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+const now = (): string => new Date().toISOString();
+
+export class MetadataStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Brings the schema up to the newest migration. */
+  async migrate(): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`metadata migration ${failed} failed: ${String(error)}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  /** A cheap query that fails when the database is unusable (for readiness checks). */
+  async ping(): Promise<void> {
+    await this.db.selectFrom('repositories').select('name').limit(1).execute();
+  }
+
+  // ---- blobs
+
+  /** Records verified blob bytes and links them into a repository, in one transaction. */
+  async addBlobToRepository(repository: string, digest: string, size: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const createdAt = now();
+      await trx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: createdAt })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await linkBlob(trx, repository, digest, createdAt);
+    });
+  }
+
+  /** The blob's size if it is linked into the repository. */
+  async findRepositoryBlob(repository: string, digest: string): Promise<{ size: number } | undefined> {
+    return this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select('blobs.size')
+      .where('repository_blobs.repository', '=', repository)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst()
+      .then((row) => (row ? { size: Number(row.size) } : undefined));
+  }
+
+  /** Links an existing blob (from another repository) into this one; false if the blob is not known. */
+  async linkExistingBlob(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const blob = await trx.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst();
+      if (!blob) return false;
+      await linkBlob(trx, repository, digest, now());
+      return true;
+    });
+  }
+
+  /** Which of these digests are blobs linked into the repository. */
+  async linkedBlobDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
+    return this.digestsIn('repository_blobs', repository, digests);
+  }
+
+  // ---- manifests and tags
+
+  /**
+   * Records a manifest, its references, its own blob link and its tags in one transaction, so
+   * a tag never points at a manifest the index does not have.
+   */
+  async putManifest(manifest: NewManifest): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const createdAt = now();
+      await trx
+        .insertInto('repositories')
+        .values({ name: manifest.repository, created_at: createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      await trx
+        .insertInto('blobs')
+        .values({ digest: manifest.digest, size: manifest.size, created_at: createdAt })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await linkBlob(trx, manifest.repository, manifest.digest, createdAt);
+      await trx
+        .insertInto('manifests')
+        .values({
+          repository: manifest.repository,
+          digest: manifest.digest,
+          media_type: manifest.mediaType,
+          size: manifest.size,
+          artifact_type: manifest.artifactType ?? null,
+          subject_digest: manifest.subjectDigest ?? null,
+          created_at: createdAt,
+        })
+        .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+        .execute();
+      const uniqueReferences = new Map(manifest.references.map((r) => [r.digest, r.kind]));
+      if (uniqueReferences.size > 0) {
+        await trx
+          .insertInto('manifest_references')
+          .values(
+            [...uniqueReferences].map(([digest, kind]) => ({
+              repository: manifest.repository,
+              manifest_digest: manifest.digest,
+              referenced_digest: digest,
+              kind,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['repository', 'manifest_digest', 'referenced_digest']).doNothing())
+          .execute();
+      }
+      for (const tag of new Set(manifest.tags)) {
+        await trx
+          .insertInto('tags')
+          .values({ repository: manifest.repository, name: tag, manifest_digest: manifest.digest, updated_at: createdAt })
+          .onConflict((oc) =>
+            oc.columns(['repository', 'name']).doUpdateSet({ manifest_digest: manifest.digest, updated_at: createdAt }),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async findManifest(repository: string, digest: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .executeTakeFirst()
+      .then(normaliseManifest);
+  }
+
+  async findManifestByTag(repository: string, tag: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('tags')
+      .innerJoin('manifests', (join) =>
+        join
+          .onRef('manifests.repository', '=', 'tags.repository')
+          .onRef('manifests.digest', '=', 'tags.manifest_digest'),
+      )
+      .selectAll('manifests')
+      .where('tags.repository', '=', repository)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst()
+      .then(normaliseManifest);
+  }
+
+  /** Which of these digests are manifests in the repository. */
+  async manifestDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
+    return this.digestsIn('manifests', repository, digests);
+  }
+
+  async repositoryExists(repository: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where('name', '=', repository)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async listTags(repository: string, page: PageRequest): Promise<Page<string>> {
+    let query = this.db.selectFrom('tags').select('name').where('repository', '=', repository).orderBy('name');
+    if (page.after !== undefined) query = query.where('name', '>', page.after);
+    if (page.limit !== undefined) query = query.limit(page.limit + 1);
+    return toPage((await query.execute()).map((r) => r.name), page.limit);
+  }
+
+  /** Repositories that hold at least one manifest, in lexical order. */
+  async listRepositories(page: PageRequest): Promise<Page<string>> {
+    let query = this.db.selectFrom('repositories').select('name').orderBy('name');
+    if (page.after !== undefined) query = query.where('name', '>', page.after);
+    if (page.limit !== undefined) query = query.limit(page.limit + 1);
+    return toPage((await query.execute()).map((r) => r.name), page.limit);
+  }
+
+  // ---- uploads
+
+  async createUpload(id: string, repository: string): Promise<void> {
+    const createdAt = now();
+    await this.db.insertInto('uploads').values({ id, repository, created_at: createdAt, updated_at: createdAt }).execute();
+  }
+
+  async findUpload(id: string): Promise<UploadRow | undefined> {
+    return this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async touchUpload(id: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ updated_at: now() }).where('id', '=', id).execute();
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /** Uploads not touched since the cutoff: abandoned, to be purged. */
+  async listUploadsIdleSince(cutoff: Date): Promise<UploadRow[]> {
+    return this.db.selectFrom('uploads').selectAll().where('updated_at', '<', cutoff.toISOString()).execute();
+  }
+
+  private async digestsIn(
+    table: 'repository_blobs' | 'manifests',
+    repository: string,
+    digests: readonly string[],
+  ): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = [...new Set(digests)];
+    // Chunked so the number of bound parameters stays within every database's limit.
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db
+        .selectFrom(table)
+        .select('digest')
+        .where('repository', '=', repository)
+        .where('digest', 'in', unique.slice(i, i + 500))
+        .execute();
+      for (const row of rows) found.add(row.digest);
+    }
+    return found;
+  }
+}
+
+async function linkBlob(db: Executor, repository: string, digest: string, createdAt: string): Promise<void> {
+  await db
+    .insertInto('repository_blobs')
+    .values({ repository, digest, created_at: createdAt })
+    .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+    .execute();
+}
+
+function toPage(names: string[], limit: number | undefined): Page<string> {
+  if (limit === undefined || names.length <= limit) return { items: names, hasMore: false };
+  return { items: names.slice(0, limit), hasMore: true };
+}
+
+/** bigint columns come back as strings from some drivers; the layers above see numbers. */
+function normaliseManifest(row: ManifestRow | undefined): ManifestRow | undefined {
+  return row ? { ...row, size: Number(row.size) } : undefined;
+}

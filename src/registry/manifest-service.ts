@@ -1,0 +1,173 @@
+// Manifests: validation on push (invariant 2: every referenced blob and child manifest exists
+// in the repository, and the digest is that of the exact bytes), storage of the bytes as
+// pushed, tags, and reads by tag or digest with Accept negotiation.
+import { PathNotFoundError, RegistryError } from '../errors/index.js';
+import type { ManifestRow, MetadataStore } from '../metadata/index.js';
+import {
+  Digest,
+  isForeignLayer,
+  manifestKindOf,
+  ManifestFormatError,
+  MediaType,
+  parseManifest,
+  referencesOf,
+  type ParsedManifest,
+  type RepositoryName,
+} from '../oci/index.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { ContentCache } from './content-cache.js';
+import { blobKey } from './paths.js';
+
+/** A tag or a digest, as it appeared in the URL, validated. */
+export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
+
+export interface ManifestPush {
+  readonly repository: RepositoryName;
+  readonly reference: Reference;
+  readonly bytes: Buffer;
+  /** The request's Content-Type without parameters. */
+  readonly contentType: string | undefined;
+  /** More tags to point at the manifest (the OCI ?tag= parameter). */
+  readonly extraTags?: readonly string[];
+}
+
+export interface StoredManifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+export class ManifestService {
+  private readonly cache = new ContentCache(64 * 1024 * 1024);
+
+  constructor(
+    private readonly storage: StorageDriver,
+    private readonly metadata: MetadataStore,
+  ) {}
+
+  async put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }> {
+    let manifest: ParsedManifest;
+    try {
+      manifest = parseManifest(push.bytes, push.contentType);
+    } catch (error) {
+      if (error instanceof ManifestFormatError) throw new RegistryError('MANIFEST_INVALID', error.message);
+      throw error;
+    }
+    const algorithm = push.reference.kind === 'digest' ? push.reference.digest.algorithm : 'sha256';
+    const digest = Digest.of(push.bytes, algorithm);
+    if (push.reference.kind === 'digest' && !push.reference.digest.equals(digest)) {
+      throw new RegistryError('DIGEST_INVALID', {
+        expected: push.reference.digest.toString(),
+        actual: digest.toString(),
+      });
+    }
+    await this.checkReferences(push.repository, manifest);
+
+    const key = blobKey(digest);
+    const stored = await this.storage.stat(key).catch((error: unknown) => {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    });
+    if (!stored) await this.storage.putContent(key, push.bytes);
+    this.cache.set(digest.toString(), push.bytes);
+
+    const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
+    await this.metadata.putManifest({
+      repository: push.repository,
+      digest: digest.toString(),
+      mediaType: manifest.mediaType,
+      size: push.bytes.length,
+      artifactType: manifest.artifactType ?? (manifest.kind === 'image' ? manifest.config?.mediaType : undefined),
+      subjectDigest: manifest.subject?.digest.toString(),
+      references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
+      tags,
+    });
+    return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
+  }
+
+  /** The manifest's description without its bytes (HEAD). */
+  async describe(repository: RepositoryName, reference: Reference, accept?: readonly string[]): Promise<StoredManifest> {
+    const row = await this.negotiate(repository, await this.find(repository, reference), reference, accept);
+    return toStored(row);
+  }
+
+  async get(
+    repository: RepositoryName,
+    reference: Reference,
+    accept?: readonly string[],
+  ): Promise<StoredManifest & { bytes: Buffer }> {
+    const stored = await this.describe(repository, reference, accept);
+    return { ...stored, bytes: await this.bytesOf(stored.digest) };
+  }
+
+  private async find(repository: RepositoryName, reference: Reference): Promise<ManifestRow> {
+    const row =
+      reference.kind === 'tag'
+        ? await this.metadata.findManifestByTag(repository, reference.tag)
+        : await this.metadata.findManifest(repository, reference.digest.toString());
+    if (!row) {
+      const name = reference.kind === 'tag' ? reference.tag : reference.digest.toString();
+      throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: name });
+    }
+    return row;
+  }
+
+  /**
+   * Clients that cannot read an index (old Docker clients fetching by tag with an Accept list
+   * that names only image manifests) get the linux/amd64 image instead, as Distribution does.
+   * A request by digest always gets exactly that digest.
+   */
+  private async negotiate(
+    repository: RepositoryName,
+    row: ManifestRow,
+    reference: Reference,
+    accept: readonly string[] | undefined,
+  ): Promise<ManifestRow> {
+    if (reference.kind !== 'tag' || !accept || accept.length === 0) return row;
+    if (manifestKindOf(row.media_type) !== 'index') return row;
+    if (accept.includes(row.media_type) || accept.includes('*/*')) return row;
+    const acceptsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
+    if (!acceptsImage) return row;
+    const index = parseManifest(await this.bytesOf(Digest.parse(row.digest)), row.media_type);
+    const child = index.manifests.find(
+      (m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64' && accept.includes(m.mediaType),
+    );
+    if (!child) return row;
+    return (await this.metadata.findManifest(repository, child.digest.toString())) ?? row;
+  }
+
+  private async bytesOf(digest: Digest): Promise<Buffer> {
+    const cached = this.cache.get(digest.toString());
+    if (cached) return cached;
+    const bytes = await this.storage.getContent(blobKey(digest));
+    this.cache.set(digest.toString(), bytes);
+    return bytes;
+  }
+
+  private async checkReferences(repository: RepositoryName, manifest: ParsedManifest): Promise<void> {
+    const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
+      // Foreign (non-distributable) layers are fetched from their URLs, not from us.
+      (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
+    );
+    const linked = await this.metadata.linkedBlobDigests(
+      repository,
+      blobs.map((d) => d.digest.toString()),
+    );
+    const missingBlob = blobs.find((d) => !linked.has(d.digest.toString()));
+    if (missingBlob) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBlob.digest.toString() });
+    }
+    const children = await this.metadata.manifestDigests(
+      repository,
+      manifest.manifests.map((d) => d.digest.toString()),
+    );
+    const missingChild = manifest.manifests.find((d) => !children.has(d.digest.toString()));
+    if (missingChild) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingChild.digest.toString() });
+    }
+  }
+}
+
+function toStored(row: ManifestRow): StoredManifest {
+  return { digest: Digest.parse(row.digest), mediaType: row.media_type, size: Number(row.size) };
+}

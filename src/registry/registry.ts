@@ -1,0 +1,24 @@
+// The registry's use cases, assembled over one blob store and one metadata index.
+import type { MetadataStore } from '../metadata/index.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { BlobService } from './blob-service.js';
+import { ListingService } from './listing-service.js';
+import { ManifestService } from './manifest-service.js';
+import { UploadService } from './upload-service.js';
+
+export class Registry {
+  readonly blobs: BlobService;
+  readonly uploads: UploadService;
+  readonly manifests: ManifestService;
+  readonly listings: ListingService;
+
+  constructor(
+    readonly storage: StorageDriver,
+    readonly metadata: MetadataStore,
+  ) {
+    this.blobs = new BlobService(storage, metadata);
+    this.uploads = new UploadService(storage, metadata);
+    this.manifests = new ManifestService(storage, metadata);
+    this.listings = new ListingService(metadata);
+  }
+}

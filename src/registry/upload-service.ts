@@ -1,0 +1,224 @@
+// Blob uploads: start, append chunks, report status, complete with digest verification, cancel,
+// and purge abandoned ones. Upload state lives in the index (the session) and the blob store
+// (the bytes so far), so an upload survives a restart and can continue on another replica. The
+// running SHA-256 of each upload is kept in memory only as a cache: when it is missing (after a
+// restart, or for sha512) the bytes are read back and hashed at completion.
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { PathNotFoundError, RegistryError } from '../errors/index.js';
+import type { MetadataStore } from '../metadata/index.js';
+import { Digest, type ByteRange, type RepositoryName } from '../oci/index.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { blobKey, isValidUploadId, uploadDataKey, uploadFolderKey } from './paths.js';
+
+export interface UploadStatus {
+  readonly id: string;
+  readonly repository: RepositoryName;
+  /** Bytes received so far. */
+  readonly size: number;
+}
+
+export interface ChunkOptions {
+  /** The chunk's declared position (Content-Range); it must start where the upload ends. */
+  readonly range?: ByteRange;
+  readonly signal?: AbortSignal;
+}
+
+interface RunningHash {
+  readonly hash: Hash;
+  /** Bytes hashed so far; the hash is usable only while this equals the upload's size. */
+  offset: number;
+}
+
+export class UploadService {
+  private readonly runningHashes = new Map<string, RunningHash>();
+  /** Serialises requests on one upload within this process. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly storage: StorageDriver,
+    private readonly metadata: MetadataStore,
+  ) {}
+
+  async start(repository: RepositoryName): Promise<UploadStatus> {
+    const id = randomUUID();
+    await this.metadata.createUpload(id, repository);
+    this.runningHashes.set(id, { hash: createHash('sha256'), offset: 0 });
+    return { id, repository, size: 0 };
+  }
+
+  async status(repository: RepositoryName, id: string): Promise<UploadStatus> {
+    await this.session(repository, id);
+    return { id, repository, size: await this.currentSize(id) };
+  }
+
+  /** Appends a chunk; returns the new status. */
+  async append(
+    repository: RepositoryName,
+    id: string,
+    chunk: AsyncIterable<Uint8Array>,
+    options: ChunkOptions = {},
+  ): Promise<UploadStatus> {
+    return this.withLock(id, async () => {
+      await this.session(repository, id);
+      const size = await this.write(id, chunk, options);
+      await this.metadata.touchUpload(id);
+      return { id, repository, size };
+    });
+  }
+
+  /**
+   * Appends the optional last chunk, verifies the digest and makes the blob visible in the
+   * repository. On a digest mismatch the upload is removed and DIGEST_INVALID thrown.
+   */
+  async complete(
+    repository: RepositoryName,
+    id: string,
+    digest: Digest,
+    lastChunk: AsyncIterable<Uint8Array> | undefined,
+    options: ChunkOptions = {},
+  ): Promise<{ digest: Digest; size: number }> {
+    return this.withLock(id, async () => {
+      await this.session(repository, id);
+      const size = lastChunk ? await this.write(id, lastChunk, options) : await this.currentSize(id);
+      const actual = await this.digestOf(id, digest.algorithm, size);
+      if (!actual.equals(digest)) {
+        await this.remove(id);
+        throw new RegistryError('DIGEST_INVALID', { expected: digest.toString(), actual: actual.toString() });
+      }
+      await this.commitBlob(id, digest, size);
+      await this.metadata.addBlobToRepository(repository, digest.toString(), size);
+      await this.remove(id);
+      return { digest, size };
+    });
+  }
+
+  async cancel(repository: RepositoryName, id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      await this.session(repository, id);
+      await this.remove(id);
+    });
+  }
+
+  /** Removes uploads untouched for longer than maxIdleMs; returns how many. */
+  async purgeIdle(maxIdleMs: number, dryRun = false): Promise<string[]> {
+    const idle = await this.metadata.listUploadsIdleSince(new Date(Date.now() - maxIdleMs));
+    if (!dryRun) {
+      for (const upload of idle) await this.withLock(upload.id, () => this.remove(upload.id));
+    }
+    return idle.map((u) => u.id);
+  }
+
+  private async session(repository: RepositoryName, id: string): Promise<void> {
+    const upload = isValidUploadId(id) ? await this.metadata.findUpload(id) : undefined;
+    if (!upload || upload.repository !== repository) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id.slice(0, 100) });
+    }
+  }
+
+  private async currentSize(id: string): Promise<number> {
+    try {
+      return (await this.storage.stat(uploadDataKey(id))).size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return 0;
+      throw error;
+    }
+  }
+
+  /** Streams a chunk into the upload's bytes, keeping the running hash in step. */
+  private async write(id: string, chunk: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<number> {
+    const size = await this.currentSize(id);
+    if (options.range && options.range.start !== size) {
+      throw new RegistryError(
+        'RANGE_INVALID',
+        { uploaded: size, requestedStart: options.range.start },
+        { headers: { Range: rangeHeaderValue(size) }, message: `chunk must start at offset ${size}` },
+      );
+    }
+    let running = this.runningHashes.get(id);
+    if (running && running.offset !== size) {
+      this.runningHashes.delete(id);
+      running = undefined;
+    }
+    // The first chunk creates the content; later ones continue it (an S3 multipart upload, say).
+    const writer = await this.storage.writer(uploadDataKey(id), {
+      append: size > 0,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      for await (const piece of chunk) {
+        await writer.write(piece);
+        if (running) {
+          running.hash.update(piece);
+          running.offset += piece.length;
+        }
+      }
+      if (options.range && writer.size - size !== options.range.end - options.range.start + 1) {
+        throw new RegistryError('SIZE_INVALID', {
+          contentRange: `${options.range.start}-${options.range.end}`,
+          received: writer.size - size,
+        });
+      }
+      await writer.commit();
+      return writer.size;
+    } catch (error) {
+      // Keep the bytes that arrived (the client may resume), but the running hash may no longer
+      // match them exactly: drop it and re-read at completion.
+      this.runningHashes.delete(id);
+      await writer.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async digestOf(id: string, algorithm: Digest['algorithm'], size: number): Promise<Digest> {
+    const running = this.runningHashes.get(id);
+    if (algorithm === 'sha256' && running && running.offset === size) {
+      this.runningHashes.delete(id);
+      return Digest.fromHash('sha256', running.hash);
+    }
+    const hash = createHash(algorithm);
+    if (size > 0) {
+      for await (const piece of await this.storage.reader(uploadDataKey(id))) hash.update(piece as Buffer);
+    }
+    return Digest.fromHash(algorithm, hash);
+  }
+
+  /** Moves verified bytes to their content address, unless identical bytes are already there. */
+  private async commitBlob(id: string, digest: Digest, size: number): Promise<void> {
+    const key = blobKey(digest);
+    const existing = await this.storage.stat(key).catch((error: unknown) => {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    });
+    if (existing && existing.size === size) return;
+    if (size === 0) {
+      await this.storage.putContent(key, new Uint8Array(0));
+      return;
+    }
+    await this.storage.move(uploadDataKey(id), key);
+  }
+
+  private async remove(id: string): Promise<void> {
+    this.runningHashes.delete(id);
+    await this.storage.delete(uploadFolderKey(id)).catch((error: unknown) => {
+      if (!(error instanceof PathNotFoundError)) throw error;
+    });
+    await this.metadata.deleteUpload(id);
+  }
+
+  private async withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const current = previous.then(task, task);
+    const settled = current.catch(() => undefined);
+    this.locks.set(id, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.locks.get(id) === settled) this.locks.delete(id);
+    }
+  }
+}
+
+/** The Range header of upload responses: "0-<last byte>", "0-0" for an empty upload (as Distribution sends). */
+export function rangeHeaderValue(size: number): string {
+  return `0-${Math.max(0, size - 1)}`;
+}

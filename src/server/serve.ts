@@ -1,0 +1,70 @@
+// Runs the registry as a server process: listen, background maintenance (purging abandoned
+// uploads), and graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
+// finish up to http.draintimeout, close the database).
+import type { Config } from '../config/index.js';
+import { buildApp, createLogger } from './build-app.js';
+
+export interface RunningServer {
+  /** The URL the server answers on, e.g. http://127.0.0.1:5000. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function serve(config: Config, { handleSignals = true } = {}): Promise<RunningServer> {
+  const logger = createLogger(config);
+  for (const warning of config.warnings) logger.warn(warning);
+  const app = await buildApp(config, logger);
+  await app.http.listen({ host: config.http.addr.host, port: config.http.addr.port });
+
+  const address = app.http.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.addr.port;
+  const host = ['0.0.0.0', '::', ''].includes(config.http.addr.host) ? 'localhost' : config.http.addr.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, rootdirectory: config.storage.filesystem.rootdirectory }, 'listening');
+
+  const purging = config.storage.maintenance.uploadpurging;
+  const purge = async (): Promise<void> => {
+    try {
+      const purged = await app.registry.uploads.purgeIdle(purging.ageMs, purging.dryrun);
+      if (purged.length > 0) logger.info({ count: purged.length, dryrun: purging.dryrun }, 'purged abandoned uploads');
+    } catch (error) {
+      logger.error({ err: error }, 'upload purge failed');
+    }
+  };
+  const purgeTimer = purging.enabled ? setInterval(purge, purging.intervalMs) : undefined;
+  purgeTimer?.unref();
+  if (purging.enabled) void purge();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (purgeTimer) clearInterval(purgeTimer);
+      logger.info({ draintimeoutMs: config.http.draintimeoutMs }, 'shutting down');
+      const drained = app.close().then(() => 'drained' as const);
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.http.draintimeoutMs).unref());
+      if ((await Promise.race([drained, timeout])) === 'timeout') {
+        logger.warn('drain timeout reached; closing remaining connections');
+        app.http.server.closeAllConnections();
+        await drained;
+      }
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  if (handleSignals) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'signal received');
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { url, stop };
+}

@@ -1,0 +1,73 @@
+// Naming and clean-up of the temporary files putContent() writes before renaming them into
+// place. A temporary name contains '~', which no storage key may contain, so it can never
+// collide with a key and list() can leave it out.
+import { randomBytes } from 'node:crypto';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorCode } from './fs-errors.js';
+
+const TEMP_MARKER = '~berth-tmp~';
+
+/** A fresh temporary name for a file that will be renamed to `name`, in the same directory. */
+export function temporaryName(name: string): string {
+  return `${name}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
+}
+
+/** True for names that temporaryName() produces. */
+export function isTemporaryName(name: string): boolean {
+  return name.includes(TEMP_MARKER);
+}
+
+export interface RemoveStaleTempFilesOptions {
+  /**
+   * Only files last modified at least this many milliseconds ago are removed, so that a
+   * putContent() in flight (in this process or another sharing the directory) is left alone.
+   * Default: one hour.
+   */
+  readonly olderThanMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Removes temporary files left behind by a crash during putContent(), anywhere below
+ * rootDirectory. Walks the whole tree, so it belongs at start-up or in maintenance jobs.
+ * Returns how many files were removed. Symbolic links are not followed.
+ */
+export async function removeStaleTempFiles(
+  rootDirectory: string,
+  options: RemoveStaleTempFilesOptions = {},
+): Promise<number> {
+  const cutoff = Date.now() - (options.olderThanMs ?? 60 * 60 * 1000);
+  let removed = 0;
+  const pending = [rootDirectory];
+  for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+    options.signal?.throwIfAborted();
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') {
+        continue; // removed meanwhile, or the root does not exist yet
+      }
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) {
+        pending.push(path);
+      } else if (entry.isFile() && isTemporaryName(entry.name)) {
+        try {
+          if ((await stat(path)).mtimeMs <= cutoff) {
+            await unlink(path);
+            removed += 1;
+          }
+        } catch (error) {
+          if (errorCode(error) !== 'ENOENT') {
+            throw error;
+          }
+        }
+      }
+    }
+  }
+  return removed;
+}
