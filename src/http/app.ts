@@ -33,8 +33,10 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   // Leave every body unread: handlers consume request.raw themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
+    // The id of this request's log lines, so a user's report can be matched to them.
+    reply.header('X-Request-Id', request.id);
   });
   if (options.accessLog) {
     app.addHook('onResponse', async (request, reply) => {

@@ -1,0 +1,66 @@
+// Consistency tests for the schema itself: the key list, the env names derived from it, and the
+// list of ignored Distribution keys.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { envVarName, primaryEnvVar, readEnvOverrides } from './env.js';
+import { findNode, IGNORED_KEYS, listSettings } from './schema.js';
+
+describe('schema', () => {
+  it('has exactly these settings', () => {
+    assert.deepEqual(
+      listSettings().map((setting) => `${setting.key} (${setting.info.origin})`),
+      [
+        'version (distribution)',
+        'log.level (distribution)',
+        'log.accesslog.disabled (distribution)',
+        'http.addr (distribution)',
+        'http.host (distribution)',
+        'http.secret (distribution)',
+        'http.draintimeout (distribution)',
+        'storage.filesystem.rootdirectory (distribution)',
+        'storage.delete.enabled (distribution)',
+        'storage.maintenance.uploadpurging.enabled (distribution)',
+        'storage.maintenance.uploadpurging.age (distribution)',
+        'storage.maintenance.uploadpurging.interval (distribution)',
+        'storage.maintenance.uploadpurging.dryrun (distribution)',
+        'metadata.sqlite.path (berth)',
+        'limits.manifestmaxbytes (berth)',
+        'limits.paginationmaxentries (berth)',
+        'limits.catalogdefaultentries (berth)',
+      ],
+    );
+  });
+
+  it('uses lower-case keys without separators, so env names map back unambiguously', () => {
+    for (const setting of listSettings()) {
+      for (const part of setting.path) assert.match(part, /^[a-z0-9]+$/, setting.key);
+    }
+  });
+
+  it('derives env names from the schema, and both prefixes reach every setting', () => {
+    assert.equal(primaryEnvVar(findSetting('http.addr')), 'REGISTRY_HTTP_ADDR');
+    assert.equal(primaryEnvVar(findSetting('metadata.sqlite.path')), 'BERTH_METADATA_SQLITE_PATH');
+    for (const setting of listSettings()) {
+      for (const prefix of ['REGISTRY', 'BERTH'] as const) {
+        const name = envVarName(prefix, setting.path);
+        const result = readEnvOverrides({ [name]: 'x' });
+        assert.deepEqual(result.issues, [], name);
+        assert.equal(result.settings[0]?.setting.key, setting.key, name);
+      }
+    }
+  });
+
+  it('ignores only keys the schema does not have, below sections it does have', () => {
+    for (const key of IGNORED_KEYS.keys()) {
+      const parts = key.split('.');
+      assert.equal(findNode(parts), undefined, `${key} is both ignored and implemented`);
+      assert.equal(findNode(parts.slice(0, -1))?.type, 'section', `${key} must sit in a known section`);
+    }
+  });
+});
+
+function findSetting(key: string) {
+  const setting = listSettings().find((candidate) => candidate.key === key);
+  assert.ok(setting, key);
+  return setting;
+}

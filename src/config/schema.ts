@@ -1,0 +1,546 @@
+// The one configuration schema: every key Berth reads, its type, default, and whether it is
+// CNCF Distribution's key or Berth's own. The YAML loader, the environment overrides, the JSON
+// Schema export and the docs test all walk this schema, so a key added here is known everywhere.
+import path from 'node:path';
+import { z } from 'zod';
+import { ALL_INTERFACES, parseListenAddress } from './addr.js';
+import { durationFromConfigValue, DurationError } from './duration.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** The validated configuration the rest of Berth uses. */
+export interface Config {
+  version: string;
+  log: { level: LogLevel; accesslog: { disabled: boolean } };
+  http: {
+    addr: { host: string; port: number };
+    host: string | undefined;
+    secret: string | undefined;
+    draintimeoutMs: number;
+  };
+  storage: {
+    filesystem: { rootdirectory: string };
+    delete: { enabled: boolean };
+    maintenance: { uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean } };
+  };
+  metadata: { sqlite: { path: string } };
+  limits: {
+    manifestMaxBytes: number;
+    paginationMaxEntries: number;
+    catalogDefaultEntries: number;
+  };
+  /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
+  warnings: string[];
+}
+
+/** How a raw YAML or environment string is turned into a typed value before validation. */
+export type SettingKind = 'string' | 'enum' | 'boolean' | 'integer' | 'duration';
+
+export interface SettingInfo {
+  kind: SettingKind;
+  /** 'distribution' when CNCF Distribution has the same key with the same meaning. */
+  origin: 'distribution' | 'berth';
+  description: string;
+  /** What a valid value looks like, used in error messages: "expected <this>, got ...". */
+  expected: string;
+  /** The default as a user would write it (for docs and `berth config check`). */
+  defaultText: string;
+}
+
+/** Setting metadata, keyed by the exact schema instance stored in the parent's shape. */
+export const settingInfo = z.registry<SettingInfo>();
+
+function setting<T extends z.ZodType>(schema: T, info: SettingInfo): T {
+  const described = schema.meta({ description: info.description });
+  settingInfo.add(described, info);
+  return described;
+}
+
+/** `got ...` part of a message: short, and never dumps a whole mapping. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  return 'a mapping';
+}
+
+export function expectedGot(expected: string, input: unknown, detail?: string): string {
+  return `expected ${expected}, got ${describeValue(input)}${detail === undefined ? '' : ` (${detail})`}`;
+}
+
+// A section: unknown keys are rejected, and a missing section still gets its defaults
+// (zod 4's prefault parses {} through the object; default would skip the inner defaults).
+// TypeScript cannot see that {} is a valid input of a generic shape; the defaults test proves
+// it at run time for every section.
+function section<T extends z.core.$ZodLooseShape>(shape: T) {
+  const object = z.strictObject(shape);
+  return object.prefault({} as z.input<typeof object>);
+}
+
+const DURATION_EXAMPLES = 'a Go duration such as "300ms", "60s", "5m" or "1h30m"';
+
+// A duration as Go's YAML decoder accepts it (string, or integer nanoseconds), returned in whole
+// milliseconds, rounded up so that a tiny non-zero duration never becomes 0 (a busy loop).
+function duration(opts: { defaultText: string; minMs: number; minText: string; info: Omit<SettingInfo, 'kind' | 'expected' | 'defaultText'> }) {
+  const expected = opts.minMs > 0 ? `${DURATION_EXAMPLES}, at least ${opts.minText}` : DURATION_EXAMPLES;
+  const schema = z
+    .union([z.string(), z.int().min(0)])
+    .transform((value, ctx) => {
+      let ms: number;
+      try {
+        ms = durationFromConfigValue(value);
+      } catch (error) {
+        if (!(error instanceof DurationError)) throw error;
+        ctx.issues.push({ code: 'custom', input: value, message: expectedGot(expected, value, error.reason) });
+        return z.NEVER;
+      }
+      if (ms < opts.minMs || ms < 0) {
+        const detail = typeof value === 'number' ? 'a bare number is nanoseconds' : undefined;
+        ctx.issues.push({ code: 'custom', input: value, message: expectedGot(expected, value, detail) });
+        return z.NEVER;
+      }
+      return Math.ceil(ms);
+    })
+    .prefault(opts.defaultText);
+  return setting(schema, { ...opts.info, kind: 'duration', expected, defaultText: opts.defaultText });
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent'] as const;
+// Distribution (logrus) spells two levels differently from pino.
+const LOG_LEVEL_ALIASES: Readonly<Record<string, LogLevel>> = { warning: 'warn', panic: 'fatal' };
+
+const HTTP_HOST_EXPECTED = 'an absolute http(s) URL such as https://registry.example.com';
+
+const fileSchema = z.strictObject({
+  version: setting(
+    z
+      .union([z.literal('0.1'), z.literal(0.1)])
+      .transform(() => '0.1')
+      .prefault('0.1'),
+    {
+      kind: 'string',
+      origin: 'distribution',
+      description: 'Configuration format version. Only "0.1" exists.',
+      expected: '"0.1"',
+      defaultText: '0.1',
+    },
+  ),
+  log: section({
+    level: setting(
+      z
+        .enum(LOG_LEVELS)
+        .transform((level): LogLevel => LOG_LEVEL_ALIASES[level] ?? (level as LogLevel))
+        .prefault('info'),
+      {
+        kind: 'enum',
+        origin: 'distribution',
+        description:
+          'Least severe level that is logged: trace, debug, info, warn, error, fatal or silent ("warning" and "panic" are accepted as Distribution writes them).',
+        expected: 'one of trace, debug, info, warn, error, fatal, silent',
+        defaultText: 'info',
+      },
+    ),
+    accesslog: section({
+      disabled: setting(z.boolean().default(false), {
+        kind: 'boolean',
+        origin: 'distribution',
+        description: 'Turns off the access log line written for every request.',
+        expected: 'true or false',
+        defaultText: 'false',
+      }),
+    }),
+  }),
+  http: section({
+    addr: setting(
+      z
+        .string()
+        .transform((text, ctx) => {
+          const parsed = parseListenAddress(text);
+          if ('error' in parsed) {
+            ctx.issues.push({ code: 'custom', input: text, message: expectedGot('host:port', text, parsed.error) });
+            return z.NEVER;
+          }
+          return parsed;
+        })
+        .prefault(':5000'),
+      {
+        kind: 'string',
+        origin: 'distribution',
+        description: `Address to listen on, "host:port". ":5000" listens on every interface (${ALL_INTERFACES}); port 0 picks a free port.`,
+        expected: 'host:port',
+        defaultText: ':5000',
+      },
+    ),
+    host: setting(
+      z
+        .string()
+        .transform((text, ctx) => {
+          const url = URL.canParse(text) ? new URL(text) : undefined;
+          const problem =
+            url === undefined
+              ? undefined
+              : url.protocol !== 'http:' && url.protocol !== 'https:'
+                ? 'the scheme must be http or https'
+                : url.search !== '' || url.hash !== ''
+                  ? 'a query or fragment is not allowed'
+                  : url.username !== '' || url.password !== ''
+                    ? 'credentials are not allowed'
+                    : null;
+          if (url === undefined || problem !== null) {
+            ctx.issues.push({ code: 'custom', input: text, message: expectedGot(HTTP_HOST_EXPECTED, text, problem ?? undefined) });
+            return z.NEVER;
+          }
+          // Without a trailing slash, so callers can append "/v2/...".
+          return text.replace(/\/+$/, '');
+        })
+        .optional(),
+      {
+        kind: 'string',
+        origin: 'distribution',
+        description:
+          'External base URL of the registry, used to build absolute URLs (such as Location headers) when Berth runs behind a proxy or load balancer.',
+        expected: HTTP_HOST_EXPECTED,
+        defaultText: 'none',
+      },
+    ),
+    secret: setting(z.string().min(1).optional(), {
+      kind: 'string',
+      origin: 'distribution',
+      description:
+        'Secret for signing data that clients hand back to the registry (Distribution signs upload state with it). Give every replica the same value.',
+      expected: 'a non-empty string',
+      defaultText: 'none',
+    }),
+    draintimeout: duration({
+      defaultText: '60s',
+      minMs: 0,
+      minText: '0s',
+      info: {
+        origin: 'distribution',
+        description: 'On SIGTERM, how long to wait for requests in flight to finish before closing connections.',
+      },
+    }),
+  }),
+  storage: section({
+    filesystem: section({
+      rootdirectory: setting(z.string().min(1).default('./data'), {
+        kind: 'string',
+        origin: 'distribution',
+        description: 'Directory that holds blobs and upload data; a relative path is resolved against the working directory.',
+        expected: 'a directory path',
+        defaultText: './data',
+      }),
+    }),
+    delete: section({
+      enabled: setting(z.boolean().default(false), {
+        kind: 'boolean',
+        origin: 'distribution',
+        description: 'Allows deleting manifests, tags and blobs through the API; when false those requests get 405.',
+        expected: 'true or false',
+        defaultText: 'false',
+      }),
+    }),
+    maintenance: section({
+      uploadpurging: section({
+        enabled: setting(z.boolean().default(true), {
+          kind: 'boolean',
+          origin: 'distribution',
+          description: 'Periodically removes upload sessions that were started but not finished.',
+          expected: 'true or false',
+          defaultText: 'true',
+        }),
+        age: duration({
+          defaultText: '168h',
+          minMs: 1,
+          minText: '1ms',
+          info: { origin: 'distribution', description: 'An unfinished upload older than this is removed.' },
+        }),
+        interval: duration({
+          defaultText: '24h',
+          minMs: 1,
+          minText: '1ms',
+          info: { origin: 'distribution', description: 'How often the purge runs.' },
+        }),
+        dryrun: setting(z.boolean().default(false), {
+          kind: 'boolean',
+          origin: 'distribution',
+          description: 'Logs what the purge would remove without removing it.',
+          expected: 'true or false',
+          defaultText: 'false',
+        }),
+      }),
+    }),
+  }),
+  metadata: section({
+    sqlite: section({
+      path: setting(z.string().min(1).optional(), {
+        kind: 'string',
+        origin: 'berth',
+        description:
+          'SQLite database file for the metadata index; a relative path is resolved against the working directory. ":memory:" keeps it in memory (tests only).',
+        expected: 'a file path',
+        defaultText: '<storage.filesystem.rootdirectory>/berth.db',
+      }),
+    }),
+  }),
+  limits: z
+    .strictObject({
+      manifestmaxbytes: setting(z.int().min(1).default(4 * 1024 * 1024), {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Largest manifest accepted on push, in bytes; a larger manifest is refused.',
+        expected: 'a whole number of bytes, at least 1',
+        defaultText: '4194304',
+      }),
+      paginationmaxentries: setting(z.int().min(1).default(1000), {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Largest page size (n) a client may ask for on the catalog and tag list; a larger n gets 400.',
+        expected: 'a whole number, at least 1',
+        defaultText: '1000',
+      }),
+      catalogdefaultentries: setting(z.int().min(1).default(100), {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Page size of the catalog when the client gives no n.',
+        expected: 'a whole number, at least 1',
+        defaultText: '100',
+      }),
+    })
+    .superRefine((limits, ctx) => {
+      if (limits.catalogdefaultentries > limits.paginationmaxentries) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['catalogdefaultentries'],
+          input: limits.catalogdefaultentries,
+          message: expectedGot(
+            `at most limits.paginationmaxentries (${limits.paginationmaxentries})`,
+            limits.catalogdefaultentries,
+          ),
+        });
+      }
+    })
+    .prefault({}),
+});
+
+/** The configuration file's schema (input: what YAML holds; output: validated, defaults applied). */
+export const configFileSchema = fileSchema;
+export type ConfigFile = z.output<typeof fileSchema>;
+
+/**
+ * Distribution keys that Berth accepts but does not implement yet. A key listed here, and
+ * anything below it, is dropped with a warning instead of failing start-up, so an existing
+ * registry:2 config.yml still loads. The note says what the user should know about it.
+ */
+export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<string, string | undefined>([
+  ['loglevel', 'deprecated in Distribution; use log.level'],
+  ['log.formatter', 'logs are JSON lines'],
+  ['log.fields', undefined],
+  ['log.hooks', undefined],
+  ['log.reportcaller', undefined],
+  ['auth', 'clients are not authenticated: anyone who can reach the registry can push and pull'],
+  ['middleware', undefined],
+  ['reporting', undefined],
+  ['notifications', 'no webhooks are sent'],
+  ['redis', undefined],
+  ['health', undefined],
+  ['proxy', 'the registry is not a pull-through cache'],
+  ['validation', undefined],
+  ['compatibility', undefined],
+  ['catalog', 'use limits.paginationmaxentries'],
+  ['http.net', 'Berth listens on TCP'],
+  ['http.prefix', undefined],
+  ['http.relativeurls', undefined],
+  ['http.tls', 'the registry serves plain HTTP: terminate TLS in front of it'],
+  ['http.debug', undefined],
+  ['http.headers', undefined],
+  ['http.http2', undefined],
+  ['http.h2c', undefined],
+  ['storage.cache', undefined],
+  ['storage.redirect', undefined],
+  ['storage.tag', undefined],
+  ['storage.filesystem.maxthreads', undefined],
+  ['storage.maintenance.readonly', 'the registry accepts pushes'],
+  ['storage.s3', 'blobs are stored in storage.filesystem.rootdirectory'],
+  ['storage.azure', 'blobs are stored in storage.filesystem.rootdirectory'],
+  ['storage.gcs', 'blobs are stored in storage.filesystem.rootdirectory'],
+  ['storage.swift', 'blobs are stored in storage.filesystem.rootdirectory'],
+  ['storage.oss', 'blobs are stored in storage.filesystem.rootdirectory'],
+  ['storage.inmemory', 'blobs are stored in storage.filesystem.rootdirectory'],
+]);
+
+export function ignoredWarning(key: string, source: string | undefined): string {
+  const note = IGNORED_KEYS.get(key);
+  return `ignored: ${key} is not supported yet${note === undefined ? '' : `; ${note}`}${source === undefined ? '' : ` (${source})`}`;
+}
+
+// ---- Walking the schema --------------------------------------------------------------------
+
+export interface SettingNode {
+  type: 'setting';
+  path: readonly string[];
+  /** Dotted key path as written in docs and messages, e.g. "http.addr". */
+  key: string;
+  info: SettingInfo;
+}
+
+export interface SectionNode {
+  type: 'section';
+  path: readonly string[];
+  key: string;
+  children: ReadonlyMap<string, SchemaNode>;
+}
+
+export type SchemaNode = SettingNode | SectionNode;
+
+function unwrapToObject(schema: z.ZodType): z.ZodObject | undefined {
+  let current: z.ZodType = schema;
+  for (;;) {
+    if (current instanceof z.ZodObject) return current;
+    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional) {
+      current = current.unwrap() as z.ZodType;
+    } else {
+      return undefined;
+    }
+  }
+}
+
+function buildNode(schema: z.ZodType, nodePath: readonly string[]): SchemaNode {
+  const key = nodePath.join('.');
+  const info = settingInfo.get(schema);
+  if (info !== undefined) return { type: 'setting', path: nodePath, key, info };
+  const object = unwrapToObject(schema);
+  if (object === undefined) throw new Error(`config schema: ${key} is neither a setting nor a section`);
+  const children = new Map<string, SchemaNode>();
+  for (const [name, child] of Object.entries(object.shape)) {
+    children.set(name, buildNode(child as z.ZodType, [...nodePath, name]));
+  }
+  return { type: 'section', path: nodePath, key, children };
+}
+
+let rootNode: SectionNode | undefined;
+
+/** The schema as a tree of sections and settings (built once). */
+export function schemaTree(): SectionNode {
+  if (rootNode === undefined) {
+    const node = buildNode(fileSchema, []);
+    if (node.type !== 'section') throw new Error('config schema: the root must be a section');
+    rootNode = node;
+  }
+  return rootNode;
+}
+
+/** Every setting (leaf key) in schema order. */
+export function listSettings(): SettingNode[] {
+  const out: SettingNode[] = [];
+  const visit = (node: SchemaNode): void => {
+    if (node.type === 'setting') out.push(node);
+    else for (const child of node.children.values()) visit(child);
+  };
+  visit(schemaTree());
+  return out;
+}
+
+/** Finds the node at a key path, or undefined. */
+export function findNode(keyPath: readonly string[]): SchemaNode | undefined {
+  let node: SchemaNode = schemaTree();
+  for (const part of keyPath) {
+    if (node.type !== 'section') return undefined;
+    const next = node.children.get(part);
+    if (next === undefined) return undefined;
+    node = next;
+  }
+  return node;
+}
+
+/** The ignored key that covers this path (the path itself or an ancestor), if any. */
+export function ignoredKeyFor(keyPath: readonly string[]): string | undefined {
+  for (let length = 1; length <= keyPath.length; length++) {
+    const candidate = keyPath.slice(0, length).join('.');
+    if (IGNORED_KEYS.has(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+// ---- From the validated file to Config ----------------------------------------------------
+
+/** Applies the defaults that depend on other keys or on the working directory. */
+export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Config {
+  const rootdirectory = path.resolve(cwd, file.storage.filesystem.rootdirectory);
+  const sqlitePath = file.metadata.sqlite.path;
+  const purging = file.storage.maintenance.uploadpurging;
+  return {
+    version: file.version,
+    log: { level: file.log.level, accesslog: { disabled: file.log.accesslog.disabled } },
+    http: {
+      addr: file.http.addr,
+      host: file.http.host,
+      secret: file.http.secret,
+      draintimeoutMs: file.http.draintimeout,
+    },
+    storage: {
+      filesystem: { rootdirectory },
+      delete: { enabled: file.storage.delete.enabled },
+      maintenance: {
+        uploadpurging: {
+          enabled: purging.enabled,
+          ageMs: purging.age,
+          intervalMs: purging.interval,
+          dryrun: purging.dryrun,
+        },
+      },
+    },
+    metadata: {
+      sqlite: {
+        path:
+          sqlitePath === undefined
+            ? path.join(rootdirectory, 'berth.db')
+            : sqlitePath === ':memory:'
+              ? sqlitePath
+              : path.resolve(cwd, sqlitePath),
+      },
+    },
+    limits: {
+      manifestMaxBytes: file.limits.manifestmaxbytes,
+      paginationMaxEntries: file.limits.paginationmaxentries,
+      catalogDefaultEntries: file.limits.catalogdefaultentries,
+    },
+    warnings,
+  };
+}
+
+// ---- JSON Schema ----------------------------------------------------------------------------
+
+type JsonObject = { [key: string]: unknown };
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * JSON Schema (draft 2020-12) of the YAML file, for editors and `berth config check`. Ignored
+ * Distribution keys are listed as allowed (any value) so that editors do not flag them.
+ */
+export function configJsonSchema(): object {
+  const generated: JsonObject = z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-2020-12' });
+  const schema: JsonObject = { $schema: generated['$schema'], title: 'Berth configuration', ...generated };
+  for (const key of IGNORED_KEYS.keys()) {
+    const parts = key.split('.');
+    const name = parts.pop();
+    let node: unknown = schema;
+    for (const part of parts) {
+      const properties: unknown = isJsonObject(node) ? node['properties'] : undefined;
+      node = isJsonObject(properties) ? properties[part] : undefined;
+    }
+    const properties: unknown = isJsonObject(node) ? node['properties'] : undefined;
+    if (name !== undefined && isJsonObject(properties)) {
+      properties[name] = {
+        description: `CNCF Distribution setting that Berth accepts and ignores (not supported yet).${
+          IGNORED_KEYS.get(key) === undefined ? '' : ` Note: ${IGNORED_KEYS.get(key)}.`
+        }`,
+      };
+    }
+  }
+  return schema;
+}
