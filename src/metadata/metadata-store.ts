@@ -144,7 +144,8 @@ export class MetadataStore {
           .onConflict((oc) => oc.columns(['repository', 'manifest_digest', 'referenced_digest']).doNothing())
           .execute();
       }
-      for (const tag of new Set(manifest.tags)) {
+      // Sorted, so concurrent pushes lock tag rows in the same order and cannot deadlock.
+      for (const tag of [...new Set(manifest.tags)].sort()) {
         await trx
           .insertInto('tags')
           .values({ repository: manifest.repository, name: tag, manifest_digest: manifest.digest, updated_at: createdAt })

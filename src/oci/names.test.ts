@@ -89,7 +89,7 @@ describe('parseRepositoryName', () => {
     assert.throws(() => parseRepositoryName('a'.repeat(300)), NameFormatError);
     assert.throws(() => parseRepositoryName('a'.repeat(300)), /300 characters; the limit is 255/);
     assert.throws(() => parseRepositoryName('Library/Ubuntu'), NameFormatError);
-    assert.throws(() => parseRepositoryName('Library/Ubuntu'), /must match/);
+    assert.throws(() => parseRepositoryName('Library/Ubuntu'), /lower-case path components/);
     assert.throws(() => parseRepositoryName('a/../b'), NameFormatError);
   });
 });
@@ -98,7 +98,7 @@ describe('describeInvalidName', () => {
   it('says what is wrong', () => {
     assert.equal(describeInvalidName(''), 'repository name is empty');
     assert.match(describeInvalidName('a'.repeat(256)), /256 characters/);
-    assert.match(describeInvalidName('UPPER'), /must match/);
+    assert.match(describeInvalidName('UPPER'), /lower-case path components/);
   });
 });
 

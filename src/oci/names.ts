@@ -23,7 +23,7 @@ export function describeInvalidName(name: string): string {
   if (name.length > maxRepositoryNameLength) {
     return `repository name is ${name.length} characters; the limit is ${maxRepositoryNameLength}`;
   }
-  return 'repository name must match [a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*';
+  return 'repository name must be lower-case path components of [a-z0-9] joined by ".", "_", "__" or dashes, separated by "/"';
 }
 
 /** A repository name that passed validation; only parseRepositoryName makes one. */

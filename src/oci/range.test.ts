@@ -129,6 +129,8 @@ describe('parseContentRange', () => {
   it('rejects an end before the start', () => {
     assert.equal(parseContentRange('100-99'), undefined);
     assert.equal(parseContentRange('bytes 5-4/10'), undefined);
+    assert.equal(parseContentRange('bytes 0-99/50'), undefined, 'a total smaller than the chunk');
+    assert.equal(parseContentRange('bytes 0-99/99'), undefined, 'a total that ends inside the chunk');
   });
 
   it('rejects garbage', () => {

@@ -14,7 +14,9 @@ export interface ByteRange {
  */
 export function parseRangeHeader(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined;
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  // Strip whitespace first: a regex with \s* around every token backtracks quadratically on
+  // long runs of spaces, and headers are client-controlled.
+  const match = /^bytes=(\d*)-(\d*)$/i.exec(header.replace(/[ \t]+/g, ''));
   if (!match) return undefined;
   const [, first = '', last = ''] = match;
   if (first === '' && last === '') return undefined;
@@ -33,10 +35,12 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
 
 /** The Content-Range of an upload chunk: "start-end", also accepting "bytes start-end/total". */
 export function parseContentRange(header: string): ByteRange | undefined {
-  const match = /^\s*(?:bytes\s+)?(\d{1,15})-(\d{1,15})(?:\/(?:\d{1,15}|\*))?\s*$/i.exec(header);
+  const match = /^(?:bytes )?(\d{1,15})-(\d{1,15})(?:\/(\d{1,15}|\*))?$/i.exec(header.trim());
   if (!match) return undefined;
   const start = Number(match[1]);
   const end = Number(match[2]);
   if (end < start) return undefined;
+  // A declared total must be able to hold the chunk.
+  if (match[3] !== undefined && match[3] !== '*' && Number(match[3]) <= end) return undefined;
   return { start, end };
 }

@@ -27,8 +27,12 @@ export interface TestRegistry {
   readonly hostPort: string;
   readonly dataDir: string;
   readonly target: 'berth' | 'reference';
+  /** The registry process's id, for tests that signal it themselves. */
+  readonly pid: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited(): Promise<number | string>;
   /** Stops the process (SIGTERM, then SIGKILL) and removes the data directory unless keepData. */
   stop(options?: { keepData?: boolean; signal?: NodeJS.Signals }): Promise<void>;
 }
@@ -122,17 +126,22 @@ async function startReference(dataDir: string, options: RegistryOptions): Promis
   child.stderr.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (;;) {
-    try {
-      const response = await fetch(`${url}/v2/`);
-      await response.arrayBuffer();
+    // Another process may take the port between freePort() and the bind; then the reference
+    // exits, and whatever answers on the port is not ours.
+    if (child.exitCode !== null) throw new Error(`reference registry exited:\n${collected.join('')}`);
+    const answered = await fetch(`${url}/v2/`).then(
+      (response) => response.arrayBuffer().then(() => true),
+      () => false,
+    );
+    if (answered) {
+      await pause(100);
+      if (child.exitCode !== null) throw new Error(`reference registry exited:\n${collected.join('')}`);
       break;
-    } catch {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`reference registry did not start:\n${collected.join('')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
     }
+    if (Date.now() > deadline) throw new Error(`reference registry did not start:\n${collected.join('')}`);
+    await pause(100);
   }
   return handle('reference', child, url, dataDir, options.dataDir === undefined, collected);
 }
@@ -145,12 +154,18 @@ function handle(
   ownsDataDir: boolean,
   collected: string[],
 ): TestRegistry {
+  const exit = new Promise<number | string>((resolveExit) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolveExit(child.exitCode ?? child.signalCode ?? -1);
+    else child.once('exit', (code, signal) => resolveExit(code ?? signal ?? -1));
+  });
   return {
     url,
     hostPort: new URL(url).host,
     dataDir,
     target,
+    pid: child.pid ?? -1,
     output: () => collected.join(''),
+    exited: () => exit,
     async stop({ keepData = false, signal = 'SIGTERM' } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -1,0 +1,136 @@
+// The metadata suite against a real SQLite file, plus what is SQLite's own: WAL mode, durable
+// settings, and data that survives closing, reopening and a killed process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { sql, type Kysely } from 'kysely';
+import { Digest } from '../oci/digest.js';
+import { MetadataStore } from './metadata-store.js';
+import type { Database } from './schema.js';
+import { openSqlite } from './sqlite.js';
+import { runMetadataSuite } from './testing/metadata-suite.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'berth-metadata-'));
+}
+
+async function openStore(path: string): Promise<{ db: Kysely<Database>; store: MetadataStore }> {
+  const db = openSqlite(path);
+  const store = new MetadataStore(db);
+  await store.migrate();
+  return { db, store };
+}
+
+async function pragma(db: Kysely<Database>, name: string): Promise<unknown> {
+  const { rows } = await sql<Record<string, unknown>>`${sql.raw(`PRAGMA ${name}`)}`.execute(db);
+  const row = rows[0];
+  assert.ok(row, `PRAGMA ${name} returned a row`);
+  return Object.values(row)[0];
+}
+
+runMetadataSuite('sqlite', async () => {
+  const dir = await tempDir();
+  const { store } = await openStore(join(dir, 'metadata.db'));
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite metadata database', () => {
+  const manifestDigest = Digest.of(Buffer.from('manifest')).toString();
+  const blobDigest = Digest.of(Buffer.from('blob')).toString();
+
+  it('creates missing parent directories and runs in WAL mode with durable settings', async () => {
+    const dir = await tempDir();
+    try {
+      const { db, store } = await openStore(join(dir, 'nested', 'deeper', 'metadata.db'));
+      try {
+        assert.equal(await pragma(db, 'journal_mode'), 'wal');
+        assert.equal(await pragma(db, 'synchronous'), 2, 'synchronous = FULL');
+        assert.equal(await pragma(db, 'foreign_keys'), 1);
+        assert.ok(Number(await pragma(db, 'busy_timeout')) > 0);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps its data across close and reopen', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'metadata.db');
+    try {
+      const first = await openStore(path);
+      await first.store.addBlobToRepository('library/app', blobDigest, 2 ** 36);
+      await first.store.putManifest({
+        repository: 'library/app',
+        digest: manifestDigest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: 321,
+        artifactType: 'application/vnd.example',
+        subjectDigest: undefined,
+        references: [{ digest: blobDigest, kind: 'blob' }],
+        tags: ['latest'],
+      });
+      await first.store.createUpload('upload-1', 'library/app');
+      const before = await first.store.findManifest('library/app', manifestDigest);
+      await first.store.close();
+
+      const second = await openStore(path);
+      try {
+        assert.equal(await pragma(second.db, 'journal_mode'), 'wal');
+        assert.deepEqual(await second.store.findManifest('library/app', manifestDigest), before);
+        assert.equal((await second.store.findManifestByTag('library/app', 'latest'))?.digest, manifestDigest);
+        assert.deepEqual(await second.store.findRepositoryBlob('library/app', blobDigest), { size: 2 ** 36 });
+        assert.deepEqual(await second.store.listRepositories({}), { items: ['library/app'], hasMore: false });
+        assert.equal((await second.store.findUpload('upload-1'))?.repository, 'library/app');
+      } finally {
+        await second.store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps committed data when the process is killed without closing', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'metadata.db');
+    try {
+      // A child process commits, then SIGKILLs itself: no close(), no WAL checkpoint.
+      const script = join(dir, 'writer.mts');
+      await writeFile(
+        script,
+        [
+          `import { openSqlite } from ${JSON.stringify(new URL('./sqlite.ts', import.meta.url).href)};`,
+          `import { MetadataStore } from ${JSON.stringify(new URL('./metadata-store.ts', import.meta.url).href)};`,
+          `const store = new MetadataStore(openSqlite(${JSON.stringify(path)}));`,
+          'await store.migrate();',
+          `await store.putManifest({ repository: 'crash', digest: ${JSON.stringify(manifestDigest)},`,
+          "  mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, artifactType: undefined,",
+          "  subjectDigest: undefined, references: [], tags: ['latest'] });",
+          "process.kill(process.pid, 'SIGKILL');",
+        ].join('\n'),
+      );
+      const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(child.signal, 'SIGKILL', `the writer was killed (stderr: ${child.stderr})`);
+
+      const reopened = await openStore(path);
+      try {
+        assert.equal((await reopened.store.findManifestByTag('crash', 'latest'))?.digest, manifestDigest);
+        assert.equal(await reopened.store.repositoryExists('crash'), true);
+      } finally {
+        await reopened.store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
