@@ -30,7 +30,15 @@ const DEFAULTS: Config = {
     maintenance: { uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false } },
   },
   metadata: { sqlite: { path: path.join(cwd, 'data', 'berth.db') } },
-  limits: { manifestMaxBytes: 4 * 1024 * 1024, paginationMaxEntries: 1000, catalogDefaultEntries: 100 },
+  limits: {
+    manifestMaxBytes: 4 * 1024 * 1024,
+    paginationMaxEntries: 1000,
+    catalogDefaultEntries: 100,
+    maxTagsPerPush: 16,
+    maxConcurrentRequests: 0,
+    idleTimeoutMs: 120_000,
+    headersTimeoutMs: 30_000,
+  },
   warnings: [],
 };
 

@@ -27,6 +27,10 @@ describe('schema', () => {
         'limits.manifestmaxbytes (berth)',
         'limits.paginationmaxentries (berth)',
         'limits.catalogdefaultentries (berth)',
+    'limits.maxtagsperpush (berth)',
+    'limits.maxconcurrentrequests (berth)',
+    'limits.idletimeout (berth)',
+    'limits.headerstimeout (berth)',
       ],
     );
   });

@@ -28,6 +28,10 @@ export interface Config {
     manifestMaxBytes: number;
     paginationMaxEntries: number;
     catalogDefaultEntries: number;
+    maxTagsPerPush: number;
+    maxConcurrentRequests: number;
+    idleTimeoutMs: number;
+    headersTimeoutMs: number;
   };
   /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
   warnings: string[];
@@ -307,6 +311,37 @@ const fileSchema = z.strictObject({
         expected: 'a whole number, at least 1',
         defaultText: '100',
       }),
+      maxtagsperpush: setting(z.int().min(1).max(1000).default(16), {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Most tags one manifest PUT may set with ?tag= parameters; more get 400.',
+        expected: 'a whole number from 1 to 1000',
+        defaultText: '16',
+      }),
+      maxconcurrentrequests: setting(z.int().min(0).default(0), {
+        kind: 'integer',
+        origin: 'berth',
+        description:
+          'Requests served at once; more get 429 TOOMANYREQUESTS with Retry-After, so an overloaded replica sheds load instead of queueing. 0 means no limit.',
+        expected: 'a whole number, 0 for no limit',
+        defaultText: '0',
+      }),
+      idletimeout: duration({
+        defaultText: '2m',
+        minMs: 1,
+        minText: '1ms',
+        info: {
+          origin: 'berth',
+          description:
+            'A connection on which nothing is sent or received for this long is closed, so stalled clients do not hold uploads and sockets forever.',
+        },
+      }),
+      headerstimeout: duration({
+        defaultText: '30s',
+        minMs: 1,
+        minText: '1ms',
+        info: { origin: 'berth', description: 'Time a client has to send the complete request headers.' },
+      }),
     })
     .superRefine((limits, ctx) => {
       if (limits.catalogdefaultentries > limits.paginationmaxentries) {
@@ -505,6 +540,10 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
       manifestMaxBytes: file.limits.manifestmaxbytes,
       paginationMaxEntries: file.limits.paginationmaxentries,
       catalogDefaultEntries: file.limits.catalogdefaultentries,
+      maxTagsPerPush: file.limits.maxtagsperpush,
+      maxConcurrentRequests: file.limits.maxconcurrentrequests,
+      idleTimeoutMs: file.limits.idletimeout,
+      headersTimeoutMs: file.limits.headerstimeout,
     },
     warnings,
   };

@@ -19,6 +19,12 @@ export const errorCatalogue = {
     status: 404,
     description: 'The blob is not in the repository (or its digest is unknown).',
   },
+  BLOB_REFERENCED: {
+    code: 'BLOB_REFERENCED',
+    message: 'blob is referenced by a manifest in this repository',
+    status: 400,
+    description: 'DELETE of a blob that a manifest in the repository still references; delete the manifest first.',
+  },
   BLOB_UPLOAD_INVALID: {
     code: 'BLOB_UPLOAD_INVALID',
     message: 'blob upload invalid',
@@ -120,6 +126,18 @@ export const errorCatalogue = {
     message: 'bad request',
     status: 400,
     description: 'The request is malformed at the HTTP level (bad URL encoding, headers or body framing).',
+  },
+  REQUEST_TIMEOUT: {
+    code: 'BAD_REQUEST',
+    message: 'request timed out',
+    status: 408,
+    description: 'The client did not send its request headers within limits.headerstimeout.',
+  },
+  HEADERS_TOO_LARGE: {
+    code: 'BAD_REQUEST',
+    message: 'request headers too large',
+    status: 431,
+    description: 'The request headers exceed 16 KiB.',
   },
   NOT_FOUND: {
     code: 'NOT_FOUND',

@@ -6,12 +6,17 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { RegistryError } from '../errors/index.js';
 import type { Registry } from '../registry/index.js';
 import type { HttpOptions, RequestContext } from './context.js';
-import { sendError } from './error-hook.js';
+import { sendClientError, sendError } from './error-hook.js';
 import { matchRoute } from './routes.js';
 
 export interface HttpAppOptions extends HttpOptions {
   readonly logger: FastifyBaseLogger;
   readonly accessLog: boolean;
+  /** Requests served at once before answering 429; 0 for no limit. */
+  readonly maxConcurrentRequests: number;
+  /** Socket inactivity after which a connection is closed. */
+  readonly idleTimeoutMs: number;
+  readonly headersTimeoutMs: number;
 }
 
 const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -27,7 +32,12 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+    clientErrorHandler: sendClientError,
+    // Inactivity, not duration: a large upload may take hours, a stalled one is closed.
+    connectionTimeout: options.idleTimeoutMs,
+    keepAliveTimeout: Math.min(72_000, options.idleTimeoutMs),
   });
+  app.server.headersTimeout = options.headersTimeoutMs;
 
   app.removeAllContentTypeParsers();
   // Leave every body unread: handlers consume request.raw themselves.
@@ -46,6 +56,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       );
     });
   }
+  if (options.maxConcurrentRequests > 0) limitConcurrency(app, options.maxConcurrentRequests);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new RegistryError('NOT_FOUND'), request, reply));
 
@@ -79,4 +90,17 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;
+}
+
+/** Sheds load: beyond `limit` requests in flight, answer 429 with Retry-After at once. */
+function limitConcurrency(app: FastifyInstance, limit: number): void {
+  let inFlight = 0;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (inFlight >= limit) {
+      throw new RegistryError('TOO_MANY_REQUESTS', { limit }, { headers: { 'Retry-After': '1' } });
+    }
+    inFlight++;
+    // 'close' fires once whether the response finished or the client went away.
+    reply.raw.once('close', () => inFlight--);
+  });
 }

@@ -17,10 +17,10 @@ import type { Reference, Registry } from '../registry/index.js';
 export interface HttpOptions {
   /** External base URL (http.host); when unset, Location headers are relative paths. */
   readonly externalUrl: string | undefined;
-  readonly deleteEnabled: boolean;
   readonly manifestMaxBytes: number;
   readonly paginationMaxEntries: number;
   readonly catalogDefaultEntries: number;
+  readonly maxTagsPerPush: number;
 }
 
 export interface RequestContext {
@@ -138,7 +138,12 @@ export function pageParams(
 }
 
 /** The RFC 8288 Link header pointing at the next page. */
-export function nextPageLink(path: string, limit: number, last: string): string {
-  const query = new URLSearchParams({ n: String(limit), last });
+export function nextPageLink(
+  path: string,
+  limit: number,
+  last: string,
+  extra: Readonly<Record<string, string>> = {},
+): string {
+  const query = new URLSearchParams({ n: String(limit), last, ...extra });
   return `<${path}?${query.toString()}>; rel="next"`;
 }

@@ -1,6 +1,8 @@
 // The single place where an error becomes a response: catalogue errors go out as OCI error
 // bodies with their status; anything unexpected is logged and answered 500 UNKNOWN without
 // leaking internals.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../errors/index.js';
 
@@ -17,6 +19,12 @@ export function toRegistryError(error: unknown): RegistryError {
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.destroyed && reply.raw.destroyed) {
+    // The client went away mid-request (a cancelled push, a stalled upload closed by the idle
+    // timeout): nothing to answer and nothing wrong with the server.
+    request.log.info({ reason: (error as Error).message }, 'client disconnected');
+    return;
+  }
   const registryError = toRegistryError(error);
   if (registryError.status >= 500) {
     request.log.error({ err: error }, 'request failed');
@@ -31,4 +39,30 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     .header('Content-Type', 'application/json')
     .header('Content-Length', body === undefined ? 0 : Buffer.byteLength(body));
   reply.send(body);
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request (headers too large, malformed
+ * request line, header timeout): answered on the raw socket, still with an OCI error body.
+ */
+export function sendClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const registryError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new RegistryError('HEADERS_TOO_LARGE')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new RegistryError('REQUEST_TIMEOUT')
+        : new RegistryError('BAD_REQUEST', 'malformed HTTP request');
+  const body = JSON.stringify(registryError.toBody());
+  socket.end(
+    `HTTP/1.1 ${registryError.status} ${STATUS_CODES[registryError.status] ?? ''}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Docker-Distribution-Api-Version: registry/2.0\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }

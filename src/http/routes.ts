@@ -5,6 +5,7 @@ import type { RequestContext } from './context.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob, headBlob } from './handlers/blobs.js';
 import { listCatalog, listTags } from './handlers/listings.js';
+import { listReferrers } from './handlers/referrers.js';
 import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.js';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
 
@@ -32,6 +33,7 @@ export const routes: readonly Route[] = [
     pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<uuid>[^/]+)$/,
     methods: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
   },
+  { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: listReferrers } },
   { name: 'blob-upload', pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload } },
   {
     name: 'blob',

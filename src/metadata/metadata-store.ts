@@ -24,6 +24,7 @@ export interface NewManifest {
   readonly size: number;
   readonly artifactType: string | undefined;
   readonly subjectDigest: string | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
   readonly references: readonly { digest: string; kind: 'blob' | 'manifest' }[];
   /** Tags to point at this manifest (moved if they pointed elsewhere). */
   readonly tags: readonly string[];
@@ -125,6 +126,7 @@ export class MetadataStore {
           size: manifest.size,
           artifact_type: manifest.artifactType ?? null,
           subject_digest: manifest.subjectDigest ?? null,
+          annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
           created_at: createdAt,
         })
         .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
@@ -185,6 +187,92 @@ export class MetadataStore {
   /** Which of these digests are manifests in the repository. */
   async manifestDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
     return this.digestsIn('manifests', repository, digests);
+  }
+
+  /**
+   * Removes a manifest from the repository with its references, its blob link and every tag
+   * that points at it. False when the repository has no such manifest.
+   */
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('manifests')
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) return false;
+      await trx.deleteFrom('tags').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
+      await trx
+        .deleteFrom('manifest_references')
+        .where('repository', '=', repository)
+        .where('manifest_digest', '=', digest)
+        .execute();
+      await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
+      return true;
+    });
+  }
+
+  /** Removes one tag; the manifest and its other tags stay. False when there is no such tag. */
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const deleted = await this.db
+      .deleteFrom('tags')
+      .where('repository', '=', repository)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return Number(deleted.numDeletedRows) > 0;
+  }
+
+  /**
+   * Unlinks a blob from the repository unless a manifest there references it (or it is a
+   * manifest itself). The bytes stay in the store for other repositories and for GC.
+   */
+  async unlinkBlob(repository: string, digest: string): Promise<'unlinked' | 'unknown' | 'referenced'> {
+    return this.db.transaction().execute(async (trx) => {
+      const link = await trx
+        .selectFrom('repository_blobs')
+        .select('digest')
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (!link) return 'unknown';
+      const reference = await trx
+        .selectFrom('manifest_references')
+        .select('manifest_digest')
+        .where('repository', '=', repository)
+        .where('referenced_digest', '=', digest)
+        .where('kind', '=', 'blob')
+        .limit(1)
+        .executeTakeFirst();
+      const manifest = await trx
+        .selectFrom('manifests')
+        .select('digest')
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (reference || manifest) return 'referenced';
+      await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
+      return 'unlinked';
+    });
+  }
+
+  /** Manifests in the repository whose subject is the digest, ordered by digest. */
+  async listReferrers(
+    repository: string,
+    subjectDigest: string,
+    page: PageRequest & { artifactType?: string | undefined },
+  ): Promise<Page<ManifestRow>> {
+    let query = this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('subject_digest', '=', subjectDigest)
+      .orderBy('digest');
+    if (page.artifactType !== undefined) query = query.where('artifact_type', '=', page.artifactType);
+    if (page.after !== undefined) query = query.where('digest', '>', page.after);
+    if (page.limit !== undefined) query = query.limit(page.limit + 1);
+    const rows = (await query.execute()).map((row) => ({ ...row, size: Number(row.size) }));
+    if (page.limit === undefined || rows.length <= page.limit) return { items: rows, hasMore: false };
+    return { items: rows.slice(0, page.limit), hasMore: true };
   }
 
   async repositoryExists(repository: string): Promise<boolean> {

@@ -29,6 +29,8 @@ export interface ManifestsTable {
   size: number;
   artifact_type: string | null;
   subject_digest: string | null;
+  /** The manifest's annotations as JSON text, for the referrers API. */
+  annotations: string | null;
   created_at: string;
 }
 

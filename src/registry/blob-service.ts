@@ -6,6 +6,7 @@ import type { MetadataStore } from '../metadata/index.js';
 import type { ByteRange, Digest, RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { blobKey } from './paths.js';
+import { deletesDisabled, type RegistryOptions } from './options.js';
 
 export interface BlobContent {
   readonly size: number;
@@ -16,6 +17,7 @@ export class BlobService {
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: MetadataStore,
+    private readonly options: RegistryOptions,
   ) {}
 
   /** The blob's size; BLOB_UNKNOWN unless it is linked into the repository. */
@@ -50,5 +52,16 @@ export class BlobService {
     if (!blob) return undefined;
     const linked = await this.metadata.linkExistingBlob(repository, digest.toString());
     return linked ? blob : undefined;
+  }
+
+  /**
+   * Unlinks the blob from the repository. Its bytes stay: other repositories may link them,
+   * and reclaiming space is garbage collection's job.
+   */
+  async delete(repository: RepositoryName, digest: Digest): Promise<void> {
+    if (!this.options.deleteEnabled) throw deletesDisabled();
+    const result = await this.metadata.unlinkBlob(repository, digest.toString());
+    if (result === 'unknown') throw new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() });
+    if (result === 'referenced') throw new RegistryError('BLOB_REFERENCED', { digest: digest.toString() });
   }
 }

@@ -1,5 +1,7 @@
 // The registry layer's public face: use cases over storage and metadata. Knows no HTTP.
 export { Registry } from './registry.js';
+export type { RegistryOptions } from './options.js';
 export type { BlobContent } from './blob-service.js';
 export type { Reference, ManifestPush, StoredManifest } from './manifest-service.js';
 export { rangeHeaderValue, type UploadStatus } from './upload-service.js';
+export type { ReferrersPage } from './referrers-service.js';

@@ -17,6 +17,7 @@ import {
 import type { StorageDriver } from '../storage/driver.js';
 import { ContentCache } from './content-cache.js';
 import { blobKey } from './paths.js';
+import { deletesDisabled, type RegistryOptions } from './options.js';
 
 /** A tag or a digest, as it appeared in the URL, validated. */
 export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
@@ -43,6 +44,7 @@ export class ManifestService {
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: MetadataStore,
+    private readonly options: RegistryOptions,
   ) {}
 
   async put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }> {
@@ -79,10 +81,27 @@ export class ManifestService {
       size: push.bytes.length,
       artifactType: manifest.artifactType ?? (manifest.kind === 'image' ? manifest.config?.mediaType : undefined),
       subjectDigest: manifest.subject?.digest.toString(),
+      annotations: manifest.annotations,
       references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
       tags,
     });
     return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
+  }
+
+  /**
+   * Deleting by digest removes the manifest and every tag pointing at it; deleting by tag
+   * removes only that tag. The bytes stay for garbage collection.
+   */
+  async delete(repository: RepositoryName, reference: Reference): Promise<void> {
+    if (!this.options.deleteEnabled) throw deletesDisabled();
+    const deleted =
+      reference.kind === 'tag'
+        ? await this.metadata.deleteTag(repository, reference.tag)
+        : await this.metadata.deleteManifest(repository, reference.digest.toString());
+    if (!deleted) {
+      const name = reference.kind === 'tag' ? reference.tag : reference.digest.toString();
+      throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: name });
+    }
   }
 
   /** The manifest's description without its bytes (HEAD). */

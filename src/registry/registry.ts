@@ -4,6 +4,8 @@ import type { StorageDriver } from '../storage/driver.js';
 import { BlobService } from './blob-service.js';
 import { ListingService } from './listing-service.js';
 import { ManifestService } from './manifest-service.js';
+import type { RegistryOptions } from './options.js';
+import { ReferrersService } from './referrers-service.js';
 import { UploadService } from './upload-service.js';
 
 export class Registry {
@@ -11,14 +13,17 @@ export class Registry {
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly listings: ListingService;
+  readonly referrers: ReferrersService;
 
   constructor(
     readonly storage: StorageDriver,
     readonly metadata: MetadataStore,
+    options: RegistryOptions,
   ) {
-    this.blobs = new BlobService(storage, metadata);
+    this.blobs = new BlobService(storage, metadata, options);
     this.uploads = new UploadService(storage, metadata);
-    this.manifests = new ManifestService(storage, metadata);
+    this.manifests = new ManifestService(storage, metadata, options);
     this.listings = new ListingService(metadata);
+    this.referrers = new ReferrersService(metadata);
   }
 }

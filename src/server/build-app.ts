@@ -25,15 +25,18 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const storage = new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory });
   const metadata = new MetadataStore(openSqlite(config.metadata.sqlite.path));
   await metadata.migrate();
-  const registry = new Registry(storage, metadata);
+  const registry = new Registry(storage, metadata, { deleteEnabled: config.storage.delete.enabled });
   const http = createHttpApp(registry, {
     logger,
     accessLog: !config.log.accesslog.disabled,
     externalUrl: config.http.host,
-    deleteEnabled: config.storage.delete.enabled,
     manifestMaxBytes: config.limits.manifestMaxBytes,
     paginationMaxEntries: config.limits.paginationMaxEntries,
     catalogDefaultEntries: config.limits.catalogDefaultEntries,
+    maxTagsPerPush: config.limits.maxTagsPerPush,
+    maxConcurrentRequests: config.limits.maxConcurrentRequests,
+    idleTimeoutMs: config.limits.idleTimeoutMs,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
   });
   return {
     http,

@@ -45,7 +45,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
 }
 
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
-  repositoryParam(ctx);
-  parseDigest(ctx.params.digest);
-  throw new RegistryError('UNSUPPORTED', ctx.options.deleteEnabled ? 'blob deletion is not implemented yet' : 'deletes are disabled (storage.delete.enabled)');
+  const repository = repositoryParam(ctx);
+  await ctx.registry.blobs.delete(repository, parseDigest(ctx.params.digest));
+  ctx.reply.code(202).header('Content-Length', 0).send();
 }

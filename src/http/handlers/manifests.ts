@@ -41,6 +41,11 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const reference = parseReference(ctx.params.reference ?? '');
   const extraTags = ctx.query.getAll('tag');
+  if (extraTags.length > ctx.options.maxTagsPerPush) {
+    throw new RegistryError('TAG_INVALID', { tags: extraTags.length, maximum: ctx.options.maxTagsPerPush }, {
+      message: `at most ${ctx.options.maxTagsPerPush} tags per manifest push`,
+    });
+  }
   const badTag = extraTags.find((tag) => !isValidTag(tag));
   if (badTag !== undefined) throw new RegistryError('TAG_INVALID', { tag: badTag.slice(0, 300) });
   const bytes = await readBody(ctx, ctx.options.manifestMaxBytes);
@@ -63,7 +68,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 }
 
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
-  repositoryParam(ctx);
-  parseReference(ctx.params.reference ?? '');
-  throw new RegistryError('UNSUPPORTED', ctx.options.deleteEnabled ? 'manifest deletion is not implemented yet' : 'deletes are disabled (storage.delete.enabled)');
+  const repository = repositoryParam(ctx);
+  await ctx.registry.manifests.delete(repository, parseReference(ctx.params.reference ?? ''));
+  ctx.reply.code(202).header('Content-Length', 0).send();
 }

@@ -2,9 +2,11 @@
 // that has shipped.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.js';
+import * as manifestAnnotations from './0002-manifest-annotations.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-manifest-annotations': manifestAnnotations,
 };
 
 export const migrationProvider: MigrationProvider = {
