@@ -66,11 +66,12 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
     // Distribution selects the storage driver with REGISTRY_STORAGE=<driver>.
     if (key === 'storage') {
       const driver = value.toLowerCase();
-      if (driver === 'filesystem') continue;
+      // The driver's own settings come from REGISTRY_STORAGE_<DRIVER>_* variables.
+      if (driver === 'filesystem' || driver === 's3') continue;
       if (ignoredKeyFor(['storage', driver]) !== undefined) {
         result.warnings.push(ignoredWarning(`storage.${driver}`, source));
       } else {
-        result.issues.push(invalid('storage', `expected a storage driver (filesystem), got ${JSON.stringify(value)}`, source));
+        result.issues.push(invalid('storage', `expected a storage driver (filesystem or s3), got ${JSON.stringify(value)}`, source));
       }
       continue;
     }

@@ -26,10 +26,12 @@ const DEFAULTS: Config = {
   http: { addr: { host: '0.0.0.0', port: 5000 }, host: undefined, secret: undefined, draintimeoutMs: 60_000 },
   storage: {
     filesystem: { rootdirectory: path.join(cwd, 'data') },
+    s3: undefined,
+    redirect: { disable: true },
     delete: { enabled: false },
     maintenance: { uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false } },
   },
-  metadata: { sqlite: { path: path.join(cwd, 'data', 'berth.db') } },
+  metadata: { sqlite: { path: path.join(cwd, 'data', 'berth.db') }, postgres: undefined },
   limits: {
     manifestMaxBytes: 4 * 1024 * 1024,
     paginationMaxEntries: 1000,
@@ -180,6 +182,7 @@ describe('a Distribution config.yml', () => {
     assert.equal(config.http.draintimeoutMs, 30_000);
     assert.equal(config.storage.filesystem.rootdirectory, '/var/lib/registry');
     assert.equal(config.storage.delete.enabled, true);
+    assert.equal(config.storage.redirect.disable, false);
     assert.deepEqual(config.storage.maintenance.uploadpurging, {
       enabled: true,
       ageMs: 72 * 3_600_000,
@@ -206,7 +209,6 @@ describe('a Distribution config.yml', () => {
       'storage.cache',
       'storage.filesystem.maxthreads',
       'storage.maintenance.readonly',
-      'storage.redirect',
       'validation',
     ]);
     assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
@@ -242,10 +244,41 @@ describe('a Distribution config.yml', () => {
   });
 
   it('warns when a storage driver Berth lacks is configured', () => {
-    const config = parseConfig('storage:\n  s3:\n    bucket: images\n    region: eu-west-1\n', { cwd, source: 'config.yml' });
+    const config = parseConfig('storage:\n  azure:\n    container: images\n', { cwd, source: 'config.yml' });
     assert.deepEqual(config.warnings, [
-      'ignored: storage.s3 is not supported yet; blobs are stored in storage.filesystem.rootdirectory (config.yml:2)',
+      'ignored: storage.azure is not supported yet; blobs are stored in storage.filesystem.rootdirectory (config.yml:2)',
     ]);
+  });
+
+  it('reads an S3 storage section with Distribution keys and defaults', () => {
+    const config = parseConfig('storage:\n  s3:\n    bucket: images\n    region: eu-west-1\n', { cwd, source: 'config.yml' });
+    assert.deepEqual(config.warnings, []);
+    assert.deepEqual(config.storage.s3, {
+      region: 'eu-west-1',
+      regionendpoint: undefined,
+      bucket: 'images',
+      rootdirectory: undefined,
+      accesskey: undefined,
+      secretkey: undefined,
+      forcepathstyle: false,
+      chunksize: 10 * 1024 * 1024,
+      encrypt: false,
+    });
+    assert.throws(() => parseConfig('storage:\n  s3:\n    region: eu-west-1\n', { cwd }), /storage\.s3\.bucket/);
+    assert.throws(() => parseConfig('storage:\n  s3:\n    bucket: b1\n    chunksize: 1024\n', { cwd }), /storage\.s3\.chunksize/);
+  });
+
+  it('reads PostgreSQL metadata settings, the URL from the environment', () => {
+    const config = parseConfig('', { cwd, env: { BERTH_METADATA_POSTGRES_URL: 'postgres://berth:pw@db:5432/berth' } });
+    assert.deepEqual(config.metadata.postgres, {
+      url: 'postgres://berth:pw@db:5432/berth',
+      maxConnections: 10,
+      statementTimeoutMs: 30_000,
+    });
+    assert.throws(
+      () => parseConfig('', { cwd, env: { BERTH_METADATA_POSTGRES_URL: 'mysql://x' } }),
+      /metadata\.postgres\.url/,
+    );
   });
 
   it('accepts the deprecated top-level loglevel with a warning', () => {
@@ -310,10 +343,10 @@ describe('environment overrides', () => {
   it('warns about ignored Distribution keys set from the environment', () => {
     const config = parseConfig('', {
       cwd,
-      env: { REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'x', REGISTRY_STORAGE: 's3' },
+      env: { REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'x', REGISTRY_STORAGE: 'gcs' },
     });
     assert.deepEqual(config.warnings, [
-      'ignored: storage.s3 is not supported yet; blobs are stored in storage.filesystem.rootdirectory (env REGISTRY_STORAGE)',
+      'ignored: storage.gcs is not supported yet; blobs are stored in storage.filesystem.rootdirectory (env REGISTRY_STORAGE)',
       'ignored: auth is not supported yet; clients are not authenticated: anyone who can reach the registry can push and pull (env REGISTRY_AUTH_HTPASSWD_PATH)',
       'ignored: auth is not supported yet; clients are not authenticated: anyone who can reach the registry can push and pull (env REGISTRY_AUTH_HTPASSWD_REALM)',
     ].sort());
@@ -468,7 +501,7 @@ describe('errors', () => {
 
   it('explains that a section cannot be set from one variable', () => {
     assert.match(failure('', { REGISTRY_LOG: 'debug' }), /^config: log: a section cannot be set from the environment; set REGISTRY_LOG_LEVEL, REGISTRY_LOG_ACCESSLOG_DISABLED \(env REGISTRY_LOG\)$/);
-    assert.match(failure('', { REGISTRY_STORAGE: 'floppy' }), /^config: storage: expected a storage driver \(filesystem\), got "floppy"/);
+    assert.match(failure('', { REGISTRY_STORAGE: 'floppy' }), /^config: storage: expected a storage driver \(filesystem or s3\), got "floppy"/);
   });
 });
 

@@ -20,10 +20,17 @@ export interface Config {
   };
   storage: {
     filesystem: { rootdirectory: string };
+    /** Present when blobs live in S3-compatible object storage instead of the filesystem. */
+    s3: S3StorageConfig | undefined;
+    redirect: { disable: boolean };
     delete: { enabled: boolean };
     maintenance: { uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean } };
   };
-  metadata: { sqlite: { path: string } };
+  metadata: {
+    sqlite: { path: string };
+    /** Present when the metadata index lives in PostgreSQL instead of SQLite. */
+    postgres: { url: string; maxConnections: number; statementTimeoutMs: number } | undefined;
+  };
   limits: {
     manifestMaxBytes: number;
     paginationMaxEntries: number;
@@ -35,6 +42,18 @@ export interface Config {
   };
   /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
   warnings: string[];
+}
+
+export interface S3StorageConfig {
+  region: string;
+  regionendpoint: string | undefined;
+  bucket: string;
+  rootdirectory: string | undefined;
+  accesskey: string | undefined;
+  secretkey: string | undefined;
+  forcepathstyle: boolean;
+  chunksize: number;
+  encrypt: boolean;
 }
 
 /** How a raw YAML or environment string is turned into a typed value before validation. */
@@ -236,6 +255,83 @@ const fileSchema = z.strictObject({
         defaultText: './data',
       }),
     }),
+    s3: z
+      .strictObject({
+        region: setting(z.string().min(1).default('us-east-1'), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'AWS region of the bucket (any value for most S3-compatible services).',
+          expected: 'a region name',
+          defaultText: 'us-east-1',
+        }),
+        regionendpoint: setting(z.url().optional(), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'Endpoint URL of an S3-compatible service (Ceph RGW, MinIO, ...); unset for AWS S3.',
+          expected: 'a URL such as http://127.0.0.1:7480',
+          defaultText: 'none',
+        }),
+        bucket: setting(z.string().min(3), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'Bucket that holds the blobs (required when storage.s3 is used).',
+          expected: 'a bucket name',
+          defaultText: 'none (required)',
+        }),
+        rootdirectory: setting(z.string().optional(), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'Key prefix inside the bucket, so several registries can share one bucket.',
+          expected: 'a key prefix such as registry/',
+          defaultText: 'none',
+        }),
+        accesskey: setting(z.string().min(1).optional(), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'Access key id; unset to use the AWS SDK default chain (AWS_ACCESS_KEY_ID, profiles, instance roles).',
+          expected: 'an access key id',
+          defaultText: 'none',
+        }),
+        secretkey: setting(z.string().min(1).optional(), {
+          kind: 'string',
+          origin: 'distribution',
+          description: 'Secret access key; unset to use the AWS SDK default chain.',
+          expected: 'a secret key',
+          defaultText: 'none',
+        }),
+        forcepathstyle: setting(z.boolean().default(false), {
+          kind: 'boolean',
+          origin: 'distribution',
+          description: 'Path-style URLs (endpoint/bucket/key) instead of virtual-host style; most S3-compatible services need true.',
+          expected: 'true or false',
+          defaultText: 'false',
+        }),
+        chunksize: setting(z.int().min(5 * 1024 * 1024).default(10 * 1024 * 1024), {
+          kind: 'integer',
+          origin: 'distribution',
+          description: 'Multipart upload part size in bytes (at least 5 MiB); also bounds the memory each upload uses.',
+          expected: 'a whole number of bytes, at least 5242880',
+          defaultText: '10485760',
+        }),
+        encrypt: setting(z.boolean().default(false), {
+          kind: 'boolean',
+          origin: 'distribution',
+          description: 'Server-side encryption (SSE-S3, AES256) of every object written.',
+          expected: 'true or false',
+          defaultText: 'false',
+        }),
+      })
+      .optional(),
+    redirect: section({
+      disable: setting(z.boolean().default(true), {
+        kind: 'boolean',
+        origin: 'distribution',
+        description:
+          'When false and blobs are in S3, blob GETs are answered with a redirect to a short-lived pre-signed URL, so clients download from the object store (or a CDN in front of it) directly. Unlike Distribution, Berth redirects only when asked.',
+        expected: 'true or false',
+        defaultText: 'true',
+      }),
+    }),
     delete: section({
       enabled: setting(z.boolean().default(false), {
         kind: 'boolean',
@@ -287,6 +383,31 @@ const fileSchema = z.strictObject({
         defaultText: '<storage.filesystem.rootdirectory>/berth.db',
       }),
     }),
+    postgres: z
+      .strictObject({
+        url: setting(z.string().regex(/^postgres(ql)?:\/\//), {
+          kind: 'string',
+          origin: 'berth',
+          description:
+            'PostgreSQL connection URL; when set, the metadata index lives in PostgreSQL (required for several replicas). Keep the password out of the file: use BERTH_METADATA_POSTGRES_URL.',
+          expected: 'a URL such as postgres://berth:secret@db:5432/berth',
+          defaultText: 'none',
+        }),
+        maxconnections: setting(z.int().min(1).default(10), {
+          kind: 'integer',
+          origin: 'berth',
+          description: 'Connections in the pool of each replica.',
+          expected: 'a whole number, at least 1',
+          defaultText: '10',
+        }),
+        statementtimeout: duration({
+          defaultText: '30s',
+          minMs: 1,
+          minText: '1ms',
+          info: { origin: 'berth', description: 'A query running longer than this is cancelled.' },
+        }),
+      })
+      .optional(),
   }),
   limits: z
     .strictObject({
@@ -393,11 +514,9 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['http.http2', undefined],
   ['http.h2c', undefined],
   ['storage.cache', undefined],
-  ['storage.redirect', undefined],
   ['storage.tag', undefined],
   ['storage.filesystem.maxthreads', undefined],
   ['storage.maintenance.readonly', 'the registry accepts pushes'],
-  ['storage.s3', 'blobs are stored in storage.filesystem.rootdirectory'],
   ['storage.azure', 'blobs are stored in storage.filesystem.rootdirectory'],
   ['storage.gcs', 'blobs are stored in storage.filesystem.rootdirectory'],
   ['storage.swift', 'blobs are stored in storage.filesystem.rootdirectory'],
@@ -516,6 +635,18 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     },
     storage: {
       filesystem: { rootdirectory },
+      s3: file.storage.s3 && {
+        region: file.storage.s3.region,
+        regionendpoint: file.storage.s3.regionendpoint,
+        bucket: file.storage.s3.bucket,
+        rootdirectory: file.storage.s3.rootdirectory,
+        accesskey: file.storage.s3.accesskey,
+        secretkey: file.storage.s3.secretkey,
+        forcepathstyle: file.storage.s3.forcepathstyle,
+        chunksize: file.storage.s3.chunksize,
+        encrypt: file.storage.s3.encrypt,
+      },
+      redirect: { disable: file.storage.redirect.disable },
       delete: { enabled: file.storage.delete.enabled },
       maintenance: {
         uploadpurging: {
@@ -534,6 +665,11 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
             : sqlitePath === ':memory:'
               ? sqlitePath
               : path.resolve(cwd, sqlitePath),
+      },
+      postgres: file.metadata.postgres && {
+        url: file.metadata.postgres.url,
+        maxConnections: file.metadata.postgres.maxconnections,
+        statementTimeoutMs: file.metadata.postgres.statementtimeout,
       },
     },
     limits: {

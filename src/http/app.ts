@@ -7,6 +7,7 @@ import { RegistryError } from '../errors/index.js';
 import type { Registry } from '../registry/index.js';
 import type { HttpOptions, RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
+import { liveness, readiness } from './handlers/health.js';
 import { matchRoute } from './routes.js';
 
 export interface HttpAppOptions extends HttpOptions {
@@ -87,6 +88,8 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     return reply;
   };
 
+  app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: liveness });
+  app.route({ method: ['GET', 'HEAD'], url: '/readyz', handler: readiness(registry) });
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;

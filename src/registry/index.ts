@@ -5,3 +5,4 @@ export type { BlobContent } from './blob-service.js';
 export type { Reference, ManifestPush, StoredManifest } from './manifest-service.js';
 export { rangeHeaderValue, type UploadStatus } from './upload-service.js';
 export type { ReferrersPage } from './referrers-service.js';
+export type { HealthReport } from './health.js';

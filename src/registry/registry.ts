@@ -2,6 +2,7 @@
 import type { MetadataStore } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobService } from './blob-service.js';
+import { checkHealth, type HealthReport } from './health.js';
 import { ListingService } from './listing-service.js';
 import { ManifestService } from './manifest-service.js';
 import type { RegistryOptions } from './options.js';
@@ -25,5 +26,10 @@ export class Registry {
     this.manifests = new ManifestService(storage, metadata, options);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
+  }
+
+  /** Whether the blob store and the metadata database answer (readiness). */
+  health(): Promise<HealthReport> {
+    return checkHealth(this.storage, this.metadata);
   }
 }
