@@ -28,6 +28,13 @@ export interface NewManifest {
   readonly references: readonly { digest: string; kind: 'blob' | 'manifest' }[];
   /** Tags to point at this manifest (moved if they pointed elsewhere). */
   readonly tags: readonly string[];
+  /** What must exist in the repository for the manifest to be accepted (invariant 2); default nothing. */
+  readonly mustExist?: RequiredReferences | undefined;
+}
+
+export interface RequiredReferences {
+  readonly blobs: readonly string[];
+  readonly manifests: readonly string[];
 }
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -94,17 +101,22 @@ export class MetadataStore {
 
   /** Which of these digests are blobs linked into the repository. */
   async linkedBlobDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
-    return this.digestsIn('repository_blobs', repository, digests);
+    return digestsIn(this.db, 'repository_blobs', repository, digests);
   }
 
   // ---- manifests and tags
 
   /**
    * Records a manifest, its references, its own blob link and its tags in one transaction, so
-   * a tag never points at a manifest the index does not have.
+   * a tag never points at a manifest the index does not have. The required references are
+   * checked again inside the transaction, so a blob deleted after the caller's own check
+   * cannot leave an accepted manifest pointing at nothing. Returns the first missing digest
+   * instead of writing anything when one is missing.
    */
-  async putManifest(manifest: NewManifest): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
+    return this.db.transaction().execute(async (trx) => {
+      const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist));
+      if (missing !== undefined) return { missing };
       const createdAt = now();
       await trx
         .insertInto('repositories')
@@ -156,7 +168,13 @@ export class MetadataStore {
           )
           .execute();
       }
+      return { missing: undefined };
     });
+  }
+
+  /** The first required blob or manifest that the repository lacks, if any. */
+  async findMissingReference(repository: string, required: RequiredReferences): Promise<string | undefined> {
+    return findMissing(this.db, repository, required);
   }
 
   async findManifest(repository: string, digest: string): Promise<ManifestRow | undefined> {
@@ -186,7 +204,7 @@ export class MetadataStore {
 
   /** Which of these digests are manifests in the repository. */
   async manifestDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
-    return this.digestsIn('manifests', repository, digests);
+    return digestsIn(this.db, 'manifests', repository, digests);
   }
 
   /**
@@ -322,26 +340,6 @@ export class MetadataStore {
   async listUploadsIdleSince(cutoff: Date): Promise<UploadRow[]> {
     return this.db.selectFrom('uploads').selectAll().where('updated_at', '<', cutoff.toISOString()).execute();
   }
-
-  private async digestsIn(
-    table: 'repository_blobs' | 'manifests',
-    repository: string,
-    digests: readonly string[],
-  ): Promise<Set<string>> {
-    const found = new Set<string>();
-    const unique = [...new Set(digests)];
-    // Chunked so the number of bound parameters stays within every database's limit.
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await this.db
-        .selectFrom(table)
-        .select('digest')
-        .where('repository', '=', repository)
-        .where('digest', 'in', unique.slice(i, i + 500))
-        .execute();
-      for (const row of rows) found.add(row.digest);
-    }
-    return found;
-  }
 }
 
 async function linkBlob(db: Executor, repository: string, digest: string, createdAt: string): Promise<void> {
@@ -360,4 +358,33 @@ function toPage(names: string[], limit: number | undefined): Page<string> {
 /** bigint columns come back as strings from some drivers; the layers above see numbers. */
 function normaliseManifest(row: ManifestRow | undefined): ManifestRow | undefined {
   return row ? { ...row, size: Number(row.size) } : undefined;
+}
+
+async function findMissing(db: Executor, repository: string, required: RequiredReferences): Promise<string | undefined> {
+  const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs);
+  const missingBlob = required.blobs.find((digest) => !blobs.has(digest));
+  if (missingBlob !== undefined) return missingBlob;
+  const manifests = await digestsIn(db, 'manifests', repository, required.manifests);
+  return required.manifests.find((digest) => !manifests.has(digest));
+}
+
+async function digestsIn(
+  db: Executor,
+  table: 'repository_blobs' | 'manifests',
+  repository: string,
+  digests: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  const unique = [...new Set(digests)];
+  // Chunked so the number of bound parameters stays within every database's limit.
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db
+      .selectFrom(table)
+      .select('digest')
+      .where('repository', '=', repository)
+      .where('digest', 'in', unique.slice(i, i + 500))
+      .execute();
+    for (const row of rows) found.add(row.digest);
+  }
+  return found;
 }

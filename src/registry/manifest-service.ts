@@ -2,7 +2,7 @@
 // in the repository, and the digest is that of the exact bytes), storage of the bytes as
 // pushed, tags, and reads by tag or digest with Accept negotiation.
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
-import type { ManifestRow, MetadataStore } from '../metadata/index.js';
+import type { ManifestRow, MetadataStore, RequiredReferences } from '../metadata/index.js';
 import {
   Digest,
   isForeignLayer,
@@ -63,7 +63,10 @@ export class ManifestService {
         actual: digest.toString(),
       });
     }
-    await this.checkReferences(push.repository, manifest);
+    const mustExist = requiredReferences(manifest);
+    // Checked before writing any bytes, and again inside the index transaction below.
+    const missingBefore = await this.metadata.findMissingReference(push.repository, mustExist);
+    if (missingBefore !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBefore });
 
     const key = blobKey(digest);
     const stored = await this.storage.stat(key).catch((error: unknown) => {
@@ -74,7 +77,7 @@ export class ManifestService {
     this.cache.set(digest.toString(), push.bytes);
 
     const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
-    await this.metadata.putManifest({
+    const { missing } = await this.metadata.putManifest({
       repository: push.repository,
       digest: digest.toString(),
       mediaType: manifest.mediaType,
@@ -84,7 +87,9 @@ export class ManifestService {
       annotations: manifest.annotations,
       references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
       tags,
+      mustExist,
     });
+    if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
     return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
   }
 
@@ -162,31 +167,17 @@ export class ManifestService {
     this.cache.set(digest.toString(), bytes);
     return bytes;
   }
-
-  private async checkReferences(repository: RepositoryName, manifest: ParsedManifest): Promise<void> {
-    const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
-      // Foreign (non-distributable) layers are fetched from their URLs, not from us.
-      (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
-    );
-    const linked = await this.metadata.linkedBlobDigests(
-      repository,
-      blobs.map((d) => d.digest.toString()),
-    );
-    const missingBlob = blobs.find((d) => !linked.has(d.digest.toString()));
-    if (missingBlob) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBlob.digest.toString() });
-    }
-    const children = await this.metadata.manifestDigests(
-      repository,
-      manifest.manifests.map((d) => d.digest.toString()),
-    );
-    const missingChild = manifest.manifests.find((d) => !children.has(d.digest.toString()));
-    if (missingChild) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingChild.digest.toString() });
-    }
-  }
 }
 
 function toStored(row: ManifestRow): StoredManifest {
   return { digest: Digest.parse(row.digest), mediaType: row.media_type, size: Number(row.size) };
+}
+
+/** The blobs and child manifests that must be in the repository before a manifest is accepted. */
+function requiredReferences(manifest: ParsedManifest): RequiredReferences {
+  const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers]
+    // Foreign (non-distributable) layers are fetched from their URLs, not from us.
+    .filter((d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0))
+    .map((d) => d.digest.toString());
+  return { blobs, manifests: manifest.manifests.map((d) => d.digest.toString()) };
 }

@@ -70,7 +70,7 @@ async function startBerth(dataDir: string, options: RegistryOptions): Promise<Te
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'serve', '--config', configFile],
-    { cwd: projectRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: projectRoot, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const collected: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
@@ -118,7 +118,7 @@ async function startReference(dataDir: string, options: RegistryOptions): Promis
     ].join('\n'),
   );
   const child = spawn('docker-registry', ['serve', configFile], {
-    env: { ...process.env, ...options.env },
+    env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const collected: string[] = [];
@@ -177,6 +177,16 @@ function handle(
       if (ownsDataDir && !keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The registry's environment: ours, without the harness's own BERTH_TEST_* switches (Berth
+ * reads every BERTH_* variable as configuration and rejects unknown keys).
+ */
+function childEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of Object.keys(env)) if (name.startsWith('BERTH_TEST_')) delete env[name];
+  return env;
 }
 
 /** A port that was free a moment ago (only for the reference, which cannot listen on port 0 and report it). */

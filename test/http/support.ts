@@ -388,3 +388,37 @@ export async function getJson<T>(url: string | URL): Promise<{ response: Respons
   assert.equal(response.status, 200, `GET ${url.toString()}: ${text}`);
   return { response, body: JSON.parse(text) as T };
 }
+
+/** GET a manifest with every manifest type accepted; returns status, bytes and digest header. */
+export async function fetchManifest(
+  baseUrl: string,
+  repo: string,
+  reference: string,
+): Promise<{ status: number; body: Buffer; digest: string | null; contentType: string | null }> {
+  const response = await fetch(`${baseUrl}/v2/${repo}/manifests/${reference}`, {
+    headers: { accept: ACCEPT_ALL_MANIFESTS },
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  return {
+    status: response.status,
+    body,
+    digest: response.headers.get('docker-content-digest'),
+    contentType: response.headers.get('content-type'),
+  };
+}
+
+/** The tags of a repository (GET tags/list, asserting 200); a null or missing list is empty. */
+export async function listTagsOf(baseUrl: string, repo: string): Promise<string[]> {
+  const { body } = await getJson<{ tags?: string[] | null }>(`${baseUrl}/v2/${repo}/tags/list`);
+  return body.tags ?? [];
+}
+
+/** GET a blob and assert 200 and its exact bytes. */
+export async function assertBlobReads(baseUrl: string, repo: string, data: Uint8Array): Promise<void> {
+  const digest = sha256(data);
+  const response = await fetch(`${baseUrl}/v2/${repo}/blobs/${digest}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  assert.equal(response.status, 200, `GET blob ${digest} in ${repo}: ${body.subarray(0, 200).toString()}`);
+  assert.equal(body.length, data.length, `length of ${digest} in ${repo}`);
+  assert.ok(body.equals(data), `bytes of ${digest} in ${repo}`);
+}

@@ -63,7 +63,8 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
     .header('Docker-Content-Digest', digest)
     .header('Content-Length', 0);
   if (stored.manifest.subject) ctx.reply.header('OCI-Subject', stored.manifest.subject.digest.toString());
-  for (const tag of extraTags) ctx.reply.header('OCI-Tag', tag);
+  // One OCI-Tag header line per tag (an array becomes several lines, not one overwritten).
+  if (extraTags.length > 0) ctx.reply.header('OCI-Tag', extraTags);
   ctx.reply.send();
 }
 

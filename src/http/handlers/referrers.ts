@@ -6,7 +6,8 @@ import { nextPageLink, pageParams, parseDigest, repositoryParam, type RequestCon
 export async function listReferrers(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const subject = parseDigest(ctx.params.digest);
-  const artifactType = ctx.query.get('artifactType') ?? undefined;
+  // An empty artifactType filters nothing.
+  const artifactType = ctx.query.get('artifactType') || undefined;
   const page = pageParams(ctx, ctx.options.paginationMaxEntries);
   const result = await ctx.registry.referrers.list(repository, subject, { ...page, artifactType });
   if (result.filtered) ctx.reply.header('OCI-Filters-Applied', 'artifactType');
