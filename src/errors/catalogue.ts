@@ -133,6 +133,12 @@ export const errorCatalogue = {
     status: 408,
     description: 'The client did not send its request headers within limits.headerstimeout.',
   },
+  EXPECTATION_FAILED: {
+    code: 'BAD_REQUEST',
+    message: 'unsupported Expect header',
+    status: 417,
+    description: 'The request has an Expect header other than 100-continue.',
+  },
   HEADERS_TOO_LARGE: {
     code: 'BAD_REQUEST',
     message: 'request headers too large',
@@ -150,6 +156,12 @@ export const errorCatalogue = {
     message: 'too many requests',
     status: 429,
     description: 'The client sent too many requests; retry after the time in Retry-After.',
+  },
+  INSUFFICIENT_STORAGE: {
+    code: 'INSUFFICIENT_STORAGE',
+    message: 'the registry is out of storage space',
+    status: 507,
+    description: 'The disk (or database) is full. Nothing already stored is affected; retry after an operator frees space.',
   },
   UNAVAILABLE: {
     code: 'UNAVAILABLE',

@@ -34,3 +34,10 @@ export class InvalidOffsetError extends StorageError {
     super(`${driver}: invalid offset ${offset} for "${key}"`, driver, key);
   }
 }
+
+/** The store has no space left (ENOSPC, a quota): the write failed, nothing stored was harmed. */
+export class StorageFullError extends StorageError {
+  constructor(driver: string, key: string, options?: ErrorOptions) {
+    super(`${driver}: no space left to write "${key}"`, driver, key, options);
+  }
+}

@@ -37,14 +37,26 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     // Inactivity, not duration: a large upload may take hours, a stalled one is closed.
     connectionTimeout: options.idleTimeoutMs,
     keepAliveTimeout: Math.min(72_000, options.idleTimeoutMs),
+    // HTTP/1.0 clients and some proxies send no Host; Location headers do not depend on it.
+    http: { requireHostHeader: false },
   });
   app.server.headersTimeout = options.headersTimeoutMs;
+  app.server.on('checkExpectation', (request, response) => {
+    // Node would answer 417 with an empty body; give it the OCI error body instead.
+    const body = JSON.stringify(new RegistryError('EXPECTATION_FAILED', { expect: request.headers.expect }).toBody());
+    response.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  });
 
   app.removeAllContentTypeParsers();
   // Leave every body unread: handlers consume request.raw themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.addHook('onRequest', async (request, reply) => {
+    // Fastify would parse Content-Type and refuse values it cannot (" ", "a, b"), before any
+    // handler runs; Berth reads bodies itself and judges the media type where it matters
+    // (manifests, from rawHeaders), so Fastify must not see the header.
+    delete request.headers['content-type'];
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
     // The id of this request's log lines, so a user's report can be matched to them.
     reply.header('X-Request-Id', request.id);

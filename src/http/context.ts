@@ -75,8 +75,13 @@ export function location(ctx: RequestContext, path: string): string {
   return ctx.options.externalUrl ? `${ctx.options.externalUrl.replace(/\/+$/, '')}${path}` : path;
 }
 
+/** The request's media type, from the raw headers (app.ts hides Content-Type from Fastify). */
 export function contentType(ctx: RequestContext): string | undefined {
-  return bareMediaType(ctx.request.headers['content-type']);
+  const raw = ctx.request.raw.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === 'content-type') return bareMediaType(raw[i + 1]);
+  }
+  return undefined;
 }
 
 /** The media types an Accept header lists, without parameters. */
@@ -99,9 +104,12 @@ export function hasBody(ctx: RequestContext): boolean {
 /** Reads the whole body, refusing more than maxBytes (MANIFEST_TOO_LARGE). */
 export async function readBody(ctx: RequestContext, maxBytes: number): Promise<Buffer> {
   const declared = Number(ctx.request.headers['content-length'] ?? 0);
-  // Answering before the body is read is fine: Node discards the rest, so the client can
-  // still read the 413 rather than see its upload fail with a broken pipe.
   if (declared > maxBytes) {
+    // Read and drop a moderately oversized body before answering, so the client sees the 413
+    // even on a connection it asked to close (Node would close it mid-upload, and the client
+    // would see a broken pipe instead). A huge one is not worth reading: the error hook then
+    // closes the connection.
+    if (declared <= maxBytes * 4) for await (const _ of ctx.request.raw) void _;
     throw new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes, received: declared });
   }
   const parts: Buffer[] = [];

@@ -4,10 +4,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError } from '../errors/index.js';
+import { RegistryError, StorageFullError } from '../errors/index.js';
 
 export function toRegistryError(error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
+  if (isOutOfSpace(error)) return new RegistryError('INSUFFICIENT_STORAGE', undefined, { cause: error });
   const status = (error as Partial<FastifyError>).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 404) return new RegistryError('NOT_FOUND');
@@ -16,6 +17,16 @@ export function toRegistryError(error: unknown): RegistryError {
     return new RegistryError('BAD_REQUEST', (error as Error).message);
   }
   return new RegistryError('UNKNOWN', undefined, { cause: error });
+}
+
+/** A full disk, from the blob store or from the database (SQLite reports SQLITE_FULL). */
+function isOutOfSpace(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof StorageFullError) return true;
+    const code = (current as { code?: unknown }).code;
+    if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
@@ -32,6 +43,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     request.log.debug({ code: registryError.definition.code, detail: registryError.detail }, 'request rejected');
   }
   if (reply.sent || reply.raw.headersSent) return;
+  // A body we started reading and stopped (an upload that failed midway) cannot be drained any
+  // more, and the connection would hang: close it after answering. A body never touched is
+  // discarded by Node, and the connection stays usable.
+  if (!request.raw.complete && request.raw.readableDidRead) reply.header('Connection', 'close');
   const body = request.method === 'HEAD' ? undefined : JSON.stringify(registryError.toBody());
   reply
     .code(registryError.status)
@@ -45,7 +60,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
  * Errors Node's HTTP parser raises before there is a request (headers too large, malformed
  * request line, header timeout): answered on the raw socket, still with an OCI error body.
  */
-export function sendClientError(error: Error & { code?: string }, socket: Socket): void {
+export function sendClientError(error: Error & { code?: string | undefined; rawPacket?: unknown }, socket: Socket): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -56,7 +71,10 @@ export function sendClientError(error: Error & { code?: string }, socket: Socket
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new RegistryError('REQUEST_TIMEOUT')
         : new RegistryError('BAD_REQUEST', 'malformed HTTP request');
-  const body = JSON.stringify(registryError.toBody());
+  // A HEAD request gets headers only, even when it could not be parsed fully.
+  const packet = error.rawPacket;
+  const isHead = Buffer.isBuffer(packet) && packet.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const body = isHead ? '' : JSON.stringify(registryError.toBody());
   socket.end(
     `HTTP/1.1 ${registryError.status} ${STATUS_CODES[registryError.status] ?? ''}\r\n` +
       'Content-Type: application/json\r\n' +

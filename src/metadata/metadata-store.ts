@@ -1,6 +1,6 @@
 // The metadata index: every query the registry makes, written once with Kysely in SQL that
 // both SQLite and PostgreSQL run. The registry layer above never sees SQL.
-import { Migrator, type Kysely, type Transaction } from 'kysely';
+import { Migrator, PostgresIntrospector, type Kysely, type Transaction } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type { Database, ManifestRow, UploadRow } from './schema.js';
 
@@ -42,7 +42,17 @@ type Executor = Kysely<Database> | Transaction<Database>;
 const now = (): string => new Date().toISOString();
 
 export class MetadataStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * Whether the database takes row locks (PostgreSQL; SQLite runs one write transaction at a
+   * time and has no FOR UPDATE syntax). With several writers, the reference checks of a push
+   * and of a blob unlink must lock the link rows, or each can pass its check before the other
+   * commits.
+   */
+  private readonly rowLocks: boolean;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.rowLocks = db.introspection instanceof PostgresIntrospector;
+  }
 
   /** Brings the schema up to the newest migration. */
   async migrate(): Promise<void> {
@@ -115,7 +125,8 @@ export class MetadataStore {
    */
   async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
     return this.db.transaction().execute(async (trx) => {
-      const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist));
+      const missing =
+        manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
       if (missing !== undefined) return { missing };
       const createdAt = now();
       await trx
@@ -128,7 +139,6 @@ export class MetadataStore {
         .values({ digest: manifest.digest, size: manifest.size, created_at: createdAt })
         .onConflict((oc) => oc.column('digest').doNothing())
         .execute();
-      await linkBlob(trx, manifest.repository, manifest.digest, createdAt);
       await trx
         .insertInto('manifests')
         .values({
@@ -141,8 +151,16 @@ export class MetadataStore {
           annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
           created_at: createdAt,
         })
-        .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+        // A no-op update rather than doNothing: it locks an existing row until commit, so a
+        // concurrent deleteManifest waits for this push (and then removes its tags too) instead
+        // of committing in between and leaving the tags below pointing at a deleted manifest.
+        .onConflict((oc) =>
+          oc.columns(['repository', 'digest']).doUpdateSet((eb) => ({ created_at: eb.ref('manifests.created_at') })),
+        )
         .execute();
+      // After the manifest row: if a delete held it, the delete has committed by now and removed
+      // the old link, so this inserts a new one.
+      await linkBlob(trx, manifest.repository, manifest.digest, createdAt);
       const uniqueReferences = new Map(manifest.references.map((r) => [r.digest, r.kind]));
       if (uniqueReferences.size > 0) {
         await trx
@@ -219,7 +237,22 @@ export class MetadataStore {
         .where('digest', '=', digest)
         .executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) return false;
-      await trx.deleteFrom('tags').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
+      // One by one in sorted order, the order putManifest locks tags in, so a delete and a push
+      // moving several of these tags cannot deadlock.
+      const tags = await trx
+        .selectFrom('tags')
+        .select('name')
+        .where('repository', '=', repository)
+        .where('manifest_digest', '=', digest)
+        .execute();
+      for (const tag of tags.map((t) => t.name).sort()) {
+        await trx
+          .deleteFrom('tags')
+          .where('repository', '=', repository)
+          .where('name', '=', tag)
+          .where('manifest_digest', '=', digest)
+          .execute();
+      }
       await trx
         .deleteFrom('manifest_references')
         .where('repository', '=', repository)
@@ -246,11 +279,14 @@ export class MetadataStore {
    */
   async unlinkBlob(repository: string, digest: string): Promise<'unlinked' | 'unknown' | 'referenced'> {
     return this.db.transaction().execute(async (trx) => {
+      // Locked first: a push holding it (FOR SHARE in findMissing) commits its references
+      // before the check below reads them; a push arriving later finds the link gone.
       const link = await trx
         .selectFrom('repository_blobs')
         .select('digest')
         .where('repository', '=', repository)
         .where('digest', '=', digest)
+        .$if(this.rowLocks, (query) => query.forUpdate())
         .executeTakeFirst();
       if (!link) return 'unknown';
       const reference = await trx
@@ -360,8 +396,13 @@ function normaliseManifest(row: ManifestRow | undefined): ManifestRow | undefine
   return row ? { ...row, size: Number(row.size) } : undefined;
 }
 
-async function findMissing(db: Executor, repository: string, required: RequiredReferences): Promise<string | undefined> {
-  const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs);
+async function findMissing(
+  db: Executor,
+  repository: string,
+  required: RequiredReferences,
+  lock = false,
+): Promise<string | undefined> {
+  const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs, lock);
   const missingBlob = required.blobs.find((digest) => !blobs.has(digest));
   if (missingBlob !== undefined) return missingBlob;
   const manifests = await digestsIn(db, 'manifests', repository, required.manifests);
@@ -373,6 +414,7 @@ async function digestsIn(
   table: 'repository_blobs' | 'manifests',
   repository: string,
   digests: readonly string[],
+  lock = false,
 ): Promise<Set<string>> {
   const found = new Set<string>();
   const unique = [...new Set(digests)];
@@ -383,6 +425,7 @@ async function digestsIn(
       .select('digest')
       .where('repository', '=', repository)
       .where('digest', 'in', unique.slice(i, i + 500))
+      .$if(lock, (query) => query.forShare())
       .execute();
     for (const row of rows) found.add(row.digest);
   }

@@ -60,7 +60,7 @@ export class UploadService {
   ): Promise<UploadStatus> {
     return this.withLock(id, async () => {
       await this.session(repository, id);
-      const size = await this.write(id, chunk, options);
+      const size = await this.write(id, chunk, options, 'close');
       await this.metadata.touchUpload(id);
       return { id, repository, size };
     });
@@ -79,7 +79,7 @@ export class UploadService {
   ): Promise<{ digest: Digest; size: number }> {
     return this.withLock(id, async () => {
       await this.session(repository, id);
-      const size = lastChunk ? await this.write(id, lastChunk, options) : await this.currentSize(id);
+      const size = lastChunk ? await this.write(id, lastChunk, options, 'commit') : await this.currentSize(id);
       const actual = await this.digestOf(id, digest.algorithm, size);
       if (!actual.equals(digest)) {
         await this.remove(id);
@@ -124,8 +124,16 @@ export class UploadService {
     }
   }
 
-  /** Streams a chunk into the upload's bytes, keeping the running hash in step. */
-  private async write(id: string, chunk: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<number> {
+  /**
+   * Streams a chunk into the upload's bytes, keeping the running hash in step. A PATCH ends
+   * with close() (durable, and cheap to continue); the last chunk of a PUT with commit().
+   */
+  private async write(
+    id: string,
+    chunk: AsyncIterable<Uint8Array>,
+    options: ChunkOptions,
+    finish: 'close' | 'commit',
+  ): Promise<number> {
     const size = await this.currentSize(id);
     if (options.range && options.range.start !== size) {
       throw new RegistryError(
@@ -158,7 +166,7 @@ export class UploadService {
           received: writer.size - size,
         });
       }
-      await writer.commit();
+      await (finish === 'commit' ? writer.commit() : writer.close());
       return writer.size;
     } catch (error) {
       // Keep the bytes that arrived (the client may resume), but the running hash may no longer

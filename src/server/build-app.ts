@@ -5,9 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
-import { MetadataStore, openSqlite } from '../metadata/index.js';
+import { MetadataStore, openPostgres, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
-import { FilesystemDriver } from '../storage/filesystem/filesystem-driver.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
+import { S3Driver } from '../storage/s3/s3-driver.js';
 
 export interface BerthApp {
   readonly http: FastifyInstance;
@@ -21,10 +23,41 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: { service: 'berth' } });
 }
 
+/** The blob store: S3 when storage.s3 is configured, else the filesystem. */
+export function openStorage(config: Config): StorageDriver {
+  const s3 = config.storage.s3;
+  if (!s3) return new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory });
+  return new S3Driver({
+    bucket: s3.bucket,
+    region: s3.region,
+    ...(s3.regionendpoint !== undefined ? { endpoint: s3.regionendpoint } : {}),
+    forcePathStyle: s3.forcepathstyle,
+    ...(s3.accesskey !== undefined ? { accessKeyId: s3.accesskey } : {}),
+    ...(s3.secretkey !== undefined ? { secretAccessKey: s3.secretkey } : {}),
+    ...(s3.rootdirectory !== undefined ? { rootDirectory: s3.rootdirectory } : {}),
+    chunkSize: s3.chunksize,
+    encrypt: s3.encrypt,
+    redirect: !config.storage.redirect.disable,
+  });
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
-  const storage = new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory });
-  const metadata = new MetadataStore(openSqlite(config.metadata.sqlite.path));
+  const storage = openStorage(config);
+  const postgres = config.metadata.postgres;
+  const metadata = new MetadataStore(
+    postgres
+      ? openPostgres(postgres.url, { max: postgres.maxConnections, statementTimeoutMs: postgres.statementTimeoutMs })
+      : openSqlite(config.metadata.sqlite.path),
+  );
   await metadata.migrate();
+  if (!config.storage.s3) {
+    // Temp files of writes cut short by a crash; an hour old means nobody is finishing them.
+    // In the background: on a large store the walk takes a while and must not delay start-up.
+    void removeStaleTempFiles(config.storage.filesystem.rootdirectory).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'removed stale temporary files'),
+      (error: unknown) => logger.warn({ err: error }, 'could not remove stale temporary files'),
+    );
+  }
   const registry = new Registry(storage, metadata, { deleteEnabled: config.storage.delete.enabled });
   const http = createHttpApp(registry, {
     logger,

@@ -20,7 +20,14 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const port = typeof address === 'object' && address ? address.port : config.http.addr.port;
   const host = ['0.0.0.0', '::', ''].includes(config.http.addr.host) ? 'localhost' : config.http.addr.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, rootdirectory: config.storage.filesystem.rootdirectory }, 'listening');
+  logger.info(
+    {
+      url,
+      storage: config.storage.s3 ? `s3://${config.storage.s3.bucket}` : config.storage.filesystem.rootdirectory,
+      metadata: config.metadata.postgres ? 'postgres' : config.metadata.sqlite.path,
+    },
+    'listening',
+  );
 
   const purging = config.storage.maintenance.uploadpurging;
   const purge = async (): Promise<void> => {

@@ -59,9 +59,13 @@ export interface StorageWriter {
   /** Bytes in the content so far, including what was there before an append. */
   readonly size: number;
   write(chunk: Uint8Array): Promise<void>;
-  /** Flush and make the bytes durable; the writer is finished afterwards. */
+  /** Flush and make the bytes durable as final content; the writer is finished afterwards. */
   commit(): Promise<void>;
-  /** Stop writing and keep what was written so far, so a later writer can append to it. */
+  /**
+   * Stop writing and keep what was written so far, durably, so a later writer (after a crash,
+   * or on another replica) can append to it. Cheaper than commit() on object stores, where
+   * commit() completes a multipart upload that a later append would have to copy.
+   */
   close(): Promise<void>;
   /** Stop writing and remove the content. */
   cancel(): Promise<void>;

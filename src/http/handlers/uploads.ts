@@ -2,7 +2,7 @@
 // and DELETE (cancel) under /v2/<name>/blobs/uploads/.
 import { RegistryError } from '../../errors/index.js';
 import { parseContentRange, type RepositoryName } from '../../oci/index.js';
-import { rangeHeaderValue, type UploadStatus } from '../../registry/index.js';
+import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../registry/index.js';
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
 
 function uploadPath(status: UploadStatus): string {
@@ -29,16 +29,47 @@ function sendBlobCreated(ctx: RequestContext, repository: RepositoryName, digest
     .send();
 }
 
-function chunkOptions(ctx: RequestContext) {
+/** Largest chunk with Content-Range but no Content-Length that is checked in memory. */
+const maxUnframedChunk = 16 * 1024 * 1024;
+
+/**
+ * The chunk's body and declared range. A chunk whose length is known only at its end (chunked
+ * transfer encoding with a Content-Range) is collected and checked before anything is
+ * appended, so a refused chunk never grows the upload.
+ */
+function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; options: ChunkOptions } {
   const header = ctx.request.headers['content-range'];
-  if (header === undefined) return { signal: ctx.signal };
+  if (header === undefined) return { body: ctx.request.raw, options: { signal: ctx.signal } };
   const range = parseContentRange(header);
   if (!range) throw new RegistryError('BLOB_UPLOAD_INVALID', { contentRange: header.slice(0, 100) });
+  const declared = range.end - range.start + 1;
   const length = ctx.request.headers['content-length'];
-  if (length !== undefined && Number(length) !== range.end - range.start + 1) {
+  if (length !== undefined && Number(length) !== declared) {
     throw new RegistryError('SIZE_INVALID', { contentRange: header.slice(0, 100), contentLength: length });
   }
-  return { range, signal: ctx.signal };
+  if (length === undefined && declared > maxUnframedChunk) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', {
+      contentRange: header.slice(0, 100),
+      reason: `a chunk over ${maxUnframedChunk} bytes needs a Content-Length`,
+    });
+  }
+  const body = length === undefined ? exactly(ctx.request.raw, declared, header) : ctx.request.raw;
+  return { body, options: { range, signal: ctx.signal } };
+}
+
+/** Yields the body only once it has arrived whole and is exactly `expected` bytes long. */
+async function* exactly(body: AsyncIterable<Uint8Array>, expected: number, contentRange: string): AsyncIterable<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  for await (const part of body) {
+    received += part.length;
+    if (received > expected) break;
+    parts.push(part);
+  }
+  if (received !== expected) {
+    throw new RegistryError('SIZE_INVALID', { contentRange: contentRange.slice(0, 100), received });
+  }
+  yield* parts;
 }
 
 export async function startUpload(ctx: RequestContext): Promise<void> {
@@ -56,16 +87,23 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   const status = await ctx.registry.uploads.start(repository);
   if (digest) {
     const body = hasBody(ctx) ? ctx.request.raw : undefined;
-    const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, { signal: ctx.signal });
-    return sendBlobCreated(ctx, repository, blob.digest.toString());
+    try {
+      const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, { signal: ctx.signal });
+      return sendBlobCreated(ctx, repository, blob.digest.toString());
+    } catch (error) {
+      // The client never learnt this upload's id, so it cannot resume it: drop the bytes now
+      // rather than leave them to the purge (on a full disk they would block every push).
+      await ctx.registry.uploads.cancel(repository, status.id).catch(() => undefined);
+      throw error;
+    }
   }
   sendUploadAccepted(ctx, status, 202);
 }
 
 export async function patchUpload(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  const options = chunkOptions(ctx);
-  const status = await ctx.registry.uploads.append(repository, ctx.params.uuid ?? '', ctx.request.raw, options);
+  const { body, options } = chunkOf(ctx);
+  const status = await ctx.registry.uploads.append(repository, ctx.params.uuid ?? '', body, options);
   sendUploadAccepted(ctx, status, 202);
 }
 
@@ -75,8 +113,9 @@ export async function putUpload(ctx: RequestContext): Promise<void> {
   // Check the session before the digest, so an unknown upload is reported as such.
   await ctx.registry.uploads.status(repository, id);
   const digest = parseDigest(ctx.query.get('digest'));
-  const body = hasBody(ctx) ? ctx.request.raw : undefined;
-  const blob = await ctx.registry.uploads.complete(repository, id, digest, body, chunkOptions(ctx));
+  const chunk = chunkOf(ctx);
+  const body = hasBody(ctx) ? chunk.body : undefined;
+  const blob = await ctx.registry.uploads.complete(repository, id, digest, body, chunk.options);
   sendBlobCreated(ctx, repository, blob.digest.toString());
 }
 

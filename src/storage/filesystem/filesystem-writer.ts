@@ -114,6 +114,10 @@ export class FilesystemWriter implements StorageWriter {
       try {
         if (this.#failure === undefined) {
           await this.#flush();
+          // Durable, as the contract asks: an upload chunk acknowledged to a client survives
+          // a power loss.
+          await this.#handle.sync();
+          if (this.#createdEntry) await fsyncDirectory(dirname(this.#path));
         }
       } finally {
         await this.#closeHandle();

@@ -1,7 +1,7 @@
 // Translation of Node.js filesystem errors into storage errors. Node's messages carry
 // absolute paths; the storage errors built here name only the key, and keep the original
 // error as `cause` for logs.
-import { PathNotFoundError, StorageError } from '../../errors/storage.js';
+import { PathNotFoundError, StorageError, StorageFullError } from '../../errors/storage.js';
 
 /** The errno code of a Node.js system error ("ENOENT"), if it is one. */
 export function errorCode(error: unknown): string | undefined {
@@ -62,6 +62,7 @@ export function toWriteError(driver: string, key: string, operation: string, err
 
 function unexpected(driver: string, key: string, operation: string, error: unknown): StorageError {
   const code = errorCode(error) ?? 'unknown error';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageFullError(driver, key, { cause: error });
   return new StorageError(`${driver}: ${operation} failed for "${key}" (${code})`, driver, key, {
     cause: error,
   });

@@ -1,0 +1,387 @@
+// The S3 driver's StorageWriter: an append writer mapped onto one multipart upload. Bytes fill
+// a part buffer (at most one part per writer, whatever the content's size) and every full
+// part is uploaded as it fills. close() writes the buffer to the tail sidecar (see
+// unfinished-upload.ts) so that any process can continue; commit() sends the buffer as the
+// last part and completes the upload (or, with no full parts, puts one small object), so the
+// content appears at its key whole.
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand, type CompletedPart } from '@aws-sdk/client-s3';
+import type { StorageWriter } from '../driver.js';
+import {
+  abortUpload,
+  abortUploads,
+  completeUpload,
+  copyIntoParts,
+  createUpload,
+  deleteObjects,
+  uploadedParts,
+} from './multipart.js';
+import { MAX_PARTS, MIN_PART_SIZE, bodyStream, encryption, md5, sendOptions, type S3Context } from './s3-context.js';
+import { toWriteError } from './s3-errors.js';
+import { tailMetadata, type UnfinishedUpload } from './unfinished-upload.js';
+
+/** The part buffer starts small and doubles up to a part, so small content costs little memory. */
+const INITIAL_BUFFER = 64 * 1024;
+
+/** What the writer continues. */
+export type WriterBase =
+  /** Nothing: append=false, and the driver removed what was there. */
+  | { readonly kind: 'empty' }
+  /** Committed content, continued by copying it into the upload when the first byte arrives. */
+  | { readonly kind: 'object'; readonly size: number }
+  /** Unfinished content; its tail bytes are already in `tail`. */
+  | { readonly kind: 'unfinished'; readonly upload: UnfinishedUpload; readonly tail: Buffer };
+
+type WriterState = 'open' | 'committed' | 'closed' | 'cancelled';
+
+export interface S3WriterOptions {
+  readonly context: S3Context;
+  readonly key: string;
+  readonly base: WriterBase;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export class S3Writer implements StorageWriter {
+  readonly #context: S3Context;
+  readonly #key: string;
+  readonly #objectKey: string;
+  readonly #base: WriterBase;
+  readonly #signal: AbortSignal | undefined;
+  #state: WriterState = 'open';
+  /** Set when an upload failed: write() and commit() reject with it; close() still saves. */
+  #failure: Error | undefined;
+  /** The multipart upload the content's parts are in, once there are any. */
+  #uploadId: string | undefined;
+  /** Parts 1..inheritedParts were uploaded by earlier writers; their ETags come from ListParts. */
+  readonly #inheritedParts: number;
+  /** Parts this writer uploaded or copied, numbered after the inherited ones. */
+  readonly #parts: CompletedPart[] = [];
+  /** Bytes in all parts, inherited and own. */
+  #partsSize: number;
+  /** ETags of parts copied server-side, which some services do not list (unfinished-upload.ts). */
+  readonly #copiedETags: Map<number, string>;
+  #buffer: Buffer | undefined;
+  #buffered = 0;
+  /** Bytes of a committed base not yet copied into parts or the buffer. */
+  #unloaded: number;
+  /** Whether close() has something to save (bytes written, or new empty content). */
+  #dirty: boolean;
+  /** Operations run one after the other even if a caller does not await each write. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(options: S3WriterOptions) {
+    this.#context = options.context;
+    this.#key = options.key;
+    this.#objectKey = options.context.keys.object(options.key);
+    this.#base = options.base;
+    this.#signal = options.signal;
+    const base = options.base;
+    this.#inheritedParts = base.kind === 'unfinished' ? base.upload.parts : 0;
+    this.#uploadId = base.kind === 'unfinished' ? base.upload.uploadId : undefined;
+    this.#partsSize = base.kind === 'unfinished' ? base.upload.partsSize : 0;
+    this.#copiedETags = new Map(base.kind === 'unfinished' ? base.upload.copiedETags : []);
+    this.#unloaded = base.kind === 'object' ? base.size : 0;
+    this.#dirty = base.kind === 'empty';
+    if (base.kind === 'unfinished' && base.tail.byteLength > 0) {
+      this.#append(base.tail);
+    }
+  }
+
+  get size(): number {
+    return this.#partsSize + this.#buffered + this.#unloaded;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertWritable('write');
+      this.#signal?.throwIfAborted();
+      if (chunk.byteLength === 0) {
+        return;
+      }
+      try {
+        await this.#loadBase();
+        this.#dirty = true;
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          if (this.#buffered >= this.#context.chunkSize) {
+            await this.#uploadBufferAsPart();
+          }
+          const take = Math.min(this.#context.chunkSize - this.#buffered, chunk.byteLength - offset);
+          // Copied, because the caller may reuse its buffer once write() resolves.
+          this.#append(chunk.subarray(offset, offset + take));
+          offset += take;
+        }
+        if (this.#buffered >= this.#context.chunkSize) {
+          await this.#uploadBufferAsPart();
+        }
+      } catch (error) {
+        this.#failure = toWriteError(this.#context.name, this.#key, 'write', error);
+        throw this.#failure;
+      }
+    });
+  }
+
+  commit(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertWritable('commit');
+      try {
+        await this.#complete();
+      } catch (error) {
+        this.#failure = toWriteError(this.#context.name, this.#key, 'commit', error);
+        throw this.#failure;
+      }
+      this.#state = 'committed';
+      this.#release();
+      if (this.#base.kind === 'unfinished') {
+        // After the content is whole at its key; should this fail, the leftover tail is
+        // ignored, because an object at the key always wins over a tail.
+        try {
+          await deleteObjects(this.#context, this.#key, [this.#context.keys.tail(this.#key)]);
+        } catch (error) {
+          throw toWriteError(this.#context.name, this.#key, 'commit', error);
+        }
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state !== 'open') {
+        return; // closing a finished writer is harmless, so `finally { close() }` is safe
+      }
+      this.#state = 'closed';
+      try {
+        if (this.#dirty) {
+          await this.#saveTail();
+        } else if (this.#base.kind === 'object' && this.#uploadId !== undefined) {
+          // A copy was started but nothing was written: the committed content stays as it was.
+          await abortUpload(this.#context, this.#objectKey, this.#uploadId);
+        }
+      } catch (error) {
+        throw toWriteError(this.#context.name, this.#key, 'close', error);
+      } finally {
+        this.#release();
+      }
+    });
+  }
+
+  cancel(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state !== 'open') {
+        return; // never remove content that was committed or handed over by close()
+      }
+      this.#state = 'cancelled';
+      this.#release();
+      const context = this.#context;
+      try {
+        if (this.#uploadId !== undefined) {
+          await abortUpload(context, this.#objectKey, this.#uploadId);
+        }
+        // Uploads of writers that died before they closed would otherwise linger.
+        await abortUploads(context, this.#objectKey, (objectKey) => objectKey === this.#objectKey);
+        await deleteObjects(context, this.#key, [this.#objectKey, context.keys.tail(this.#key)]);
+      } catch (error) {
+        throw toWriteError(context.name, this.#key, 'cancel', error);
+      }
+    });
+  }
+
+  #enqueue(operation: () => Promise<void>): Promise<void> {
+    const result = this.#queue.then(operation);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #assertWritable(operation: string): void {
+    if (this.#state !== 'open') {
+      throw new Error(`${this.#context.name}: cannot ${operation} "${this.#key}": the writer is ${this.#state}`);
+    }
+    if (this.#failure !== undefined) {
+      throw this.#failure;
+    }
+  }
+
+  /** Copies bytes into the part buffer, growing it as needed. */
+  #append(bytes: Uint8Array): void {
+    const needed = this.#buffered + bytes.byteLength;
+    if (this.#buffer === undefined || this.#buffer.length < needed) {
+      // A tail from a writer with a larger chunkSize may exceed our part size: take it whole.
+      const capacity = Math.max(needed, Math.min(this.#context.chunkSize, Math.max(INITIAL_BUFFER, (this.#buffer?.length ?? 0) * 2)));
+      const grown = Buffer.allocUnsafe(capacity);
+      this.#buffer?.copy(grown, 0, 0, this.#buffered);
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.#buffered);
+    this.#buffered = needed;
+  }
+
+  #bufferedBytes(): Buffer {
+    return (this.#buffer ?? Buffer.alloc(0)).subarray(0, this.#buffered);
+  }
+
+  /**
+   * Turns committed content being continued into parts (a server-side copy, when it is large
+   * enough to be a part) or into the buffer (a download of less than 5 MiB). Done lazily, so
+   * that an append writer that writes nothing copies nothing. No If-Match guards the copy:
+   * concurrent writers to one key are undefined anyway (as with a file), and Swift's s3api
+   * refuses If-Match with the ETag of a multipart object.
+   */
+  async #loadBase(): Promise<void> {
+    const base = this.#base;
+    if (base.kind !== 'object' || this.#unloaded === 0) {
+      return;
+    }
+    if (base.size < MIN_PART_SIZE) {
+      const object = await this.#context.client.send(
+        new GetObjectCommand({ Bucket: this.#context.bucket, Key: this.#objectKey }),
+        sendOptions(this.#signal),
+      );
+      let received = 0;
+      for await (const piece of bodyStream(object.Body)) {
+        const bytes = piece as Buffer;
+        received += bytes.byteLength;
+        if (received > base.size) {
+          break;
+        }
+        this.#append(bytes);
+      }
+      if (received !== base.size) {
+        throw new Error(`the content changed while it was continued (${received} bytes, expected ${base.size})`);
+      }
+    } else {
+      this.#uploadId ??= await createUpload(this.#context, this.#objectKey, this.#signal);
+      const copied = await copyIntoParts(
+        this.#context,
+        { objectKey: this.#objectKey, uploadId: this.#uploadId, firstPart: 1 },
+        { objectKey: this.#objectKey, size: base.size },
+        undefined,
+        this.#signal,
+      );
+      for (const part of copied) {
+        if (part.PartNumber !== undefined && part.ETag !== undefined) this.#copiedETags.set(part.PartNumber, part.ETag);
+      }
+      this.#parts.push(...copied);
+      this.#partsSize = base.size;
+    }
+    this.#unloaded = 0;
+  }
+
+  /** Uploads the whole buffer as the next part; the counters move only once S3 has it. */
+  async #uploadBufferAsPart(): Promise<void> {
+    const part = await this.#uploadPart(this.#bufferedBytes(), this.#signal);
+    this.#parts.push(part);
+    this.#partsSize += this.#buffered;
+    this.#buffered = 0;
+  }
+
+  async #uploadPart(bytes: Buffer, signal: AbortSignal | undefined): Promise<CompletedPart> {
+    const number = this.#inheritedParts + this.#parts.length + 1;
+    if (number > MAX_PARTS) {
+      throw new Error(`content exceeds ${MAX_PARTS} parts of ${this.#context.chunkSize} bytes (raise chunkSize)`);
+    }
+    this.#uploadId ??= await createUpload(this.#context, this.#objectKey, signal);
+    const uploaded = await this.#context.client.send(
+      new UploadPartCommand({
+        Bucket: this.#context.bucket,
+        Key: this.#objectKey,
+        UploadId: this.#uploadId,
+        PartNumber: number,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        // S3 checks it, so a part damaged on the way is refused rather than stored.
+        ContentMD5: md5(bytes),
+      }),
+      sendOptions(signal),
+    );
+    if (uploaded.ETag === undefined) {
+      throw new Error('UploadPart returned no ETag');
+    }
+    return { PartNumber: number, ETag: uploaded.ETag };
+  }
+
+  /**
+   * Saves the state for a later writer: the buffer becomes the tail, naming the upload and
+   * its parts. Continuing committed content, the object goes only after the tail is written,
+   * so a crash in between leaves the committed content as it was (the object wins over a tail).
+   */
+  async #saveTail(): Promise<void> {
+    const context = this.#context;
+    const bytes = this.#bufferedBytes();
+    await context.client.send(
+      new PutObjectCommand({
+        Bucket: context.bucket,
+        Key: context.keys.tail(this.#key),
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ContentMD5: md5(bytes),
+        Metadata: tailMetadata({
+          uploadId: this.#partCount() === 0 ? undefined : this.#uploadId,
+          parts: this.#partCount(),
+          partsSize: this.#partsSize,
+          copiedETags: this.#copiedETags,
+        }),
+        ...encryption(context),
+      }),
+    );
+    if (this.#base.kind === 'object') {
+      await context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: this.#objectKey }));
+    }
+  }
+
+  /** Makes the content an object at its key, whole, in one atomic step. */
+  async #complete(): Promise<void> {
+    const context = this.#context;
+    const base = this.#base;
+    if (base.kind === 'object' && !this.#dirty) {
+      // Nothing was appended to committed content: it is already what it should be.
+      return;
+    }
+    await this.#loadBase();
+    const bytes = this.#bufferedBytes();
+    if (this.#partCount() === 0) {
+      await context.client.send(
+        new PutObjectCommand({
+          Bucket: context.bucket,
+          Key: this.#objectKey,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentMD5: md5(bytes),
+          ...encryption(context),
+        }),
+      );
+      if (this.#uploadId !== undefined) {
+        await abortUpload(context, this.#objectKey, this.#uploadId); // an upload without parts
+      }
+    } else {
+      const uploadId = this.#uploadId;
+      if (uploadId === undefined) {
+        throw new Error('parts without an upload');
+      }
+      const parts = await uploadedParts(context, this.#key, this.#objectKey, {
+        uploadId,
+        parts: this.#inheritedParts,
+        partsSize: this.#inheritedPartsSize(),
+        copiedETags: this.#copiedETags,
+      });
+      parts.push(...this.#parts);
+      if (bytes.byteLength > 0) {
+        // The last part may be small. The buffer and the counters stay as they are, so that
+        // if completing fails, close() still saves a tail that agrees with the parts.
+        parts.push(await this.#uploadPart(bytes, undefined));
+      }
+      await completeUpload(context, this.#objectKey, uploadId, parts);
+    }
+  }
+
+  #partCount(): number {
+    return this.#inheritedParts + this.#parts.length;
+  }
+
+  #inheritedPartsSize(): number {
+    return this.#base.kind === 'unfinished' ? this.#base.upload.partsSize : 0;
+  }
+
+  /** Drops the part buffer of a finished writer; size keeps reporting what was written. */
+  #release(): void {
+    this.#buffer = undefined;
+  }
+}
