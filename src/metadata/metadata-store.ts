@@ -1,6 +1,6 @@
 // The metadata index: every query the registry makes, written once with Kysely in SQL that
 // both SQLite and PostgreSQL run. The registry layer above never sees SQL.
-import { Migrator, PostgresIntrospector, type Kysely, type Transaction } from 'kysely';
+import { Migrator, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type { Database, ManifestRow, UploadRow } from './schema.js';
 
@@ -65,6 +65,20 @@ export class MetadataStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  /**
+   * Runs a background job (upload purge, later garbage collection) on one replica at a time:
+   * on PostgreSQL under a transaction-scoped advisory lock named after the job, skipped
+   * (undefined) when another replica holds it. SQLite has a single writer process, so the job
+   * simply runs.
+   */
+  async runExclusive<T>(job: string, run: () => Promise<T>): Promise<T | undefined> {
+    if (!this.rowLocks) return run();
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${job})) as locked`.execute(trx);
+      return rows[0]?.locked ? run() : undefined;
+    });
   }
 
   /** A cheap query that fails when the database is unusable (for readiness checks). */

@@ -452,4 +452,23 @@ describe('postgresql: two replicas racing', () => {
       assert.deepEqual(await inconsistencies(db), none);
     });
   });
+
+  it('runs a background job on one replica at a time', async () => {
+    await withReplicas(async (replicas) => {
+      let running = 0;
+      let most = 0;
+      const job = async (): Promise<string> => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        running--;
+        return 'ran';
+      };
+      const results = await Promise.all(replicas.map((replica) => replica.runExclusive('test-job', job)));
+      assert.equal(most, 1);
+      assert.deepEqual([...results].sort(), ['ran', undefined].sort());
+      // Released at commit: the next round runs again.
+      assert.equal(await replicas[1].runExclusive('test-job', job), 'ran');
+    });
+  });
 });

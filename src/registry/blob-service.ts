@@ -27,6 +27,16 @@ export class BlobService {
     return blob;
   }
 
+  /**
+   * Where the client may fetch the blob directly (storage.redirect with S3), after checking
+   * that the repository has it; undefined when the store offers no redirects.
+   */
+  async redirectUrl(repository: RepositoryName, digest: Digest): Promise<string | undefined> {
+    if (!this.storage.redirectUrl) return undefined;
+    await this.stat(repository, digest);
+    return this.storage.redirectUrl(blobKey(digest));
+  }
+
   /** A stream of the blob, or of the inclusive byte range of it. */
   async open(repository: RepositoryName, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<BlobContent> {
     const { size } = await this.stat(repository, digest);

@@ -32,8 +32,11 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const purging = config.storage.maintenance.uploadpurging;
   const purge = async (): Promise<void> => {
     try {
-      const purged = await app.registry.uploads.purgeIdle(purging.ageMs, purging.dryrun);
-      if (purged.length > 0) logger.info({ count: purged.length, dryrun: purging.dryrun }, 'purged abandoned uploads');
+      // One replica at a time; the others skip this round.
+      const purged = await app.registry.metadata.runExclusive('upload-purge', () =>
+        app.registry.uploads.purgeIdle(purging.ageMs, purging.dryrun),
+      );
+      if (purged && purged.length > 0) logger.info({ count: purged.length, dryrun: purging.dryrun }, 'purged abandoned uploads');
     } catch (error) {
       logger.error({ err: error }, 'upload purge failed');
     }

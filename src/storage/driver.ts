@@ -94,4 +94,9 @@ export interface StorageDriver {
   move(sourceKey: string, destinationKey: string, options?: CallOptions): Promise<void>;
   /** Removes a key and everything below it. Throws PathNotFoundError. */
   delete(key: string, options?: CallOptions): Promise<void>;
+  /**
+   * Optional: a short-lived URL from which a client can fetch the content directly (an S3
+   * pre-signed URL), or undefined when redirects are off. Drivers without one omit it.
+   */
+  redirectUrl?(key: string): Promise<string | undefined>;
 }

@@ -3,8 +3,7 @@
 // written, and a bare socket for bytes no HTTP client would send), the response invariants every
 // answer must meet (no 5xx, OCI error bodies on 4xx, no body on HEAD), a workspace whose
 // surroundings are snapshotted to prove nothing is written outside the data directory, a known
-// image pushed first and verified byte-for-byte at the end, a scan of the server's log, and the
-// known bugs (BUG-1 to BUG-5) the suite tolerates until they are fixed.
+// image pushed first and verified byte-for-byte at the end, and a scan of the server's log.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -67,9 +66,6 @@ export class RequestCounter {
 
 export const requests = new RequestCounter();
 
-/** Occurrences of tolerated known bugs, reported at the end so they stay visible. */
-export const tolerated = new RequestCounter();
-
 /** Runs a property with its derived seed; a failure names the base seed that reproduces it. */
 export async function runProperty<Ts extends [unknown, ...unknown[]]>(
   name: string,
@@ -87,70 +83,6 @@ export async function runProperty<Ts extends [unknown, ...unknown[]]>(
     throw new Error(`property "${name}" failed; reproduce with BERTH_FUZZ_SEED=${baseSeed}\n${message}`, {
       cause: error,
     });
-  }
-}
-
-// ---- Known bugs, tolerated so the suite stays green until they are fixed ---------------------
-
-/** BERTH_FUZZ_STRICT=1 turns every tolerance below off, to check a fix (or see the bugs fail). */
-const strict = process.env.BERTH_FUZZ_STRICT === '1';
-
-/**
- * BUG-1: a body-carrying request (manifest PUT, blob POST/PATCH/PUT) whose Content-Type Fastify
- * cannot parse (empty, " ", ";", a word without "/") is refused with 400 BAD_REQUEST "Unsupported
- * Media Type" before the handler runs, although uploads ignore the Content-Type and a manifest
- * PUT with another unrecognised type ("a/b; c") is accepted on its mediaType field. Set to false
- * once such Content-Types reach the handlers.
- */
-export const TOLERATE_BUG1_CONTENT_TYPE_REJECTED = !strict;
-
-/**
- * BUG-2: Node's HTTP server answers two kinds of request itself, before Fastify sees them, with
- * an empty body (no OCI error, no JSON, no Docker-Distribution-Api-Version): an HTTP/1.1 request
- * without Host (400) and an Expect header other than 100-continue (417). Set to false once the
- * server handles them (requireHostHeader: false plus a 400 in the app; a 'checkExpectation'
- * listener).
- */
-export const TOLERATE_BUG2_NODE_EMPTY_ANSWERS = !strict;
-
-/**
- * BUG-3: the answers to requests Node's parser rejects (sendClientError) carry their OCI body
- * even when the request line says HEAD, so a HEAD answer has a body. Harmless in practice (the
- * connection is closed right after) but not HTTP. Set to false once sendClientError leaves the
- * body out for HEAD.
- */
-export const TOLERATE_BUG3_HEAD_BODY_ON_PARSER_ERROR = !strict;
-
-/**
- * BUG-4: a manifest PUT over limits.manifestmaxbytes is answered 413 before its body is read
- * (readBody's early check); on a connection marked Connection: close the server then closes the
- * socket with the rest of the body unread, the kernel resets the connection, and the client
- * usually never sees the 413 (EPIPE / ECONNRESET instead; 9 times in 10 for 4 MiB + 1 byte). On
- * kept-alive connections Node discards the rest and the 413 arrives. Set to false once the
- * early answer survives Connection: close.
- */
-export const TOLERATE_BUG4_EARLY_413_LOST_ON_CLOSE = !strict;
-
-/**
- * BUG-5: a chunk refused with 400 SIZE_INVALID because its body is shorter or longer than its
- * Content-Range (sent with Transfer-Encoding: chunked, so the length is known only at the end)
- * is appended to the upload all the same: the client is told the chunk failed, yet the upload
- * grew, and retrying the same chunk gets 416. Set to false once a refused chunk leaves the
- * upload unchanged.
- */
-export const TOLERATE_BUG5_REFUSED_CHUNK_KEPT = !strict;
-
-/** True for BUG-1's answer: 400 BAD_REQUEST with the detail "Unsupported Media Type". */
-export function isContentTypeRejection(response: { readonly status: number; readonly body: Buffer }): boolean {
-  if (!TOLERATE_BUG1_CONTENT_TYPE_REJECTED || response.status !== 400) return false;
-  try {
-    const parsed = JSON.parse(response.body.toString('utf8')) as { errors?: { code?: unknown; detail?: unknown }[] };
-    const first = parsed.errors?.[0];
-    const rejected = first?.code === 'BAD_REQUEST' && first.detail === 'Unsupported Media Type';
-    if (rejected) tolerated.add('BUG-1 400');
-    return rejected;
-  } catch {
-    return false;
   }
 }
 
@@ -487,11 +419,6 @@ export interface OciError {
   readonly message: string;
 }
 
-/** An answer written on the raw socket (Node itself or sendClientError), not by the app. */
-function isParserLevelAnswer(headers: Readonly<Record<string, unknown>>): boolean {
-  return headers['x-request-id'] === undefined;
-}
-
 function headerString(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
@@ -511,23 +438,6 @@ export function checkAnswer(
   const text = response.body.subarray(0, 600).toString('utf8');
   assert.ok(response.status >= 100 && response.status < 500, `5xx (or no status): ${context} -> ${response.status} ${text}`);
   if (response.status < 400) return [];
-  // A HEAD answer's body bytes, if the server sent any, are in `rest`.
-  const sentBody = response.body.length > 0 ? response.body : rest;
-  if (
-    TOLERATE_BUG2_NODE_EMPTY_ANSWERS &&
-    (response.status === 400 || response.status === 417) &&
-    isParserLevelAnswer(response.headers) &&
-    response.headers['content-type'] === undefined &&
-    sentBody.length === 0
-  ) {
-    tolerated.add(`BUG-2 ${response.status}`);
-    return [`node-${response.status}`];
-  }
-  if (method === 'HEAD' && TOLERATE_BUG3_HEAD_BODY_ON_PARSER_ERROR && isParserLevelAnswer(response.headers) && sentBody.length > 0) {
-    tolerated.add(`BUG-3 ${response.status}`);
-    // Judge the body as if the request had been a GET.
-    return checkAnswer({ ...response, body: sentBody }, 'GET', context);
-  }
   if (method === 'HEAD') {
     assert.equal(response.body.length, 0, `HEAD answered with a body: ${context} -> ${response.status} ${text}`);
     assert.equal(rest.length, 0, `HEAD answered with bytes after the header block: ${context}`);
@@ -569,9 +479,8 @@ export function checkWireAnswer(
   };
 }
 
-/** Asserts a 4xx with one of the given codes (a tolerated Node-level answer also passes). */
+/** Asserts a 4xx with one of the given codes. */
 export function expectCodes(codes: readonly string[], status: number, allowed: readonly string[], context: string): void {
-  if (codes.some((code) => code.startsWith('node-'))) return;
   assert.ok(
     codes.some((code) => allowed.includes(code)),
     `expected ${allowed.join(' or ')}, got ${status} ${codes.join(',')}: ${context}`,

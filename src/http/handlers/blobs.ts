@@ -24,6 +24,12 @@ export async function headBlob(ctx: RequestContext): Promise<void> {
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
+  const redirect = await ctx.registry.blobs.redirectUrl(repository, digest);
+  if (redirect !== undefined) {
+    // The object store serves the bytes (and any Range) itself.
+    ctx.reply.code(307).header('Location', redirect).header('Docker-Content-Digest', digest.toString()).send();
+    return;
+  }
   const { size } = await ctx.registry.blobs.stat(repository, digest);
   const range = parseRangeHeader(ctx.request.headers.range, size);
   if (range === 'unsatisfiable') {

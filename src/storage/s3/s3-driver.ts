@@ -348,6 +348,11 @@ export class S3Driver implements StorageDriver {
    * redirecting blob downloads to the object store or a CDN in front of it (storage.redirect).
    * It is signed locally; whether the content exists is not checked.
    */
+  /** storage.redirect: blob GETs go to a pre-signed URL when enabled. */
+  async redirectUrl(key: string): Promise<string | undefined> {
+    return this.redirect ? this.presignedGetUrl(key) : undefined;
+  }
+
   async presignedGetUrl(key: string, expiresSeconds = DEFAULT_REDIRECT_EXPIRY_SECONDS): Promise<string> {
     assertValidKey(this.name, key);
     if (!Number.isSafeInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > 7 * 24 * 3600) {
