@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError, parseConfig, type Config } from './index.js';
 
 const deployDir = fileURLToPath(new URL('../../deploy/', import.meta.url));
+const docsDir = fileURLToPath(new URL('../../docs/', import.meta.url));
 
 /** What compose.yml and the Kubernetes Secret set; placeholders, never real secrets. */
 const secretsEnv: NodeJS.ProcessEnv = {
@@ -95,5 +96,19 @@ describe('deploy/ configurations', () => {
     assert.match(compose, /^\s+stop_grace_period: 45s$/m);
     const config = parseConfig(await composeConfigText(), { env: secretsEnv });
     assert.ok(45_000 > config.http.draintimeoutMs);
+  });
+
+  it('docs/scale-out.md and deploy/README.md mention only keys that docs/configuration.md lists', async () => {
+    const keyPattern = /`((?:version|log|http|storage|metadata|limits)(?:\.[a-z0-9]+)+)`/g;
+    const keysIn = (text: string): Set<string> => new Set([...text.matchAll(keyPattern)].map((match) => match[1] as string));
+    const documented = [...keysIn(await readFile(`${docsDir}configuration.md`, 'utf8'))];
+    for (const file of [`${docsDir}scale-out.md`, `${deployDir}README.md`]) {
+      const mentioned = keysIn(await readFile(file, 'utf8'));
+      assert.ok(mentioned.size > 0);
+      for (const key of mentioned) {
+        const known = documented.some((doc) => doc === key || doc.startsWith(`${key}.`));
+        assert.ok(known, `${file} mentions \`${key}\`, which docs/configuration.md does not list`);
+      }
+    }
   });
 });
