@@ -1,4 +1,5 @@
-// Runs every test file (unit tests beside the code in src/, cross-process tests in test/) with
+// Runs every test file (unit tests beside the code in src/, cross-process tests in test/, the
+// benchmark's smoke test in bench/) with
 // Node's test runner through tsx, two files at a time (the machine has two cores).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -14,7 +15,7 @@ function testFiles(dir) {
 
 // Optional filters: `npm test -- src/oci test/http` runs only files under those paths.
 const filters = process.argv.slice(2);
-const files = [...testFiles('src'), ...testFiles('test')]
+const files = [...testFiles('src'), ...testFiles('test'), ...testFiles('bench')]
   .filter((file) => filters.length === 0 || filters.some((f) => file.startsWith(f)))
   .sort();
 const concurrency = process.env.BERTH_TEST_CONCURRENCY ?? '2';

@@ -5,11 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
-import { MetadataStore, openPostgres, openSqlite } from '../metadata/index.js';
+import { MetadataStore, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
-import { S3Driver } from '../storage/s3/s3-driver.js';
 
 export interface BerthApp {
   readonly http: FastifyInstance;
@@ -23,10 +22,14 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: { service: 'berth' } });
 }
 
-/** The blob store: S3 when storage.s3 is configured, else the filesystem. */
-export function openStorage(config: Config): StorageDriver {
+/**
+ * The blob store: S3 when storage.s3 is configured, else the filesystem. The AWS SDK and pg
+ * are imported only when configured: they cost tens of MiB of memory a single node never uses.
+ */
+export async function openStorage(config: Config): Promise<StorageDriver> {
   const s3 = config.storage.s3;
   if (!s3) return new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory });
+  const { S3Driver } = await import('../storage/s3/s3-driver.js');
   return new S3Driver({
     bucket: s3.bucket,
     region: s3.region,
@@ -42,11 +45,14 @@ export function openStorage(config: Config): StorageDriver {
 }
 
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
-  const storage = openStorage(config);
+  const storage = await openStorage(config);
   const postgres = config.metadata.postgres;
   const metadata = new MetadataStore(
     postgres
-      ? openPostgres(postgres.url, { max: postgres.maxConnections, statementTimeoutMs: postgres.statementTimeoutMs })
+      ? (await import('../metadata/postgres.js')).openPostgres(postgres.url, {
+          max: postgres.maxConnections,
+          statementTimeoutMs: postgres.statementTimeoutMs,
+        })
       : openSqlite(config.metadata.sqlite.path),
   );
   await metadata.migrate();

@@ -1,0 +1,106 @@
+// Command-line options of `npm run bench`, with the issue's sizes as defaults and smaller
+// presets for validating the harness (--quick) and for the smoke test (--smoke).
+import { parseArgs } from 'node:util';
+import { MiB } from './blob-data.js';
+
+export interface BenchOptions {
+  readonly reps: number;
+  readonly blobBytes: number;
+  readonly chunkBytes: number;
+  /** Measured window of each small-request run, after warmupMs. */
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly layers: number;
+  readonly imageConcurrency: number;
+  readonly catalogRepos: number;
+  readonly tagCount: number;
+  /** Workload ids (or prefixes) to run; empty means all. */
+  readonly only: readonly string[];
+  readonly nginx: boolean;
+  /** Run Berth compiled to JavaScript (as `npm start` does) instead of from source via tsx. */
+  readonly compiled: boolean;
+  readonly keep: boolean;
+  readonly preset: 'full' | 'quick' | 'smoke';
+  /** Where to write the JSON results. */
+  readonly output: string | undefined;
+}
+
+export const usage = `Usage: npm run bench -- [options]
+
+  --reps N            repetitions of every workload, alternating Berth and reference (default 5)
+  --blob-mib N        size of the large blob pulled and pushed, in MiB (default 512)
+  --chunk-mib N       PATCH size of the chunked push, in MiB (default 16)
+  --duration S        measured seconds per small-request run (default 3), after a 0.5 s warm-up
+  --layers N          layers of the image-shaped push and pull (default 200)
+  --catalog-repos N   repositories in the catalog walk (default 2000)
+  --tags N            tags in the tag-list walk (default 1000)
+  --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md)
+  --no-nginx          skip the static-file limit (nginx)
+  --compiled          run Berth compiled with tsc (as \`npm start\` runs dist/) instead of via tsx
+  --quick             small sizes and one repetition, to check the harness (numbers are rough)
+  --smoke             tiny sizes, one repetition: seconds, for the test suite
+  --keep              also copy the results to bench/results/<date>.json
+  --output FILE       write the JSON results here instead of bench/results/latest.json
+  --help              this text
+`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      reps: { type: 'string' },
+      'blob-mib': { type: 'string' },
+      'chunk-mib': { type: 'string' },
+      duration: { type: 'string' },
+      layers: { type: 'string' },
+      'catalog-repos': { type: 'string' },
+      tags: { type: 'string' },
+      only: { type: 'string' },
+      'no-nginx': { type: 'boolean', default: false },
+      compiled: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      output: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const preset = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const defaults = {
+    full: { reps: 5, blobMiB: 512, duration: 3, warmupMs: 500, layers: 200, catalogRepos: 2000, tags: 1000 },
+    quick: { reps: 1, blobMiB: 64, duration: 1, warmupMs: 250, layers: 50, catalogRepos: 300, tags: 200 },
+    smoke: { reps: 1, blobMiB: 4, duration: 0.2, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12 },
+  }[preset];
+  const number = (name: string, text: string | undefined, fallback: number, min: number): number => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  const integer = (name: string, text: string | undefined, fallback: number, min: number): number => {
+    const value = number(name, text, fallback, min);
+    if (!Number.isInteger(value)) throw new Error(`--${name} must be a whole number, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  const blobMiB = number('blob-mib', values['blob-mib'], defaults.blobMiB, 1 / 1024);
+  return {
+    reps: integer('reps', values.reps, defaults.reps, 1),
+    blobBytes: Math.round(blobMiB * MiB),
+    chunkBytes: Math.round(number('chunk-mib', values['chunk-mib'], 16, 1 / 1024) * MiB),
+    durationMs: Math.round(number('duration', values.duration, defaults.duration, 0.05) * 1000),
+    warmupMs: defaults.warmupMs,
+    layers: integer('layers', values.layers, defaults.layers, 1),
+    imageConcurrency: 8,
+    catalogRepos: integer('catalog-repos', values['catalog-repos'], defaults.catalogRepos, 1),
+    tagCount: integer('tags', values.tags, defaults.tags, 1),
+    only: (values.only ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    nginx: !values['no-nginx'],
+    compiled: values.compiled,
+    keep: values.keep,
+    preset,
+    output: values.output,
+  };
+}

@@ -1,0 +1,200 @@
+// Starts the processes under test as children on loopback ports: Berth (through tsx, as
+// `npm start` would run it from source), the reference registry (Debian's docker-registry,
+// CNCF Distribution) and nginx for the static-file limit. Each gets its own directory under
+// the run's temporary folder, and is stopped by its own PID.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ProcessTree } from './proc-stats.js';
+
+export type TargetName = 'berth' | 'reference';
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly tree: ProcessTree;
+  /** The last output of the process (for error messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const projectRoot = resolve(import.meta.dirname, '..', '..');
+
+/** Throws a message naming the Debian package when a command is missing. */
+export function requireCommand(command: string, debianPackage: string): void {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  if (found.status !== 0) {
+    throw new Error(`${command} not found: install the Debian package with \`apt-get install ${debianPackage}\` (the benchmark installs nothing itself)`);
+  }
+}
+
+export function commandVersion(command: string, args: readonly string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+}
+
+/**
+ * Registry settings written alike for both registries. The in-memory blob descriptor cache is
+ * on in Debian's and the registry:2 image's stock config.yml, so the reference runs as people
+ * run it; Berth accepts the key with a warning (its caches are built in).
+ */
+function registryYaml(port: number, rootDirectory: string): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    'storage:',
+    '  cache:',
+    '    blobdescriptor: inmemory',
+    '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(rootDirectory)}`,
+    '  delete:',
+    '    enabled: true',
+    '',
+  ].join('\n');
+}
+
+/** Where --compiled puts Berth's JavaScript (inside the project, so node_modules resolves). */
+export const compiledDir = join(projectRoot, 'bench', '.build');
+
+/** Compiles Berth with the project's build settings into compiledDir (for --compiled). */
+export function compileBerth(): void {
+  const result = spawnSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', compiledDir], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`compiling Berth failed:\n${result.stdout}${result.stderr}`);
+}
+
+/**
+ * Berth from source through tsx (the default), or, with `compiled`, the JavaScript that
+ * compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's loader in memory).
+ */
+export async function startBerth(dir: string, compiled = false): Promise<ServerProcess> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = join(dir, 'config.yml');
+  await writeFile(configFile, registryYaml(port, join(dir, 'data')));
+  const launch = compiled
+    ? [
+        '--input-type=module',
+        '-e',
+        "const { main } = await import(process.argv[1]); await main([process.argv0, 'berth', ...process.argv.slice(2)]);",
+        pathToFileURL(join(compiledDir, 'cli', 'main.js')).href,
+      ]
+    : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...launch, 'serve', '--config', configFile], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  return started('berth', child, port, '/v2/');
+}
+
+export async function startReference(dir: string): Promise<ServerProcess> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = join(dir, 'config.yml');
+  await writeFile(configFile, registryYaml(port, join(dir, 'data')));
+  const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return started('reference', child, port, '/v2/');
+}
+
+/** nginx with sendfile serving the files in `root`, running in the foreground as our child. */
+export async function startNginx(dir: string, root: string): Promise<ServerProcess> {
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  // nginx workers may run as another user (nobody when started by root): let them read the files.
+  for (const path of [resolve(dir, '..'), dir, resolve(root, '..'), root]) await chmod(path, 0o755).catch(() => undefined);
+  const port = await freePort();
+  const temp = (what: string): string => `${what}_temp_path ${JSON.stringify(join(dir, `${what}-temp`))};`;
+  const configFile = join(dir, 'nginx.conf');
+  await writeFile(
+    configFile,
+    [
+      'worker_processes 1;',
+      `pid ${JSON.stringify(join(dir, 'nginx.pid'))};`,
+      `error_log ${JSON.stringify(join(dir, 'logs', 'error.log'))} error;`,
+      'events { worker_connections 256; }',
+      'http {',
+      '  access_log off;',
+      '  sendfile on;',
+      '  tcp_nopush on;',
+      '  keepalive_requests 100000;',
+      '  default_type application/octet-stream;',
+      `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
+      `  server { listen 127.0.0.1:${port}; root ${JSON.stringify(root)}; location / { } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    'nginx',
+    ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return started('nginx', child, port, '/');
+}
+
+async function started(name: string, child: ChildProcess, port: number, probePath: string): Promise<ServerProcess> {
+  const output: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    output.push(chunk.toString());
+    if (output.length > 200) output.splice(0, 100);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolveExit) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolveExit();
+    else child.once('exit', () => resolveExit());
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const pid = child.pid ?? -1;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    // Another process may take the port between freePort() and the bind; then ours exits.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before answering:\n${output.join('')}`);
+    if (await answers(port, probePath)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} did not answer on ${url} within 60 s:\n${output.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name, url, port, pid, tree: new ProcessTree(pid), output: () => output.join(''), stop };
+}
+
+function answers(port: number, path: string): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolveAnswer(true));
+    });
+    req.once('error', () => resolveAnswer(false));
+    req.setTimeout(2000, () => req.destroy());
+  });
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}

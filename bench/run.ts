@@ -1,0 +1,256 @@
+// `npm run bench`: Berth against the reference registry (CNCF Distribution, Debian's
+// docker-registry) on loopback, every workload in alternation (Berth, reference, Berth, ...),
+// with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
+// Prints medians with min-max and the ratio Berth/reference; writes bench/results/latest.json.
+import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HttpClient } from './lib/http-client.js';
+import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
+import { RssSampler } from './lib/proc-stats.js';
+import { parseOptions, usage, type BenchOptions } from './lib/options.js';
+import { comparisonTable, cpuTable, limitsTable, summaries, type MemoryResult, type ProbeResult, type WorkloadResult } from './lib/report.js';
+import { commandVersion, compileBerth, compiledDir, requireCommand, startBerth, startNginx, startReference, type ServerProcess } from './lib/servers.js';
+import { Meter, type MachineProbe, type Target, type Workload } from './lib/workload.js';
+import {
+  LARGE_SEED,
+  NGINX_FILE,
+  blobPull,
+  blobPush,
+  imageWorkloads,
+  listingWorkloads,
+  smallRequestWorkloads,
+} from './lib/workloads.js';
+
+const benchDir = import.meta.dirname;
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function selected(options: BenchOptions, id: string): boolean {
+  return options.only.length === 0 || options.only.some((prefix) => id.startsWith(prefix));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function runWorkload(workload: Workload, targets: readonly Target[], options: BenchOptions, sampler: RssSampler): Promise<WorkloadResult> {
+  sampler.markPhase();
+  const result: WorkloadResult = {
+    id: workload.id,
+    title: workload.title,
+    metrics: workload.metrics,
+    limitMetrics: workload.limit?.metrics ?? [],
+    values: { berth: {}, reference: {}, limit: {} },
+    cpu: {
+      berth: { server: [], client: [] },
+      reference: { server: [], client: [] },
+      limit: { server: [], client: [] },
+    },
+    peakRssBytes: { berth: 0, reference: 0 },
+  };
+  const record = (subject: 'berth' | 'reference' | 'limit', metrics: Record<string, number>, meter: Meter): void => {
+    for (const [key, value] of Object.entries(metrics)) (result.values[subject][key] ??= []).push(value);
+    const window = meter.window;
+    result.cpu[subject].server.push(window.serverCpuSeconds / window.wallSeconds);
+    result.cpu[subject].client.push(window.clientCpuSeconds / window.wallSeconds);
+  };
+  try {
+    for (const target of targets) {
+      log(`${workload.id}: setting up ${target.name}`);
+      await workload.setup?.(target);
+    }
+    for (let rep = 0; rep < options.reps; rep++) {
+      await workload.prepare?.(rep);
+      for (const target of targets) {
+        await pause(100);
+        const meter = new Meter(target.server.tree);
+        const metrics = await workload.run(target, rep, meter);
+        record(target.name, metrics, meter);
+        log(`${workload.id} ${rep + 1}/${options.reps} ${target.name}: ${brief(workload, metrics)}`);
+      }
+      if (workload.limit) {
+        await pause(100);
+        const meter = new Meter(workload.limit.tree());
+        const metrics = await workload.limit.run(rep, meter);
+        record('limit', metrics, meter);
+        log(`${workload.id} ${rep + 1}/${options.reps} limit: ${brief(workload, metrics)}`);
+      }
+    }
+  } catch (error) {
+    result.error = errorText(error);
+    log(`${workload.id}: FAILED: ${result.error}`);
+  }
+  for (const target of targets) result.peakRssBytes[target.name] = sampler.phasePeak(target.server.tree);
+  return result;
+}
+
+function brief(workload: Workload, metrics: Record<string, number>): string {
+  const units = new Map(workload.metrics.map((m) => [m.key, m.unit]));
+  return Object.entries(metrics)
+    .map(([key, value]) => `${Number.isInteger(value) ? value : value.toPrecision(4)} ${units.get(key) ?? key}`)
+    .join(', ');
+}
+
+async function runProbe(probe: MachineProbe, options: BenchOptions): Promise<ProbeResult> {
+  const result: ProbeResult = { id: probe.id, metrics: probe.metrics, values: {} };
+  try {
+    for (let rep = 0; rep < options.reps; rep++) {
+      await pause(100);
+      const meter = new Meter(undefined);
+      const metrics = await probe.run(rep, meter);
+      for (const [key, value] of Object.entries(metrics)) (result.values[key] ??= []).push(value);
+      log(`${probe.id} ${rep + 1}/${options.reps}: ${Object.values(metrics).map((v) => v.toPrecision(4)).join(', ')}`);
+    }
+  } catch (error) {
+    result.error = errorText(error);
+    log(`${probe.id}: FAILED: ${result.error}`);
+  }
+  return result;
+}
+
+async function main(): Promise<number> {
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const options = parsed;
+  requireCommand('docker-registry', 'docker-registry');
+  if (options.nginx) requireCommand('nginx', 'nginx');
+
+  const workDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
+  const servers: ServerProcess[] = [];
+  const clients: HttpClient[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const client of clients) client.close();
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await rm(workDir, { recursive: true, force: true });
+  };
+  const onSignal = (): void => {
+    log('interrupted: stopping servers');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const startedAt = new Date();
+    const machineBefore = machineInfo(workDir);
+    log(`temporary folder ${workDir}; load average ${machineBefore.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+
+    if (options.compiled) {
+      log(`compiling Berth into ${compiledDir}`);
+      compileBerth();
+    }
+    const berth = await startBerth(join(workDir, 'berth'), options.compiled);
+    servers.push(berth);
+    const reference = await startReference(join(workDir, 'reference'));
+    servers.push(reference);
+    let nginx: ServerProcess | undefined;
+    if (options.nginx && selected(options, 'blob-pull')) {
+      const root = join(workDir, 'nginx', 'root');
+      await mkdir(root, { recursive: true });
+      await writeBlobFile(join(root, NGINX_FILE), LARGE_SEED, options.blobBytes);
+      nginx = await startNginx(join(workDir, 'nginx'), root);
+      servers.push(nginx);
+    }
+    log(`berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; reference pid ${reference.pid} at ${reference.url}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`);
+
+    const targets: Target[] = [berth, reference].map((server) => {
+      const client = new HttpClient(server.url);
+      clients.push(client);
+      return { name: server === berth ? 'berth' : 'reference', server, client };
+    });
+    berth.tree.refresh();
+    reference.tree.refresh();
+    const startTreeBytes = { berth: berth.tree.rssBytes(), reference: reference.tree.rssBytes() };
+    const sampler = new RssSampler([berth.tree, reference.tree]);
+    sampler.start();
+
+    const workloads: Workload[] = [
+      blobPull(options, () => nginx),
+      blobPush(options, 'monolithic'),
+      blobPush(options, 'chunked'),
+      ...smallRequestWorkloads(options),
+      ...imageWorkloads(options),
+      ...listingWorkloads(options),
+    ].filter((w) => selected(options, w.id));
+    const probes = [sha256Probe(options), diskProbe(options, workDir)].filter((p) => selected(options, p.id));
+
+    const results: WorkloadResult[] = [];
+    for (const workload of workloads) results.push(await runWorkload(workload, targets, options, sampler));
+    const probeResults: ProbeResult[] = [];
+    for (const probe of probes) probeResults.push(await runProbe(probe, options));
+
+    sampler.stop();
+    const memory: MemoryResult = {
+      startTreeBytes,
+      peakTreeBytes: { berth: sampler.peak(berth.tree), reference: sampler.peak(reference.tree) },
+      peakRootBytes: { berth: berth.tree.rootPeakBytes(), reference: reference.tree.rootPeakBytes() },
+    };
+    const machineAfter = machineInfo(workDir);
+
+    const tables = [
+      `Berth (${options.compiled ? 'compiled' : 'via tsx'}) vs reference registry (${options.reps} repetition${options.reps === 1 ? '' : 's'}, alternating; B/R = Berth / reference)`,
+      comparisonTable(results, memory),
+      '',
+      limitsTable(results, probeResults),
+      '',
+      cpuTable(results),
+    ].join('\n');
+    process.stdout.write(`\n${tables}\n`);
+    if (options.preset !== 'full') process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
+
+    const failures = [...results, ...probeResults].filter((r) => r.error !== undefined);
+    for (const failure of failures) process.stdout.write(`\nFAILED ${failure.id}: ${failure.error ?? ''}\n`);
+
+    const document = {
+      schema: 'berth-bench/1',
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      options,
+      machine: {
+        ...machineAfter,
+        loadAverageBefore: machineBefore.loadAverage,
+        loadAverageAfter: machineAfter.loadAverage,
+        reference: commandVersion('docker-registry', ['--version']),
+        nginx: options.nginx ? commandVersion('nginx', ['-v']) : undefined,
+      },
+      workloads: results.map((r) => ({ ...r, summary: summaries(r) })),
+      machineLimits: probeResults,
+      memory,
+      table: tables,
+    };
+    const output = options.output ?? join(benchDir, 'results', 'latest.json');
+    await mkdir(resolve(output, '..'), { recursive: true });
+    await writeFile(output, JSON.stringify(document, null, 2) + '\n');
+    log(`\nresults written to ${output}`);
+    if (options.keep) {
+      // One file per day; a second kept run on the same day gets the time too.
+      const day = startedAt.toISOString().slice(0, 10);
+      let dated = join(benchDir, 'results', `${day}.json`);
+      if (await exists(dated)) dated = join(benchDir, 'results', `${day}-${startedAt.toISOString().slice(11, 16).replace(':', '')}.json`);
+      await copyFile(output, dated);
+      log(`kept as ${dated}`);
+    }
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(errorText(error));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+// Smoke test of the benchmark, so that it cannot rot: `bench/run.ts --smoke` (tiny sizes, one
+// repetition, a few seconds) must start both registries, run every workload against both
+// without a failure, and write complete JSON results. It asserts nothing about speed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+const projectRoot = resolve(import.meta.dirname, '..');
+
+interface ResultsDocument {
+  workloads: { id: string; error?: string; values: { berth: Record<string, number[]>; reference: Record<string, number[]> } }[];
+  machineLimits: { id: string; error?: string; values: Record<string, number[]> }[];
+  memory: { peakTreeBytes: { berth: number; reference: number } };
+  table: string;
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every workload against Berth and the reference and writes the results', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-bench-smoke-'));
+    try {
+      const output = join(dir, 'results.json');
+      const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--smoke', '--output', output, ...(hasNginx ? [] : ['--no-nginx'])],
+        { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 },
+      );
+      assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`);
+      const results = JSON.parse(await readFile(output, 'utf8')) as ResultsDocument;
+      const ids = results.workloads.map((w) => w.id);
+      for (const id of ['blob-pull', 'blob-push-monolithic', 'blob-push-chunked', 'manifest-get-c1', 'manifest-get-c16', 'manifest-get-c64', 'blob-head-c64', 'tags-list-c16', 'image-push', 'image-pull', 'catalog-walk', 'tags-walk']) {
+        assert.ok(ids.includes(id), `workload ${id} missing`);
+      }
+      for (const workload of [...results.workloads, ...results.machineLimits]) assert.equal(workload.error, undefined, `${workload.id}: ${workload.error ?? ''}`);
+      for (const workload of results.workloads) {
+        assert.ok(Object.keys(workload.values.berth).length > 0, `${workload.id}: no Berth values`);
+        assert.ok(Object.keys(workload.values.reference).length > 0, `${workload.id}: no reference values`);
+      }
+      assert.ok(results.memory.peakTreeBytes.berth > 0 && results.memory.peakTreeBytes.reference > 0);
+      assert.match(results.table, /authentication not implemented yet/);
+      assert.match(run.stdout, /B\/R/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
