@@ -86,8 +86,8 @@ export class UploadService {
         throw new RegistryError('DIGEST_INVALID', { expected: digest.toString(), actual: actual.toString() });
       }
       await this.commitBlob(id, digest, size);
-      await this.metadata.addBlobToRepository(repository, digest.toString(), size);
-      await this.remove(id);
+      await this.metadata.addBlobToRepository(repository, digest.toString(), size, id);
+      await this.removeBytes(id);
       return { digest, size };
     });
   }
@@ -206,11 +206,16 @@ export class UploadService {
   }
 
   private async remove(id: string): Promise<void> {
+    await this.removeBytes(id);
+    await this.metadata.deleteUpload(id);
+  }
+
+  /** What is left of an upload in the store (its folder; the data itself may have been moved). */
+  private async removeBytes(id: string): Promise<void> {
     this.runningHashes.delete(id);
     await this.storage.delete(uploadFolderKey(id)).catch((error: unknown) => {
       if (!(error instanceof PathNotFoundError)) throw error;
     });
-    await this.metadata.deleteUpload(id);
   }
 
   private async withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
