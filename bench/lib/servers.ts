@@ -5,10 +5,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ProcessTree } from './proc-stats.js';
+import { freePort } from '../../test/helpers/ports.js';
 
 export type TargetName = 'berth' | 'reference';
 
@@ -183,18 +183,5 @@ function answers(port: number, path: string): Promise<boolean> {
     });
     req.once('error', () => resolveAnswer(false));
     req.setTimeout(2000, () => req.destroy());
-  });
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
   });
 }

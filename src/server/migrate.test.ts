@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { startS3, type TestS3 } from '../../test/helpers/s3.js';
+import { s3Environment, startS3, type TestS3 } from '../../test/helpers/s3.js';
 import { parseConfig, type Config } from '../config/index.js';
 import { buildApp } from './build-app.js';
 import { BlobVerificationError, migrate, type MigrateProgress } from './migrate.js';
@@ -186,13 +186,7 @@ describe('migrate from filesystem + SQLite to S3 + PostgreSQL', { timeout: 300_0
     const target = parseConfig('', {
       cwd: join(dir!, 'target'),
       env: {
-        REGISTRY_STORAGE_S3_BUCKET: s3!.bucket,
-        REGISTRY_STORAGE_S3_REGION: s3!.region,
-        REGISTRY_STORAGE_S3_REGIONENDPOINT: s3!.endpoint,
-        REGISTRY_STORAGE_S3_ACCESSKEY: s3!.accessKey,
-        REGISTRY_STORAGE_S3_SECRETKEY: s3!.secretKey,
-        REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
-        REGISTRY_STORAGE_S3_ROOTDIRECTORY: `migrate-${randomUUID()}`,
+        ...s3Environment(s3!, `migrate-${randomUUID()}`),
         BERTH_METADATA_POSTGRES_URL: await postgres!.createDatabase(),
       },
     });

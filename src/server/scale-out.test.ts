@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { startS3, type TestS3 } from '../../test/helpers/s3.js';
+import { s3Environment, startS3, type TestS3 } from '../../test/helpers/s3.js';
 import { parseConfig } from '../config/index.js';
 import { buildApp, type BerthApp } from './build-app.js';
 
@@ -36,24 +36,15 @@ describe('replicas on S3 and PostgreSQL', { timeout: 300_000 }, () => {
     postgres = await startPostgres();
     const database = await postgres.createDatabase();
     dir = await mkdtemp(join(tmpdir(), 'berth-scale-'));
+    const storage = s3Environment(s3, `scale-out-${randomUUID()}`);
     const env = (redirect: boolean): NodeJS.ProcessEnv => ({
-      REGISTRY_STORAGE_S3_BUCKET: s3!.bucket,
-      REGISTRY_STORAGE_S3_REGION: s3!.region,
-      REGISTRY_STORAGE_S3_REGIONENDPOINT: s3!.endpoint,
-      REGISTRY_STORAGE_S3_ACCESSKEY: s3!.accessKey,
-      REGISTRY_STORAGE_S3_SECRETKEY: s3!.secretKey,
-      REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
-      REGISTRY_STORAGE_S3_ROOTDIRECTORY: `scale-out-${randomUUID()}`,
+      ...storage,
       REGISTRY_STORAGE_REDIRECT_DISABLE: String(!redirect),
       BERTH_METADATA_POSTGRES_URL: database,
     });
     const silent = pino({ level: 'silent' });
-    const shared = env(false);
-    for (let i = 0; i < 2; i++) replicas.push(await buildApp(parseConfig('', { cwd: dir, env: shared }), silent));
-    redirecting = await buildApp(
-      parseConfig('', { cwd: dir, env: { ...env(true), REGISTRY_STORAGE_S3_ROOTDIRECTORY: shared.REGISTRY_STORAGE_S3_ROOTDIRECTORY } }),
-      silent,
-    );
+    for (let i = 0; i < 2; i++) replicas.push(await buildApp(parseConfig('', { cwd: dir, env: env(false) }), silent));
+    redirecting = await buildApp(parseConfig('', { cwd: dir, env: env(true) }), silent);
   });
 
   after(async () => {

@@ -4,10 +4,10 @@
 // directory and a random loopback port, and is stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from './ports.js';
 
 export interface RegistryOptions {
   /** storage.delete.enabled; default true. */
@@ -187,17 +187,4 @@ function childEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.P
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const name of Object.keys(env)) if (name.startsWith('BERTH_TEST_')) delete env[name];
   return env;
-}
-
-/** A port that was free a moment ago (only for the reference, which cannot listen on port 0 and report it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }

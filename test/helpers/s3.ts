@@ -151,3 +151,19 @@ function run(command: string, args: string[], timeout: number): Promise<{ stdout
     });
   });
 }
+
+/**
+ * The environment that points Berth's storage at this S3 server (Distribution's
+ * REGISTRY_STORAGE_S3_* names), under its own key prefix so tests never see each other's data.
+ */
+export function s3Environment(s3: TestS3, rootDirectory: string): Record<string, string> {
+  return {
+    REGISTRY_STORAGE_S3_BUCKET: s3.bucket,
+    REGISTRY_STORAGE_S3_REGION: s3.region,
+    REGISTRY_STORAGE_S3_REGIONENDPOINT: s3.endpoint,
+    REGISTRY_STORAGE_S3_ACCESSKEY: s3.accessKey,
+    REGISTRY_STORAGE_S3_SECRETKEY: s3.secretKey,
+    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    REGISTRY_STORAGE_S3_ROOTDIRECTORY: rootDirectory,
+  };
+}

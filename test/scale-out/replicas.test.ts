@@ -22,7 +22,7 @@ import {
 import { ensureNginx, startNginxLoadBalancer, type TestLoadBalancer } from '../helpers/nginx.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { s3Environment, startS3, type TestS3 } from '../helpers/s3.js';
 import { assertFiles, assertSameBytes, filePaths, readOciLayout } from '../e2e/support.js';
 
 const MiB = 1024 * 1024;
@@ -122,13 +122,7 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     console.log(`# PostgreSQL and client storage ready in ${seconds(started)} (${seconds(seconds0)} since the file started)`);
 
     const replicaEnv: Record<string, string> = {
-      REGISTRY_STORAGE_S3_BUCKET: s3.bucket,
-      REGISTRY_STORAGE_S3_REGIONENDPOINT: s3.endpoint,
-      REGISTRY_STORAGE_S3_ACCESSKEY: s3.accessKey,
-      REGISTRY_STORAGE_S3_SECRETKEY: s3.secretKey,
-      REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
-      REGISTRY_STORAGE_S3_REGION: s3.region,
-      REGISTRY_STORAGE_S3_ROOTDIRECTORY: rootDirectory,
+      ...s3Environment(s3, rootDirectory),
       BERTH_METADATA_POSTGRES_URL: postgres?.url ?? '',
     };
     // All three at once, as a Deployment's pods start: they race on the schema migrations.
