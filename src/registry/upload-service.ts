@@ -99,7 +99,7 @@ export class UploadService {
     });
   }
 
-  /** Removes uploads untouched for longer than maxIdleMs; returns how many. */
+  /** Removes uploads untouched for longer than maxIdleMs (only lists them on a dry run); returns their ids. */
   async purgeIdle(maxIdleMs: number, dryRun = false): Promise<string[]> {
     const idle = await this.metadata.listUploadsIdleSince(new Date(Date.now() - maxIdleMs));
     if (!dryRun) {
