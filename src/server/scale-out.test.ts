@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { s3Environment, startS3, type TestS3 } from '../../test/helpers/s3.js';
+import { s3Environment, startS3OrSkip, type TestS3 } from '../../test/helpers/s3.js';
 import { parseConfig } from '../config/index.js';
 import { buildApp, type BerthApp } from './build-app.js';
 
@@ -26,13 +26,12 @@ describe('replicas on S3 and PostgreSQL', { timeout: 300_000 }, () => {
   let skipReason: string | undefined;
 
   before(async () => {
-    try {
-      s3 = await startS3();
-    } catch (error) {
-      if (process.env.BERTH_SKIP_S3 !== '1') throw error;
-      skipReason = `BERTH_SKIP_S3=1 and S3 could not be started: ${String(error)}`;
+    const started = await startS3OrSkip();
+    if (typeof started === 'string') {
+      skipReason = started;
       return;
     }
+    s3 = started;
     postgres = await startPostgres();
     const database = await postgres.createDatabase();
     dir = await mkdtemp(join(tmpdir(), 'berth-scale-'));

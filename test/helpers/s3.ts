@@ -167,3 +167,17 @@ export function s3Environment(s3: TestS3, rootDirectory: string): Record<string,
     REGISTRY_STORAGE_S3_ROOTDIRECTORY: rootDirectory,
   };
 }
+
+/**
+ * startS3(), or, when it fails and BERTH_SKIP_S3=1 allows skipping, the reason to skip (a
+ * string). Without that variable a start failure fails the test file: S3 tests never skip
+ * silently.
+ */
+export async function startS3OrSkip(): Promise<TestS3 | string> {
+  try {
+    return await startS3();
+  } catch (error) {
+    if (process.env.BERTH_SKIP_S3 !== '1') throw error;
+    return `BERTH_SKIP_S3=1 and S3 could not be started: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
