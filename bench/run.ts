@@ -10,6 +10,7 @@ import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machin
 import { RssSampler } from './lib/proc-stats.js';
 import { parseOptions, usage, type BenchOptions } from './lib/options.js';
 import { comparisonTable, cpuTable, limitsTable, summaries, type MemoryResult, type ProbeResult, type WorkloadResult } from './lib/report.js';
+import { runScaleOut } from './lib/scale-out.js';
 import { commandVersion, compileBerth, compiledDir, requireCommand, startBerth, startNginx, startReference, type ServerProcess } from './lib/servers.js';
 import { Meter, type MachineProbe, type Target, type Workload } from './lib/workload.js';
 import {
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parsed;
+  if (options.scaleOut) return scaleOut(options);
   requireCommand('docker-registry', 'docker-registry');
   if (options.nginx) requireCommand('nginx', 'nginx');
 
@@ -244,6 +246,31 @@ async function main(): Promise<number> {
     return failures.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
+  }
+}
+
+/** --scale-out: Berth single node against 1, 2, 3 replicas on S3 + PostgreSQL (lib/scale-out.ts). */
+async function scaleOut(options: BenchOptions): Promise<number> {
+  const workDir = await mkdtemp(join(tmpdir(), 'berth-bench-scale-out-'));
+  let stop: () => Promise<void> = () => Promise.resolve();
+  const onSignal = (): void => {
+    log('interrupted: stopping servers');
+    void stop()
+      .catch(() => undefined)
+      .finally(() => void rm(workDir, { recursive: true, force: true }).finally(() => process.exit(130)));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (options.compiled) {
+      log(`compiling Berth into ${compiledDir}`);
+      compileBerth();
+    }
+    return await runScaleOut(options, workDir, benchDir, log, (s) => {
+      stop = s;
+    });
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
   }
 }
 

@@ -21,6 +21,12 @@ export interface BenchOptions {
   readonly compiled: boolean;
   readonly keep: boolean;
   readonly preset: 'full' | 'quick' | 'smoke';
+  /**
+   * --scale-out: instead of Berth vs reference, Berth's single-node default against 1, 2 and 3
+   * replicas on S3 (Ceph RGW) + PostgreSQL behind nginx (bench/lib/scale-out.ts). Its blob size
+   * is blobBytes, 16 MiB unless --blob-mib is given.
+   */
+  readonly scaleOut: boolean;
   /** Where to write the JSON results. */
   readonly output: string | undefined;
 }
@@ -39,6 +45,9 @@ export const usage = `Usage: npm run bench -- [options]
   --compiled          run Berth compiled with tsc (as \`npm start\` runs dist/) instead of via tsx
   --quick             small sizes and one repetition, to check the harness (numbers are rough)
   --smoke             tiny sizes, one repetition: seconds, for the test suite
+  --scale-out         instead: Berth single-node (filesystem + SQLite) against 1, 2 and 3 replicas
+                      on S3 (Ceph RGW) + PostgreSQL behind nginx round-robin (about 2 minutes;
+                      8 x 16 MiB blobs unless --blob-mib, manifest GETs at c=32; see bench/README.md)
   --keep              also copy the results to bench/results/<date>.json
   --output FILE       write the JSON results here instead of bench/results/latest.json
   --help              this text
@@ -61,6 +70,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'scale-out': { type: 'boolean', default: false },
       output: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -85,9 +95,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     if (!Number.isInteger(value)) throw new Error(`--${name} must be a whole number, got ${JSON.stringify(text)}`);
     return value;
   };
-  const blobMiB = number('blob-mib', values['blob-mib'], defaults.blobMiB, 1 / 1024);
+  const scaleOut = values['scale-out'];
+  // --scale-out pushes and pulls 8 blobs at once: 16 MiB each keeps the run near 2 minutes.
+  const blobMiB = number('blob-mib', values['blob-mib'], scaleOut ? (preset === 'smoke' ? 1 : 16) : defaults.blobMiB, 1 / 1024);
   return {
-    reps: integer('reps', values.reps, defaults.reps, 1),
+    reps: integer('reps', values.reps, scaleOut ? 1 : defaults.reps, 1),
     blobBytes: Math.round(blobMiB * MiB),
     chunkBytes: Math.round(number('chunk-mib', values['chunk-mib'], 16, 1 / 1024) * MiB),
     durationMs: Math.round(number('duration', values.duration, defaults.duration, 0.05) * 1000),
@@ -101,6 +113,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     compiled: values.compiled,
     keep: values.keep,
     preset,
+    scaleOut,
     output: values.output,
   };
 }

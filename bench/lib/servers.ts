@@ -79,7 +79,7 @@ export function compileBerth(): void {
  * Berth from source through tsx (the default), or, with `compiled`, the JavaScript that
  * compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's loader in memory).
  */
-export async function startBerth(dir: string, compiled = false): Promise<ServerProcess> {
+export async function startBerth(dir: string, compiled = false, env: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
@@ -92,7 +92,11 @@ export async function startBerth(dir: string, compiled = false): Promise<ServerP
         pathToFileURL(join(compiledDir, 'cli', 'main.js')).href,
       ]
     : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...launch, 'serve', '--config', configFile], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...launch, 'serve', '--config', configFile], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return started('berth', child, port, '/v2/');
 }
 
@@ -138,6 +142,58 @@ export async function startNginx(dir: string, root: string): Promise<ServerProce
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return started('nginx', child, port, '/');
+}
+
+/**
+ * nginx as a round-robin reverse proxy in front of `upstreams` ("127.0.0.1:PORT"), for
+ * --scale-out: streaming both ways (no request or response buffering, no body size limit),
+ * HTTP/1.1 keep-alive to the upstreams, access log off, one worker (as startNginx).
+ */
+export async function startBalancer(dir: string, upstreams: readonly string[]): Promise<ServerProcess> {
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  for (const path of [resolve(dir, '..'), dir]) await chmod(path, 0o755).catch(() => undefined);
+  const port = await freePort();
+  const temp = (what: string): string => `${what}_temp_path ${JSON.stringify(join(dir, `${what}-temp`))};`;
+  const configFile = join(dir, 'nginx.conf');
+  await writeFile(
+    configFile,
+    [
+      process.getuid?.() === 0 ? 'user root;' : '',
+      'worker_processes 1;',
+      `pid ${JSON.stringify(join(dir, 'nginx.pid'))};`,
+      `error_log ${JSON.stringify(join(dir, 'logs', 'error.log'))} error;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      '  keepalive_requests 100000;',
+      `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
+      '  upstream berth {',
+      ...upstreams.map((hostPort) => `    server ${hostPort};`),
+      '    keepalive 64;',
+      '    keepalive_requests 100000;',
+      '  }',
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      '    client_max_body_size 0;',
+      '    proxy_request_buffering off;',
+      '    proxy_buffering off;',
+      '    proxy_http_version 1.1;',
+      '    proxy_set_header Connection "";',
+      '    proxy_set_header Host $http_host;',
+      '    proxy_read_timeout 120s;',
+      '    proxy_send_timeout 120s;',
+      '    location / { proxy_pass http://berth; }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    'nginx',
+    ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return started('nginx', child, port, '/v2/');
 }
 
 async function started(name: string, child: ChildProcess, port: number, probePath: string): Promise<ServerProcess> {
