@@ -111,37 +111,14 @@ export async function startReference(dir: string): Promise<ServerProcess> {
 
 /** nginx with sendfile serving the files in `root`, running in the foreground as our child. */
 export async function startNginx(dir: string, root: string): Promise<ServerProcess> {
-  await mkdir(join(dir, 'logs'), { recursive: true });
   // nginx workers may run as another user (nobody when started by root): let them read the files.
-  for (const path of [resolve(dir, '..'), dir, resolve(root, '..'), root]) await chmod(path, 0o755).catch(() => undefined);
-  const port = await freePort();
-  const temp = (what: string): string => `${what}_temp_path ${JSON.stringify(join(dir, `${what}-temp`))};`;
-  const configFile = join(dir, 'nginx.conf');
-  await writeFile(
-    configFile,
-    [
-      'worker_processes 1;',
-      `pid ${JSON.stringify(join(dir, 'nginx.pid'))};`,
-      `error_log ${JSON.stringify(join(dir, 'logs', 'error.log'))} error;`,
-      'events { worker_connections 256; }',
-      'http {',
-      '  access_log off;',
-      '  sendfile on;',
-      '  tcp_nopush on;',
-      '  keepalive_requests 100000;',
-      '  default_type application/octet-stream;',
-      `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
-      `  server { listen 127.0.0.1:${port}; root ${JSON.stringify(root)}; location / { } }`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(
-    'nginx',
-    ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return started('nginx', child, port, '/');
+  for (const path of [resolve(root, '..'), root]) await chmod(path, 0o755).catch(() => undefined);
+  return runNginx(dir, '/', (port) => [
+    '  sendfile on;',
+    '  tcp_nopush on;',
+    '  default_type application/octet-stream;',
+    `  server { listen 127.0.0.1:${port}; root ${JSON.stringify(root)}; location / { } }`,
+  ]);
 }
 
 /**
@@ -150,6 +127,32 @@ export async function startNginx(dir: string, root: string): Promise<ServerProce
  * HTTP/1.1 keep-alive to the upstreams, access log off, one worker (as startNginx).
  */
 export async function startBalancer(dir: string, upstreams: readonly string[]): Promise<ServerProcess> {
+  return runNginx(dir, '/v2/', (port) => [
+    '  upstream berth {',
+    ...upstreams.map((hostPort) => `    server ${hostPort};`),
+    '    keepalive 64;',
+    '    keepalive_requests 100000;',
+    '  }',
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    client_max_body_size 0;',
+    '    proxy_request_buffering off;',
+    '    proxy_buffering off;',
+    '    proxy_http_version 1.1;',
+    '    proxy_set_header Connection "";',
+    '    proxy_set_header Host $http_host;',
+    '    proxy_read_timeout 120s;',
+    '    proxy_send_timeout 120s;',
+    '    location / { proxy_pass http://berth; }',
+    '  }',
+  ]);
+}
+
+/**
+ * One nginx worker in the foreground as our child, with every path under `dir`, access log
+ * off; `http` gives the lines of the http block that differ (servers, upstreams).
+ */
+async function runNginx(dir: string, probePath: string, http: (port: number) => string[]): Promise<ServerProcess> {
   await mkdir(join(dir, 'logs'), { recursive: true });
   for (const path of [resolve(dir, '..'), dir]) await chmod(path, 0o755).catch(() => undefined);
   const port = await freePort();
@@ -167,23 +170,7 @@ export async function startBalancer(dir: string, upstreams: readonly string[]): 
       '  access_log off;',
       '  keepalive_requests 100000;',
       `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
-      '  upstream berth {',
-      ...upstreams.map((hostPort) => `    server ${hostPort};`),
-      '    keepalive 64;',
-      '    keepalive_requests 100000;',
-      '  }',
-      '  server {',
-      `    listen 127.0.0.1:${port};`,
-      '    client_max_body_size 0;',
-      '    proxy_request_buffering off;',
-      '    proxy_buffering off;',
-      '    proxy_http_version 1.1;',
-      '    proxy_set_header Connection "";',
-      '    proxy_set_header Host $http_host;',
-      '    proxy_read_timeout 120s;',
-      '    proxy_send_timeout 120s;',
-      '    location / { proxy_pass http://berth; }',
-      '  }',
+      ...http(port),
       '}',
       '',
     ].join('\n'),
@@ -193,7 +180,7 @@ export async function startBalancer(dir: string, upstreams: readonly string[]): 
     ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return started('nginx', child, port, '/v2/');
+  return started('nginx', child, port, probePath);
 }
 
 async function started(name: string, child: ChildProcess, port: number, probePath: string): Promise<ServerProcess> {
