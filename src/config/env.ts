@@ -76,6 +76,18 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
       continue;
     }
 
+    // ... and the authentication method with REGISTRY_AUTH=<method> (the seeds' tutorials do).
+    if (key === 'auth') {
+      const method = value.toLowerCase();
+      if (method === 'htpasswd' || method === 'token') continue;
+      if (ignoredKeyFor(['auth', method]) !== undefined) {
+        result.warnings.push(ignoredWarning(`auth.${method}`, source));
+      } else {
+        result.issues.push(invalid('auth', `expected an authentication method (htpasswd or token), got ${JSON.stringify(value)}`, source));
+      }
+      continue;
+    }
+
     const node = keyPath.includes('') ? undefined : findNode(keyPath);
     if (node?.type === 'setting') {
       const previous = byKey.get(node.key);

@@ -23,7 +23,31 @@ function failure(yaml: string, env: NodeJS.ProcessEnv = {}): string {
 const DEFAULTS: Config = {
   version: '0.1',
   log: { level: 'info', accesslog: { disabled: false } },
-  http: { addr: { host: '0.0.0.0', port: 5000 }, host: undefined, secret: undefined, draintimeoutMs: 60_000 },
+  http: {
+    addr: { host: '0.0.0.0', port: 5000 },
+    host: undefined,
+    secret: undefined,
+    draintimeoutMs: 60_000,
+    tls: undefined,
+    http2: { disabled: false },
+  },
+  auth: {
+    mode: 'none',
+    htpasswd: undefined,
+    tokenServer: {
+      realm: undefined,
+      service: 'berth',
+      issuer: 'berth',
+      expirationMs: 300_000,
+      refreshExpirationMs: 720 * 3_600_000,
+      signingKey: undefined,
+    },
+    externalToken: undefined,
+    bcryptCost: 10,
+    credentialCacheMs: 60_000,
+    rateLimit: { attempts: 10, windowMs: 60_000 },
+    access: { admins: [], rules: undefined },
+  },
   storage: {
     filesystem: { rootdirectory: path.join(cwd, 'data') },
     s3: undefined,
@@ -192,14 +216,11 @@ describe('a Distribution config.yml', () => {
 
     const ignored = config.warnings.map((warning) => /^ignored: (\S+) is not supported yet/.exec(warning)?.[1]);
     assert.deepEqual(ignored.sort(), [
-      'auth',
       'compatibility',
       'health',
       'http.debug',
       'http.headers',
-      'http.http2',
       'http.relativeurls',
-      'http.tls',
       'log.fields',
       'log.formatter',
       'middleware',
@@ -212,7 +233,14 @@ describe('a Distribution config.yml', () => {
       'validation',
     ]);
     assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
-    assert.ok(config.warnings.some((warning) => warning.startsWith('ignored: auth is not supported yet; clients are not authenticated')));
+    assert.equal(config.auth.mode, 'basic');
+    assert.deepEqual(config.auth.htpasswd, { realm: 'basic-realm', path: '/auth/htpasswd' });
+    assert.deepEqual(config.http.tls, {
+      certificate: '/path/to/x509/public',
+      key: '/path/to/x509/private',
+      clientcas: ['/path/to/ca.pem'],
+      minimumtls: 'TLSv1.2',
+    });
   });
 
   it('maps Distribution log levels onto Berth levels, case-insensitively', () => {
@@ -343,13 +371,13 @@ describe('environment overrides', () => {
   it('warns about ignored Distribution keys set from the environment', () => {
     const config = parseConfig('', {
       cwd,
-      env: { REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'x', REGISTRY_STORAGE: 'gcs' },
+      env: { REGISTRY_AUTH_SILLY_REALM: 'x', REGISTRY_STORAGE: 'gcs', REGISTRY_HTTP_TLS_LETSENCRYPT_EMAIL: 'a@b.c' },
     });
     assert.deepEqual(config.warnings, [
+      'ignored: auth.silly is not supported yet; a development-only method; use auth.htpasswd (env REGISTRY_AUTH_SILLY_REALM)',
+      'ignored: http.tls.letsencrypt is not supported yet; give http.tls.certificate and http.tls.key (env REGISTRY_HTTP_TLS_LETSENCRYPT_EMAIL)',
       'ignored: storage.gcs is not supported yet; blobs are stored in storage.filesystem.rootdirectory (env REGISTRY_STORAGE)',
-      'ignored: auth is not supported yet; clients are not authenticated: anyone who can reach the registry can push and pull (env REGISTRY_AUTH_HTPASSWD_PATH)',
-      'ignored: auth is not supported yet; clients are not authenticated: anyone who can reach the registry can push and pull (env REGISTRY_AUTH_HTPASSWD_REALM)',
-    ].sort());
+    ]);
     assert.deepEqual(parseConfig('', { cwd, env: { REGISTRY_STORAGE: 'filesystem' } }).warnings, []);
   });
 
@@ -546,8 +574,51 @@ describe('configJsonSchema', () => {
     assert.equal(schema.additionalProperties, false);
     assert.equal(schema.properties['http']?.properties?.['addr']?.default, ':5000');
     assert.equal(schema.properties['http']?.properties?.['addr']?.type, 'string');
-    assert.match(schema.properties['http']?.properties?.['tls']?.description ?? '', /accepts and ignores/);
+    assert.match(schema.properties['http']?.properties?.['headers']?.description ?? '', /accepts and ignores/);
     assert.ok(schema.properties['notifications']);
     assert.ok(JSON.stringify(schema).length > 1000);
+  });
+});
+
+describe('security settings', () => {
+  it('reads the tutorial variables: REGISTRY_AUTH=htpasswd and REGISTRY_HTTP_TLS_*', () => {
+    const config = parseConfig('', {
+      cwd,
+      env: {
+        REGISTRY_AUTH: 'htpasswd',
+        REGISTRY_AUTH_HTPASSWD_REALM: 'Registry Realm',
+        REGISTRY_AUTH_HTPASSWD_PATH: 'auth/htpasswd',
+        REGISTRY_HTTP_TLS_CERTIFICATE: '/certs/domain.crt',
+        REGISTRY_HTTP_TLS_KEY: '/certs/domain.key',
+        REGISTRY_HTTP_TLS_CLIENTCAS: '/certs/a.pem, /certs/b.pem',
+      },
+    });
+    assert.equal(config.auth.mode, 'basic');
+    assert.deepEqual(config.auth.htpasswd, { realm: 'Registry Realm', path: path.join(cwd, 'auth/htpasswd') });
+    assert.deepEqual(config.http.tls?.clientcas, ['/certs/a.pem', '/certs/b.pem']);
+    assert.match(failure('', { REGISTRY_AUTH: 'ldap' }), /auth: expected an authentication method \(htpasswd or token\), got "ldap"/);
+  });
+
+  it('reads access rules from YAML and from an environment variable holding YAML', () => {
+    const yaml = 'auth:\n  tokenserver: {enabled: true}\n  access:\n    admins: [root]\n    rules:\n      - repository: "public/**"\n        anonymous: [pull]\n        users: {alice: ["*"]}\n';
+    const config = parseConfig(yaml, { cwd });
+    assert.equal(config.auth.mode, 'token');
+    assert.deepEqual(config.auth.access, {
+      admins: ['root'],
+      rules: [{ repository: 'public/**', anonymous: ['pull'], authenticated: [], users: { alice: ['pull', 'push', 'delete'] }, teams: {} }],
+    });
+    const fromEnv = parseConfig('', { cwd, env: { BERTH_AUTH_ACCESS_RULES: '[{repository: "a/*", teams: {dev: [push]}}]' } });
+    assert.deepEqual(fromEnv.auth.access.rules, [{ repository: 'a/*', anonymous: [], authenticated: [], users: {}, teams: { dev: ['push'] } }]);
+    assert.match(failure('auth: {access: {rules: [{repository: x, anonymous: [steal]}]}}'), /auth\.access\.rules/);
+  });
+
+  it('refuses an external token server without keys, or together with the built-in one', () => {
+    const token = 'auth:\n  token: {realm: "https://auth.example.com/token", service: registry, issuer: auth}\n';
+    assert.match(failure(token), /auth.token needs rootcertbundle or jwks/);
+    assert.match(
+      failure(`${token.replace('issuer: auth}', 'issuer: auth, jwks: /k.json}')}  tokenserver: {enabled: true}\n`),
+      /cannot both be set/,
+    );
+    assert.equal(parseConfig(token.replace('issuer: auth}', 'issuer: auth, rootcertbundle: /r.pem}'), { cwd }).auth.mode, 'external-token');
   });
 });

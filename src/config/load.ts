@@ -3,7 +3,7 @@
 // all in one go; Distribution keys Berth does not implement become warnings.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parse as parseYaml, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { CONFIG_FILE_ENV_VARS, readEnvOverrides } from './env.js';
 import { ConfigError, suggestKey, type ConfigIssue } from './issues.js';
@@ -275,6 +275,21 @@ function coerce(kind: SettingKind, value: unknown, text: string | undefined): un
       return typeof value === 'string' && /^[+-]?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
     case 'duration':
       return value;
+    case 'list':
+      return typeof value === 'string'
+        ? value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+        : value;
+    case 'structured':
+      return typeof value === 'string' ? parseStructured(value) : value;
+  }
+}
+
+// An environment variable that sets a structured setting holds YAML (JSON is YAML too).
+function parseStructured(text: string): unknown {
+  try {
+    return parseYaml(text, { maxAliasCount: 100 }) as unknown;
+  } catch {
+    return text; // the schema then reports what it expected
   }
 }
 

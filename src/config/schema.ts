@@ -4,7 +4,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ALL_INTERFACES, parseListenAddress } from './addr.js';
-import { durationFromConfigValue, DurationError } from './duration.js';
+import { authIssues, authSection, http2Section, tlsSection, toAuthConfig, toTlsConfig, type AuthConfig, type TlsConfig } from './security-schema.js';
+import { duration, expectedGot, section, setting, settingInfo, type SettingInfo } from './setting.js';
+
+export { describeValue, expectedGot, settingInfo, type SettingInfo, type SettingKind } from './setting.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -17,7 +20,11 @@ export interface Config {
     host: string | undefined;
     secret: string | undefined;
     draintimeoutMs: number;
+    /** Present when the registry serves HTTPS. */
+    tls: TlsConfig | undefined;
+    http2: { disabled: boolean };
   };
+  auth: AuthConfig;
   storage: {
     filesystem: { rootdirectory: string };
     /** Present when blobs live in S3-compatible object storage instead of the filesystem. */
@@ -54,79 +61,6 @@ export interface S3StorageConfig {
   forcepathstyle: boolean;
   chunksize: number;
   encrypt: boolean;
-}
-
-/** How a raw YAML or environment string is turned into a typed value before validation. */
-export type SettingKind = 'string' | 'enum' | 'boolean' | 'integer' | 'duration';
-
-export interface SettingInfo {
-  kind: SettingKind;
-  /** 'distribution' when CNCF Distribution has the same key with the same meaning. */
-  origin: 'distribution' | 'berth';
-  description: string;
-  /** What a valid value looks like, used in error messages: "expected <this>, got ...". */
-  expected: string;
-  /** The default as a user would write it (for docs and `berth config check`). */
-  defaultText: string;
-}
-
-/** Setting metadata, keyed by the exact schema instance stored in the parent's shape. */
-export const settingInfo = z.registry<SettingInfo>();
-
-function setting<T extends z.ZodType>(schema: T, info: SettingInfo): T {
-  const described = schema.meta({ description: info.description });
-  settingInfo.add(described, info);
-  return described;
-}
-
-/** `got ...` part of a message: short, and never dumps a whole mapping. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  return 'a mapping';
-}
-
-export function expectedGot(expected: string, input: unknown, detail?: string): string {
-  return `expected ${expected}, got ${describeValue(input)}${detail === undefined ? '' : ` (${detail})`}`;
-}
-
-// A section: unknown keys are rejected, and a missing section still gets its defaults
-// (zod 4's prefault parses {} through the object; default would skip the inner defaults).
-// TypeScript cannot see that {} is a valid input of a generic shape; the defaults test proves
-// it at run time for every section.
-function section<T extends z.core.$ZodLooseShape>(shape: T) {
-  const object = z.strictObject(shape);
-  return object.prefault({} as z.input<typeof object>);
-}
-
-const DURATION_EXAMPLES = 'a Go duration such as "300ms", "60s", "5m" or "1h30m"';
-
-// A duration as Go's YAML decoder accepts it (string, or integer nanoseconds), returned in whole
-// milliseconds, rounded up so that a tiny non-zero duration never becomes 0 (a busy loop).
-function duration(opts: { defaultText: string; minMs: number; minText: string; info: Omit<SettingInfo, 'kind' | 'expected' | 'defaultText'> }) {
-  const expected = opts.minMs > 0 ? `${DURATION_EXAMPLES}, at least ${opts.minText}` : DURATION_EXAMPLES;
-  const schema = z
-    .union([z.string(), z.int().min(0)])
-    .transform((value, ctx) => {
-      let ms: number;
-      try {
-        ms = durationFromConfigValue(value);
-      } catch (error) {
-        if (!(error instanceof DurationError)) throw error;
-        ctx.issues.push({ code: 'custom', input: value, message: expectedGot(expected, value, error.reason) });
-        return z.NEVER;
-      }
-      if (ms < opts.minMs || ms < 0) {
-        const detail = typeof value === 'number' ? 'a bare number is nanoseconds' : undefined;
-        ctx.issues.push({ code: 'custom', input: value, message: expectedGot(expected, value, detail) });
-        return z.NEVER;
-      }
-      return Math.ceil(ms);
-    })
-    .prefault(opts.defaultText);
-  return setting(schema, { ...opts.info, kind: 'duration', expected, defaultText: opts.defaultText });
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent'] as const;
@@ -244,7 +178,10 @@ const fileSchema = z.strictObject({
         description: 'On SIGTERM, how long to wait for requests in flight to finish before closing connections.',
       },
     }),
+    tls: tlsSection,
+    http2: http2Section,
   }),
+  auth: authSection,
   storage: section({
     filesystem: section({
       rootdirectory: setting(z.string().min(1).default('./data'), {
@@ -478,6 +415,8 @@ const fileSchema = z.strictObject({
       }
     })
     .prefault({}),
+}).superRefine((file, ctx) => {
+  for (const issue of authIssues(file.auth)) ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
 });
 
 /** The configuration file's schema (input: what YAML holds; output: validated, defaults applied). */
@@ -495,7 +434,10 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['log.fields', undefined],
   ['log.hooks', undefined],
   ['log.reportcaller', undefined],
-  ['auth', 'clients are not authenticated: anyone who can reach the registry can push and pull'],
+  ['auth.silly', 'a development-only method; use auth.htpasswd'],
+  ['auth.token.autoredirect', undefined],
+  ['auth.token.autoredirectpath', undefined],
+  ['auth.token.signingalgorithms', 'ES256, ES384, RS256, RS384, RS512, PS256 and EdDSA are accepted, pinned to the key type'],
   ['middleware', undefined],
   ['reporting', undefined],
   ['notifications', 'no webhooks are sent'],
@@ -508,10 +450,10 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['http.net', 'Berth listens on TCP'],
   ['http.prefix', undefined],
   ['http.relativeurls', undefined],
-  ['http.tls', 'the registry serves plain HTTP: terminate TLS in front of it'],
+  ['http.tls.ciphersuites', "Node.js's default cipher suites are used"],
+  ['http.tls.letsencrypt', 'give http.tls.certificate and http.tls.key'],
   ['http.debug', undefined],
   ['http.headers', undefined],
-  ['http.http2', undefined],
   ['http.h2c', undefined],
   ['storage.cache', undefined],
   ['storage.tag', undefined],
@@ -632,7 +574,10 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
       host: file.http.host,
       secret: file.http.secret,
       draintimeoutMs: file.http.draintimeout,
+      tls: toTlsConfig(file.http.tls, cwd),
+      http2: { disabled: file.http.http2.disabled },
     },
+    auth: toAuthConfig(file.auth, cwd),
     storage: {
       filesystem: { rootdirectory },
       s3: file.storage.s3 && {
