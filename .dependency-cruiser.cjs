@@ -7,10 +7,10 @@ const allowed = {
   metadata: ['metadata', 'oci', 'errors'],
   registry: ['registry', 'oci', 'errors', 'storage', 'metadata'],
   client: ['client', 'oci', 'errors'],
-  auth: ['auth', 'oci', 'errors', 'metadata'],
-  http: ['http', 'oci', 'errors', 'registry'],
+  auth: ['auth', 'oci', 'errors', 'config', 'metadata'],
+  http: ['http', 'oci', 'errors', 'registry', 'auth'],
   server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'http'],
-  cli: ['cli', 'config', 'server', 'oci', 'errors'],
+  cli: ['cli', 'config', 'server', 'auth', 'metadata', 'oci', 'errors'],
 };
 
 module.exports = {

@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import { migrate, type MigrateSummary } from '../server/migrate.js';
+import { registerAccountCommands } from './account-commands.js';
 import { formatSummary, progressReporter } from './migrate-output.js';
 import { serve } from '../server/serve.js';
+import { registerTlsCommand } from './tls-command.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
 function load(file: string | undefined) {
@@ -68,6 +70,8 @@ export function buildCli(): Command {
     .action(() => {
       console.log(JSON.stringify(configJsonSchema(), null, 2));
     });
+  registerAccountCommands(program);
+  registerTlsCommand(program);
   return program;
 }
 

@@ -115,6 +115,37 @@ export const errorCatalogue = {
     status: 403,
     description: 'The credentials do not grant the requested access.',
   },
+  INSUFFICIENT_SCOPE: {
+    code: 'DENIED',
+    message: 'requested access to the resource is denied',
+    status: 401,
+    description:
+      "A signed-in user's token lacks the scope the request needs. The challenge names the scope, so the client can ask the token server for it; the answer is the same whether or not the repository exists.",
+  },
+  REQUEST_INVALID: {
+    code: 'INVALID_REQUEST',
+    message: 'invalid request',
+    status: 400,
+    description: 'An admin API request is invalid: malformed JSON, a bad name, a short password, an unknown role; the detail says which.',
+  },
+  REQUEST_TOO_LARGE: {
+    code: 'SIZE_INVALID',
+    message: 'request body too large',
+    status: 413,
+    description: 'An admin API request body is larger than its limit (64 KiB).',
+  },
+  RESOURCE_UNKNOWN: {
+    code: 'RESOURCE_UNKNOWN',
+    message: 'resource unknown',
+    status: 404,
+    description: 'The user, team, namespace, grant or API token named in an admin API request does not exist.',
+  },
+  RESOURCE_EXISTS: {
+    code: 'ALREADY_EXISTS',
+    message: 'resource already exists',
+    status: 409,
+    description: 'An admin API request would create a user or team whose name is taken.',
+  },
   UNSUPPORTED: {
     code: 'UNSUPPORTED',
     message: 'The operation is unsupported.',

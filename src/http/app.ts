@@ -2,15 +2,27 @@
 // handlers stream the raw request, manifest handlers read it with a size bound. Routing below
 // /v2/ is done by the route table in routes.ts, because repository names contain slashes.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerFactory,
+} from 'fastify';
 import { RegistryError } from '../errors/index.js';
 import type { Registry } from '../registry/index.js';
-import type { HttpOptions, RequestContext } from './context.js';
+import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
+import { registerAdminApi } from './admin-api.js';
+import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
+import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
 
 export interface HttpAppOptions extends HttpOptions {
+  /** Authentication and access control; undefined: an open registry. */
+  readonly auth: HttpAuth | undefined;
   readonly logger: FastifyBaseLogger;
   readonly accessLog: boolean;
   /** Requests served at once before answering 429; 0 for no limit. */
@@ -18,6 +30,8 @@ export interface HttpAppOptions extends HttpOptions {
   /** Socket inactivity after which a connection is closed. */
   readonly idleTimeoutMs: number;
   readonly headersTimeoutMs: number;
+  /** Creates the listening servers (HTTPS, HTTP/2); undefined: plain HTTP/1.1 made by Fastify. */
+  readonly serverFactory?: FastifyServerFactory | undefined;
 }
 
 const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -39,6 +53,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     keepAliveTimeout: Math.min(72_000, options.idleTimeoutMs),
     // HTTP/1.0 clients and some proxies send no Host; Location headers do not depend on it.
     http: { requireHostHeader: false },
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   });
   app.server.headersTimeout = options.headersTimeoutMs;
   app.server.on('checkExpectation', (request, response) => {
@@ -82,10 +97,30 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     if (match.kind === 'method-not-allowed') {
       throw new RegistryError('UNSUPPORTED', { method: request.method, route: match.route.name });
     }
+    // The access check comes before anything reads the body or the store. A repository route's
+    // name is validated first, so policies only ever judge valid names.
+    const access = options.auth
+      ? await authorize(
+          options.auth,
+          request,
+          match.route,
+          match.params.name === undefined ? undefined : parseName(match.params.name),
+          options.externalUrl,
+        )
+      : OPEN_ACCESS;
     const aborter = new AbortController();
+    const clientGone = (): void => {
+      aborter.abort();
+      // Destroyed without an error (nobody may be listening): a body read in progress fails.
+      if (!request.raw.destroyed) request.raw.destroy();
+    };
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) aborter.abort();
+      if (!reply.raw.writableFinished) clientGone();
     });
+    // HTTP/2: a reset stream ends the compatibility request as if its body were complete, and the
+    // response then calls itself finished; only 'aborted' tells. Without this, a cancelled
+    // upload would be stored truncated as if the chunk had arrived whole.
+    request.raw.once('aborted', clientGone);
     const ctx: RequestContext = {
       request,
       reply,
@@ -94,6 +129,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       params: match.params,
       query,
       signal: aborter.signal,
+      access,
     };
     await match.handler(ctx);
     // Returning the reply tells Fastify the handler has sent (or is streaming) the response.
@@ -102,6 +138,19 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
 
   app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: liveness });
   app.route({ method: ['GET', 'HEAD'], url: '/readyz', handler: readiness(registry) });
+  const auth = options.auth;
+  if (auth?.tokens !== undefined) {
+    const { getToken, postToken } = tokenHandlers(auth);
+    app.route({ method: ['GET', 'HEAD'], url: '/token', handler: getToken });
+    app.route({ method: 'POST', url: '/token', handler: postToken });
+  }
+  if (auth !== undefined) {
+    registerAdminApi(app, {
+      admin: auth.admin,
+      authenticate: (request) => adminPrincipal(auth, request, options.externalUrl),
+      challenge: (request) => plainChallenge(auth, request, options.externalUrl),
+    });
+  }
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;

@@ -13,6 +13,7 @@ import {
   type RepositoryName,
 } from '../oci/index.js';
 import type { Reference, Registry } from '../registry/index.js';
+import type { Principal } from '../auth/index.js';
 
 export interface HttpOptions {
   /** External base URL (http.host); when unset, Location headers are relative paths. */
@@ -22,6 +23,16 @@ export interface HttpOptions {
   readonly catalogDefaultEntries: number;
   readonly maxTagsPerPush: number;
 }
+
+/** What a handler may ask about the caller. With authentication off, everything is allowed. */
+export interface RequestAccess {
+  /** Undefined when authentication is off. */
+  readonly principal: Principal | undefined;
+  /** Whether the caller may pull from another repository (mount source, catalog entries). */
+  mayPull(repository: string): Promise<boolean>;
+}
+
+export const OPEN_ACCESS: RequestAccess = { principal: undefined, mayPull: async () => true };
 
 export interface RequestContext {
   readonly request: FastifyRequest;
@@ -33,6 +44,8 @@ export interface RequestContext {
   readonly query: URLSearchParams;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** Who is calling and what else they may read (everything when authentication is off). */
+  readonly access: RequestAccess;
 }
 
 export function repositoryParam(ctx: RequestContext, key = 'name'): RepositoryName {
@@ -98,6 +111,9 @@ export function acceptedTypes(ctx: RequestContext): string[] {
 export function hasBody(ctx: RequestContext): boolean {
   const length = ctx.request.headers['content-length'];
   if (length !== undefined) return Number(length) > 0;
+  // HTTP/2 has no Transfer-Encoding: a body of unknown length is DATA frames after the headers.
+  // Reading a body that turns out empty costs nothing, so assume one may follow.
+  if (ctx.request.raw.httpVersionMajor >= 2) return true;
   return ctx.request.headers['transfer-encoding'] !== undefined;
 }
 

@@ -3,6 +3,7 @@
 // leaking internals.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, StorageFullError } from '../errors/index.js';
 
@@ -29,8 +30,18 @@ function isOutOfSpace(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The client is gone: its HTTP/1 connection closed, or its HTTP/2 stream was reset (the HTTP/2
+ * compatibility response has no `destroyed`; its stream does).
+ */
+function clientGone(request: FastifyRequest, reply: FastifyReply): boolean {
+  if (request.raw.destroyed && reply.raw.destroyed) return true;
+  const raw: object = reply.raw;
+  return 'stream' in raw && raw.stream instanceof Duplex && raw.stream.destroyed;
+}
+
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  if (request.raw.destroyed && reply.raw.destroyed) {
+  if (clientGone(request, reply)) {
     // The client went away mid-request (a cancelled push, a stalled upload closed by the idle
     // timeout): nothing to answer and nothing wrong with the server.
     request.log.info({ reason: (error as Error).message }, 'client disconnected');
@@ -46,7 +57,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   // A body we started reading and stopped (an upload that failed midway) cannot be drained any
   // more, and the connection would hang: close it after answering. A body never touched is
   // discarded by Node, and the connection stays usable.
-  if (!request.raw.complete && request.raw.readableDidRead) reply.header('Connection', 'close');
+  // (HTTP/2 has no Connection header: there the unread rest of the stream is simply reset.)
+  if (!request.raw.complete && request.raw.readableDidRead && request.raw.httpVersionMajor < 2) {
+    reply.header('Connection', 'close');
+  }
   const body = request.method === 'HEAD' ? undefined : JSON.stringify(registryError.toBody());
   reply
     .code(registryError.status)

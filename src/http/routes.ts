@@ -1,6 +1,7 @@
 // The route table of the registry API, as data. Repository names contain slashes, so each
 // route is a pattern over the raw path whose suffix (what follows the name) decides the route;
 // the name is whatever precedes it and is validated by the handler's first step.
+import type { AccessAction } from '../auth/index.js';
 import type { RequestContext } from './context.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob, headBlob } from './handlers/blobs.js';
@@ -12,33 +13,67 @@ import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } fr
 export type Handler = (ctx: RequestContext) => Promise<void>;
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
+/**
+ * What a caller needs for a route when authentication is on. signed-in: any valid identity
+ * (the version check, which `docker login` uses to test credentials); catalog: anyone, the list
+ * is filtered to what the caller may pull; repository: these actions on the named repository.
+ */
+export type RouteAccess =
+  | { readonly kind: 'signed-in' }
+  | { readonly kind: 'catalog' }
+  | { readonly kind: 'repository'; readonly actions: Partial<Record<Method, readonly AccessAction[]>> };
+
 export interface Route {
   /** A name for logs and metrics ("manifest", "blob-upload"). */
   readonly name: string;
   readonly pattern: RegExp;
   readonly methods: Partial<Record<Method, Handler>>;
+  readonly access: RouteAccess;
 }
 
+// The actions each method needs, as Distribution asks for them (writing implies reading).
+const READ = ['pull'] as const;
+const WRITE = ['pull', 'push'] as const;
+const DELETE = ['delete'] as const;
+
 export const routes: readonly Route[] = [
-  { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase } },
-  { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: listCatalog } },
-  { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list$/, methods: { GET: listTags } },
+  { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase }, access: { kind: 'signed-in' } },
+  { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: listCatalog }, access: { kind: 'catalog' } },
+  {
+    name: 'tags',
+    pattern: /^\/v2\/(?<name>.+)\/tags\/list$/,
+    methods: { GET: listTags },
+    access: { kind: 'repository', actions: { GET: READ } },
+  },
   {
     name: 'manifest',
     pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
     methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest },
+    access: { kind: 'repository', actions: { GET: READ, HEAD: READ, PUT: WRITE, DELETE } },
   },
   {
     name: 'blob-upload-session',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<uuid>[^/]+)$/,
     methods: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+    access: { kind: 'repository', actions: { GET: WRITE, PATCH: WRITE, PUT: WRITE, DELETE: WRITE } },
   },
-  { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: listReferrers } },
-  { name: 'blob-upload', pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload } },
+  {
+    name: 'referrers',
+    pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/,
+    methods: { GET: listReferrers },
+    access: { kind: 'repository', actions: { GET: READ } },
+  },
+  {
+    name: 'blob-upload',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
+    methods: { POST: startUpload },
+    access: { kind: 'repository', actions: { POST: WRITE } },
+  },
   {
     name: 'blob',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
     methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob },
+    access: { kind: 'repository', actions: { GET: READ, HEAD: READ, DELETE } },
   },
 ];
 

@@ -54,6 +54,16 @@ describe('copyMetadata', () => {
       }
     }
     await source.store.createUpload('0f0e0d0c-0b0a-4908-8706-050403020100', 'a');
+    const accounts = source.store.accounts;
+    for (const i of [1, 2, 3, 4]) {
+      await accounts.createUser({ name: `user${i}`, passwordHash: `$2y$04$hash${i}`, admin: i === 1 });
+      await accounts.createTeam(`team${i}`);
+      await accounts.addTeamMember(`team${i}`, `user${i}`);
+      await accounts.setNamespaceVisibility(`ns${i}`, i % 2 === 0 ? 'public' : 'private');
+      await accounts.setGrant(`ns${i}`, 'user', `user${i}`, 'push');
+      await accounts.createApiToken({ id: `${i}`.repeat(16), owner: `user${i}`, name: `ci${i}`, secretHash: 'ab'.repeat(32), scopes: [{ repository: `ns${i}/*`, actions: ['pull'] }], expiresAt: undefined });
+      await accounts.setSettingIfAbsent(`setting${i}`, `value${i}`);
+    }
   });
 
   after(async () => {

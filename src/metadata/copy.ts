@@ -7,7 +7,23 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /** The tables copied, in the order they are copied (each after the tables it references). */
-export const COPIED_TABLES = ['repositories', 'blobs', 'repository_blobs', 'manifests', 'manifest_references', 'tags'] as const;
+export const COPIED_TABLES = [
+  'repositories',
+  'blobs',
+  'repository_blobs',
+  'manifests',
+  'manifest_references',
+  'tags',
+  // Accounts and access: users, teams, namespaces, grants, API tokens, and settings such as
+  // the token signing key (so tokens issued before the move stay valid after it).
+  'users',
+  'teams',
+  'team_members',
+  'namespaces',
+  'namespace_grants',
+  'api_tokens',
+  'settings',
+] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
 const primaryKeys: { readonly [T in CopiedTable]: readonly (keyof Database[T] & string)[] } = {
@@ -17,6 +33,13 @@ const primaryKeys: { readonly [T in CopiedTable]: readonly (keyof Database[T] & 
   manifests: ['repository', 'digest'],
   manifest_references: ['repository', 'manifest_digest', 'referenced_digest'],
   tags: ['repository', 'name'],
+  users: ['name'],
+  teams: ['name'],
+  team_members: ['team', 'user_name'],
+  namespaces: ['name'],
+  namespace_grants: ['namespace', 'subject_kind', 'subject'],
+  api_tokens: ['id'],
+  settings: ['key'],
 };
 
 export interface CopyProgress {
@@ -108,7 +131,7 @@ export async function copyMetadata(
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, not ${batchSize}`);
   return target.transaction().execute(async (trx) => {
     await assertEmptyTarget(trx);
-    const counts: RowCounts = { repositories: 0, blobs: 0, repository_blobs: 0, manifests: 0, manifest_references: 0, tags: 0 };
+    const counts = Object.fromEntries(COPIED_TABLES.map((table) => [table, 0])) as RowCounts;
     for (const table of COPIED_TABLES) {
       const total = await countRows(source, table);
       onProgress?.({ table, copied: 0, total });

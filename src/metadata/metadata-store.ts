@@ -1,6 +1,7 @@
 // The metadata index: every query the registry makes, written once with Kysely in SQL that
 // both SQLite and PostgreSQL run. The registry layer above never sees SQL.
 import { Migrator, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
+import { AccountStore } from './account-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database, ManifestRow, UploadRow } from './schema.js';
 
@@ -50,8 +51,12 @@ export class MetadataStore {
    */
   private readonly rowLocks: boolean;
 
+  /** Users, teams, namespaces, grants, API tokens and settings, on the same database. */
+  readonly accounts: AccountStore;
+
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
+    this.accounts = new AccountStore(db);
   }
 
   /** Brings the schema up to the newest migration. */

@@ -10,7 +10,8 @@ import { Digest } from '../oci/digest.js';
 import { MetadataStore, type NewManifest } from './metadata-store.js';
 import { openPostgres } from './postgres.js';
 import type { Database } from './schema.js';
-import { runMetadataSuite } from './testing/metadata-suite.js';
+import { runAccountsSuite } from './testing/accounts-suite.js';
+import { runMetadataSuite, type MetadataStoreUnderTest } from './testing/metadata-suite.js';
 
 let server: TestPostgres | undefined;
 /** A database migrated once; each test gets a copy (much faster than migrating each). */
@@ -48,7 +49,7 @@ async function migratedDatabase(): Promise<string> {
   return running().createDatabase({ template });
 }
 
-runMetadataSuite('postgresql', async () => {
+async function freshStore(): Promise<MetadataStoreUnderTest> {
   const url = await migratedDatabase();
   const store = new MetadataStore(openPostgres(url, { max: 4 }));
   await store.migrate();
@@ -59,7 +60,10 @@ runMetadataSuite('postgresql', async () => {
       await running().dropDatabase(url);
     },
   };
-});
+}
+
+runMetadataSuite('postgresql', freshStore);
+runAccountsSuite('postgresql', freshStore);
 
 const digestOf = (seed: string): string => Digest.of(Buffer.from(seed)).toString();
 

@@ -57,6 +57,59 @@ export interface UploadsTable {
   updated_at: string;
 }
 
+/** An account kept in the database (htpasswd users live in their file, not here). */
+export interface UsersTable {
+  name: string;
+  password_hash: string;
+  /** 1 for a registry-wide administrator, else 0 (integers: SQLite has no boolean). */
+  admin: number;
+  created_at: string;
+}
+
+export interface TeamsTable {
+  name: string;
+  created_at: string;
+}
+
+/** Membership by user name, so htpasswd users can belong to teams too. */
+export interface TeamMembersTable {
+  team: string;
+  user_name: string;
+}
+
+/** A repository namespace (first path component); a namespace without a row is private. */
+export interface NamespacesTable {
+  name: string;
+  visibility: 'public' | 'private';
+  created_at: string;
+}
+
+/** One role on a namespace for one user or team; roles are cumulative (pull < push < delete < admin). */
+export interface NamespaceGrantsTable {
+  namespace: string;
+  subject_kind: 'user' | 'team';
+  subject: string;
+  role: 'pull' | 'push' | 'delete' | 'admin';
+}
+
+/** An API token: only the SHA-256 of its secret is kept; scopes are JSON text. */
+export interface ApiTokensTable {
+  id: string;
+  owner: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  expires_at: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** Small shared values every replica must agree on (such as a generated signing key). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -65,6 +118,13 @@ export interface Database {
   manifest_references: ManifestReferencesTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  users: UsersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  namespaces: NamespacesTable;
+  namespace_grants: NamespaceGrantsTable;
+  api_tokens: ApiTokensTable;
+  settings: SettingsTable;
 }
 
 export type ManifestRow = Selectable<ManifestsTable>;

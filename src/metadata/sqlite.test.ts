@@ -11,7 +11,8 @@ import { Digest } from '../oci/digest.js';
 import { MetadataStore } from './metadata-store.js';
 import type { Database } from './schema.js';
 import { openSqlite } from './sqlite.js';
-import { runMetadataSuite } from './testing/metadata-suite.js';
+import { runAccountsSuite } from './testing/accounts-suite.js';
+import { runMetadataSuite, type MetadataStoreUnderTest } from './testing/metadata-suite.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'berth-metadata-'));
@@ -31,7 +32,7 @@ async function pragma(db: Kysely<Database>, name: string): Promise<unknown> {
   return Object.values(row)[0];
 }
 
-runMetadataSuite('sqlite', async () => {
+async function freshStore(): Promise<MetadataStoreUnderTest> {
   const dir = await tempDir();
   const { store } = await openStore(join(dir, 'metadata.db'));
   return {
@@ -41,7 +42,10 @@ runMetadataSuite('sqlite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+runMetadataSuite('sqlite', freshStore);
+runAccountsSuite('sqlite', freshStore);
 
 describe('sqlite metadata database', () => {
   const manifestDigest = Digest.of(Buffer.from('manifest')).toString();

@@ -6,3 +6,4 @@ export type { Reference, ManifestPush, StoredManifest } from './manifest-service
 export { rangeHeaderValue, type ChunkOptions, type UploadStatus } from './upload-service.js';
 export type { ReferrersPage } from './referrers-service.js';
 export type { HealthReport } from './health.js';
+export type { Page, PageRequest } from '../metadata/index.js';

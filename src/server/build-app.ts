@@ -5,15 +5,19 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
+import { createAuth } from './auth-setup.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
+import { openTls, type TlsServers } from './tls.js';
 
 export interface BerthApp {
   readonly http: FastifyInstance;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** The HTTPS servers when http.tls is set (certificate reloads, connection draining). */
+  readonly tls: TlsServers | undefined;
   /** Closes the HTTP server (letting in-flight requests finish) and the database. */
   close(): Promise<void>;
 }
@@ -45,6 +49,8 @@ export async function openStorage(config: Config): Promise<StorageDriver> {
 }
 
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
+  // First: a missing or mismatched certificate stops start-up before anything is opened.
+  const tls = await openTls(config, logger);
   const storage = await openStorage(config);
   const postgres = config.metadata.postgres;
   const metadata = new MetadataStore(
@@ -65,7 +71,9 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     );
   }
   const registry = new Registry(storage, metadata, { deleteEnabled: config.storage.delete.enabled });
+  const auth = await createAuth(config, metadata, logger);
   const http = createHttpApp(registry, {
+    auth,
     logger,
     accessLog: !config.log.accesslog.disabled,
     externalUrl: config.http.host,
@@ -76,12 +84,16 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     maxConcurrentRequests: config.limits.maxConcurrentRequests,
     idleTimeoutMs: config.limits.idleTimeoutMs,
     headersTimeoutMs: config.limits.headersTimeoutMs,
+    serverFactory: tls?.serverFactory,
   });
   return {
     http,
     registry,
     logger,
+    tls,
     async close() {
+      // Node's server.close() waits for HTTP/2 sessions without closing them.
+      tls?.beginDrain();
       await http.close();
       await metadata.close();
     },

@@ -102,7 +102,21 @@ describe('migrate between filesystem + SQLite configurations', () => {
     assert.equal(summary.blobsCopied, 4);
     assert.equal(summary.blobsSkipped, 0);
     assert.equal(summary.bytesCopied, image.blobs.reduce((sum, b) => sum + b.length, image.manifest.length));
-    assert.deepEqual(summary.rows, { repositories: 1, blobs: 4, repository_blobs: 4, manifests: 1, manifest_references: 3, tags: 1 });
+    assert.deepEqual(summary.rows, {
+      repositories: 1,
+      blobs: 4,
+      repository_blobs: 4,
+      manifests: 1,
+      manifest_references: 3,
+      tags: 1,
+      users: 0,
+      teams: 0,
+      team_members: 0,
+      namespaces: 0,
+      namespace_grants: 0,
+      api_tokens: 0,
+      settings: 0,
+    });
     const lastBlobs = events.filter((e) => e.phase === 'blobs').at(-1);
     assert.deepEqual(lastBlobs, { phase: 'blobs', done: 4, total: 4, bytes: summary.bytesCopied, totalBytes: summary.bytesCopied });
     await assertServes(target, 'team/app', '1.0', image);

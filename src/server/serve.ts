@@ -1,11 +1,12 @@
-// Runs the registry as a server process: listen, background maintenance (purging abandoned
-// uploads), and graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
+// Runs the registry as a server process: listen (plain HTTP, or HTTPS with HTTP/2 when http.tls
+// is set), background maintenance (purging abandoned uploads, reloading a renewed TLS
+// certificate), and graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
 // finish up to http.draintimeout, close the database).
 import type { Config } from '../config/index.js';
 import { buildApp, createLogger } from './build-app.js';
 
 export interface RunningServer {
-  /** The URL the server answers on, e.g. http://127.0.0.1:5000. */
+  /** The URL the server answers on, e.g. http://127.0.0.1:5000 (https:// with http.tls). */
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -19,10 +20,13 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.addr.port;
   const host = ['0.0.0.0', '::', ''].includes(config.http.addr.host) ? 'localhost' : config.http.addr.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = app.tls ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  app.tls?.watchCertificates();
   logger.info(
     {
       url,
+      ...(app.tls ? { tls: app.tls.describe() } : {}),
       storage: config.storage.s3 ? `s3://${config.storage.s3.bucket}` : config.storage.filesystem.rootdirectory,
       metadata: config.metadata.postgres ? 'postgres' : config.metadata.sqlite.path,
     },
@@ -54,7 +58,9 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.http.draintimeoutMs).unref());
       if ((await Promise.race([drained, timeout])) === 'timeout') {
         logger.warn('drain timeout reached; closing remaining connections');
-        app.http.server.closeAllConnections();
+        // An HTTP/2 server has no closeAllConnections(); TlsServers tracks its connections itself.
+        if (app.tls) app.tls.closeAll();
+        else app.http.server.closeAllConnections();
         await drained;
       }
       logger.info('stopped');

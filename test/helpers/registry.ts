@@ -18,10 +18,21 @@ export interface RegistryOptions {
   readonly dataDir?: string;
   /** Extra environment variables for the process. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Serve HTTPS with these files (http.tls); `url` is then https://. Berth only. */
+  readonly tls?: TestTlsOptions;
+}
+
+export interface TestTlsOptions {
+  readonly certificate: string;
+  readonly key: string;
+  /** http.tls.clientcas: clients must present a certificate signed by one of these. */
+  readonly clientcas?: readonly string[];
+  /** http.http2.disabled */
+  readonly http2Disabled?: boolean;
 }
 
 export interface TestRegistry {
-  /** "http://127.0.0.1:PORT" */
+  /** "http://127.0.0.1:PORT" ("https://..." with the tls option) */
   readonly url: string;
   /** "127.0.0.1:PORT", the form clients put in image references. */
   readonly hostPort: string;
@@ -43,6 +54,9 @@ export const testTarget: 'berth' | 'reference' =
   process.env.BERTH_TEST_TARGET === 'reference' ? 'reference' : 'berth';
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  if (options.tls && testTarget === 'reference') {
+    throw new Error('the tls option is not supported for the reference registry; skip such tests with BERTH_TEST_TARGET=reference');
+  }
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   return testTarget === 'reference'
     ? startReference(dataDir, options)
@@ -59,6 +73,7 @@ async function startBerth(dataDir: string, options: RegistryOptions): Promise<Te
       '  level: info',
       'http:',
       '  addr: 127.0.0.1:0',
+      ...tlsConfigLines(options.tls),
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${JSON.stringify(dataDir)}`,
@@ -177,6 +192,18 @@ function handle(
       if (ownsDataDir && !keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The http.tls (and http.http2) lines of Berth's config, indented under `http:`. */
+function tlsConfigLines(tls: TestTlsOptions | undefined): string[] {
+  if (!tls) return [];
+  return [
+    '  tls:',
+    `    certificate: ${JSON.stringify(tls.certificate)}`,
+    `    key: ${JSON.stringify(tls.key)}`,
+    ...(tls.clientcas ? [`    clientcas: ${JSON.stringify(tls.clientcas)}`] : []),
+    ...(tls.http2Disabled ? ['  http2:', '    disabled: true'] : []),
+  ];
 }
 
 /**

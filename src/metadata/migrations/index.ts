@@ -4,11 +4,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as manifestAnnotations from './0002-manifest-annotations.js';
 import * as byteOrderCollation from './0003-byte-order-collation.js';
+import * as accounts from './0004-accounts.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-manifest-annotations': manifestAnnotations,
   '0003-byte-order-collation': byteOrderCollation,
+  '0004-accounts': accounts,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,119 @@
+// The access policy: which actions (pull, push, delete) a principal may take on a repository.
+// Three sources are united: the glob rules of the configuration file, the namespaces and grants
+// of the database (public namespaces, roles of users and teams), and registry administrators.
+// An API token narrows its owner's rights to the token's scopes; it never widens them.
+import type { AccessRule } from '../config/security-schema.js';
+import type { AccountStore } from '../metadata/index.js';
+import { actionsOfRole, type AccessAction, type Principal, type ScopeGrant } from './principal.js';
+import { compileRepositoryGlob, namespaceOf } from './repository-glob.js';
+
+const ALL_ACTIONS: readonly AccessAction[] = ['pull', 'push', 'delete'];
+
+interface CompiledRule {
+  readonly pattern: RegExp;
+  readonly rule: AccessRule;
+}
+
+export interface AccessPolicyOptions {
+  /** auth.access.rules; undefined: every signed-in user may do everything (Distribution's model). */
+  readonly rules: readonly AccessRule[] | undefined;
+  /**
+   * How long a namespace's visibility and a user's roles in it are remembered. Grants changed
+   * through this process's admin API apply at once (invalidate()); changes made elsewhere (the
+   * CLI, another replica) within this time.
+   */
+  readonly cacheMs: number;
+}
+
+export class AccessPolicy {
+  private readonly rules: readonly CompiledRule[] | undefined;
+  private readonly cache = new Map<string, { actions: ReadonlySet<AccessAction>; until: number }>();
+
+  constructor(
+    private readonly accounts: AccountStore,
+    private readonly options: AccessPolicyOptions,
+  ) {
+    this.rules = options.rules?.map((rule) => ({ pattern: compileRepositoryGlob(rule.repository), rule }));
+  }
+
+  /** Forgets remembered namespace decisions (after grants or visibility changed). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** The actions the principal may take on the repository. Token principals carry their own. */
+  async allowedActions(principal: Principal, repository: string): Promise<ReadonlySet<AccessAction>> {
+    if (principal.kind === 'token') return tokenActions(principal, repository);
+    const allowed = new Set<AccessAction>(this.ruleActions(principal, repository));
+    if (principal.kind === 'user' && principal.admin) for (const action of ALL_ACTIONS) allowed.add(action);
+    if (allowed.size < ALL_ACTIONS.length) {
+      for (const action of await this.namespaceActions(principal, namespaceOf(repository))) allowed.add(action);
+    }
+    if (principal.kind === 'user' && principal.tokenScope !== undefined) {
+      const scoped = scopeActions(principal.tokenScope, repository);
+      for (const action of allowed) if (!scoped.has(action)) allowed.delete(action);
+    }
+    return allowed;
+  }
+
+  /** True when the principal may take every one of the actions on the repository. */
+  async allows(principal: Principal, repository: string, actions: readonly AccessAction[]): Promise<boolean> {
+    const allowed = await this.allowedActions(principal, repository);
+    return actions.every((action) => allowed.has(action));
+  }
+
+  private ruleActions(principal: Principal, repository: string): AccessAction[] {
+    if (this.rules === undefined) return principal.kind === 'user' ? [...ALL_ACTIONS] : [];
+    const out: AccessAction[] = [];
+    for (const { pattern, rule } of this.rules) {
+      if (!pattern.test(repository)) continue;
+      out.push(...rule.anonymous);
+      if (principal.kind !== 'user') continue;
+      out.push(...rule.authenticated, ...(rule.users[principal.name] ?? []));
+      for (const team of principal.teams) out.push(...(rule.teams[team] ?? []));
+    }
+    return out;
+  }
+
+  private async namespaceActions(principal: Principal, namespace: string): Promise<ReadonlySet<AccessAction>> {
+    const key = principal.kind === 'user' ? `user\0${principal.name}\0${principal.teams.join(',')}\0${namespace}` : `anonymous\0${namespace}`;
+    const cached = this.cache.get(key);
+    const now = Date.now();
+    if (cached !== undefined && cached.until > now) return cached.actions;
+
+    const actions = new Set<AccessAction>();
+    const record = await this.accounts.getNamespace(namespace);
+    if (record?.visibility === 'public') actions.add('pull');
+    if (principal.kind === 'user') {
+      for (const role of await this.accounts.rolesIn(namespace, principal.name, principal.teams)) {
+        for (const action of actionsOfRole(role)) actions.add(action);
+      }
+    }
+    if (this.options.cacheMs > 0) {
+      // Bounded: a scan of many namespaces must not grow the cache without limit.
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(key, { actions, until: now + this.options.cacheMs });
+    }
+    return actions;
+  }
+}
+
+function scopeActions(scopes: readonly ScopeGrant[], repository: string): Set<AccessAction> {
+  const out = new Set<AccessAction>();
+  for (const scope of scopes) {
+    if (compileRepositoryGlob(scope.repository).test(repository)) for (const action of scope.actions) out.add(action);
+  }
+  return out;
+}
+
+function tokenActions(principal: Extract<Principal, { kind: 'token' }>, repository: string): Set<AccessAction> {
+  const out = new Set<AccessAction>();
+  for (const entry of principal.access) {
+    if (entry.type !== 'repository' || entry.name !== repository) continue;
+    for (const action of entry.actions) {
+      if (action === '*') for (const all of ALL_ACTIONS) out.add(all);
+      else if ((ALL_ACTIONS as readonly string[]).includes(action)) out.add(action as AccessAction);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+// The gate every registry API request passes when authentication is on: who is calling
+// (Authorization header), what the route needs (routes.ts), and the answer when they may not:
+// 401 with a challenge for callers without (valid) credentials, so clients can sign in or fetch
+// a token; 401 insufficient_scope for a token that lacks the scope; 403 DENIED for a signed-in
+// user without the right. The answer never depends on whether the repository exists.
+import type { FastifyRequest } from 'fastify';
+import {
+  AuthenticationFailed,
+  type AccessAction,
+  type AccessPolicy,
+  type Authenticator,
+  type Principal,
+  type TokenService,
+} from '../auth/index.js';
+import type { AccountAdmin } from '../auth/account-admin.js';
+import { RegistryError } from '../errors/index.js';
+import type { RepositoryName } from '../oci/index.js';
+import type { RequestAccess } from './context.js';
+import type { Method, Route } from './routes.js';
+
+export interface HttpAuth {
+  /** basic: Basic challenges; token: Berth's token server; external-token: another token server. */
+  readonly mode: 'basic' | 'token' | 'external-token';
+  readonly authenticator: Authenticator;
+  readonly policy: AccessPolicy;
+  /** Realm of Basic challenges (auth.htpasswd.realm). */
+  readonly basicRealm: string;
+  /** Token realm URL; undefined: this registry's own /token under the request's host. */
+  readonly tokenRealm: string | undefined;
+  readonly service: string;
+  /** Present in token mode: serves /token. */
+  readonly tokens: TokenService | undefined;
+  /** The account use cases behind the admin API. */
+  readonly admin: AccountAdmin;
+}
+
+/** The requesting client's address, the key of login rate limits. */
+export function clientAddress(request: FastifyRequest): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
+/** The principal of a request, or a 401 with the challenge when its credentials are bad. */
+export async function authenticateRequest(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
+  try {
+    return await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+  } catch (error) {
+    if (!(error instanceof AuthenticationFailed)) throw error;
+    throw unauthorized(auth, request, externalUrl, { ...(error.bearer ? { error: 'invalid_token' } : {}), reason: error.reason });
+  }
+}
+
+/**
+ * Who is calling the admin API: a user. A token from Berth's own server stands for its user
+ * (with that user's current rights); an external server's token names no Berth account.
+ */
+export async function adminPrincipal(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
+  const principal = await authenticateRequest(auth, request, externalUrl);
+  if (principal.kind !== 'token') return principal;
+  if (auth.mode === 'token' && principal.subject !== '') {
+    return (await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' };
+  }
+  return { kind: 'anonymous' };
+}
+
+/** The challenge of a 401 without a scope (admin API, /v2/). */
+export function plainChallenge(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): string {
+  return unauthorized(auth, request, externalUrl).headers['WWW-Authenticate'] ?? '';
+}
+
+/**
+ * Checks the request against the route's access requirement and returns what the handler may
+ * ask later. `name` is the validated repository name for repository routes.
+ */
+export async function authorize(
+  auth: HttpAuth,
+  request: FastifyRequest,
+  route: Route,
+  name: RepositoryName | undefined,
+  externalUrl: string | undefined,
+): Promise<RequestAccess> {
+  const principal = await authenticateRequest(auth, request, externalUrl);
+  const access: RequestAccess = {
+    principal,
+    mayPull: async (repository) => catalogPrincipalMayPull(auth, principal, repository),
+  };
+  const requirement = route.access;
+  if (requirement.kind === 'catalog') {
+    if (principal.kind === 'token' && !principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog')) {
+      throw unauthorized(auth, request, externalUrl, { scope: 'registry:catalog:*', error: 'insufficient_scope' });
+    }
+    return access;
+  }
+  if (requirement.kind === 'signed-in') {
+    if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl);
+    return access;
+  }
+  const actions = requirement.actions[request.method as Method] ?? [];
+  if (name === undefined || actions.length === 0) return access;
+  if (await auth.policy.allows(principal, name, actions)) return access;
+  const scope = `repository:${name}:${actions.join(',')}`;
+  if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl, { scope });
+  if (principal.kind === 'token') {
+    // A signed-in user's token says "denied" (what podman and docker then print); an
+    // anonymous token asks for credentials.
+    throw unauthorized(auth, request, externalUrl, { scope, error: 'insufficient_scope', denied: principal.subject !== '' });
+  }
+  throw new RegistryError('DENIED', [{ Type: 'repository', Name: name, Action: actions.join(',') }]);
+}
+
+/**
+ * Catalog filtering and mount sources judge by who the caller is. A token from Berth's own
+ * server names its user, whose rights are looked up; a token from an external server carries
+ * only what it grants.
+ */
+async function catalogPrincipalMayPull(auth: HttpAuth, principal: Principal, repository: string): Promise<boolean> {
+  let judged: Principal = principal;
+  if (principal.kind === 'token' && auth.mode === 'token') {
+    judged = principal.subject === '' ? { kind: 'anonymous' } : ((await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' });
+  } else if (principal.kind === 'token') {
+    // An external server's token: the catalog scope lists everything, as Distribution does;
+    // other repositories need the token to name them.
+    const named = principal.access.some((entry) => entry.type === 'repository' && entry.name === repository);
+    const catalog = principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog');
+    if (!named) return catalog;
+  }
+  return auth.policy.allows(judged, repository, ['pull'] satisfies AccessAction[]);
+}
+
+/** The token endpoint's URL for challenges. */
+export function tokenRealm(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): string {
+  if (auth.tokenRealm !== undefined) return auth.tokenRealm;
+  const base = externalUrl ?? `${request.protocol}://${request.host}`;
+  return `${base.replace(/\/+$/, '')}/token`;
+}
+
+interface Refusal {
+  /** The scope the request needs, named in the challenge. */
+  readonly scope?: string;
+  /** RFC 6750 error: the token was bad, or lacks the scope. */
+  readonly error?: 'insufficient_scope' | 'invalid_token';
+  /** The message of the error body. */
+  readonly reason?: string;
+  /** A signed-in user was refused (DENIED), rather than asked to sign in (UNAUTHORIZED). */
+  readonly denied?: boolean;
+}
+
+function unauthorized(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined, refusal: Refusal = {}): RegistryError {
+  const { scope, error, reason, denied = false } = refusal;
+  const challenge =
+    auth.mode === 'basic'
+      ? `Basic realm=${quote(auth.basicRealm)}, charset="UTF-8"`
+      : [
+          `Bearer realm=${quote(tokenRealm(auth, request, externalUrl))}`,
+          `service=${quote(auth.service)}`,
+          ...(scope === undefined ? [] : [`scope=${quote(scope)}`]),
+          ...(error === undefined ? [] : [`error=${quote(error)}`]),
+        ].join(',');
+  const detail = scope === undefined ? undefined : scopeDetail(scope);
+  return new RegistryError(denied ? 'INSUFFICIENT_SCOPE' : 'UNAUTHORIZED', detail, {
+    headers: { 'WWW-Authenticate': challenge },
+    ...(reason === undefined ? {} : { message: reason }),
+  });
+}
+
+function scopeDetail(scope: string): { Type: string; Name: string; Action: string }[] {
+  const first = scope.indexOf(':');
+  const last = scope.lastIndexOf(':');
+  return [{ Type: scope.slice(0, first), Name: scope.slice(first + 1, last), Action: scope.slice(last + 1) }];
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}

@@ -1,0 +1,94 @@
+// The built-in token server's endpoint (Docker registry token specification): GET /token with
+// Basic credentials or none (anonymous), and the OAuth2 form POST /token with the password and
+// refresh_token grants, which `docker login` uses to obtain a refresh token.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthenticationFailed, parseScopes, type Principal, type TokenGrant, type TokenService } from '../../auth/index.js';
+import { RegistryError } from '../../errors/index.js';
+import { clientAddress, type HttpAuth } from '../auth-gate.js';
+
+const MAX_FORM_BYTES = 64 * 1024;
+
+export function tokenHandlers(auth: HttpAuth) {
+  if (auth.tokens === undefined) throw new Error('token handlers need the token service');
+  const tokens: TokenService = auth.tokens;
+
+  const checkService = (service: string | null): void => {
+    if (service !== null && service !== '' && service !== auth.service) {
+      throw new RegistryError('BAD_REQUEST', { service, expected: auth.service }, { message: `this token server issues tokens for service "${auth.service}"` });
+    }
+  };
+
+  const signInFailed = (reason: string): RegistryError =>
+    new RegistryError('UNAUTHORIZED', undefined, {
+      message: reason,
+      headers: { 'WWW-Authenticate': `Basic realm="${auth.service.replace(/["\\]/g, '')}", charset="UTF-8"` },
+    });
+
+  async function getToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+    checkService(query.get('service'));
+    let principal: Principal;
+    try {
+      principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+    } catch (error) {
+      if (error instanceof AuthenticationFailed) throw signInFailed(error.reason);
+      throw error;
+    }
+    // A token is exchanged for a user's token only with that user's password, never a token.
+    if (principal.kind === 'token') throw signInFailed('sign in with a user name and password');
+    const grant = await tokens.issue(principal, parseScopes(query.getAll('scope')), query.get('offline_token') === 'true');
+    return sendGrant(reply, grant, { token: grant.token });
+  }
+
+  async function postToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const form = new URLSearchParams(await readForm(request));
+    checkService(form.get('service'));
+    const scopes = parseScopes(form.getAll('scope'));
+    let grant: TokenGrant;
+    try {
+      switch (form.get('grant_type')) {
+        case 'password': {
+          const principal = await auth.authenticator.signIn(form.get('username') ?? '', form.get('password') ?? '', clientAddress(request));
+          grant = await tokens.issue(principal, scopes, form.get('access_type') === 'offline');
+          break;
+        }
+        case 'refresh_token':
+          grant = await tokens.refresh(form.get('refresh_token') ?? '', scopes);
+          break;
+        default:
+          throw new RegistryError('BAD_REQUEST', { grant_type: form.get('grant_type') }, { message: 'grant_type must be password or refresh_token' });
+      }
+    } catch (error) {
+      if (error instanceof AuthenticationFailed) throw signInFailed(error.reason);
+      throw error;
+    }
+    return sendGrant(reply, grant, {
+      scope: grant.access.map((entry) => `${entry.type}:${entry.name}:${entry.actions.join(',')}`).join(' '),
+    });
+  }
+
+  return { getToken, postToken };
+}
+
+function sendGrant(reply: FastifyReply, grant: TokenGrant, extra: Record<string, string>): FastifyReply {
+  const body: Record<string, unknown> = {
+    ...extra,
+    access_token: grant.token,
+    expires_in: grant.expiresIn,
+    issued_at: grant.issuedAt,
+    ...(grant.refreshToken === undefined ? {} : { refresh_token: grant.refreshToken }),
+  };
+  return reply.header('Content-Type', 'application/json').header('Cache-Control', 'no-store').send(JSON.stringify(body));
+}
+
+async function readForm(request: FastifyRequest): Promise<string> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const part of request.raw) {
+    const chunk = part as Buffer;
+    total += chunk.length;
+    if (total > MAX_FORM_BYTES) throw new RegistryError('BAD_REQUEST', undefined, { message: 'token request body too large' });
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, total).toString('utf8');
+}

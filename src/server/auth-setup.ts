@@ -1,0 +1,107 @@
+// Assembles authentication from the configuration: the htpasswd file, the login limiter, the
+// access policy, and per mode the Bearer token verifier (Berth's own key, or an external token
+// server's certificates or JWKS) and the token server. The signing key, unless configured, is
+// generated once and kept in the metadata database, so every replica signs and verifies alike.
+import type { Logger } from 'pino';
+import { AccessPolicy, Authenticator, LoginLimiter, TokenService } from '../auth/index.js';
+import { AccountAdmin } from '../auth/account-admin.js';
+import { HtpasswdFile } from '../auth/htpasswd.js';
+import {
+  externalTokenVerifierFromConfig,
+  generateSigningKeyPem,
+  loadSigningKey,
+  loadSigningKeyFile,
+  ownTokenVerifier,
+  TokenIssuer,
+  type SigningKey,
+  type TokenVerifier,
+} from '../auth/token/index.js';
+import type { Config } from '../config/index.js';
+import type { HttpAuth } from '../http/auth-gate.js';
+import type { MetadataStore } from '../metadata/index.js';
+
+/** The database setting under which a generated token signing key is kept. */
+const SIGNING_KEY_SETTING = 'token-signing-key';
+
+/**
+ * How long namespace decisions are remembered per process. Grants changed through this
+ * process's admin API apply at once; others (the CLI, another replica) within this time.
+ */
+export const ACCESS_CACHE_MS = 5_000;
+
+export async function createAuth(config: Config, metadata: MetadataStore, logger: Logger): Promise<HttpAuth | undefined> {
+  const auth = config.auth;
+  if (auth.mode === 'none') return undefined;
+
+  let authenticator: Authenticator | undefined;
+  const htpasswd =
+    auth.htpasswd &&
+    new HtpasswdFile(auth.htpasswd.path, {
+      onReload: ({ users, skipped }) => {
+        logger.info({ path: auth.htpasswd?.path, users, skipped: skipped.map((entry) => `line ${entry.line}: ${entry.reason}`) }, 'htpasswd loaded');
+        authenticator?.forgetCredentials();
+      },
+      onError: (error) => logger.error({ err: error, path: auth.htpasswd?.path }, 'cannot read the htpasswd file; keeping the users last read'),
+    });
+  // Read it now, so a missing file is reported at start-up rather than at the first login.
+  await htpasswd?.refresh(true);
+
+  const policy = new AccessPolicy(metadata.accounts, { rules: auth.access.rules, cacheMs: ACCESS_CACHE_MS });
+  let verifier: TokenVerifier | undefined;
+  let issuer: TokenIssuer | undefined;
+  let service = auth.tokenServer.service;
+  if (auth.mode === 'token') {
+    const key = await signingKey(config, metadata);
+    const server = auth.tokenServer;
+    issuer = new TokenIssuer({
+      key,
+      issuer: server.issuer,
+      service: server.service,
+      expirationMs: server.expirationMs,
+      refreshExpirationMs: server.refreshExpirationMs,
+    });
+    verifier = ownTokenVerifier(key, server.issuer, server.service);
+  } else if (auth.mode === 'external-token' && auth.externalToken) {
+    const external = auth.externalToken;
+    service = external.service;
+    verifier = await externalTokenVerifierFromConfig(external);
+  }
+
+  authenticator = new Authenticator({
+    accounts: metadata.accounts,
+    htpasswd,
+    admins: auth.access.admins,
+    credentialCacheMs: auth.credentialCacheMs,
+    limiter: new LoginLimiter(auth.rateLimit),
+    tokenVerifier: verifier,
+    bcryptCost: auth.bcryptCost,
+  });
+  const changed = authenticator;
+  const admin = new AccountAdmin({
+    accounts: metadata.accounts,
+    bcryptCost: auth.bcryptCost,
+    // Changes made here apply at once on this replica: drop what the caches remember.
+    onChange: () => {
+      policy.invalidate();
+      changed.forgetCredentials();
+    },
+  });
+  return {
+    mode: auth.mode,
+    authenticator,
+    policy,
+    admin,
+    basicRealm: auth.htpasswd?.realm ?? 'Registry Realm',
+    tokenRealm: auth.mode === 'external-token' ? auth.externalToken?.realm : auth.tokenServer.realm,
+    service,
+    tokens: issuer && new TokenService(authenticator, policy, issuer),
+  };
+}
+
+async function signingKey(config: Config, metadata: MetadataStore): Promise<SigningKey> {
+  const file = config.auth.tokenServer.signingKey;
+  if (file !== undefined) return loadSigningKeyFile(file);
+  // First writer wins, so replicas starting together agree on one key.
+  const pem = await metadata.accounts.setSettingIfAbsent(SIGNING_KEY_SETTING, generateSigningKeyPem());
+  return loadSigningKey(pem);
+}
