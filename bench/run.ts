@@ -1,10 +1,12 @@
 // `npm run bench`: Berth against the reference registry (CNCF Distribution, Debian's
 // docker-registry) on loopback, every workload in alternation (Berth, reference, Berth, ...),
 // with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
+// The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts).
 // Prints medians with min-max and the ratio Berth/reference; writes bench/results/latest.json.
 import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { authWorkloads, startAuthTargets, type AuthTargets } from './lib/auth-workloads.js';
 import { HttpClient } from './lib/http-client.js';
 import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
 import { RssSampler } from './lib/proc-stats.js';
@@ -152,10 +154,31 @@ async function main(): Promise<number> {
       log(`compiling Berth into ${compiledDir}`);
       compileBerth();
     }
-    const berth = await startBerth(join(workDir, 'berth'), options.compiled);
-    servers.push(berth);
-    const reference = await startReference(join(workDir, 'reference'));
-    servers.push(reference);
+    // Authentication is on only in the servers of the auth- rows (started only when selected,
+    // alongside the open pair).
+    const auth = authWorkloads(options);
+    const authRows = { basic: auth.basic.filter((w) => selected(options, w.id)), token: auth.token.filter((w) => selected(options, w.id)) };
+    const want = { basic: authRows.basic.length > 0, token: authRows.token.length > 0 };
+    const startingAuth: Promise<AuthTargets> =
+      want.basic || want.token
+        ? startAuthTargets(join(workDir, 'auth'), options, want, (server, client) => {
+            servers.push(server);
+            clients.push(client);
+          })
+        : Promise.resolve({ basic: [], token: [] });
+    const startingPair = (async (): Promise<{ berth: ServerProcess; reference: ServerProcess }> => {
+      const berth = await startBerth(join(workDir, 'berth'), options.compiled);
+      servers.push(berth);
+      const reference = await startReference(join(workDir, 'reference'));
+      servers.push(reference);
+      return { berth, reference };
+    })();
+    // Both settle before anything is thrown, so cleanup() sees every server that started.
+    const [pair, authStarted] = await Promise.allSettled([startingPair, startingAuth]);
+    if (pair.status === 'rejected') throw pair.reason;
+    if (authStarted.status === 'rejected') throw authStarted.reason;
+    const { berth, reference } = pair.value;
+    const authTargets = authStarted.value;
     let nginx: ServerProcess | undefined;
     if (options.nginx && selected(options, 'blob-pull')) {
       const root = join(workDir, 'nginx', 'root');
@@ -165,6 +188,11 @@ async function main(): Promise<number> {
       servers.push(nginx);
     }
     log(`berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; reference pid ${reference.pid} at ${reference.url}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`);
+    if (want.basic || want.token) {
+      const describe = (targets: readonly Target[]): string => targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ') || '-';
+      log(`with auth (htpasswd, bcrypt cost ${options.bcryptCost}): Basic ${describe(authTargets.basic)}; token server ${describe(authTargets.token)}`);
+    }
+    const authTrees = [...authTargets.basic, ...authTargets.token].map((t) => t.server.tree);
 
     const targets: Target[] = [berth, reference].map((server) => {
       const client = new HttpClient(server.url);
@@ -174,21 +202,22 @@ async function main(): Promise<number> {
     berth.tree.refresh();
     reference.tree.refresh();
     const startTreeBytes = { berth: berth.tree.rssBytes(), reference: reference.tree.rssBytes() };
-    const sampler = new RssSampler([berth.tree, reference.tree]);
+    const sampler = new RssSampler([berth.tree, reference.tree, ...authTrees]);
     sampler.start();
 
-    const workloads: Workload[] = [
-      blobPull(options, () => nginx),
-      blobPush(options, 'monolithic'),
-      blobPush(options, 'chunked'),
-      ...smallRequestWorkloads(options),
-      ...imageWorkloads(options),
-      ...listingWorkloads(options),
-    ].filter((w) => selected(options, w.id));
+    // Each workload with the targets it runs on; the auth- rows follow the open small requests.
+    const open = (list: readonly Workload[]): { workload: Workload; targets: readonly Target[] }[] =>
+      list.filter((w) => selected(options, w.id)).map((workload) => ({ workload, targets }));
+    const runs = [
+      ...open([blobPull(options, () => nginx), blobPush(options, 'monolithic'), blobPush(options, 'chunked'), ...smallRequestWorkloads(options)]),
+      ...authRows.basic.map((workload) => ({ workload, targets: authTargets.basic })),
+      ...authRows.token.map((workload) => ({ workload, targets: authTargets.token })),
+      ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
+    ];
     const probes = [sha256Probe(options), diskProbe(options, workDir)].filter((p) => selected(options, p.id));
 
     const results: WorkloadResult[] = [];
-    for (const workload of workloads) results.push(await runWorkload(workload, targets, options, sampler));
+    for (const { workload, targets: on } of runs) results.push(await runWorkload(workload, on, options, sampler));
     const probeResults: ProbeResult[] = [];
     for (const probe of probes) probeResults.push(await runProbe(probe, options));
 
@@ -209,6 +238,12 @@ async function main(): Promise<number> {
       cpuTable(results),
     ].join('\n');
     process.stdout.write(`\n${tables}\n`);
+    if (want.basic || want.token) {
+      process.stdout.write(
+        `\n(authenticated rows: one htpasswd entry, bcrypt cost ${options.bcryptCost}; Distribution's documentation uses 10, Apache's htpasswd -B defaults to 5.` +
+          ` The reference runs bcrypt on every request, Berth once per auth.credentialcache, default 1m. The Bearer row runs against Berth alone: the reference has no token server.)\n`,
+      );
+    }
     if (options.preset !== 'full') process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
 
     const failures = [...results, ...probeResults].filter((r) => r.error !== undefined);

@@ -16,7 +16,12 @@ export class HttpClient {
   readonly host: string;
   readonly port: number;
 
-  constructor(readonly baseUrl: string, maxSockets = 64) {
+  /** `defaultHeaders` go with every request (e.g. Authorization); a request's own headers win. */
+  constructor(
+    readonly baseUrl: string,
+    maxSockets = 64,
+    private readonly defaultHeaders: RequestHeaders = {},
+  ) {
     const url = new URL(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);
@@ -82,7 +87,7 @@ export class HttpClient {
   }
 
   private open(method: string, path: string, headers: RequestHeaders): http.ClientRequest {
-    const plain: Record<string, string | number> = { 'user-agent': 'berth-bench', ...headers };
+    const plain: Record<string, string | number> = { 'user-agent': 'berth-bench', ...this.defaultHeaders, ...headers };
     return http.request({ host: this.host, port: this.port, method, path, headers: plain, agent: this.agent });
   }
 }

@@ -19,6 +19,13 @@ export interface LoadOptions {
   readonly expectStatus: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /**
+   * For servers that answer in slow rounds (the reference running bcrypt on every request, ~16
+   * requests finishing together): warm up until every connection has had a response, and keep
+   * the window open past durationMs until this many responses completed in it, so that the
+   * window spans whole rounds instead of catching none. Each wait is capped at SLOW_CAP_MS.
+   */
+  readonly minRequests?: number;
   /** Called when the measured window opens and closes (to read CPU counters). */
   readonly onWindowStart?: () => void;
   readonly onWindowEnd?: () => void;
@@ -36,6 +43,9 @@ export interface LoadResult {
   readonly firstError: string | undefined;
 }
 
+/** The longest a slow server is waited for, in the warm-up and again at the window's end. */
+const SLOW_CAP_MS = 60_000;
+
 /** Runs the connections for warmup + duration and reports what completed inside the window. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let running = true;
@@ -44,8 +54,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | undefined;
   const latencies = new SampleBuffer();
+  const answered = new Set<number>();
+  let progress: (() => void) | undefined;
 
-  const worker = async (): Promise<void> => {
+  const worker = async (_: unknown, index: number): Promise<void> => {
     const connection = new RawConnection(options.host, options.port);
     try {
       while (running) {
@@ -54,15 +66,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (response.status !== options.expectStatus) {
             errors++;
             firstError ??= `HTTP ${response.status}`;
-          } else if (windowOpen) {
-            completed++;
-            latencies.push(response.totalMs);
+          } else {
+            answered.add(index);
+            if (windowOpen) {
+              completed++;
+              latencies.push(response.totalMs);
+            }
           }
         } catch (error) {
           errors++;
           firstError ??= error instanceof Error ? error.message : String(error);
           connection.close();
         }
+        progress?.();
       }
     } finally {
       connection.close();
@@ -70,12 +86,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 
   const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Resolves as soon as `done()` holds after a response, or after SLOW_CAP_MS. */
+  const until = (done: () => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        progress = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, SLOW_CAP_MS);
+      if (done()) return finish();
+      progress = () => {
+        if (done()) finish();
+      };
+    });
+  const slow = options.minRequests !== undefined;
   const workers = Array.from({ length: options.concurrency }, worker);
   await pause(options.warmupMs);
+  if (slow) await until(() => answered.size === options.concurrency || errors > 0);
   options.onWindowStart?.();
   windowOpen = true;
   const opened = performance.now();
   await pause(options.durationMs);
+  if (slow) await until(() => completed >= (options.minRequests ?? 0) || errors > 0);
   windowOpen = false;
   const seconds = (performance.now() - opened) / 1000;
   options.onWindowEnd?.();

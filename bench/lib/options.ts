@@ -14,6 +14,12 @@ export interface BenchOptions {
   readonly imageConcurrency: number;
   readonly catalogRepos: number;
   readonly tagCount: number;
+  /**
+   * bcrypt cost of the htpasswd entry behind the authenticated-pull rows: 10, as Distribution's
+   * documentation uses (Apache's `htpasswd -B` defaults to 5); --smoke uses 4 so that the
+   * reference, which runs bcrypt on every request, completes requests in a 0.2 s window.
+   */
+  readonly bcryptCost: number;
   /** Workload ids (or prefixes) to run; empty means all. */
   readonly only: readonly string[];
   readonly nginx: boolean;
@@ -40,6 +46,7 @@ export const usage = `Usage: npm run bench -- [options]
   --layers N          layers of the image-shaped push and pull (default 200)
   --catalog-repos N   repositories in the catalog walk (default 2000)
   --tags N            tags in the tag-list walk (default 1000)
+  --bcrypt-cost N     bcrypt cost of the htpasswd entry of the auth- rows (default 10; --smoke 4)
   --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md)
   --no-nginx          skip the static-file limit (nginx)
   --compiled          run Berth compiled with tsc (as \`npm start\` runs dist/) instead of via tsx
@@ -64,6 +71,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       layers: { type: 'string' },
       'catalog-repos': { type: 'string' },
       tags: { type: 'string' },
+      'bcrypt-cost': { type: 'string' },
       only: { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
       compiled: { type: 'boolean', default: false },
@@ -80,9 +88,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   const preset = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const defaults = {
-    full: { reps: 5, blobMiB: 512, duration: 3, warmupMs: 500, layers: 200, catalogRepos: 2000, tags: 1000 },
-    quick: { reps: 1, blobMiB: 64, duration: 1, warmupMs: 250, layers: 50, catalogRepos: 300, tags: 200 },
-    smoke: { reps: 1, blobMiB: 4, duration: 0.2, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12 },
+    full: { reps: 5, blobMiB: 512, duration: 3, warmupMs: 500, layers: 200, catalogRepos: 2000, tags: 1000, bcryptCost: 10 },
+    quick: { reps: 1, blobMiB: 64, duration: 1, warmupMs: 250, layers: 50, catalogRepos: 300, tags: 200, bcryptCost: 10 },
+    smoke: { reps: 1, blobMiB: 4, duration: 0.2, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12, bcryptCost: 4 },
   }[preset];
   const number = (name: string, text: string | undefined, fallback: number, min: number): number => {
     if (text === undefined) return fallback;
@@ -108,6 +116,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     imageConcurrency: 8,
     catalogRepos: integer('catalog-repos', values['catalog-repos'], defaults.catalogRepos, 1),
     tagCount: integer('tags', values.tags, defaults.tags, 1),
+    bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
     only: (values.only ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     nginx: !values['no-nginx'],
     compiled: values.compiled,

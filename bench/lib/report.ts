@@ -105,7 +105,6 @@ export function comparisonTable(workloads: readonly WorkloadResult[], memory: Me
       ]);
     }
   }
-  rows.push(['authenticated pull (htpasswd)', '-', 'n/a: authentication not implemented yet', '', '', '>= 5x', '']);
   if (memory) {
     const berth = memory.peakTreeBytes.berth / MiB;
     const reference = memory.peakTreeBytes.reference / MiB;
@@ -175,8 +174,9 @@ export function cpuTable(workloads: readonly WorkloadResult[]): string {
     pct(w.cpu.reference.server),
     pct(w.cpu.reference.client),
     w.limitMetrics.length > 0 ? `${pct(w.cpu.limit.server)} / ${pct(w.cpu.limit.client)}` : '',
-    format(w.peakRssBytes.berth / MiB),
-    format(w.peakRssBytes.reference / MiB),
+    // A Berth-only row has no reference server: '-' rather than 0.
+    w.peakRssBytes.berth > 0 ? format(w.peakRssBytes.berth / MiB) : '-',
+    w.peakRssBytes.reference > 0 ? format(w.peakRssBytes.reference / MiB) : '-',
   ]);
   return table(
     ['CPU while measuring (100% = one core)', 'Berth', 'client', 'reference', 'client', 'nginx / client', 'RSS MiB: Berth', 'reference'],

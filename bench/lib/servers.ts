@@ -1,7 +1,8 @@
 // Starts the processes under test as children on loopback ports: Berth (through tsx, as
 // `npm start` would run it from source), the reference registry (Debian's docker-registry,
 // CNCF Distribution) and nginx for the static-file limit. Each gets its own directory under
-// the run's temporary folder, and is stopped by its own PID.
+// the run's temporary folder, and is stopped by its own PID. Registries run open unless a
+// workload asks for authentication (RegistryAuth), which is then written alike for both.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -39,11 +40,34 @@ export function commandVersion(command: string, args: readonly string[]): string
 }
 
 /**
+ * Authentication in a registry's config.yml: none (the default), Basic over an htpasswd file
+ * (Distribution's keys, read alike by both registries), or Berth's own token server with its
+ * users from that file (Berth only: the reference has no token server).
+ */
+export type RegistryAuth =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'htpasswd'; readonly realm: string; readonly path: string }
+  | { readonly mode: 'token'; readonly path: string };
+
+const NO_AUTH: RegistryAuth = { mode: 'none' };
+
+function authYaml(auth: RegistryAuth): string[] {
+  switch (auth.mode) {
+    case 'none':
+      return [];
+    case 'htpasswd':
+      return ['auth:', '  htpasswd:', `    realm: ${JSON.stringify(auth.realm)}`, `    path: ${JSON.stringify(auth.path)}`];
+    case 'token':
+      return ['auth:', '  tokenserver:', '    enabled: true', '  htpasswd:', `    path: ${JSON.stringify(auth.path)}`];
+  }
+}
+
+/**
  * Registry settings written alike for both registries. The in-memory blob descriptor cache is
  * on in Debian's and the registry:2 image's stock config.yml, so the reference runs as people
  * run it; Berth accepts the key with a warning (its caches are built in).
  */
-function registryYaml(port: number, rootDirectory: string): string {
+function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth): string {
   return [
     'version: 0.1',
     'log:',
@@ -59,6 +83,7 @@ function registryYaml(port: number, rootDirectory: string): string {
     `    rootdirectory: ${JSON.stringify(rootDirectory)}`,
     '  delete:',
     '    enabled: true',
+    ...authYaml(auth),
     '',
   ].join('\n');
 }
@@ -79,11 +104,16 @@ export function compileBerth(): void {
  * Berth from source through tsx (the default), or, with `compiled`, the JavaScript that
  * compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's loader in memory).
  */
-export async function startBerth(dir: string, compiled = false, env: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+export async function startBerth(
+  dir: string,
+  compiled = false,
+  env: Readonly<Record<string, string>> = {},
+  auth: RegistryAuth = NO_AUTH,
+): Promise<ServerProcess> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data')));
+  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth));
   const launch = compiled
     ? [
         '--input-type=module',
@@ -100,11 +130,12 @@ export async function startBerth(dir: string, compiled = false, env: Readonly<Re
   return started('berth', child, port, '/v2/');
 }
 
-export async function startReference(dir: string): Promise<ServerProcess> {
+export async function startReference(dir: string, auth: RegistryAuth = NO_AUTH): Promise<ServerProcess> {
+  if (auth.mode === 'token') throw new Error('the reference registry has no token server');
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data')));
+  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth));
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   return started('reference', child, port, '/v2/');
 }

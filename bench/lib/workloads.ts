@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { MiB, blobBytes, blobChunks, blobDigest } from './blob-data.js';
 import { expectStatus, header, runPool, type HttpClient } from './http-client.js';
-import { runLoad } from './load-client.js';
+import { runLoad, type LoadOptions } from './load-client.js';
 import { RawConnection, buildRequest } from './raw-http.js';
 import type { BenchOptions } from './options.js';
 import {
@@ -171,36 +171,70 @@ export function blobPush(options: BenchOptions, mode: 'monolithic' | 'chunked'):
   };
 }
 
+/** What a small-request workload sends, and how its target is prepared. */
+export interface SmallRequestSpec {
+  readonly id: string;
+  readonly title: string;
+  readonly method: 'GET' | 'HEAD';
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly concurrency: number;
+  /** Untimed preparation of a target; by default the small image is seeded. */
+  readonly setup?: (target: Target) => Promise<void>;
+  /** Headers fetched before each run, untimed (e.g. a fresh Bearer token). */
+  readonly runHeaders?: (target: Target) => Promise<Record<string, string>>;
+  /** Rows run against Berth alone have no ratio, hence no goal. */
+  readonly berthOnly?: boolean;
+  /** For servers that answer in slow rounds: see LoadOptions.minRequests. */
+  readonly minRequests?: number;
+  /**
+   * After setup, the row's own request for this long, untimed: for servers no earlier row has
+   * warmed up (fresh processes), so that the first repetition does not measure a cold JIT.
+   */
+  readonly primeMs?: number;
+}
+
 /** Small requests from the raw-socket load client at a fixed concurrency. */
-export function smallRequests(
-  options: BenchOptions,
-  spec: { id: string; title: string; method: 'GET' | 'HEAD'; path: string; headers?: Record<string, string>; concurrency: number },
-): Workload {
+export function smallRequests(options: BenchOptions, spec: SmallRequestSpec): Workload {
+  const compared = spec.berthOnly !== true;
+  /** The connection and request of a run (headers fetched now, untimed). */
+  const loadOf = async (target: Target): Promise<Pick<LoadOptions, 'host' | 'port' | 'concurrency' | 'request' | 'head' | 'expectStatus'>> => {
+    const headers = { ...spec.headers, ...(await spec.runHeaders?.(target)) };
+    return {
+      host: '127.0.0.1',
+      port: target.server.port,
+      concurrency: spec.concurrency,
+      request: buildRequest(spec.method, spec.path, `127.0.0.1:${target.server.port}`, headers),
+      head: spec.method === 'HEAD',
+      expectStatus: 200,
+    };
+  };
   return {
     id: spec.id,
     title: spec.title,
     metrics: [
-      { key: 'rps', label: '', unit: 'requests/s', better: 'higher', goal: { min: 5 } },
+      { key: 'rps', label: '', unit: 'requests/s', better: 'higher', ...(compared ? { goal: { min: 5 } } : {}) },
       { key: 'p50Ms', label: ' p50 latency', unit: 'ms', better: 'lower' },
       { key: 'p99Ms', label: ' p99 latency', unit: 'ms', better: 'lower' },
-      { key: 'cpuMsPerRequest', label: ' server CPU per request', unit: 'ms', better: 'lower', goal: { max: 0.1 } },
+      { key: 'cpuMsPerRequest', label: ' server CPU per request', unit: 'ms', better: 'lower', ...(compared ? { goal: { max: 0.1 } } : {}) },
     ],
-    setup: (target) => seedSmall(target.client),
+    async setup(target) {
+      await (spec.setup ?? ((t: Target) => seedSmall(t.client)))(target);
+      if (spec.primeMs === undefined) return;
+      const primed = await runLoad({ ...(await loadOf(target)), warmupMs: 0, durationMs: spec.primeMs });
+      if (primed.errors > 0) throw new Error(`${spec.title} on ${target.name}: ${primed.errors} failed requests (first: ${primed.firstError ?? '?'})`);
+    },
     async run(target, _rep, meter) {
-      const hostPort = `127.0.0.1:${target.server.port}`;
       const result = await runLoad({
-        host: '127.0.0.1',
-        port: target.server.port,
-        concurrency: spec.concurrency,
-        request: buildRequest(spec.method, spec.path, hostPort, spec.headers ?? {}),
-        head: spec.method === 'HEAD',
-        expectStatus: 200,
+        ...(await loadOf(target)),
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
         onWindowStart: () => meter.begin(),
         onWindowEnd: () => meter.end(),
+        ...(spec.minRequests === undefined ? {} : { minRequests: spec.minRequests }),
       });
       if (result.errors > 0) throw new Error(`${spec.title} on ${target.name}: ${result.errors} failed requests (first: ${result.firstError ?? '?'})`);
+      if (result.requests === 0) throw new Error(`${spec.title} on ${target.name}: no request completed in the measured window`);
       const window = meter.window;
       return {
         rps: result.requestsPerSecond,
