@@ -48,6 +48,7 @@ const DEFAULTS: Config = {
     rateLimit: { attempts: 10, windowMs: 60_000 },
     access: { admins: [], rules: undefined },
   },
+  proxy: { upstreams: [] },
   storage: {
     filesystem: { rootdirectory: path.join(cwd, 'data') },
     s3: undefined,
@@ -225,7 +226,6 @@ describe('a Distribution config.yml', () => {
       'log.formatter',
       'middleware',
       'notifications',
-      'proxy',
       'redis',
       'storage.cache',
       'storage.filesystem.maxthreads',
@@ -235,6 +235,9 @@ describe('a Distribution config.yml', () => {
     assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
     assert.equal(config.auth.mode, 'basic');
     assert.deepEqual(config.auth.htpasswd, { realm: 'basic-realm', path: '/auth/htpasswd' });
+    assert.deepEqual(config.proxy.upstreams.map((upstream) => [upstream.url, upstream.namespace, upstream.hosts]), [
+      ['https://registry-1.docker.io', '', ['registry-1.docker.io', 'docker.io']],
+    ]);
     assert.deepEqual(config.http.tls, {
       certificate: '/path/to/x509/public',
       key: '/path/to/x509/private',
@@ -620,5 +623,24 @@ describe('security settings', () => {
       /cannot both be set/,
     );
     assert.equal(parseConfig(token.replace('issuer: auth}', 'issuer: auth, rootcertbundle: /r.pem}'), { cwd }).auth.mode, 'external-token');
+  });
+});
+
+describe('proxy settings', () => {
+  it('reads several upstreams, with defaults, and refuses duplicates and half credentials', () => {
+    const yaml = [
+      'proxy:',
+      '  upstreams:',
+      '    - {name: hub, url: "https://registry-1.docker.io/", namespace: docker.io}',
+      '    - {name: ghcr, url: "https://ghcr.io", namespace: ghcr.io, tagttl: 1h, offline: false, username: u, password: p}',
+    ].join('\n');
+    const config = parseConfig(yaml, { cwd });
+    assert.deepEqual(config.proxy.upstreams, [
+      { name: 'hub', url: 'https://registry-1.docker.io', username: undefined, password: undefined, namespace: 'docker.io', hosts: ['registry-1.docker.io', 'docker.io'], tagTtlMs: 300_000, offline: true, allowPrivateAddresses: false },
+      { name: 'ghcr', url: 'https://ghcr.io', username: 'u', password: 'p', namespace: 'ghcr.io', hosts: ['ghcr.io'], tagTtlMs: 3_600_000, offline: false, allowPrivateAddresses: false },
+    ]);
+    assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io"}, {name: a, url: "https://y.io"}]}'), /upstream name "a" is used twice/);
+    assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io", username: u}]}'), /give both username and password/);
+    assert.match(failure('proxy: {upstreams: [{name: a, url: "ftp://x.io"}]}'), /proxy\.upstreams/);
   });
 });

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ALL_INTERFACES, parseListenAddress } from './addr.js';
+import { proxyIssues, proxySection, toProxyConfig, type ProxyConfig } from './proxy-schema.js';
 import { authIssues, authSection, http2Section, tlsSection, toAuthConfig, toTlsConfig, type AuthConfig, type TlsConfig } from './security-schema.js';
 import { duration, expectedGot, section, setting, settingInfo, type SettingInfo } from './setting.js';
 
@@ -25,6 +26,8 @@ export interface Config {
     http2: { disabled: boolean };
   };
   auth: AuthConfig;
+  /** Upstream registries cached by the pull-through cache; none: a plain registry. */
+  proxy: ProxyConfig;
   storage: {
     filesystem: { rootdirectory: string };
     /** Present when blobs live in S3-compatible object storage instead of the filesystem. */
@@ -182,6 +185,7 @@ const fileSchema = z.strictObject({
     http2: http2Section,
   }),
   auth: authSection,
+  proxy: proxySection,
   storage: section({
     filesystem: section({
       rootdirectory: setting(z.string().min(1).default('./data'), {
@@ -416,7 +420,9 @@ const fileSchema = z.strictObject({
     })
     .prefault({}),
 }).superRefine((file, ctx) => {
-  for (const issue of authIssues(file.auth)) ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
+  for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy)]) {
+    ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
+  }
 });
 
 /** The configuration file's schema (input: what YAML holds; output: validated, defaults applied). */
@@ -443,7 +449,6 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['notifications', 'no webhooks are sent'],
   ['redis', undefined],
   ['health', undefined],
-  ['proxy', 'the registry is not a pull-through cache'],
   ['validation', undefined],
   ['compatibility', undefined],
   ['catalog', 'use limits.paginationmaxentries'],
@@ -578,6 +583,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
       http2: { disabled: file.http.http2.disabled },
     },
     auth: toAuthConfig(file.auth, cwd),
+    proxy: toProxyConfig(file.proxy),
     storage: {
       filesystem: { rootdirectory },
       s3: file.storage.s3 && {

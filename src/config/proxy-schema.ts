@@ -1,0 +1,154 @@
+// The pull-through cache part of the configuration schema. Distribution's `proxy.remoteurl`,
+// `proxy.username`, `proxy.password` and `proxy.ttl` configure one upstream for the root
+// namespace, as registry:2 does; `proxy.upstreams` (Berth's) lists any number of upstreams,
+// each serving a repository prefix or the root namespace, tried in order after the hosted
+// repositories.
+import { z } from 'zod';
+import { durationFromConfigValue } from './duration.js';
+import { duration, expectedGot, section, setting } from './setting.js';
+
+export interface UpstreamConfig {
+  /** A short name for logs and metrics. */
+  name: string;
+  /** Base URL of the upstream registry, e.g. https://registry-1.docker.io. */
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+  /**
+   * The repository prefix this upstream serves: "docker.io" makes docker.io/library/alpine
+   * the upstream's library/alpine. "" serves the root namespace (Docker's registry-mirrors).
+   */
+  namespace: string;
+  /** Registry host names containerd's `?ns=` selects this upstream by. */
+  hosts: string[];
+  /** How long a cached tag is trusted before the upstream is asked again (0: every time). */
+  tagTtlMs: number;
+  /** Serve cached content when the upstream cannot be reached (stale-if-error). */
+  offline: boolean;
+  /** Allow loopback, link-local and private addresses for this upstream and its token realm. */
+  allowPrivateAddresses: boolean;
+}
+
+export interface ProxyConfig {
+  upstreams: UpstreamConfig[];
+}
+
+const UPSTREAM_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const NAMESPACE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)?$/;
+const HOST = /^[a-z0-9.-]+(?::\d{1,5})?$/;
+
+const goDuration = z.union([z.string(), z.int().min(0)]).transform((value, ctx) => {
+  try {
+    return Math.ceil(durationFromConfigValue(value));
+  } catch {
+    ctx.issues.push({ code: 'custom', input: value, message: expectedGot('a Go duration such as "5m"', value) });
+    return z.NEVER;
+  }
+});
+
+const upstream = z.strictObject({
+  name: z.string().regex(UPSTREAM_NAME),
+  url: z.string().refine((text) => /^https?:\/\/[^/?#]+\/?$/.test(text) && URL.canParse(text), {
+    error: (issue) => expectedGot('the base URL of a registry, such as https://registry-1.docker.io', issue.input),
+  }),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  namespace: z.string().regex(NAMESPACE).default(''),
+  hosts: z.array(z.string().toLowerCase().regex(HOST)).optional(),
+  tagttl: goDuration.default(300_000),
+  offline: z.boolean().default(true),
+  allowprivateaddresses: z.boolean().default(false),
+});
+
+export const proxySection = section({
+  remoteurl: setting(z.url().optional(), {
+    kind: 'string',
+    origin: 'distribution',
+    description:
+      'A single upstream registry for the root namespace, as registry:2 proxies one (names are looked up in the hosted repositories first). Berth keeps accepting pushes.',
+    expected: 'a URL such as https://registry-1.docker.io',
+    defaultText: 'none',
+  }),
+  username: setting(z.string().min(1).optional(), {
+    kind: 'string',
+    origin: 'distribution',
+    description: 'User name for proxy.remoteurl.',
+    expected: 'a string',
+    defaultText: 'none',
+  }),
+  password: setting(z.string().min(1).optional(), {
+    kind: 'string',
+    origin: 'distribution',
+    description: 'Password for proxy.remoteurl; prefer the REGISTRY_PROXY_PASSWORD variable.',
+    expected: 'a string',
+    defaultText: 'none',
+  }),
+  ttl: duration({
+    defaultText: '0s',
+    minMs: 0,
+    minText: '0s',
+    info: {
+      origin: 'distribution',
+      description:
+        'For proxy.remoteurl: how long a cached tag is trusted before the upstream is asked again (Distribution asks every time: 0s).',
+    },
+  }),
+  upstreams: setting(z.array(upstream).default([]), {
+    kind: 'structured',
+    origin: 'berth',
+    description:
+      'Upstream registries to cache, tried in order after the hosted repositories: name, url, username, password, namespace (repository prefix, "" for the root), hosts (for ?ns=), tagttl, offline, allowprivateaddresses. See docs/proxy.md.',
+    expected: 'a list of upstreams such as [{name: hub, url: "https://registry-1.docker.io", namespace: docker.io}]',
+    defaultText: 'none',
+  }),
+});
+
+type ProxyFile = z.output<typeof proxySection>;
+
+/** Hosts an upstream answers for by default: its URL's host, and docker.io for Docker Hub. */
+function defaultHosts(url: string): string[] {
+  const host = new URL(url).host.toLowerCase();
+  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? [host, 'docker.io'] : [host];
+}
+
+export function toProxyConfig(proxy: ProxyFile): ProxyConfig {
+  const upstreams: UpstreamConfig[] = proxy.upstreams.map((entry) => ({
+    name: entry.name,
+    url: entry.url.replace(/\/+$/, ''),
+    username: entry.username,
+    password: entry.password,
+    namespace: entry.namespace,
+    hosts: entry.hosts ?? defaultHosts(entry.url),
+    tagTtlMs: entry.tagttl,
+    offline: entry.offline,
+    allowPrivateAddresses: entry.allowprivateaddresses,
+  }));
+  if (proxy.remoteurl !== undefined) {
+    upstreams.push({
+      name: 'remote',
+      url: proxy.remoteurl.replace(/\/+$/, ''),
+      username: proxy.username,
+      password: proxy.password,
+      namespace: '',
+      hosts: defaultHosts(proxy.remoteurl),
+      tagTtlMs: proxy.ttl,
+      offline: true,
+      allowPrivateAddresses: false,
+    });
+  }
+  return { upstreams };
+}
+
+/** Combinations one key cannot check: unique upstream names. */
+export function proxyIssues(proxy: ProxyFile): { path: string[]; message: string }[] {
+  const seen = new Set<string>();
+  const issues: { path: string[]; message: string }[] = [];
+  for (const entry of proxy.upstreams) {
+    if (seen.has(entry.name)) issues.push({ path: ['proxy', 'upstreams'], message: `upstream name "${entry.name}" is used twice` });
+    seen.add(entry.name);
+    if ((entry.username === undefined) !== (entry.password === undefined)) {
+      issues.push({ path: ['proxy', 'upstreams'], message: `upstream "${entry.name}": give both username and password, or neither` });
+    }
+  }
+  return issues;
+}
