@@ -47,6 +47,12 @@ function looksLikeServiceLink(name: string, value: string): boolean {
   );
 }
 
+/** Sections whose variable names a choice rather than holding settings. */
+const SECTION_SELECTORS: ReadonlyMap<string, { what: string; choices: readonly string[] }> = new Map([
+  ['storage', { what: 'a storage driver', choices: ['filesystem', 's3'] }],
+  ['auth', { what: 'an authentication method', choices: ['htpasswd', 'token'] }],
+]);
+
 /** Reads REGISTRY_* and BERTH_* variables; empty values count as unset. */
 export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
   const result: EnvOverrides = { settings: [], issues: [], warnings: [] };
@@ -63,27 +69,17 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
     const keyPath = name.slice(prefix.length + 1).toLowerCase().split('_');
     const key = keyPath.join('.');
 
-    // Distribution selects the storage driver with REGISTRY_STORAGE=<driver>.
-    if (key === 'storage') {
-      const driver = value.toLowerCase();
-      // The driver's own settings come from REGISTRY_STORAGE_<DRIVER>_* variables.
-      if (driver === 'filesystem' || driver === 's3') continue;
-      if (ignoredKeyFor(['storage', driver]) !== undefined) {
-        result.warnings.push(ignoredWarning(`storage.${driver}`, source));
+    // Distribution picks a storage driver or an auth method by setting the section itself
+    // (REGISTRY_STORAGE=s3, REGISTRY_AUTH=htpasswd, as the tutorials write); the choice's own
+    // settings come from REGISTRY_<SECTION>_<CHOICE>_* variables.
+    const selector = SECTION_SELECTORS.get(key);
+    if (selector !== undefined) {
+      const choice = value.toLowerCase();
+      if (selector.choices.includes(choice)) continue;
+      if (ignoredKeyFor([key, choice]) !== undefined) {
+        result.warnings.push(ignoredWarning(`${key}.${choice}`, source));
       } else {
-        result.issues.push(invalid('storage', `expected a storage driver (filesystem or s3), got ${JSON.stringify(value)}`, source));
-      }
-      continue;
-    }
-
-    // ... and the authentication method with REGISTRY_AUTH=<method> (the seeds' tutorials do).
-    if (key === 'auth') {
-      const method = value.toLowerCase();
-      if (method === 'htpasswd' || method === 'token') continue;
-      if (ignoredKeyFor(['auth', method]) !== undefined) {
-        result.warnings.push(ignoredWarning(`auth.${method}`, source));
-      } else {
-        result.issues.push(invalid('auth', `expected an authentication method (htpasswd or token), got ${JSON.stringify(value)}`, source));
+        result.issues.push(invalid(key, `expected ${selector.what} (${selector.choices.join(' or ')}), got ${JSON.stringify(value)}`, source));
       }
       continue;
     }
