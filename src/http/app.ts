@@ -79,7 +79,14 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   if (options.accessLog) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.info(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          // "1.1" or "2.0": which protocol a client negotiated is otherwise invisible.
+          http: request.raw.httpVersion,
+        },
         'request',
       );
     });
@@ -121,6 +128,8 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     // response then calls itself finished; only 'aborted' tells. Without this, a cancelled
     // upload would be stored truncated as if the chunk had arrived whole.
     request.raw.once('aborted', clientGone);
+    // (The reset may have come before this handler: the flag stays set.)
+    if (request.raw.aborted) clientGone();
     const ctx: RequestContext = {
       request,
       reply,

@@ -36,8 +36,13 @@ function isOutOfSpace(error: unknown): boolean {
  */
 function clientGone(request: FastifyRequest, reply: FastifyReply): boolean {
   if (request.raw.destroyed && reply.raw.destroyed) return true;
+  return http2Stream(reply)?.destroyed === true;
+}
+
+/** The HTTP/2 stream under a compatibility-API response; undefined over HTTP/1. */
+function http2Stream(reply: FastifyReply): Duplex | undefined {
   const raw: object = reply.raw;
-  return 'stream' in raw && raw.stream instanceof Duplex && raw.stream.destroyed;
+  return 'stream' in raw && raw.stream instanceof Duplex ? raw.stream : undefined;
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
@@ -57,8 +62,15 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   // A body we started reading and stopped (an upload that failed midway) cannot be drained any
   // more, and the connection would hang: close it after answering. A body never touched is
   // discarded by Node, and the connection stays usable.
-  // (HTTP/2 has no Connection header: there the unread rest of the stream is simply reset.)
-  if (!request.raw.complete && request.raw.readableDidRead && request.raw.httpVersionMajor < 2) {
+  if (request.raw.httpVersionMajor >= 2) {
+    // HTTP/2 has no Connection header: once the answer is out, the stream is reset with NO_ERROR
+    // (RFC 9113 8.1), so the client stops sending a body nobody reads instead of stalling on
+    // flow control with its stream, and the session, held open.
+    const stream = http2Stream(reply);
+    // (The compatibility response's own 'finish' waits for the stream to close: the stream's.)
+    const bodyless = stream !== undefined && 'endAfterHeaders' in stream && stream.endAfterHeaders === true;
+    if (stream && !bodyless && !stream.readableEnded) stream.once('finish', () => stream.destroy());
+  } else if (!request.raw.complete && request.raw.readableDidRead) {
     reply.header('Connection', 'close');
   }
   const body = request.method === 'HEAD' ? undefined : JSON.stringify(registryError.toBody());

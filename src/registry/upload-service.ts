@@ -160,6 +160,8 @@ export class UploadService {
           running.offset += piece.length;
         }
       }
+      // An HTTP/2 stream reset ends the body as if it were complete; the signal tells them apart.
+      options.signal?.throwIfAborted();
       if (options.range && writer.size - size !== options.range.end - options.range.start + 1) {
         throw new RegistryError('SIZE_INVALID', {
           contentRange: `${options.range.start}-${options.range.end}`,

@@ -15,7 +15,12 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const logger = createLogger(config);
   for (const warning of config.warnings) logger.warn(warning);
   const app = await buildApp(config, logger);
-  await app.http.listen({ host: config.http.addr.host, port: config.http.addr.port });
+  await app.http.listen({
+    host: config.http.addr.host,
+    port: config.http.addr.port,
+    // Fastify names the scheme from its own https option, which a server factory bypasses.
+    listenTextResolver: (address) => `Server listening at ${app.tls ? address.replace(/^http:/, 'https:') : address}`,
+  });
 
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.addr.port;

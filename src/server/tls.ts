@@ -161,8 +161,7 @@ export class TlsServers {
       requestCert: mutual,
       rejectUnauthorized: mutual,
     };
-    // Inactivity, not duration (as app.ts sets for plain HTTP): Node's 5-minute request timeout
-    // would cut off a large upload over HTTP/1.1.
+    // As Fastify sets for the plain HTTP server it makes itself (this factory replaces that).
     const keepAliveMs = Math.min(72_000, this.options.idleTimeoutMs || 72_000);
     let server: AnyServer;
     if (this.http2) {
@@ -180,6 +179,8 @@ export class TlsServers {
       https.on('request', (request, response) => this.trackRequest(request.httpVersionMajor, request.socket, response));
       server = https;
     }
+    // Inactivity, not duration: Node's 5-minute request timeout would cut off a large upload
+    // over HTTP/1.1. (Assigned: the HTTP/2 server's typings lack its HTTP/1.1 fallback's fields.)
     Object.assign(server, { requestTimeout: 0, keepAliveTimeout: keepAliveMs });
     server.setTimeout(this.options.idleTimeoutMs);
     server.on('secureConnection', (socket: TLSSocket) => {

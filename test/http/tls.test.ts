@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect as http2Connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -385,6 +386,44 @@ describe('HTTPS options', { skip, concurrency: false }, () => {
     const handshake = await tlsHandshake(registry.hostPort, { ca, ALPNProtocols: ['h2', 'http/1.1'] });
     assert.equal(handshake.alpn, 'http/1.1');
     assert.equal((await httpsGet(`${registry.url}/v2/`, { ca })).status, 200);
+
+    // Shutdown over HTTPS/1.1: an idle keep-alive connection is closed, a busy one after its
+    // response, and the process exits without waiting for the drain timeout.
+    const agent = new HttpsAgent({ ca, keepAlive: true, maxSockets: 2 });
+    const call = (method: string, path: string, body?: (request: ClientRequest) => Promise<void>) =>
+      new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+        const request = httpsRequest(`${registry.url}${path}`, { method, agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, location: response.headers.location }));
+        });
+        request.on('error', reject);
+        if (body) body(request).catch(reject);
+        else request.end();
+      });
+    const started = await call('POST', '/v2/tls/h1-drain/blobs/uploads/');
+    assert.equal(started.status, 202);
+    const blob = randomBytes(128 * 1024);
+    let sentHalf: () => void = () => undefined;
+    const halfSent = new Promise<void>((resolve) => (sentHalf = resolve));
+    let sendRest: () => void = () => undefined;
+    const restAllowed = new Promise<void>((resolve) => (sendRest = resolve));
+    const patched = call('PATCH', started.location ?? '', async (request) => {
+      request.setHeader('Content-Length', blob.length);
+      request.write(blob.subarray(0, blob.length / 2), () => sentHalf());
+      await restAllowed;
+      request.end(blob.subarray(blob.length / 2));
+    });
+    await halfSent;
+    // The first request's connection may be the one the PATCH reuses; the other stays idle.
+    const exited = registry.exited();
+    const stopping = registry.stop({ keepData: true });
+    await new Promise((r) => setTimeout(r, 200));
+    sendRest();
+    assert.equal((await patched).status, 202);
+    await stopping;
+    assert.equal(await exited, 0, registry.output().slice(-3000));
+    assert.doesNotMatch(registry.output(), /drain timeout reached/);
+    agent.destroy();
   });
 
   it('with http.tls.clientcas refuses clients without a certificate and serves those with one', async () => {
@@ -433,6 +472,10 @@ describe('HTTPS options', { skip, concurrency: false }, () => {
       served = (await tlsHandshake(registry.hostPort, { ca: caPem.cert })).fingerprint;
     }
     assert.equal(served, expected, 'the renewed certificate is served');
+    // The log line travels through a pipe and may arrive a moment after the handshake.
+    for (let attempt = 0; attempt < 100 && !/TLS certificate reloaded/.test(registry.output()); attempt++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.match(registry.output(), /TLS certificate reloaded/);
     assert.equal((await httpsGet(`${registry.url}/v2/`, { ca: caPem.cert })).status, 200);
   });
