@@ -128,7 +128,8 @@ export class TlsServers {
   private material: TlsMaterial;
   private readonly servers: AnyServer[] = [];
   private readonly sockets = new Set<TLSSocket>();
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Open HTTP/2 sessions and the streams open on each. */
+  private readonly sessions = new Map<ServerHttp2Session, number>();
   /** HTTP/1.1 requests in flight per connection: only idle connections are closed at once. */
   private readonly busy = new Map<Socket, number>();
   private draining = false;
@@ -199,8 +200,18 @@ export class TlsServers {
   }
 
   private trackSession(session: ServerHttp2Session, keepAliveMs: number): void {
-    this.sessions.add(session);
+    this.sessions.set(session, 0);
     session.once('close', () => this.sessions.delete(session));
+    // Streams are counted so that a draining session is ended as soon as its last stream is:
+    // GOAWAY alone leaves the closing to the client, which may keep an idle session open.
+    session.on('stream', (stream) => {
+      this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        const left = (this.sessions.get(session) ?? 1) - 1;
+        this.sessions.set(session, left);
+        if (left === 0 && this.draining) session.destroy();
+      });
+    });
     // An idle session is closed like an idle HTTP/1.1 keep-alive connection.
     session.setTimeout(keepAliveMs, () => session.close());
     if (this.draining) session.close();
@@ -227,7 +238,10 @@ export class TlsServers {
   beginDrain(): void {
     this.draining = true;
     this.stopWatching();
-    for (const session of this.sessions) session.close();
+    for (const [session, streams] of this.sessions) {
+      session.close();
+      if (streams === 0) session.destroy();
+    }
     for (const socket of this.sockets) {
       if (socket.alpnProtocol !== 'h2' && (this.busy.get(socket) ?? 0) === 0) socket.end();
     }
@@ -235,7 +249,7 @@ export class TlsServers {
 
   /** Ends the drain: every connection is closed now, requests in flight or not. */
   closeAll(): void {
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
     for (const socket of this.sockets) socket.destroy();
   }
 
