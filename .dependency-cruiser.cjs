@@ -8,8 +8,10 @@ const allowed = {
   registry: ['registry', 'oci', 'errors', 'storage', 'metadata'],
   client: ['client', 'oci', 'errors'],
   auth: ['auth', 'oci', 'errors', 'config', 'metadata'],
-  http: ['http', 'oci', 'errors', 'registry', 'auth'],
-  server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'http'],
+  // config for its types only (UpstreamConfig); the proxy reads no configuration itself.
+  proxy: ['proxy', 'registry', 'client', 'oci', 'errors', 'config'],
+  http: ['http', 'oci', 'errors', 'registry', 'auth', 'proxy'],
+  server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'http'],
   cli: ['cli', 'config', 'server', 'auth', 'metadata', 'oci', 'errors'],
 };
 

@@ -200,6 +200,20 @@ export const errorCatalogue = {
     status: 503,
     description: 'The registry is shutting down or a dependency is unavailable; retry later.',
   },
+  UPSTREAM_UNAVAILABLE: {
+    code: 'UNAVAILABLE',
+    message: 'upstream registry unavailable',
+    status: 502,
+    description:
+      'Pull-through cache: the upstream registry could not be reached or refused the request, and no cached copy may be served (the upstream is not marked offline, or nothing is cached yet).',
+  },
+  UPSTREAM_CONTENT_INVALID: {
+    code: 'DIGEST_INVALID',
+    message: 'upstream registry sent invalid content',
+    status: 502,
+    description:
+      'Pull-through cache: the upstream sent a manifest or blob whose bytes do not match the digest asked for or announced, or a manifest that is not valid (or too large); nothing was cached.',
+  },
   UNKNOWN: {
     code: 'UNKNOWN',
     message: 'unknown error',

@@ -14,6 +14,7 @@ import { RegistryError } from '../errors/index.js';
 import type { Registry } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
+import type { PullThroughCache } from '../proxy/index.js';
 import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
@@ -23,6 +24,8 @@ import { matchRoute } from './routes.js';
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
   readonly auth: HttpAuth | undefined;
+  /** The pull-through cache; undefined when no upstream is configured. */
+  readonly proxy: PullThroughCache | undefined;
   readonly logger: FastifyBaseLogger;
   readonly accessLog: boolean;
   /** Requests served at once before answering 429; 0 for no limit. */
@@ -139,6 +142,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       query,
       signal: aborter.signal,
       access,
+      proxy: options.proxy,
     };
     await match.handler(ctx);
     // Returning the reply tells Fastify the handler has sent (or is streaming) the response.

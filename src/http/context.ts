@@ -14,6 +14,7 @@ import {
 } from '../oci/index.js';
 import type { Reference, Registry } from '../registry/index.js';
 import type { Principal } from '../auth/index.js';
+import type { PullThroughCache } from '../proxy/index.js';
 
 export interface HttpOptions {
   /** External base URL (http.host); when unset, Location headers are relative paths. */
@@ -46,6 +47,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Who is calling and what else they may read (everything when authentication is off). */
   readonly access: RequestAccess;
+  /** The pull-through cache, when upstreams are configured. */
+  readonly proxy: PullThroughCache | undefined;
 }
 
 export function repositoryParam(ctx: RequestContext, key = 'name'): RepositoryName {

@@ -52,6 +52,18 @@ describe('copyMetadata', () => {
           tags: [`v${version}`, ...(version === 2 ? ['latest'] : [])],
         });
       }
+      // A manifest fetched by the pull-through cache: a cached tag and a cached item.
+      await source.store.putManifest({
+        repository,
+        digest: digestOf(`${repository} cached manifest`),
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: 400,
+        artifactType: undefined,
+        subjectDigest: undefined,
+        references: [{ digest: digestOf(`${repository} lazily fetched layer`), kind: 'blob' }],
+        tags: ['cached'],
+        cachedFrom: { upstream: 'hub', tag: 'cached', at: new Date() },
+      });
     }
     await source.store.createUpload('0f0e0d0c-0b0a-4908-8706-050403020100', 'a');
     const accounts = source.store.accounts;

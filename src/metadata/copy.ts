@@ -23,6 +23,9 @@ export const COPIED_TABLES = [
   'namespace_grants',
   'api_tokens',
   'settings',
+  // What the pull-through cache fetched and when, so eviction by age works after the move.
+  'cached_tags',
+  'cached_items',
 ] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
@@ -40,6 +43,8 @@ const primaryKeys: { readonly [T in CopiedTable]: readonly (keyof Database[T] & 
   namespace_grants: ['namespace', 'subject_kind', 'subject'],
   api_tokens: ['id'],
   settings: ['key'],
+  cached_tags: ['repository', 'tag'],
+  cached_items: ['repository', 'digest'],
 };
 
 export interface CopyProgress {

@@ -17,3 +17,9 @@ export {
   type TokenScope,
   type UserRecord,
 } from './account-store.js';
+export {
+  CacheStore,
+  type CachedItemRecord,
+  type CachedManifestEntry,
+  type CachedTagRecord,
+} from './cache-store.js';

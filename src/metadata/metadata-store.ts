@@ -2,6 +2,7 @@
 // both SQLite and PostgreSQL run. The registry layer above never sees SQL.
 import { Migrator, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import { AccountStore } from './account-store.js';
+import { CacheStore, recordCachedManifest, type CachedManifestEntry } from './cache-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database, ManifestRow, UploadRow } from './schema.js';
 
@@ -31,6 +32,11 @@ export interface NewManifest {
   readonly tags: readonly string[];
   /** What must exist in the repository for the manifest to be accepted (invariant 2); default nothing. */
   readonly mustExist?: RequiredReferences | undefined;
+  /**
+   * Set for a manifest fetched by the pull-through cache: its cache records (and its tag's)
+   * are written in the same transaction. Hosted pushes leave it unset.
+   */
+  readonly cachedFrom?: CachedManifestEntry | undefined;
 }
 
 export interface RequiredReferences {
@@ -54,9 +60,13 @@ export class MetadataStore {
   /** Users, teams, namespaces, grants, API tokens and settings, on the same database. */
   readonly accounts: AccountStore;
 
+  /** The pull-through cache's records (cached tags and items), on the same database. */
+  readonly cache: CacheStore;
+
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
+    this.cache = new CacheStore(db);
   }
 
   /** Brings the schema up to the newest migration. */
@@ -210,6 +220,7 @@ export class MetadataStore {
           )
           .execute();
       }
+      if (manifest.cachedFrom) await recordCachedManifest(trx, manifest.repository, manifest.digest, manifest.cachedFrom);
       return { missing: undefined };
     });
   }

@@ -110,6 +110,26 @@ export interface SettingsTable {
   value: string;
 }
 
+/** A tag fetched from an upstream by the pull-through cache (a tag without a row is hosted). */
+export interface CachedTagsTable {
+  repository: string;
+  tag: string;
+  /** The upstream's configured name. */
+  upstream: string;
+  /** The manifest the upstream gave for the tag; a local tag elsewhere was pushed over it. */
+  manifest_digest: string;
+  /** When the upstream was last asked about the tag. */
+  checked_at: string;
+}
+
+/** A manifest or blob of a repository fetched from an upstream, for eviction by age. */
+export interface CachedItemsTable {
+  repository: string;
+  digest: string;
+  upstream: string;
+  last_pulled_at: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -125,6 +145,8 @@ export interface Database {
   namespace_grants: NamespaceGrantsTable;
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
+  cached_tags: CachedTagsTable;
+  cached_items: CachedItemsTable;
 }
 
 export type ManifestRow = Selectable<ManifestsTable>;

@@ -2,6 +2,7 @@
 export { Registry } from './registry.js';
 export type { RegistryOptions } from './options.js';
 export type { BlobContent } from './blob-service.js';
+export type { CacheService, CachedManifest } from './cache-service.js';
 export type { Reference, ManifestPush, StoredManifest } from './manifest-service.js';
 export { rangeHeaderValue, type ChunkOptions, type UploadStatus } from './upload-service.js';
 export type { ReferrersPage } from './referrers-service.js';

@@ -2,6 +2,7 @@
 import type { MetadataStore } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobService } from './blob-service.js';
+import { CacheService } from './cache-service.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { ListingService } from './listing-service.js';
 import { ManifestService } from './manifest-service.js';
@@ -15,6 +16,8 @@ export class Registry {
   readonly manifests: ManifestService;
   readonly listings: ListingService;
   readonly referrers: ReferrersService;
+  /** What the pull-through cache stores and records (used by proxy/ only). */
+  readonly cache: CacheService;
 
   constructor(
     readonly storage: StorageDriver,
@@ -26,6 +29,7 @@ export class Registry {
     this.manifests = new ManifestService(storage, metadata, options);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
+    this.cache = new CacheService(storage, metadata);
   }
 
   /** Whether the blob store and the metadata database answer (readiness). */

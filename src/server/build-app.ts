@@ -6,6 +6,8 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
+import { RegistryClient } from '../client/index.js';
+import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -48,6 +50,23 @@ export async function openStorage(config: Config): Promise<StorageDriver> {
   });
 }
 
+/** The pull-through cache over the configured upstreams, or undefined when there are none. */
+function openPullThroughCache(config: Config, registry: Registry, logger: Logger): PullThroughCache | undefined {
+  if (config.proxy.upstreams.length === 0) return undefined;
+  const upstreams = config.proxy.upstreams.map((upstream) => ({
+    config: upstream,
+    client: new RegistryClient({
+      name: upstream.name,
+      url: upstream.url,
+      username: upstream.username,
+      password: upstream.password,
+      allowPrivateAddresses: upstream.allowPrivateAddresses,
+    }),
+  }));
+  logger.info({ upstreams: config.proxy.upstreams.map(({ name, url, namespace }) => ({ name, url, namespace })) }, 'pull-through cache');
+  return new PullThroughCache(registry, upstreams, logger);
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
   // First: a missing or mismatched certificate stops start-up before anything is opened.
   const tls = await openTls(config, logger);
@@ -72,8 +91,10 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   }
   const registry = new Registry(storage, metadata, { deleteEnabled: config.storage.delete.enabled });
   const auth = await createAuth(config, metadata, logger);
+  const proxy = openPullThroughCache(config, registry, logger);
   const http = createHttpApp(registry, {
     auth,
+    proxy,
     logger,
     accessLog: !config.log.accesslog.disabled,
     externalUrl: config.http.host,
@@ -95,6 +116,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       // Node's server.close() waits for HTTP/2 sessions without closing them.
       tls?.beginDrain();
       await http.close();
+      await proxy?.close();
       await metadata.close();
     },
   };

@@ -116,6 +116,8 @@ describe('migrate between filesystem + SQLite configurations', () => {
       namespace_grants: 0,
       api_tokens: 0,
       settings: 0,
+      cached_tags: 0,
+      cached_items: 0,
     });
     const lastBlobs = events.filter((e) => e.phase === 'blobs').at(-1);
     assert.deepEqual(lastBlobs, { phase: 'blobs', done: 4, total: 4, bytes: summary.bytesCopied, totalBytes: summary.bytesCopied });

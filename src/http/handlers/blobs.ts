@@ -2,6 +2,7 @@
 import { RegistryError } from '../../errors/index.js';
 import { parseRangeHeader } from '../../oci/index.js';
 import { parseDigest, repositoryParam, type RequestContext } from '../context.js';
+import { contentSource } from '../content-source.js';
 
 function blobHeaders(ctx: RequestContext, digest: string): void {
   ctx.reply
@@ -16,7 +17,7 @@ function blobHeaders(ctx: RequestContext, digest: string): void {
 export async function headBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const { size } = await ctx.registry.blobs.stat(repository, digest);
+  const { size } = await contentSource(ctx).statBlob(repository, digest);
   blobHeaders(ctx, digest.toString());
   ctx.reply.header('Content-Length', size).code(200).send();
 }
@@ -24,20 +25,28 @@ export async function headBlob(ctx: RequestContext): Promise<void> {
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const redirect = await ctx.registry.blobs.redirectUrl(repository, digest);
+  const source = contentSource(ctx);
+  const redirect = await source.redirectUrl(repository, digest);
   if (redirect !== undefined) {
     // The object store serves the bytes (and any Range) itself.
     ctx.reply.code(307).header('Location', redirect).header('Docker-Content-Digest', digest.toString()).send();
     return;
   }
-  const { size } = await ctx.registry.blobs.stat(repository, digest);
+  if (ctx.request.headers.range === undefined) {
+    // The whole blob: one lookup, and on a cache miss one upstream request, not a HEAD first.
+    const content = await source.openBlob(repository, digest, undefined);
+    blobHeaders(ctx, digest.toString());
+    ctx.reply.code(200).header('Content-Length', content.size).send(content.stream);
+    return;
+  }
+  const { size } = await source.statBlob(repository, digest);
   const range = parseRangeHeader(ctx.request.headers.range, size);
   if (range === 'unsatisfiable') {
     throw new RegistryError('RANGE_INVALID', { size, range: ctx.request.headers.range }, {
       headers: { 'Content-Range': `bytes */${size}` },
     });
   }
-  const content = await ctx.registry.blobs.open(repository, digest, range, ctx.signal);
+  const content = await source.openBlob(repository, digest, range);
   blobHeaders(ctx, digest.toString());
   if (range) {
     ctx.reply

@@ -11,6 +11,7 @@ import {
   repositoryParam,
   type RequestContext,
 } from '../context.js';
+import { assertHosted, contentSource } from '../content-source.js';
 
 function manifestHeaders(ctx: RequestContext, manifest: StoredManifest): void {
   const digest = manifest.digest.toString();
@@ -24,7 +25,7 @@ function manifestHeaders(ctx: RequestContext, manifest: StoredManifest): void {
 export async function headManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const reference = parseReference(ctx.params.reference ?? '');
-  const manifest = await ctx.registry.manifests.describe(repository, reference, acceptedTypes(ctx));
+  const manifest = await contentSource(ctx).describeManifest(repository, reference, acceptedTypes(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send();
 }
@@ -32,13 +33,14 @@ export async function headManifest(ctx: RequestContext): Promise<void> {
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const reference = parseReference(ctx.params.reference ?? '');
-  const manifest = await ctx.registry.manifests.get(repository, reference, acceptedTypes(ctx));
+  const manifest = await contentSource(ctx).getManifest(repository, reference, acceptedTypes(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send(manifest.bytes);
 }
 
 export async function putManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
+  assertHosted(ctx, repository);
   const reference = parseReference(ctx.params.reference ?? '');
   const extraTags = ctx.query.getAll('tag');
   if (extraTags.length > ctx.options.maxTagsPerPush) {

@@ -4,6 +4,7 @@ import { RegistryError } from '../../errors/index.js';
 import { parseContentRange, type RepositoryName } from '../../oci/index.js';
 import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../registry/index.js';
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
+import { assertHosted } from '../content-source.js';
 
 function uploadPath(status: UploadStatus): string {
   return `/v2/${status.repository}/blobs/uploads/${status.id}`;
@@ -74,6 +75,7 @@ async function* exactly(body: AsyncIterable<Uint8Array>, expected: number, conte
 
 export async function startUpload(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
+  assertHosted(ctx, repository);
   const mount = ctx.query.get('mount');
   const from = ctx.query.get('from');
   if (mount !== null && from !== null) {

@@ -5,12 +5,14 @@ import * as initial from './0001-initial.js';
 import * as manifestAnnotations from './0002-manifest-annotations.js';
 import * as byteOrderCollation from './0003-byte-order-collation.js';
 import * as accounts from './0004-accounts.js';
+import * as pullThroughCache from './0005-pull-through-cache.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-manifest-annotations': manifestAnnotations,
   '0003-byte-order-collation': byteOrderCollation,
   '0004-accounts': accounts,
+  '0005-pull-through-cache': pullThroughCache,
 };
 
 export const migrationProvider: MigrationProvider = {

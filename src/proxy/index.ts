@@ -1,0 +1,9 @@
+// The pull-through cache's public face: the cache over the registry and its upstreams.
+export {
+  PullThroughCache,
+  type ProxyLogger,
+  type PullThroughCacheOptions,
+  type Upstream,
+  type UpstreamSelection,
+} from './pull-through-cache.js';
+export { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-map.js';
