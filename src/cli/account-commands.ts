@@ -80,8 +80,9 @@ class HiddenPrompt {
 
   async ask(prompt: string): Promise<string> {
     const stdin = process.stdin;
-    process.stderr.write(prompt);
+    // Echo off before the prompt shows: whatever is typed once it is visible must not echo.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.setEncoding('utf8');
     return new Promise<string>((resolve, reject) => {
       let value = '';
