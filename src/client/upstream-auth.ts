@@ -3,6 +3,7 @@
 // challenge's realm, per the Docker token specification, with the configured credentials sent
 // only to that realm). Tokens are cached per repository pull scope until shortly before they
 // expire, and concurrent requests for the same scope share one token request.
+import { untilSettled } from './abort.js';
 import { checkTarget, describeUrl, TargetRefusedError } from './address-policy.js';
 import { parseChallenges } from './challenge.js';
 import { discard, readBounded, type Transport } from './transport.js';
@@ -118,7 +119,7 @@ export class UpstreamAuth {
     // The token request is not tied to this caller's signal: other callers may share it.
     const fetching = this.fetchToken(challenge, scope).finally(() => this.pending.delete(key));
     this.pending.set(key, fetching);
-    const token = await raceSignal(fetching, signal);
+    const token = await untilSettled(fetching, signal);
     this.tokens.set(key, token);
     return token;
   }
@@ -181,22 +182,3 @@ export function parseTokenAnswer(body: Buffer, where: string, now: number): Cach
   return { token, expiresAt: now + (expiresIn - marginSeconds) * 1000 };
 }
 
-/** Waits for a shared promise, but gives up (with the abort reason) when this caller's signal aborts. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as unknown);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as unknown);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

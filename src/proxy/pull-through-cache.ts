@@ -5,7 +5,7 @@
 // stale when the upstream is unreachable and marked offline; blobs stream to the first client
 // while they are verified into the cache, one upstream fetch per digest at a time.
 import { PassThrough } from 'node:stream';
-import { UpstreamError, type ManifestResponse, type RegistryClient } from '../client/index.js';
+import { untilSettled, UpstreamError, type ManifestResponse, type RegistryClient } from '../client/index.js';
 import type { UpstreamConfig } from '../config/proxy-schema.js';
 import { RegistryError } from '../errors/index.js';
 import {
@@ -563,22 +563,3 @@ function unavailableOr(errors: readonly UpstreamFailure[], notFound: Error): Err
   });
 }
 
-/** The promise's outcome, or the signal's reason if it aborts first (the promise runs on). */
-function untilSettled<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

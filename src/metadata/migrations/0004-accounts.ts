@@ -2,15 +2,11 @@
 // namespaces with their visibility and role grants, API tokens, and shared settings. Portable
 // DDL (text, integer, composite primary keys); on PostgreSQL the key columns compare in byte
 // order (COLLATE "C"), as migration 3 makes the older tables do, so names sort the same on both.
-import { PostgresIntrospector, sql, type Kysely, type RawBuilder } from 'kysely';
-
-function isPostgres(db: Kysely<unknown>): boolean {
-  return db.introspection instanceof PostgresIntrospector;
-}
+import type { Kysely } from 'kysely';
+import { keyColumnType } from './key-column.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // SQLite's text already compares by bytes and knows no collation named "C".
-  const key: 'text' | RawBuilder<unknown> = isPostgres(db) ? sql`text collate "C"` : 'text';
+  const key = keyColumnType(db);
 
   await db.schema
     .createTable('users')

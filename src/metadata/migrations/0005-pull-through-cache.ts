@@ -3,14 +3,11 @@
 // hosted), and when the upstream was last asked; cached_items says which manifests and blobs of a
 // repository were fetched from an upstream and when they were last pulled, which garbage
 // collection will use to evict by age. Byte-order keys on PostgreSQL, as in migrations 3 and 4.
-import { PostgresIntrospector, sql, type Kysely, type RawBuilder } from 'kysely';
-
-function isPostgres(db: Kysely<unknown>): boolean {
-  return db.introspection instanceof PostgresIntrospector;
-}
+import type { Kysely } from 'kysely';
+import { keyColumnType } from './key-column.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const key: 'text' | RawBuilder<unknown> = isPostgres(db) ? sql`text collate "C"` : 'text';
+  const key = keyColumnType(db);
 
   await db.schema
     .createTable('cached_tags')
