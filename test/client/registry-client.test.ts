@@ -15,6 +15,7 @@ import { RegistryClient, UpstreamError, type UpstreamEndpoint } from '../../src/
 import { freePort } from '../helpers/ports.js';
 import { startReferenceRegistry, type ReferenceRegistry } from '../helpers/reference-registry.js';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { basicAuthorization } from '../helpers/credentials.js';
 
 const USER = 'alice';
 const PASSWORD = 'Tr0ub4dor&3-not-in-any-message';
@@ -24,10 +25,6 @@ const berthOnly = { skip: testTarget === 'reference' ? 'these upstreams are Bert
 
 function sha256(data: Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 interface Image {
@@ -205,7 +202,7 @@ describe('RegistryClient', () => {
     let endpoint: UpstreamEndpoint;
     before(async () => {
       registry = await startRegistry({ extraConfig: ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${JSON.stringify(htpasswd)}`].join('\n') });
-      image = await pushImage(registry.url, basic(USER, PASSWORD), 'team/app');
+      image = await pushImage(registry.url, basicAuthorization(USER, PASSWORD), 'team/app');
       endpoint = { name: 'berth-basic', url: registry.url, username: USER, password: PASSWORD, allowPrivateAddresses: false };
     });
     after(async () => {
@@ -253,7 +250,7 @@ describe('RegistryClient', () => {
       });
       const token = async (repository: string): Promise<string> => {
         const answer = await fetch(`${registry.url}/token?service=berth&scope=repository:${repository}:pull,push`, {
-          headers: { authorization: basic(USER, PASSWORD) },
+          headers: { authorization: basicAuthorization(USER, PASSWORD) },
         });
         assert.equal(answer.status, 200);
         return `Bearer ${((await answer.json()) as { token: string }).token}`;
@@ -326,7 +323,7 @@ describe('RegistryClient', () => {
     let endpoint: UpstreamEndpoint;
     before(async () => {
       reference = await startReferenceRegistry({ htpasswd: { realm: 'reference-test', path: htpasswd } });
-      image = await pushImage(reference.url, basic(USER, PASSWORD), 'team/app');
+      image = await pushImage(reference.url, basicAuthorization(USER, PASSWORD), 'team/app');
       endpoint = { name: 'reference', url: reference.url, username: USER, password: PASSWORD, allowPrivateAddresses: false };
     });
     after(async () => {

@@ -16,6 +16,7 @@ import { RegistryError } from '../../src/errors/index.js';
 import { sendError } from '../../src/http/error-hook.js';
 import { registerAdminApi } from '../../src/http/admin-api.js';
 import { MetadataStore, openSqlite } from '../../src/metadata/index.js';
+import { basicAuthorization } from '../helpers/credentials.js';
 
 const PASSWORDS: Record<string, string> = {
   root: 'root-password',
@@ -58,7 +59,7 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
 }
 
 function basic(user: string, password = PASSWORDS[user] ?? ''): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return basicAuthorization(user, password);
 }
 
 interface Answer {

@@ -13,6 +13,7 @@ import bcrypt from 'bcryptjs';
 import { SignJWT, importPKCS8 } from 'jose';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { MEDIA, sha256 } from './support.js';
+import { basicAuthorization } from '../helpers/credentials.js';
 
 const berthOnly = { skip: testTarget === 'reference' ? 'per-user permissions are Berth-only' : false };
 
@@ -47,10 +48,6 @@ async function writeHtpasswd(dir: string): Promise<string> {
   const lines = USERS.map((user) => `${user}:${bcrypt.hashSync(PASSWORDS[user], 4).replace(/^\$2[ab]\$/, '$2y$')}`);
   await writeFile(file, `${lines.join('\n')}\n`);
   return file;
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 interface Call {
@@ -240,8 +237,8 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
   let fixture: Fixture;
   const credentials = new Map<string, string | undefined>([
     ['anonymous', undefined],
-    ['wrongPassword', basic('puller', 'not-the-password')],
-    ...USERS.map((user): [string, string] => [user, basic(user, PASSWORDS[user])]),
+    ['wrongPassword', basicAuthorization('puller', 'not-the-password')],
+    ...USERS.map((user): [string, string] => [user, basicAuthorization(user, PASSWORDS[user])]),
   ]);
 
   before(async () => {
@@ -258,7 +255,7 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
         ...ACCESS_CONFIG,
       ].join('\n'),
     });
-    fixture = await prepare(registry, basic('admin', PASSWORDS.admin), [...credentials.keys()]);
+    fixture = await prepare(registry, basicAuthorization('admin', PASSWORDS.admin), [...credentials.keys()]);
   });
   after(() => registry?.stop());
 
@@ -274,7 +271,7 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
   });
 
   it('lists in the catalog only what the caller may pull', async () => {
-    const admin = basic('admin', PASSWORDS.admin);
+    const admin = basicAuthorization('admin', PASSWORDS.admin);
     await pushAs(registry, admin, 'public/tool', randomBytes(10));
     const manifest = fixture.manifest.bytes;
     // Repositories appear in the catalog once they have a manifest.
@@ -291,10 +288,10 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
       return (JSON.parse(result.text) as { repositories: string[] }).repositories;
     };
     assert.deepEqual(await catalog(undefined), ['public/tool']);
-    assert.deepEqual(await catalog(basic('outsider', PASSWORDS.outsider)), ['public/tool', 'sandbox/shared']);
-    assert.deepEqual(await catalog(basic('puller', PASSWORDS.puller)), [PRIVATE, 'public/tool', 'sandbox/shared']);
+    assert.deepEqual(await catalog(basicAuthorization('outsider', PASSWORDS.outsider)), ['public/tool', 'sandbox/shared']);
+    assert.deepEqual(await catalog(basicAuthorization('puller', PASSWORDS.puller)), [PRIVATE, 'public/tool', 'sandbox/shared']);
     // Pages are filled with visible repositories only, and the Link points past them.
-    const first = await call(registry, 'GET', '/v2/_catalog?n=1', basic('outsider', PASSWORDS.outsider));
+    const first = await call(registry, 'GET', '/v2/_catalog?n=1', basicAuthorization('outsider', PASSWORDS.outsider));
     assert.deepEqual(JSON.parse(first.text).repositories, ['public/tool']);
     assert.match(first.headers.get('link') ?? '', /last=public%2Ftool/);
   });
@@ -312,7 +309,7 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
   it('lets anonymous callers pull public repositories, but never with wrong credentials', async () => {
     const anonymous = await call(registry, 'GET', '/v2/public/tool/manifests/latest', undefined, { headers: { accept: MEDIA.ociManifest } });
     assert.equal(anonymous.status, 200, anonymous.text);
-    const wrong = await call(registry, 'GET', '/v2/public/tool/manifests/latest', basic('outsider', 'nope'));
+    const wrong = await call(registry, 'GET', '/v2/public/tool/manifests/latest', basicAuthorization('outsider', 'nope'));
     assert.equal(wrong.status, 401);
     const anonymousPush = await call(registry, 'POST', '/v2/public/tool/blobs/uploads/', undefined);
     assert.equal(anonymousPush.status, 401);
@@ -328,7 +325,7 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
   async function tokenFor(user: User | undefined, scopes: readonly string[]): Promise<string> {
     const query = new URLSearchParams({ service: 'berth-test' });
     for (const scope of scopes) query.append('scope', scope);
-    const result = await call(registry, 'GET', `/token?${query}`, user === undefined ? undefined : basic(user, PASSWORDS[user]));
+    const result = await call(registry, 'GET', `/token?${query}`, user === undefined ? undefined : basicAuthorization(user, PASSWORDS[user]));
     assert.equal(result.status, 200, result.text);
     return (JSON.parse(result.text) as { token: string }).token;
   }
@@ -415,12 +412,12 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
   });
 
   it('refuses wrong passwords at /token and rate-limits repeated failures', async () => {
-    const wrong = await call(registry, 'GET', '/token?service=berth-test', basic('pusher', 'wrong'));
+    const wrong = await call(registry, 'GET', '/token?service=berth-test', basicAuthorization('pusher', 'wrong'));
     assert.equal(wrong.status, 401);
     assert.equal(JSON.parse(wrong.text).errors[0].code, 'UNAUTHORIZED');
     let limited: Call | undefined;
     for (let attempt = 0; attempt < 12 && limited === undefined; attempt++) {
-      const result = await call(registry, 'GET', '/token?service=berth-test', basic('deleter', `wrong-${attempt}`));
+      const result = await call(registry, 'GET', '/token?service=berth-test', basicAuthorization('deleter', `wrong-${attempt}`));
       if (result.status === 429) limited = result;
       else assert.equal(result.status, 401);
     }
@@ -429,9 +426,9 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
     assert.equal(JSON.parse(limited.text).errors[0].code, 'TOOMANYREQUESTS');
     // Guessing cannot lock out a user who is already signed in: verified credentials are
     // remembered, and only unverified ones count against the limit.
-    const right = await call(registry, 'GET', '/token?service=berth-test', basic('deleter', PASSWORDS.deleter));
+    const right = await call(registry, 'GET', '/token?service=berth-test', basicAuthorization('deleter', PASSWORDS.deleter));
     assert.equal(right.status, 200);
-    const otherClientUser = await call(registry, 'GET', '/token?service=berth-test', basic('outsider', PASSWORDS.outsider));
+    const otherClientUser = await call(registry, 'GET', '/token?service=berth-test', basicAuthorization('outsider', PASSWORDS.outsider));
     assert.equal(otherClientUser.status, 200);
   });
 
@@ -472,7 +469,7 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
   });
 
   it('accepts Basic credentials directly too', async () => {
-    const result = await call(registry, 'GET', `/v2/${PRIVATE}/tags/list`, basic('puller', PASSWORDS.puller));
+    const result = await call(registry, 'GET', `/v2/${PRIVATE}/tags/list`, basicAuthorization('puller', PASSWORDS.puller));
     assert.equal(result.status, 200, result.text);
   });
 });
