@@ -1,7 +1,8 @@
 // `npm run bench`: Berth against the reference registry (CNCF Distribution, Debian's
 // docker-registry) on loopback, every workload in alternation (Berth, reference, Berth, ...),
 // with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
-// The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts).
+// The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts),
+// the pull-through cache rows on a caching pair and their upstream (lib/proxy-workloads.ts).
 // Prints medians with min-max and the ratio Berth/reference; writes bench/results/latest.json.
 import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { HttpClient } from './lib/http-client.js';
 import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
 import { RssSampler } from './lib/proc-stats.js';
 import { parseOptions, usage, type BenchOptions } from './lib/options.js';
+import { proxyWorkloads, startProxyTargets, type ProxyTargets } from './lib/proxy-workloads.js';
 import { comparisonTable, cpuTable, limitsTable, summaries, type MemoryResult, type ProbeResult, type WorkloadResult } from './lib/report.js';
 import { runScaleOut } from './lib/scale-out.js';
 import { commandVersion, compileBerth, compiledDir, requireCommand, startBerth, startNginx, startReference, type ServerProcess } from './lib/servers.js';
@@ -51,6 +53,7 @@ async function runWorkload(workload: Workload, targets: readonly Target[], optio
     title: workload.title,
     metrics: workload.metrics,
     limitMetrics: workload.limit?.metrics ?? [],
+    ...(workload.limit?.share ? { limitShare: workload.limit.share } : {}),
     values: { berth: {}, reference: {}, limit: {} },
     cpu: {
       berth: { server: [], client: [] },
@@ -173,12 +176,25 @@ async function main(): Promise<number> {
       servers.push(reference);
       return { berth, reference };
     })();
-    // Both settle before anything is thrown, so cleanup() sees every server that started.
-    const [pair, authStarted] = await Promise.allSettled([startingPair, startingAuth]);
+    // The pull-through cache rows: an upstream Berth, and a caching Berth and reference of it
+    // (started only when a proxy- row is selected).
+    let proxyServers: ProxyTargets | undefined;
+    const proxyRows = proxyWorkloads(options, () => proxyServers).filter((w) => selected(options, w.id));
+    const startingProxy: Promise<ProxyTargets | undefined> =
+      proxyRows.length > 0
+        ? startProxyTargets(join(workDir, 'proxy'), options, (server, client) => {
+            servers.push(server);
+            clients.push(client);
+          })
+        : Promise.resolve(undefined);
+    // All settle before anything is thrown, so cleanup() sees every server that started.
+    const [pair, authStarted, proxyStarted] = await Promise.allSettled([startingPair, startingAuth, startingProxy]);
     if (pair.status === 'rejected') throw pair.reason;
     if (authStarted.status === 'rejected') throw authStarted.reason;
+    if (proxyStarted.status === 'rejected') throw proxyStarted.reason;
     const { berth, reference } = pair.value;
     const authTargets = authStarted.value;
+    proxyServers = proxyStarted.value;
     let nginx: ServerProcess | undefined;
     if (options.nginx && selected(options, 'blob-pull')) {
       const root = join(workDir, 'nginx', 'root');
@@ -192,7 +208,12 @@ async function main(): Promise<number> {
       const describe = (targets: readonly Target[]): string => targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ') || '-';
       log(`with auth (htpasswd, bcrypt cost ${options.bcryptCost}): Basic ${describe(authTargets.basic)}; token server ${describe(authTargets.token)}`);
     }
+    if (proxyServers) {
+      const caches = proxyServers.targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ');
+      log(`pull-through caches: ${caches}; their upstream (Berth) pid ${proxyServers.upstream.pid} at ${proxyServers.upstream.url}`);
+    }
     const authTrees = [...authTargets.basic, ...authTargets.token].map((t) => t.server.tree);
+    const proxyTrees = proxyServers ? [proxyServers.upstream.tree, ...proxyServers.targets.map((t) => t.server.tree)] : [];
 
     const targets: Target[] = [berth, reference].map((server) => {
       const client = new HttpClient(server.url);
@@ -202,7 +223,7 @@ async function main(): Promise<number> {
     berth.tree.refresh();
     reference.tree.refresh();
     const startTreeBytes = { berth: berth.tree.rssBytes(), reference: reference.tree.rssBytes() };
-    const sampler = new RssSampler([berth.tree, reference.tree, ...authTrees]);
+    const sampler = new RssSampler([berth.tree, reference.tree, ...authTrees, ...proxyTrees]);
     sampler.start();
 
     // Each workload with the targets it runs on; the auth- rows follow the open small requests.
@@ -212,6 +233,7 @@ async function main(): Promise<number> {
       ...open([blobPull(options, () => nginx), blobPush(options, 'monolithic'), blobPush(options, 'chunked'), ...smallRequestWorkloads(options)]),
       ...authRows.basic.map((workload) => ({ workload, targets: authTargets.basic })),
       ...authRows.token.map((workload) => ({ workload, targets: authTargets.token })),
+      ...proxyRows.map((workload) => ({ workload, targets: proxyServers?.targets ?? [] })),
       ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
     ];
     const probes = [sha256Probe(options), diskProbe(options, workDir)].filter((p) => selected(options, p.id));
@@ -242,6 +264,13 @@ async function main(): Promise<number> {
       process.stdout.write(
         `\n(authenticated rows: one htpasswd entry, bcrypt cost ${options.bcryptCost}; Distribution's documentation uses 10, Apache's htpasswd -B defaults to 5.` +
           ` The reference runs bcrypt on every request, Berth once per auth.credentialcache, default 1m. The Bearer row runs against Berth alone: the reference has no token server.)\n`,
+      );
+    }
+    if (proxyRows.length > 0) {
+      process.stdout.write(
+        `\n(pull-through cache rows: a caching Berth and the reference in proxy mode, each with an empty cache, in front of one plain Berth upstream on loopback;` +
+          ` every repetition pulls a new digest, so each cold pull is a miss. The direct pull (limits table) reads the same blob from the upstream.` +
+          ` The reference fetches a missed blob from the upstream twice: once for the client, once to store it.)\n`,
       );
     }
     if (options.preset !== 'full') process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);

@@ -1,7 +1,8 @@
 // Smoke test of the benchmark, so that it cannot rot: `bench/run.ts --smoke` (tiny sizes, one
-// repetition, a few seconds) must start both registries (and the pair with auth on), run every
-// workload against both (the token row against Berth alone) without a failure, and write
-// complete JSON results. It asserts nothing about speed.
+// repetition, a few seconds) must start both registries (and the pair with auth on, and the
+// pull-through caches with their upstream), run every workload against both (the token row
+// against Berth alone) without a failure, and write complete JSON results. It asserts nothing
+// about speed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,7 +13,11 @@ import { describe, it } from 'node:test';
 const projectRoot = resolve(import.meta.dirname, '..');
 
 interface ResultsDocument {
-  workloads: { id: string; error?: string; values: { berth: Record<string, number[]>; reference: Record<string, number[]> } }[];
+  workloads: {
+    id: string;
+    error?: string;
+    values: { berth: Record<string, number[]>; reference: Record<string, number[]>; limit: Record<string, number[]> };
+  }[];
   machineLimits: { id: string; error?: string; values: Record<string, number[]> }[];
   memory: { peakTreeBytes: { berth: number; reference: number } };
   table: string;
@@ -45,6 +50,7 @@ describe('npm run bench -- --smoke', () => {
         'auth-manifest-get-c16',
         'auth-blob-get-c16',
         ...berthOnly,
+        'proxy-cold-pull',
         'image-push',
         'image-pull',
         'catalog-walk',
@@ -58,6 +64,13 @@ describe('npm run bench -- --smoke', () => {
         if (berthOnly.includes(workload.id)) assert.deepEqual(workload.values.reference, {}, `${workload.id}: runs against Berth alone`);
         else assert.ok(Object.keys(workload.values.reference).length > 0, `${workload.id}: no reference values`);
       }
+      // The pull-through cache row: cold and warm pulls through both caches, and the direct pull.
+      const proxy = results.workloads.find((w) => w.id === 'proxy-cold-pull');
+      for (const subject of ['berth', 'reference'] as const) {
+        for (const key of ['mbps', 'ttfbMs', 'warmMbps', 'warmTtfbMs']) assert.equal(proxy?.values[subject][key]?.length, 1, `proxy-cold-pull: ${subject} ${key}`);
+      }
+      assert.equal(proxy?.values.limit.mbps?.length, 1, 'proxy-cold-pull: no direct pull');
+      assert.match(results.table, /pull-through cache: cold pull/);
       assert.ok(results.memory.peakTreeBytes.berth > 0 && results.memory.peakTreeBytes.reference > 0);
       assert.match(results.table, /authenticated manifest GET by tag \(Basic, htpasswd bcrypt cost 4\)/);
       assert.match(run.stdout, /B\/R/);

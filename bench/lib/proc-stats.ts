@@ -85,6 +85,22 @@ export class ProcessTree {
     return ticks / CLOCK_TICKS;
   }
 
+  /**
+   * Bytes the tree's members have passed to write system calls so far (wchar in /proc/<pid>/io:
+   * files, pipes and sockets alike), as of the last refresh(); 0 for a member that cannot be read.
+   */
+  writtenBytes(): number {
+    let bytes = 0;
+    for (const pid of this.members) {
+      try {
+        bytes += Number(/^wchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        // The process has exited, or its io file is not ours to read.
+      }
+    }
+    return bytes;
+  }
+
   /** Resident memory of the tree now, in bytes (members as of the last refresh). */
   rssBytes(): number {
     let kib = 0;

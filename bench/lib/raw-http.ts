@@ -1,7 +1,8 @@
 // A minimal HTTP/1.1 client connection on a raw keep-alive socket, for the load generator and
 // for large downloads. It reads into one reused buffer (net's `onread`, 1 MiB for downloads) and
 // parses only the framing (status line, Content-Length or chunked) to count body bytes, so the
-// client spends far less CPU per request and per byte than node:http.
+// client spends far less CPU per request and per byte than node:http. A caller may also see
+// the body bytes as they arrive (to hash them), through the optional onBody of request().
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -30,6 +31,7 @@ type Phase = 'idle' | 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end
 
 interface Pending {
   readonly head: boolean;
+  readonly onBody: ((chunk: Buffer) => void) | undefined;
   readonly resolve: (response: RawResponse) => void;
   readonly reject: (error: Error) => void;
   readonly started: number;
@@ -63,14 +65,18 @@ export class RawConnection {
     await this.connected;
   }
 
-  /** Sends one request (built by buildRequest) and resolves when its response has been read. */
-  async request(request: Buffer, head = false): Promise<RawResponse> {
+  /**
+   * Sends one request (built by buildRequest) and resolves when its response has been read.
+   * `onBody` receives each piece of the body as it arrives (chunked framing removed); the piece
+   * views the reused read buffer, so it must be consumed (e.g. hashed) before returning.
+   */
+  async request(request: Buffer, head = false, onBody?: (chunk: Buffer) => void): Promise<RawResponse> {
     if (this.pending) throw new Error('RawConnection: one request at a time');
     await this.ready();
     const socket = this.socket;
     if (!socket) throw new Error('connection closed');
     return new Promise((resolve, reject) => {
-      this.pending = { head, resolve, reject, started: performance.now(), status: 0, headText: '', bodyBytes: 0, firstByte: NaN };
+      this.pending = { head, onBody, resolve, reject, started: performance.now(), status: 0, headText: '', bodyBytes: 0, firstByte: NaN };
       this.phase = 'head';
       this.carry = undefined;
       socket.write(request);
@@ -131,11 +137,12 @@ export class RawConnection {
     });
   }
 
-  private body(bytes: number): void {
+  private body(chunk: Buffer): void {
     const pending = this.pending;
-    if (!pending || bytes === 0) return;
+    if (!pending || chunk.length === 0) return;
     if (pending.bodyBytes === 0) pending.firstByte = performance.now();
-    pending.bodyBytes += bytes;
+    pending.bodyBytes += chunk.length;
+    pending.onBody?.(chunk);
   }
 
   /** `data` views the reused read buffer: anything kept past this call is copied. */
@@ -178,7 +185,7 @@ export class RawConnection {
         }
         case 'body': {
           const take = Math.min(this.remaining, data.length);
-          this.body(take);
+          this.body(data.subarray(0, take));
           this.remaining -= take;
           data = data.subarray(take);
           if (this.remaining === 0) this.finish();
@@ -200,7 +207,7 @@ export class RawConnection {
         case 'chunk-data':
         case 'chunk-end': {
           const take = Math.min(this.remaining, data.length);
-          if (this.phase === 'chunk-data') this.body(Math.max(0, Math.min(take, this.remaining - 2)));
+          if (this.phase === 'chunk-data') this.body(data.subarray(0, Math.max(0, Math.min(take, this.remaining - 2))));
           this.remaining -= take;
           data = data.subarray(take);
           if (this.remaining > 0) continue;

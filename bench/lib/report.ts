@@ -1,7 +1,7 @@
 // Turns the raw per-repetition numbers into the printed tables (median, min-max, ratio
 // Berth/reference, goal) and the JSON document kept under bench/results/.
 import { summarize, type Summary } from './stats.js';
-import type { MetricSpec } from './workload.js';
+import type { LimitShare, MetricSpec } from './workload.js';
 
 export type Subject = 'berth' | 'reference' | 'limit';
 
@@ -16,6 +16,8 @@ export interface WorkloadResult {
   readonly title: string;
   readonly metrics: readonly MetricSpec[];
   readonly limitMetrics: readonly MetricSpec[];
+  /** Which registry figure the limits table gives as a share of the limit's. */
+  readonly limitShare?: LimitShare;
   /** values[subject][metric key] = one number per repetition. */
   readonly values: Record<Subject, Record<string, number[]>>;
   readonly cpu: Record<Subject, CpuShare>;
@@ -145,14 +147,15 @@ export function limitsTable(workloads: readonly WorkloadResult[], probes: readon
     for (const spec of w.limitMetrics) {
       rows.push([rowLabel(w.title, spec), spec.unit, cell(summarize(w.values.limit[spec.key] ?? []))]);
     }
-    if (w.limitMetrics.some((m) => m.key === 'mbps')) {
-      // Per repetition, each registry's pull rate as a share of nginx's in the same repetition.
+    const share = w.limitShare;
+    if (share) {
+      // Per repetition, each registry's figure (pull rate) as a share of the limit's in the same repetition.
       for (const subject of ['berth', 'reference'] as const) {
-        const own = w.values[subject].mbps ?? [];
-        const limit = w.values.limit.mbps ?? [];
+        const own = w.values[subject][share.key] ?? [];
+        const limit = w.values.limit[share.key] ?? [];
         const shares = own.flatMap((v, i) => (limit[i] === undefined ? [] : [(100 * v) / limit[i]]));
-        const label = subject === 'berth' ? '  Berth pull, share of nginx (goal >= 80%)' : '  reference pull, share of nginx';
-        rows.push([label, '%', cell(summarize(shares))]);
+        const goal = subject === 'berth' && share.berthGoalPercent !== undefined ? ` (goal >= ${share.berthGoalPercent}%)` : '';
+        rows.push([`  ${subject === 'berth' ? 'Berth' : 'reference'} pull, share of ${share.of}${goal}`, '%', cell(summarize(shares))]);
       }
     }
   }
@@ -179,7 +182,7 @@ export function cpuTable(workloads: readonly WorkloadResult[]): string {
     w.peakRssBytes.reference > 0 ? format(w.peakRssBytes.reference / MiB) : '-',
   ]);
   return table(
-    ['CPU while measuring (100% = one core)', 'Berth', 'client', 'reference', 'client', 'nginx / client', 'RSS MiB: Berth', 'reference'],
+    ['CPU while measuring (100% = one core)', 'Berth', 'client', 'reference', 'client', 'limit / client', 'RSS MiB: Berth', 'reference'],
     rows,
     new Set([1, 2, 3, 4, 5, 6, 7]),
   );

@@ -2,7 +2,8 @@
 // `npm start` would run it from source), the reference registry (Debian's docker-registry,
 // CNCF Distribution) and nginx for the static-file limit. Each gets its own directory under
 // the run's temporary folder, and is stopped by its own PID. Registries run open unless a
-// workload asks for authentication (RegistryAuth), which is then written alike for both.
+// workload asks for authentication (RegistryAuth), which is then written alike for both, or
+// for a pull-through cache of one upstream (RegistryProxy), written in each registry's own form.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -51,6 +52,31 @@ export type RegistryAuth =
 
 const NO_AUTH: RegistryAuth = { mode: 'none' };
 
+/** A pull-through cache of one upstream registry for the root namespace (lib/proxy-workloads.ts). */
+export interface RegistryProxy {
+  /** The upstream's base URL, e.g. http://127.0.0.1:PORT. */
+  readonly upstreamUrl: string;
+}
+
+/**
+ * The proxy section: Berth's `proxy.upstreams` (allowprivateaddresses because the upstream is on
+ * loopback; tags trusted for 1h, though the rows fetch blobs by digest only), or Distribution's
+ * `proxy.remoteurl` (which puts the reference in proxy mode: it then refuses pushes).
+ */
+function proxyYaml(kind: 'berth' | 'reference', proxy: RegistryProxy | undefined): string[] {
+  if (proxy === undefined) return [];
+  if (kind === 'reference') return ['proxy:', `  remoteurl: ${JSON.stringify(proxy.upstreamUrl)}`];
+  return [
+    'proxy:',
+    '  upstreams:',
+    '    - name: up',
+    `      url: ${JSON.stringify(proxy.upstreamUrl)}`,
+    '      namespace: ""',
+    '      tagttl: 1h',
+    '      allowprivateaddresses: true',
+  ];
+}
+
 function authYaml(auth: RegistryAuth): string[] {
   switch (auth.mode) {
     case 'none':
@@ -67,7 +93,7 @@ function authYaml(auth: RegistryAuth): string[] {
  * on in Debian's and the registry:2 image's stock config.yml, so the reference runs as people
  * run it; Berth accepts the key with a warning (its caches are built in).
  */
-function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth): string {
+function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth, proxy: readonly string[] = []): string {
   return [
     'version: 0.1',
     'log:',
@@ -84,6 +110,7 @@ function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth): 
     '  delete:',
     '    enabled: true',
     ...authYaml(auth),
+    ...proxy,
     '',
   ].join('\n');
 }
@@ -109,11 +136,12 @@ export async function startBerth(
   compiled = false,
   env: Readonly<Record<string, string>> = {},
   auth: RegistryAuth = NO_AUTH,
+  proxy?: RegistryProxy,
 ): Promise<ServerProcess> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth));
+  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
   const launch = compiled
     ? [
         '--input-type=module',
@@ -130,12 +158,12 @@ export async function startBerth(
   return started('berth', child, port, '/v2/');
 }
 
-export async function startReference(dir: string, auth: RegistryAuth = NO_AUTH): Promise<ServerProcess> {
+export async function startReference(dir: string, auth: RegistryAuth = NO_AUTH, proxy?: RegistryProxy): Promise<ServerProcess> {
   if (auth.mode === 'token') throw new Error('the reference registry has no token server');
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth));
+  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('reference', proxy)));
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   return started('reference', child, port, '/v2/');
 }

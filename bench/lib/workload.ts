@@ -61,6 +61,15 @@ export class Meter {
 
 export type Metrics = Record<string, number>;
 
+/** How the limits table relates a registry's figure to the limit's (e.g. pull MB/s to nginx's). */
+export interface LimitShare {
+  readonly key: string;
+  /** What the limit is, for the row label: "nginx", "the direct pull". */
+  readonly of: string;
+  /** Berth's goal, in percent of the limit, if the issue sets one. */
+  readonly berthGoalPercent?: number;
+}
+
 export interface Workload {
   readonly id: string;
   readonly title: string;
@@ -73,6 +82,8 @@ export interface Workload {
   /** A machine-limit measurement run after both targets in each repetition (e.g. nginx). */
   readonly limit?: {
     readonly metrics: readonly MetricSpec[];
+    /** Report each registry's `key` as a share of the limit's in the same repetition. */
+    readonly share?: LimitShare;
     readonly tree: () => ProcessTree | undefined;
     run(rep: number, meter: Meter): Promise<Metrics>;
   };

@@ -116,6 +116,7 @@ export function blobPull(options: BenchOptions, nginx: () => ServerProcess | und
               { key: 'mbps', label: 'nginx (sendfile) pull of the same file', unit: 'MB/s', better: 'higher' },
               { key: 'ttfbMs', label: ' time to first byte', unit: 'ms', better: 'lower' },
             ],
+            share: { key: 'mbps', of: 'nginx', berthGoalPercent: 80 },
             tree: () => nginx()?.tree,
             run: (_rep: number, meter: Meter) => pull(limitServer(), `/${NGINX_FILE}`, meter),
           },
