@@ -102,11 +102,18 @@ export class BlobFill {
     let upload;
     try {
       upload = await registry.uploads.start(repository);
-      const result = await registry.uploads.complete(repository, upload.id, digest, body(), { signal });
-      if (out && !out.destroyed && !out.writableEnded) {
+      // The held-back last bytes go to the client once the digest is known to match: as soon as
+      // the running hash says so (before the fsync), else when the upload has completed.
+      const releaseTail = (): void => {
+        if (!out || out.destroyed || out.writableEnded) return;
         if (held) out.write(held);
         out.end();
-      }
+      };
+      const result = await registry.uploads.complete(repository, upload.id, digest, body(), {
+        signal,
+        onDigestMatch: { digest, callback: releaseTail },
+      });
+      releaseTail();
       return { size: result.size };
     } catch (error) {
       stream.destroy();

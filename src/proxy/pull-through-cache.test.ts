@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../../test/helpers/registry.js';
 import { RegistryError } from '../errors/index.js';
-import { Digest, MediaType } from '../oci/index.js';
+import { Digest, MediaType, type RepositoryName } from '../oci/index.js';
 import { PullThroughCache, type Upstream } from './index.js';
 import {
   countRequests,
@@ -85,8 +85,9 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
           const content = await cache.openBlob(repo, digest, undefined, anyNs);
           assert.equal(content.size, blob.length);
           assert.deepEqual(await readAll(content.stream), blob);
-          // Now linked in the local repository, complete and verified.
-          assert.deepEqual(await local.registry.blobs.stat(repo, digest), { size: blob.length });
+          // Then linked in the local repository, complete and verified: the client's last bytes
+          // go out once the digest matches, the commit follows.
+          assert.deepEqual(await cachedBlob(local, repo, digest), { size: blob.length });
         }
         assert.equal(cache.stats.manifestFetches, 1);
         assert.equal(cache.stats.blobFetches, 2);
@@ -209,7 +210,7 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         for (const bytes of results.slice(0, 4)) assert.ok(bytes.equals(big));
         assert.ok(results[4]!.equals(big.subarray(1000, 2000)));
         assert.equal(cache.stats.blobFetches, 1);
-        assert.deepEqual(await local.registry.blobs.stat(repo, digest), { size: big.length });
+        assert.deepEqual(await cachedBlob(local, repo, digest), { size: big.length });
         // A marker request: once its line is logged, every earlier upstream request has been.
         await (await fetch(`${up.url}/v2/marker/manifests/barrier`)).arrayBuffer();
         await until(() => countRequests(up.output(), 'GET', '/v2/marker/manifests/barrier') >= 1);
@@ -431,7 +432,7 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
       tampered = false;
       const fixed = await cache.openBlob(repo, digest, undefined, anyNs);
       assert.ok((await readAll(fixed.stream)).equals(good));
-      assert.deepEqual(await local.registry.blobs.stat(repo, digest), { size: good.length });
+      assert.deepEqual(await cachedBlob(local, repo, digest), { size: good.length });
       assert.deepEqual((await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).bytes, manifest);
       assert.equal(blobGets, 4);
       // No upload session is left behind by the failed fetches.
@@ -459,6 +460,12 @@ async function pushLocally(local: LocalRegistry, repository: ReturnType<typeof n
 }
 
 /** Polls a condition that background work makes true. */
+/** The blob's size once the fill has committed it to the local registry. */
+async function cachedBlob(local: LocalRegistry, repo: RepositoryName, digest: Digest): Promise<{ size: number }> {
+  await untilAsync(async () => (await local.registry.blobs.stat(repo, digest).catch(() => undefined)) !== undefined);
+  return local.registry.blobs.stat(repo, digest);
+}
+
 async function untilAsync(condition: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (await condition()) return;

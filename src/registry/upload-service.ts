@@ -21,6 +21,13 @@ export interface ChunkOptions {
   /** The chunk's declared position (Content-Range); it must start where the upload ends. */
   readonly range?: ByteRange;
   readonly signal?: AbortSignal;
+  /**
+   * For the last chunk of complete(): called once every byte is in and the running hash equals
+   * this digest, before the bytes are made durable and visible. A pull-through fill hands its
+   * client the last bytes then, instead of after the fsync. Not called when the running hash
+   * is not at hand (the bytes are re-read at completion) or does not match.
+   */
+  readonly onDigestMatch?: { readonly digest: Digest; readonly callback: () => void };
 }
 
 interface RunningHash {
@@ -167,6 +174,10 @@ export class UploadService {
           contentRange: `${options.range.start}-${options.range.end}`,
           received: writer.size - size,
         });
+      }
+      const match = options.onDigestMatch;
+      if (match && finish === 'commit' && running && running.offset === writer.size && match.digest.algorithm === 'sha256') {
+        if (Digest.fromHash('sha256', running.hash.copy()).equals(match.digest)) match.callback();
       }
       await (finish === 'commit' ? writer.commit() : writer.close());
       return writer.size;
