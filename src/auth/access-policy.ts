@@ -5,7 +5,7 @@
 import type { AccessRule } from '../config/security-schema.js';
 import type { AccountStore } from '../metadata/index.js';
 import { actionsOfRole, type AccessAction, type Principal, type ScopeGrant } from './principal.js';
-import { compileRepositoryGlob, namespaceOf } from './repository-glob.js';
+import { compileRepositoryGlob, namespaceOf, repositoryGlob } from './repository-glob.js';
 
 const ALL_ACTIONS: readonly AccessAction[] = ['pull', 'push', 'delete'];
 
@@ -101,7 +101,7 @@ export class AccessPolicy {
 function scopeActions(scopes: readonly ScopeGrant[], repository: string): Set<AccessAction> {
   const out = new Set<AccessAction>();
   for (const scope of scopes) {
-    if (compileRepositoryGlob(scope.repository).test(repository)) for (const action of scope.actions) out.add(action);
+    if (repositoryGlob(scope.repository).test(repository)) for (const action of scope.actions) out.add(action);
   }
   return out;
 }

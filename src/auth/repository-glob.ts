@@ -1,6 +1,23 @@
 // Repository globs, as access rules and API-token scopes write them: `*` matches within one path
 // component, `**` across components, `?` one character; everything else is literal.
 
+const compiled = new Map<string, RegExp>();
+
+/**
+ * compileRepositoryGlob, remembered: API-token scopes are judged on every request of a token
+ * sign-in, and the same few globs recur.
+ */
+export function repositoryGlob(glob: string): RegExp {
+  let pattern = compiled.get(glob);
+  if (pattern === undefined) {
+    // Bounded: globs come from stored tokens, not from requests, but keep it small anyway.
+    if (compiled.size >= 1000) compiled.clear();
+    pattern = compileRepositoryGlob(glob);
+    compiled.set(glob, pattern);
+  }
+  return pattern;
+}
+
 export function compileRepositoryGlob(glob: string): RegExp {
   let pattern = '';
   for (let i = 0; i < glob.length; i++) {

@@ -54,12 +54,19 @@ export async function authenticateRequest(auth: HttpAuth, request: FastifyReques
  * (with that user's current rights); an external server's token names no Berth account.
  */
 export async function adminPrincipal(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
-  const principal = await authenticateRequest(auth, request, externalUrl);
-  if (principal.kind !== 'token') return principal;
-  if (auth.mode === 'token' && principal.subject !== '') {
-    return (await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' };
-  }
-  return { kind: 'anonymous' };
+  const principal = await userBehind(auth, await authenticateRequest(auth, request, externalUrl));
+  return principal.kind === 'token' ? { kind: 'anonymous' } : principal;
+}
+
+/**
+ * The user a token from Berth's own server stands for, with that user's current rights
+ * (anonymous for an anonymous token or a user who is gone). Other principals, including
+ * tokens of an external server (which name no Berth account), are returned as they are.
+ */
+async function userBehind(auth: HttpAuth, principal: Principal): Promise<Principal> {
+  if (principal.kind !== 'token' || auth.mode !== 'token') return principal;
+  if (principal.subject === '') return { kind: 'anonymous' };
+  return (await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' };
 }
 
 /** The challenge of a 401 without a scope (admin API, /v2/). */
@@ -79,9 +86,12 @@ export async function authorize(
   externalUrl: string | undefined,
 ): Promise<RequestAccess> {
   const principal = await authenticateRequest(auth, request, externalUrl);
+  // Who other repositories are judged for, looked up once per request (a catalog page asks
+  // for every name on it).
+  let judged: Promise<Principal> | undefined;
   const access: RequestAccess = {
     principal,
-    mayPull: async (repository) => catalogPrincipalMayPull(auth, principal, repository),
+    mayPull: (repository) => mayPullOther(auth, principal, (judged ??= userBehind(auth, principal)), repository),
   };
   const requirement = route.access;
   if (requirement.kind === 'catalog') {
@@ -108,22 +118,19 @@ export async function authorize(
 }
 
 /**
- * Catalog filtering and mount sources judge by who the caller is. A token from Berth's own
- * server names its user, whose rights are looked up; a token from an external server carries
- * only what it grants.
+ * Catalog filtering and mount sources judge by who the caller is: a token from Berth's own
+ * server by its user's rights (`judged`); a token from an external server carries only what it
+ * grants.
  */
-async function catalogPrincipalMayPull(auth: HttpAuth, principal: Principal, repository: string): Promise<boolean> {
-  let judged: Principal = principal;
-  if (principal.kind === 'token' && auth.mode === 'token') {
-    judged = principal.subject === '' ? { kind: 'anonymous' } : ((await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' });
-  } else if (principal.kind === 'token') {
-    // An external server's token: the catalog scope lists everything, as Distribution does;
-    // other repositories need the token to name them.
+async function mayPullOther(auth: HttpAuth, principal: Principal, judged: Promise<Principal>, repository: string): Promise<boolean> {
+  if (principal.kind === 'token' && auth.mode !== 'token') {
+    // The catalog scope lists everything, as Distribution does; other repositories need the
+    // token to name them.
     const named = principal.access.some((entry) => entry.type === 'repository' && entry.name === repository);
     const catalog = principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog');
     if (!named) return catalog;
   }
-  return auth.policy.allows(judged, repository, ['pull'] satisfies AccessAction[]);
+  return auth.policy.allows(await judged, repository, ['pull'] satisfies AccessAction[]);
 }
 
 /** The token endpoint's URL for challenges. */

@@ -22,6 +22,34 @@ export interface ReferenceRegistry {
   stop(): Promise<void>;
 }
 
+/** The reference registry's config.yml: quiet logs, a filesystem root, loopback, optional htpasswd. */
+export function referenceConfig(options: {
+  readonly rootDirectory: string;
+  readonly port: number;
+  readonly deleteEnabled: boolean;
+  readonly htpasswd?: { readonly realm: string; readonly path: string };
+}): string {
+  const auth = options.htpasswd
+    ? ['auth:', '  htpasswd:', `    realm: ${JSON.stringify(options.htpasswd.realm)}`, `    path: ${JSON.stringify(options.htpasswd.path)}`]
+    : [];
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(options.rootDirectory)}`,
+    '  delete:',
+    `    enabled: ${options.deleteEnabled}`,
+    'http:',
+    `  addr: 127.0.0.1:${options.port}`,
+    ...auth,
+    '',
+  ].join('\n');
+}
+
 export async function startReferenceRegistry(options: ReferenceRegistryOptions = {}): Promise<ReferenceRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-reference-'));
   // Another process may take the port between freePort() and the bind; try a few ports.
@@ -40,27 +68,9 @@ export async function startReferenceRegistry(options: ReferenceRegistryOptions =
 async function startOnce(dir: string, options: ReferenceRegistryOptions): Promise<ReferenceRegistry> {
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  const auth = options.htpasswd
-    ? ['auth:', '  htpasswd:', `    realm: ${JSON.stringify(options.htpasswd.realm)}`, `    path: ${JSON.stringify(options.htpasswd.path)}`]
-    : [];
   await writeFile(
     configFile,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      ...auth,
-      '',
-    ].join('\n'),
+    referenceConfig({ rootDirectory: join(dir, 'data'), port, deleteEnabled: true, ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}) }),
   );
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const collected: string[] = [];

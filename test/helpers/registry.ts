@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './ports.js';
+import { referenceConfig } from './reference-registry.js';
 
 export interface RegistryOptions {
   /** storage.delete.enabled; default true. */
@@ -117,20 +118,7 @@ async function startReference(dataDir: string, options: RegistryOptions): Promis
   const configFile = join(dataDir, 'reference-config.yml');
   await writeFile(
     configFile,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(join(dataDir, 'reference'))}`,
-      '  delete:',
-      `    enabled: ${options.deleteEnabled ?? true}`,
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-    ].join('\n'),
+    referenceConfig({ rootDirectory: join(dataDir, 'reference'), port, deleteEnabled: options.deleteEnabled ?? true }),
   );
   const child = spawn('docker-registry', ['serve', configFile], {
     env: childEnv(options.env),
