@@ -14,6 +14,7 @@ import { RegistryError } from '../errors/index.js';
 import type { Registry } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { PullThroughCache } from '../proxy/index.js';
 import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
@@ -26,6 +27,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly auth: HttpAuth | undefined;
   /** The pull-through cache; undefined when no upstream is configured. */
   readonly proxy: PullThroughCache | undefined;
+  /** What GET /metrics serves (Prometheus text format). */
+  readonly metrics: MetricsRegistry;
   readonly logger: FastifyBaseLogger;
   readonly accessLog: boolean;
   /** Requests served at once before answering 429; 0 for no limit. */
@@ -151,6 +154,11 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
 
   app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: liveness });
   app.route({ method: ['GET', 'HEAD'], url: '/readyz', handler: readiness(registry) });
+  app.route({
+    method: 'GET',
+    url: '/metrics',
+    handler: async (_request, reply) => reply.header('Content-Type', options.metrics.contentType).send(await options.metrics.metrics()),
+  });
   const auth = options.auth;
   if (auth?.tokens !== undefined) {
     const { getToken, postToken } = tokenHandlers(auth);

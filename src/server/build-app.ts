@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
+import { createMetrics } from './metrics.js';
 import { RegistryClient } from '../client/index.js';
 import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const http = createHttpApp(registry, {
     auth,
     proxy,
+    metrics: createMetrics(proxy),
     logger,
     accessLog: !config.log.accesslog.disabled,
     externalUrl: config.http.host,

@@ -127,6 +127,13 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
     } finally {
       await fresh.cleanup();
     }
+    // The cache's counters, as Prometheus scrapes them.
+    const metrics = await (await fetch(`${mirror.url}/metrics`)).text();
+    const count = (event: string): number =>
+      Number(new RegExp(`^berth_proxy_events_total\\{event="${event}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1);
+    assert.ok(count('hits') > 0, metrics);
+    assert.ok(count('blobFetches') >= 2, metrics);
+    assert.equal(count('verificationFailures'), 0, metrics);
   });
 
 });
