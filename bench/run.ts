@@ -170,7 +170,7 @@ async function main(): Promise<number> {
           })
         : Promise.resolve({ basic: [], token: [] });
     const startingPair = (async (): Promise<{ berth: ServerProcess; reference: ServerProcess }> => {
-      const berth = await startBerth(join(workDir, 'berth'), options.compiled);
+      const berth = await startBerth(join(workDir, 'berth'), options);
       servers.push(berth);
       const reference = await startReference(join(workDir, 'reference'));
       servers.push(reference);

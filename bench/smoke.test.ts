@@ -31,7 +31,7 @@ describe('npm run bench -- --smoke', () => {
       const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
       const run = spawnSync(
         process.execPath,
-        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--smoke', '--output', output, ...(hasNginx ? [] : ['--no-nginx'])],
+        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--smoke', '--tsx', '--output', output, ...(hasNginx ? [] : ['--no-nginx'])],
         { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 },
       );
       assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`);

@@ -146,11 +146,11 @@ export async function startAuthTargets(
   const starting = [
     ...(want.basic
       ? [
-          target('berth', startBerth(join(dir, 'berth-basic'), options.compiled, {}, basicAuth)),
+          target('berth', startBerth(join(dir, 'berth-basic'), options, {}, basicAuth)),
           target('reference', startReference(join(dir, 'reference-basic'), basicAuth)),
         ]
       : []),
-    ...(want.token ? [target('berth', startBerth(join(dir, 'berth-token'), options.compiled, {}, tokenAuth))] : []),
+    ...(want.token ? [target('berth', startBerth(join(dir, 'berth-token'), options, {}, tokenAuth))] : []),
   ];
   const settled = await Promise.allSettled(starting);
   const failed = settled.find((s) => s.status === 'rejected');

@@ -23,8 +23,13 @@ export interface BenchOptions {
   /** Workload ids (or prefixes) to run; empty means all. */
   readonly only: readonly string[];
   readonly nginx: boolean;
-  /** Run Berth compiled to JavaScript (as `npm start` does) instead of from source via tsx. */
+  /**
+   * Run Berth compiled to JavaScript, as `npm start` runs it (the default), rather than from
+   * source through tsx (--tsx), whose loader stays resident and costs memory.
+   */
   readonly compiled: boolean;
+  /** --profile DIR: every Berth process writes a V8 CPU profile (.cpuprofile) into DIR when it stops. */
+  readonly profile: string | undefined;
   readonly keep: boolean;
   readonly preset: 'full' | 'quick' | 'smoke';
   /**
@@ -49,7 +54,10 @@ export const usage = `Usage: npm run bench -- [options]
   --bcrypt-cost N     bcrypt cost of the htpasswd entry of the auth- rows (default 10; --smoke 4)
   --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md)
   --no-nginx          skip the static-file limit (nginx)
-  --compiled          run Berth compiled with tsc (as \`npm start\` runs dist/) instead of via tsx
+  --tsx               run Berth from source through tsx instead of compiled with tsc (the default,
+                      as \`npm start\` runs dist/); tsx's loader adds about 45 MiB of memory
+  --profile DIR       write a CPU profile of every Berth process into DIR (node --cpu-prof); read
+                      it with bench/profile-summary.ts or a flame graph viewer
   --quick             small sizes and one repetition, to check the harness (numbers are rough)
   --smoke             tiny sizes, one repetition: seconds, for the test suite
   --scale-out         instead: Berth single-node (filesystem + SQLite) against 1, 2 and 3 replicas
@@ -74,7 +82,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'bcrypt-cost': { type: 'string' },
       only: { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
+      // Accepted for older command lines: compiled is the default now.
       compiled: { type: 'boolean', default: false },
+      tsx: { type: 'boolean', default: false },
+      profile: { type: 'string' },
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -119,7 +130,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
     only: (values.only ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     nginx: !values['no-nginx'],
-    compiled: values.compiled,
+    compiled: !values.tsx,
+    profile: values.profile,
     keep: values.keep,
     preset,
     scaleOut,

@@ -192,7 +192,7 @@ export async function startProxyTargets(
   options: BenchOptions,
   track: (server: ServerProcess, client: HttpClient) => void,
 ): Promise<ProxyTargets> {
-  const upstream = await startBerth(join(dir, 'upstream'), options.compiled);
+  const upstream = await startBerth(join(dir, 'upstream'), options);
   const upstreamClient = new HttpClient(upstream.url);
   track(upstream, upstreamClient);
   const proxy = { upstreamUrl: upstream.url };
@@ -204,7 +204,7 @@ export async function startProxyTargets(
   };
   const referenceDir = join(dir, 'reference-cache');
   const settled = await Promise.allSettled([
-    target('berth', startBerth(join(dir, 'berth-cache'), options.compiled, {}, { mode: 'none' }, proxy)),
+    target('berth', startBerth(join(dir, 'berth-cache'), options, {}, { mode: 'none' }, proxy)),
     target('reference', startReference(referenceDir, { mode: 'none' }, proxy)),
   ]);
   const failed = settled.find((s) => s.status === 'rejected');

@@ -143,7 +143,7 @@ async function deploy(config: Config, dir: string, options: BenchOptions, backen
   const started: ServerProcess[] = [];
   try {
     if (config.replicas === 0) {
-      const node = await startBerth(join(dir, 'node'), options.compiled);
+      const node = await startBerth(join(dir, 'node'), options);
       return { config, replicas: [node], nginx: undefined, entry: node };
     }
     if (!backends) throw new Error('S3 and PostgreSQL are not running');
@@ -153,7 +153,7 @@ async function deploy(config: Config, dir: string, options: BenchOptions, backen
     };
     // All at once, as a Deployment's pods start (they race on the schema migrations).
     const results = await Promise.allSettled(
-      Array.from({ length: config.replicas }, (_, i) => startBerth(join(dir, `replica-${i + 1}`), options.compiled, env)),
+      Array.from({ length: config.replicas }, (_, i) => startBerth(join(dir, `replica-${i + 1}`), options, env)),
     );
     for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
     const failed = results.find((r) => r.status === 'rejected');

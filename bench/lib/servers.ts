@@ -128,12 +128,26 @@ export function compileBerth(): void {
 }
 
 /**
- * Berth from source through tsx (the default), or, with `compiled`, the JavaScript that
- * compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's loader in memory).
+ * The Node.js flags Berth's launchers pass (bin/berth.js's first line, `npm start`, the
+ * Containerfile; bench/launch-flags.test.ts keeps them in step), so the benchmark runs Berth as
+ * users do.
+ */
+export const BERTH_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
+
+/** How Berth is started: compiled or through tsx, and whether it writes a CPU profile. */
+export interface BerthLaunch {
+  readonly compiled: boolean;
+  /** A directory for `node --cpu-prof`: the profile is written when the process exits. */
+  readonly profile?: string | undefined;
+}
+
+/**
+ * The JavaScript that compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's
+ * loader in memory), or Berth from source through tsx.
  */
 export async function startBerth(
   dir: string,
-  compiled = false,
+  launch: BerthLaunch,
   env: Readonly<Record<string, string>> = {},
   auth: RegistryAuth = NO_AUTH,
   proxy?: RegistryProxy,
@@ -142,7 +156,8 @@ export async function startBerth(
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
-  const launch = compiled
+  const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
+  const entry = launch.compiled
     ? [
         '--input-type=module',
         '-e',
@@ -150,7 +165,7 @@ export async function startBerth(
         pathToFileURL(join(compiledDir, 'cli', 'main.js')).href,
       ]
     : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...launch, 'serve', '--config', configFile], {
+  const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

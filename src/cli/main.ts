@@ -2,9 +2,8 @@
 import { Command } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
-import { migrate, type MigrateSummary } from '../server/migrate.js';
+import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
-import { formatSummary, progressReporter } from './migrate-output.js';
 import { serve } from '../server/serve.js';
 import { registerTlsCommand } from './tls-command.js';
 
@@ -38,6 +37,9 @@ export function buildCli(): Command {
     .requiredOption('--to <file>', 'configuration of the new registry (S3 and PostgreSQL settings, e.g. from BERTH_* variables)')
     .option('--no-verify', 'compare only sizes, not digests (faster; not recommended)')
     .action(async (options: { from: string; to: string; verify: boolean }) => {
+      // Loaded here, not by every `berth serve`: the progress bars and the copier.
+      const { migrate } = await import('../server/migrate.js');
+      const { formatSummary, progressReporter } = await import('./migrate-output.js');
       const from = await load(options.from);
       const to = await load(options.to);
       const progress = progressReporter(process.stderr);

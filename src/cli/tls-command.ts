@@ -2,7 +2,7 @@
 // prints the configuration lines that serve them and how to make Docker, podman/skopeo/buildah
 // and the system trust the CA.
 import type { Command } from 'commander';
-import { DevCertExistsError, writeDevCertificates, type DevCertResult } from '../server/dev-cert.js';
+import type { DevCertResult } from '../server/dev-cert.js';
 
 interface DevCertFlags {
   host: string[];
@@ -77,6 +77,8 @@ export function registerTlsCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      // Loaded here: node-forge is needed by this command only, not by every `berth serve`.
+      const { writeDevCertificates, DevCertExistsError } = await import('../server/dev-cert.js');
       try {
         const result = await writeDevCertificates({
           hosts: flags.host,
