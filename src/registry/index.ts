@@ -2,6 +2,8 @@
 export { Registry } from './registry.js';
 export type { RegistryOptions } from './options.js';
 export type { BlobContent } from './blob-service.js';
+// Blob bodies that can write themselves into a response (filesystem content), for the HTTP layer.
+export { isSelfSending, type SelfSendingStream } from '../storage/driver.js';
 export type { CacheService, CachedManifest } from './cache-service.js';
 export type { Reference, ManifestPush, StoredManifest } from './manifest-service.js';
 export { rangeHeaderValue, type ChunkOptions, type UploadStatus } from './upload-service.js';

@@ -13,7 +13,22 @@
 // relative, segments of [A-Za-z0-9._-] other than '.' and '..'. Any other key throws
 // InvalidPathError. A call whose signal is already aborted rejects with the signal's reason
 // (an AbortError) and changes nothing.
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * A reader stream that can also write itself into a destination the caller owns, faster than
+ * piping (the filesystem's reuses its buffers: see filesystem/file-content-stream.ts). Use one
+ * or the other: sendTo() on a stream already being read rejects. sendTo() resolves once the
+ * destination has taken every byte, and closes the stream either way; the caller ends the
+ * destination.
+ */
+export interface SelfSendingStream extends Readable {
+  sendTo(destination: Writable, signal?: AbortSignal): Promise<void>;
+}
+
+export function isSelfSending(stream: Readable): stream is SelfSendingStream {
+  return typeof (stream as Partial<SelfSendingStream>).sendTo === 'function';
+}
 
 export interface StatInfo {
   /** The key that was asked for. */

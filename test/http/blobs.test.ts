@@ -41,6 +41,48 @@ describe('blobs', { timeout: 120_000 }, () => {
     assert.deepEqual(body, data);
   });
 
+  describe('a blob of several read chunks (written straight into the response)', () => {
+    const large = randomBlob(3 * 1024 * 1024 + 123);
+    const largeDigest = sha256(large);
+    const largeUrl = (): string => `${registry.url}/v2/${repo}/blobs/${largeDigest}`;
+    before(async () => {
+      await pushBlob(registry.url, repo, large);
+    });
+
+    it('GET returns every byte and the registry headers', async () => {
+      const response = await fetch(largeUrl());
+      const body = Buffer.from(await response.arrayBuffer());
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-length'), String(large.length));
+      assert.equal(response.headers.get('docker-content-digest'), largeDigest);
+      assert.equal(response.headers.get('docker-distribution-api-version'), 'registry/2.0');
+      assert.ok(response.headers.get('x-request-id'), 'X-Request-Id');
+      assert.equal(sha256(body), largeDigest);
+    });
+
+    it('a range across chunk boundaries returns the slice', async () => {
+      const [start, end] = [1024 * 1024 - 5, 3 * 1024 * 1024 + 7];
+      const response = await fetch(largeUrl(), { headers: { range: `bytes=${start}-${end}` } });
+      const body = Buffer.from(await response.arrayBuffer());
+      assert.equal(response.status, 206);
+      assert.equal(response.headers.get('content-range'), `bytes ${start}-${end}/${large.length}`);
+      assert.deepEqual(body, large.subarray(start, end + 1));
+    });
+
+    it('a client that hangs up mid-body leaves the registry serving', async () => {
+      for (let i = 0; i < 5; i++) {
+        const controller = new AbortController();
+        const response = await fetch(largeUrl(), { signal: controller.signal });
+        const reader = response.body?.getReader();
+        await reader?.read(); // some bytes arrived
+        controller.abort();
+        await reader?.cancel().catch(() => undefined);
+      }
+      const response = await fetch(largeUrl());
+      assert.equal(sha256(Buffer.from(await response.arrayBuffer())), largeDigest);
+    });
+  });
+
   it('HEAD returns the same headers and no body', async () => {
     const response = await fetch(blobUrl(), { method: 'HEAD' });
     const body = Buffer.from(await response.arrayBuffer());

@@ -3,6 +3,7 @@ import { RegistryError } from '../../errors/index.js';
 import { parseRangeHeader } from '../../oci/index.js';
 import { parseDigest, repositoryParam, type RequestContext } from '../context.js';
 import { contentSource } from '../content-source.js';
+import { sendBody } from '../send-body.js';
 
 function blobHeaders(ctx: RequestContext, digest: string): void {
   ctx.reply
@@ -36,7 +37,8 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     // The whole blob: one lookup, and on a cache miss one upstream request, not a HEAD first.
     const content = await source.openBlob(repository, digest, undefined);
     blobHeaders(ctx, digest.toString());
-    ctx.reply.code(200).header('Content-Length', content.size).send(content.stream);
+    ctx.reply.code(200).header('Content-Length', content.size);
+    await sendBody(ctx, content.stream);
     return;
   }
   const { size } = await source.statBlob(repository, digest);
@@ -56,7 +58,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   } else {
     ctx.reply.code(200).header('Content-Length', size);
   }
-  ctx.reply.send(content.stream);
+  await sendBody(ctx, content.stream);
 }
 
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
