@@ -4,16 +4,46 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
+import { GroupCommitSqliteDialect, type WalSync } from './sqlite-group-commit.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
-export function openSqlite(path: string): Kysely<Database> {
+export interface OpenSqliteOptions {
+  /** Wraps each WAL fsync (tests count, hold or fail them); by default the fsync alone. */
+  syncWal?: WalSync;
+}
+
+export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysely<Database> {
   mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
-  // WAL lets readers run while a write commits; synchronous=FULL makes every committed
-  // transaction survive power loss (invariant 4), at the cost of an fsync per commit.
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
+  // WAL lets readers run while a write commits. Every committed write must survive power loss
+  // (invariant 4): with synchronous=FULL SQLite would fsync inside each COMMIT, blocking the
+  // event loop; with NORMAL it syncs only around checkpoints and stays consistent, and
+  // GroupCommitSqliteDialect restores durability with shared fsyncs off the event loop.
+  const journalMode: unknown = database.pragma('journal_mode = WAL', { simple: true });
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const config = { database: withStatementCache(database) };
+  if (database.memory || journalMode !== 'wal') {
+    // Nothing on disk to make durable (:memory:), or no WAL to sync: let SQLite sync commits.
+    database.pragma('synchronous = FULL');
+    return new Kysely<Database>({ dialect: new SqliteDialect(config) });
+  }
+  database.pragma('synchronous = NORMAL');
+  const totalChanges = database.prepare<[], { n: number }>('select total_changes() as n');
+  return new Kysely<Database>({
+    dialect: new GroupCommitSqliteDialect(config, {
+      // SQLite names the WAL after the database's full path (as database_list reports it).
+      walPath: `${mainFile(database)}-wal`,
+      writeCount: () => totalChanges.get()?.n ?? 0,
+      sync: options.syncWal,
+    }),
+  });
+}
+
+/** The main database's full path, as SQLite resolved it (and names its WAL after). */
+function mainFile(database: SqliteDatabase.Database): string {
+  const list = database.pragma('database_list') as { name: string; file: string }[];
+  const main = list.find((entry) => entry.name === 'main');
+  if (main === undefined || main.file === '') throw new Error(`SQLite reports no file for ${database.name}`);
+  return main.file;
 }
