@@ -8,7 +8,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ProcessTree } from './proc-stats.js';
 import { freePort } from '../../test/helpers/ports.js';
 
@@ -115,12 +114,12 @@ function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth, p
   ].join('\n');
 }
 
-/** Where --compiled puts Berth's JavaScript (inside the project, so node_modules resolves). */
-export const compiledDir = join(projectRoot, 'bench', '.build');
+/** Where `npm run build` puts Berth's JavaScript, which bin/berth.cjs runs. */
+export const compiledDir = join(projectRoot, 'dist');
 
-/** Compiles Berth with the project's build settings into compiledDir (for --compiled). */
+/** Builds Berth as `npm run build` does (tsc with tsconfig.build.json into dist/). */
 export function compileBerth(): void {
-  const result = spawnSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', compiledDir], {
+  const result = spawnSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
     cwd: projectRoot,
     encoding: 'utf8',
   });
@@ -128,7 +127,7 @@ export function compileBerth(): void {
 }
 
 /**
- * The Node.js flags Berth's launchers pass (bin/berth.js's first line, `npm start`, the
+ * The Node.js flags Berth's launchers pass (bin/berth.cjs's first line, `npm start`, the
  * Containerfile; bench/launch-flags.test.ts keeps them in step), so the benchmark runs Berth as
  * users do.
  */
@@ -142,8 +141,8 @@ export interface BerthLaunch {
 }
 
 /**
- * The JavaScript that compileBerth() produced, run as bin/berth.js runs dist/ (without tsx's
- * loader in memory), or Berth from source through tsx.
+ * Berth as users start it: bin/berth.cjs running what compileBerth() built (it also sizes
+ * libuv's thread pool), or from source through tsx (with the same pool size).
  */
 export async function startBerth(
   dir: string,
@@ -157,17 +156,10 @@ export async function startBerth(
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
   const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
-  const entry = launch.compiled
-    ? [
-        '--input-type=module',
-        '-e',
-        "const { main } = await import(process.argv[1]); await main([process.argv0, 'berth', ...process.argv.slice(2)]);",
-        pathToFileURL(join(compiledDir, 'cli', 'main.js')).href,
-      ]
-    : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
+  const entry = launch.compiled ? [join(projectRoot, 'bin', 'berth.cjs')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
   const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
     cwd: projectRoot,
-    env: { ...process.env, ...env },
+    env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return started('berth', child, port, '/v2/');
