@@ -130,6 +130,8 @@ export class TlsServers {
   private readonly sockets = new Set<TLSSocket>();
   /** Open HTTP/2 sessions and the streams open on each. */
   private readonly sessions = new Map<ServerHttp2Session, number>();
+  /** Each HTTP/2 session's socket, as "remote address:port" (see endSession()). */
+  private readonly sessionSockets = new WeakMap<ServerHttp2Session, string>();
   /** HTTP/1.1 requests in flight per connection: only idle connections are closed at once. */
   private readonly busy = new Map<Socket, number>();
   private draining = false;
@@ -201,6 +203,8 @@ export class TlsServers {
 
   private trackSession(session: ServerHttp2Session, keepAliveMs: number): void {
     this.sessions.set(session, 0);
+    // Which TLS socket carries the session (its proxy socket cannot be destroyed directly).
+    this.sessionSockets.set(session, `${session.socket.remoteAddress}:${session.socket.remotePort}`);
     session.once('close', () => this.sessions.delete(session));
     // Streams are counted so that a draining session is ended as soon as its last stream is:
     // GOAWAY alone leaves the closing to the client, which may keep an idle session open.
@@ -209,7 +213,7 @@ export class TlsServers {
       stream.once('close', () => {
         const left = (this.sessions.get(session) ?? 1) - 1;
         this.sessions.set(session, left);
-        if (left === 0 && this.draining) session.destroy();
+        if (left === 0 && this.draining) this.endSession(session);
       });
     });
     // An idle session is closed like an idle HTTP/1.1 keep-alive connection.
@@ -240,10 +244,30 @@ export class TlsServers {
     this.stopWatching();
     for (const [session, streams] of this.sessions) {
       session.close();
-      if (streams === 0) session.destroy();
+      if (streams === 0) this.endSession(session);
     }
     for (const socket of this.sockets) {
       if (socket.alpnProtocol !== 'h2' && (this.busy.get(socket) ?? 0) === 0) socket.end();
+    }
+  }
+
+  /**
+   * Destroys a draining session that has no streams left, and its socket: a destroyed session
+   * only half-closes the socket and emits 'close' once the client closes its side, which a
+   * client keeping its connection (it got GOAWAY, but may never act on it) does not do, and
+   * Node's server.close() waits for every session to close.
+   */
+  private endSession(session: ServerHttp2Session): void {
+    const key = this.sessionSockets.get(session);
+    session.destroy();
+    for (const socket of this.sockets) {
+      if (`${socket.remoteAddress}:${socket.remotePort}` !== key) continue;
+      // After what the session wrote has gone out (destroy() would drop it).
+      if (socket.writableFinished) socket.destroy();
+      else {
+        socket.once('finish', () => socket.destroy());
+        if (!socket.writableEnded) socket.end();
+      }
     }
   }
 
