@@ -16,7 +16,9 @@ interface ResultsDocument {
   workloads: {
     id: string;
     error?: string;
+    metrics: { key: string; label: string; unit: string }[];
     values: { berth: Record<string, number[]>; reference: Record<string, number[]>; limit: Record<string, number[]> };
+    peakRssBytes: { berth: number; reference: number };
   }[];
   machineLimits: { id: string; error?: string; values: Record<string, number[]> }[];
   memory: { peakTreeBytes: { berth: number; reference: number } };
@@ -63,6 +65,27 @@ describe('npm run bench -- --smoke', () => {
         assert.ok(Object.keys(workload.values.berth).length > 0, `${workload.id}: no Berth values`);
         if (berthOnly.includes(workload.id)) assert.deepEqual(workload.values.reference, {}, `${workload.id}: runs against Berth alone`);
         else assert.ok(Object.keys(workload.values.reference).length > 0, `${workload.id}: no reference values`);
+      }
+      // Server CPU and memory are read from each target's process tree: a tree whose root is not
+      // the server that answers (or has exited) reads 0. The rows of small requests keep their
+      // servers busy for the whole window (tens of clock ticks even at --smoke), so every
+      // repetition's server CPU per request, Berth's and the reference's, must be above 0, and so
+      // must each server's peak RSS during the row; the auth- rows, which run on servers of
+      // their own, are among them.
+      const perRequest = results.workloads.filter((w) => w.metrics.some((m) => m.key === 'cpuMsPerRequest'));
+      for (const id of ['auth-manifest-get-c16', 'auth-blob-get-c16', ...berthOnly]) {
+        assert.ok(perRequest.some((w) => w.id === id), `${id}: no server CPU per request`);
+      }
+      for (const workload of perRequest) {
+        const subjects = berthOnly.includes(workload.id) ? (['berth'] as const) : (['berth', 'reference'] as const);
+        for (const subject of subjects) {
+          for (const metric of workload.metrics.filter((m) => /server CPU/.test(m.label))) {
+            const values = workload.values[subject][metric.key] ?? [];
+            assert.ok(values.length > 0, `${workload.id}: no ${subject} ${metric.key}`);
+            for (const value of values) assert.ok(value > 0, `${workload.id}: ${subject} ${metric.key} is ${value}, not > 0 (its process tree is not the server's?)`);
+          }
+          assert.ok(workload.peakRssBytes[subject] > 0, `${workload.id}: ${subject} peak RSS is ${workload.peakRssBytes[subject]}`);
+        }
       }
       // The pull-through cache row: cold and warm pulls through both caches, and the direct pull.
       const proxy = results.workloads.find((w) => w.id === 'proxy-cold-pull');

@@ -1,7 +1,7 @@
 // Server-side cost from /proc (Linux): CPU seconds and resident memory of a process and all its
 // descendants (so cluster workers or helper processes are counted with the server).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const CLOCK_TICKS = (() => {
   try {
@@ -42,6 +42,28 @@ function readStatusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/**
+ * Inodes of the IPv4 TCP sockets listening on 127.0.0.1:`port` or 0.0.0.0:`port`, from
+ * /proc/net/tcp (columns: sl, local_address as hex ADDR:PORT, rem_address, st with 0A = LISTEN,
+ * tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout, inode).
+ */
+function listeningInodes(port: number): Set<string> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const wanted = new Set([`0100007F:${hexPort}`, `00000000:${hexPort}`]);
+  const inodes = new Set<string>();
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/tcp', 'latin1');
+  } catch {
+    return inodes;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] === '0A' && wanted.has(fields[1] ?? '') && fields[9] !== undefined) inodes.add(fields[9]);
+  }
+  return inodes;
+}
+
 /** A process and its descendants, rediscovered on refresh(). */
 export class ProcessTree {
   private members: number[];
@@ -77,12 +99,42 @@ export class ProcessTree {
 
   /**
    * CPU seconds (user + system) used so far by the tree's members as of the last refresh()
-   * (reaped children are included through their parent's cutime and cstime).
+   * (reaped children are included through their parent's cutime and cstime). Throws when the
+   * root is gone: a tree without its root would report 0 for a server that another process
+   * stands in for, rather than fail.
    */
   cpuSeconds(): number {
-    let ticks = 0;
-    for (const pid of this.members) ticks += readStat(pid)?.ticks ?? 0;
+    const root = readStat(this.root);
+    if (root === undefined) throw new Error(`process ${this.root} is not running: its CPU cannot be measured`);
+    let ticks = root.ticks;
+    for (const pid of this.members) if (pid !== this.root) ticks += readStat(pid)?.ticks ?? 0;
     return ticks / CLOCK_TICKS;
+  }
+
+  /**
+   * Whether one of the tree's members (as of the last refresh()) holds the socket listening on
+   * 127.0.0.1:`port`, i.e. whether this tree, and not another process, is the server there.
+   */
+  listensOn(port: number): boolean {
+    const inodes = listeningInodes(port);
+    if (inodes.size === 0) return false;
+    for (const pid of this.members) {
+      let fds: string[];
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        try {
+          const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (match?.[1] !== undefined && inodes.has(match[1])) return true;
+        } catch {
+          // Closed since the listing.
+        }
+      }
+    }
+    return false;
   }
 
   /**

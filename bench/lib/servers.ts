@@ -152,27 +152,29 @@ export async function startBerth(
   proxy?: RegistryProxy,
 ): Promise<ServerProcess> {
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
   const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
   const entry = launch.compiled ? [join(projectRoot, 'bin', 'berth.cjs')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
-    cwd: projectRoot,
-    env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return onFreePort(async (port) => {
+    await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
+    const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
+      cwd: projectRoot,
+      env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return started('berth', child, port, '/v2/');
   });
-  return started('berth', child, port, '/v2/');
 }
 
 export async function startReference(dir: string, auth: RegistryAuth = NO_AUTH, proxy?: RegistryProxy): Promise<ServerProcess> {
   if (auth.mode === 'token') throw new Error('the reference registry has no token server');
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('reference', proxy)));
-  const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return started('reference', child, port, '/v2/');
+  return onFreePort(async (port) => {
+    await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('reference', proxy)));
+    const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return started('reference', child, port, '/v2/');
+  });
 }
 
 /** nginx with sendfile serving the files in `root`, running in the foreground as our child. */
@@ -221,32 +223,51 @@ export async function startBalancer(dir: string, upstreams: readonly string[]): 
 async function runNginx(dir: string, probePath: string, http: (port: number) => string[]): Promise<ServerProcess> {
   await mkdir(join(dir, 'logs'), { recursive: true });
   for (const path of [resolve(dir, '..'), dir]) await chmod(path, 0o755).catch(() => undefined);
-  const port = await freePort();
   const temp = (what: string): string => `${what}_temp_path ${JSON.stringify(join(dir, `${what}-temp`))};`;
   const configFile = join(dir, 'nginx.conf');
-  await writeFile(
-    configFile,
-    [
-      process.getuid?.() === 0 ? 'user root;' : '',
-      'worker_processes 1;',
-      `pid ${JSON.stringify(join(dir, 'nginx.pid'))};`,
-      `error_log ${JSON.stringify(join(dir, 'logs', 'error.log'))} error;`,
-      'events { worker_connections 1024; }',
-      'http {',
-      '  access_log off;',
-      '  keepalive_requests 100000;',
-      `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
-      ...http(port),
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(
-    'nginx',
-    ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return started('nginx', child, port, probePath);
+  return onFreePort(async (port) => {
+    await writeFile(
+      configFile,
+      [
+        process.getuid?.() === 0 ? 'user root;' : '',
+        'worker_processes 1;',
+        `pid ${JSON.stringify(join(dir, 'nginx.pid'))};`,
+        `error_log ${JSON.stringify(join(dir, 'logs', 'error.log'))} error;`,
+        'events { worker_connections 1024; }',
+        'http {',
+        '  access_log off;',
+        '  keepalive_requests 100000;',
+        `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
+        ...http(port),
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(
+      'nginx',
+      ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return started('nginx', child, port, probePath);
+  });
+}
+
+/** A server that could not bind its port because another process had taken it since freePort(). */
+class PortTaken extends Error {}
+
+/**
+ * Starts a server on a port that was free a moment ago; another process may take it before the
+ * server binds (ours then exits, or never listens there), and the server is started again on
+ * another port, up to three times.
+ */
+async function onFreePort(launch: (port: number) => Promise<ServerProcess>): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
 }
 
 async function started(name: string, child: ChildProcess, port: number, probePath: string): Promise<ServerProcess> {
@@ -270,18 +291,36 @@ async function started(name: string, child: ChildProcess, port: number, probePat
     await exited;
     clearTimeout(timer);
   };
+  // The tree whose CPU and memory every workload reports: it must be the server that answers.
+  const tree = new ProcessTree(pid);
   const deadline = Date.now() + 60_000;
+  let answered = false;
   for (;;) {
-    // Another process may take the port between freePort() and the bind; then ours exits.
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before answering:\n${output.join('')}`);
-    if (await answers(port, probePath)) break;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const text = output.join('');
+      // Another process took the port between freePort() and the bind, and ours exited.
+      const taken = answered || /address already in use|EADDRINUSE/i.test(text);
+      throw new (taken ? PortTaken : Error)(`${name} exited before answering${taken ? ` (port ${port} taken by another process)` : ''}:\n${text}`);
+    }
+    // Whatever answers on the port is ours only if our process (or a child of it) listens there:
+    // a probe answered by another process would have every workload measure a process that
+    // serves nothing, and report 0 CPU and no memory for the server that does the work.
+    if (await answers(port, probePath)) {
+      answered = true;
+      tree.refresh();
+      if (tree.listensOn(port)) break;
+    }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${name} did not answer on ${url} within 60 s:\n${output.join('')}`);
+      throw new (answered ? PortTaken : Error)(
+        answered
+          ? `${name} (pid ${pid}) never listened on ${url}, where another process answers:\n${output.join('')}`
+          : `${name} did not answer on ${url} within 60 s:\n${output.join('')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { name, url, port, pid, tree: new ProcessTree(pid), output: () => output.join(''), stop };
+  return { name, url, port, pid, tree, output: () => output.join(''), stop };
 }
 
 function answers(port: number, path: string): Promise<boolean> {
