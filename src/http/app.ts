@@ -121,9 +121,12 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
           options.externalUrl,
         )
       : OPEN_ACCESS;
-    const aborter = new AbortController();
+    // Made on first use: most requests (manifest and HEAD reads) never look at the signal.
+    let aborter: AbortController | undefined;
+    let gone = false;
     const clientGone = (): void => {
-      aborter.abort();
+      gone = true;
+      aborter?.abort();
       // Destroyed without an error (nobody may be listening): a body read in progress fails.
       if (!request.raw.destroyed) request.raw.destroy();
     };
@@ -143,7 +146,13 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       options,
       params: match.params,
       query,
-      signal: aborter.signal,
+      get signal(): AbortSignal {
+        if (aborter === undefined) {
+          aborter = new AbortController();
+          if (gone) aborter.abort();
+        }
+        return aborter.signal;
+      },
       access,
       proxy: options.proxy,
     };

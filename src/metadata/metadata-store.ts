@@ -4,6 +4,7 @@ import { Migrator, PostgresIntrospector, sql, type Kysely, type Transaction } fr
 import { AccountStore } from './account-store.js';
 import { CacheStore, recordCachedManifest, type CachedManifestEntry } from './cache-store.js';
 import { migrationProvider } from './migrations/index.js';
+import { preparedQuery } from './prepared-query.js';
 import type { Database, ManifestRow, UploadRow } from './schema.js';
 
 export interface Page<T> {
@@ -62,6 +63,39 @@ export class MetadataStore {
 
   /** The pull-through cache's records (cached tags and items), on the same database. */
   readonly cache: CacheStore;
+
+  /** The hot point lookups, compiled once for this database (prepared-query.ts). */
+  private readonly lookups = {
+    manifestByTag: preparedQuery(
+      (db: Kysely<Database>, repository: string, tag: string) =>
+        db
+          .selectFrom('tags')
+          .innerJoin('manifests', (join) =>
+            join
+              .onRef('manifests.repository', '=', 'tags.repository')
+              .onRef('manifests.digest', '=', 'tags.manifest_digest'),
+          )
+          .selectAll('manifests')
+          .where('tags.repository', '=', repository)
+          .where('tags.name', '=', tag),
+      2,
+    ),
+    manifest: preparedQuery(
+      (db: Kysely<Database>, repository: string, digest: string) =>
+        db.selectFrom('manifests').selectAll().where('repository', '=', repository).where('digest', '=', digest),
+      2,
+    ),
+    repositoryBlob: preparedQuery(
+      (db: Kysely<Database>, repository: string, digest: string) =>
+        db
+          .selectFrom('repository_blobs')
+          .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+          .select('blobs.size')
+          .where('repository_blobs.repository', '=', repository)
+          .where('repository_blobs.digest', '=', digest),
+      2,
+    ),
+  };
 
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
@@ -123,14 +157,8 @@ export class MetadataStore {
 
   /** The blob's size if it is linked into the repository. */
   async findRepositoryBlob(repository: string, digest: string): Promise<{ size: number } | undefined> {
-    return this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select('blobs.size')
-      .where('repository_blobs.repository', '=', repository)
-      .where('repository_blobs.digest', '=', digest)
-      .executeTakeFirst()
-      .then((row) => (row ? { size: Number(row.size) } : undefined));
+    const [row] = (await this.lookups.repositoryBlob(this.db, repository, digest)).rows;
+    return row ? { size: Number(row.size) } : undefined;
   }
 
   /** Links an existing blob (from another repository) into this one; false if the blob is not known. */
@@ -231,28 +259,11 @@ export class MetadataStore {
   }
 
   async findManifest(repository: string, digest: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('manifests')
-      .selectAll()
-      .where('repository', '=', repository)
-      .where('digest', '=', digest)
-      .executeTakeFirst()
-      .then(normaliseManifest);
+    return normaliseManifest((await this.lookups.manifest(this.db, repository, digest)).rows[0]);
   }
 
   async findManifestByTag(repository: string, tag: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('tags')
-      .innerJoin('manifests', (join) =>
-        join
-          .onRef('manifests.repository', '=', 'tags.repository')
-          .onRef('manifests.digest', '=', 'tags.manifest_digest'),
-      )
-      .selectAll('manifests')
-      .where('tags.repository', '=', repository)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst()
-      .then(normaliseManifest);
+    return normaliseManifest((await this.lookups.manifestByTag(this.db, repository, tag)).rows[0]);
   }
 
   /** Which of these digests are manifests in the repository. */
