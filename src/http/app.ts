@@ -121,12 +121,9 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
           options.externalUrl,
         )
       : OPEN_ACCESS;
-    // Made on first use: most requests (manifest and HEAD reads) never look at the signal.
-    let aborter: AbortController | undefined;
-    let gone = false;
+    const aborter = new AbortController();
     const clientGone = (): void => {
-      gone = true;
-      aborter?.abort();
+      aborter.abort();
       // Destroyed without an error (nobody may be listening): a body read in progress fails.
       if (!request.raw.destroyed) request.raw.destroy();
     };
@@ -146,13 +143,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       options,
       params: match.params,
       query,
-      get signal(): AbortSignal {
-        if (aborter === undefined) {
-          aborter = new AbortController();
-          if (gone) aborter.abort();
-        }
-        return aborter.signal;
-      },
+      signal: aborter.signal,
       access,
       proxy: options.proxy,
     };
