@@ -114,7 +114,7 @@ function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth, p
   ].join('\n');
 }
 
-/** Where `npm run build` puts Berth's JavaScript, which bin/berth.cjs runs. */
+/** Where `npm run build` puts Berth's JavaScript, which bin/berth.js runs. */
 export const compiledDir = join(projectRoot, 'dist');
 
 /** Builds Berth as `npm run build` does (tsc with tsconfig.build.json into dist/). */
@@ -127,7 +127,7 @@ export function compileBerth(): void {
 }
 
 /**
- * The Node.js flags Berth's launchers pass (bin/berth.cjs's first line, `npm start`, the
+ * The Node.js flags Berth's launchers pass (bin/berth.js's first line, `npm start`, the
  * Containerfile; bench/launch-flags.test.ts keeps them in step), so the benchmark runs Berth as
  * users do.
  */
@@ -140,10 +140,7 @@ export interface BerthLaunch {
   readonly profile?: string | undefined;
 }
 
-/**
- * Berth as users start it: bin/berth.cjs running what compileBerth() built (it also sizes
- * libuv's thread pool), or from source through tsx (with the same pool size).
- */
+/** Berth as users start it: bin/berth.js running what compileBerth() built, or from source through tsx. */
 export async function startBerth(
   dir: string,
   launch: BerthLaunch,
@@ -154,12 +151,12 @@ export async function startBerth(
   await mkdir(dir, { recursive: true });
   const configFile = join(dir, 'config.yml');
   const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
-  const entry = launch.compiled ? [join(projectRoot, 'bin', 'berth.cjs')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
+  const entry = launch.compiled ? [join(projectRoot, 'bin', 'berth.js')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
   return onFreePort(async (port) => {
     await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
     const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
       cwd: projectRoot,
-      env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return started('berth', child, port, '/v2/');

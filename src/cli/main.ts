@@ -89,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-// Run directly (tsx src/cli/main.ts ...) as well as through bin/berth.cjs.
+// Run directly (tsx src/cli/main.ts ...) as well as through bin/berth.js.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main(process.argv).catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
