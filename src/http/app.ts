@@ -40,6 +40,14 @@ export interface HttpAppOptions extends HttpOptions {
   readonly serverFactory?: FastifyServerFactory | undefined;
 }
 
+/**
+ * Buffered bytes at which a request body pauses its socket (and a response's writes start to
+ * report backpressure). Node's default of 16 KiB stops and restarts the socket for every 64 KiB
+ * it reads during an upload; at 1 MiB a 512 MiB push costs about half the CPU per GB
+ * (docs/performance.md). Small requests never buffer that much, so it costs them nothing.
+ */
+export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
+
 const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export function createHttpApp(registry: Registry, options: HttpAppOptions): FastifyInstance {
@@ -58,7 +66,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     connectionTimeout: options.idleTimeoutMs,
     keepAliveTimeout: Math.min(72_000, options.idleTimeoutMs),
     // HTTP/1.0 clients and some proxies send no Host; Location headers do not depend on it.
-    http: { requireHostHeader: false },
+    http: { requireHostHeader: false, highWaterMark: SOCKET_HIGH_WATER_MARK },
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   });
   app.server.headersTimeout = options.headersTimeoutMs;

@@ -19,6 +19,7 @@ import type { SecureContextOptions, TlsOptions, TLSSocket } from 'node:tls';
 import type { FastifyServerFactory, FastifyServerFactoryHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config/index.js';
+import { SOCKET_HIGH_WATER_MARK } from '../http/app.js';
 
 type TlsConfig = NonNullable<Config['http']['tls']>;
 
@@ -178,7 +179,7 @@ export class TlsServers {
       server = h2;
     } else {
       // Named explicitly, so a client offering h2 learns at once that this server speaks HTTP/1.1.
-      const https = createHttpsServer({ ...base, ALPNProtocols: ['http/1.1'] }, handler);
+      const https = createHttpsServer({ ...base, ALPNProtocols: ['http/1.1'], highWaterMark: SOCKET_HIGH_WATER_MARK }, handler);
       https.on('request', (request, response) => this.trackRequest(request.httpVersionMajor, request.socket, response));
       server = https;
     }
