@@ -4,6 +4,11 @@ import { RegistryError } from '../errors/index.js';
 export interface RegistryOptions {
   /** storage.delete.enabled: whether manifests, tags and blobs may be deleted. */
   readonly deleteEnabled: boolean;
+  /**
+   * storage.maintenance.uploadpurging.age when purging is on: an upload idle this long is
+   * removed, so its last activity must be recorded well within it.
+   */
+  readonly uploadPurgeAgeMs?: number | undefined;
 }
 
 export function deletesDisabled(): RegistryError {

@@ -25,7 +25,7 @@ export class Registry {
     options: RegistryOptions,
   ) {
     this.blobs = new BlobService(storage, metadata, options);
-    this.uploads = new UploadService(storage, metadata);
+    this.uploads = new UploadService(storage, metadata, options);
     this.manifests = new ManifestService(storage, metadata, options);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);

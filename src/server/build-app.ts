@@ -90,7 +90,11 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       (error: unknown) => logger.warn({ err: error }, 'could not remove stale temporary files'),
     );
   }
-  const registry = new Registry(storage, metadata, { deleteEnabled: config.storage.delete.enabled });
+  const purging = config.storage.maintenance.uploadpurging;
+  const registry = new Registry(storage, metadata, {
+    deleteEnabled: config.storage.delete.enabled,
+    uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
+  });
   const auth = await createAuth(config, metadata, logger);
   const proxy = openPullThroughCache(config, registry, logger);
   const http = createHttpApp(registry, {

@@ -97,7 +97,11 @@ export interface StorageDriver {
   putContent(key: string, content: Uint8Array, options?: CallOptions): Promise<void>;
   /** A stream of the content from offset. Throws PathNotFoundError or InvalidOffsetError. */
   reader(key: string, options?: ReadOptions): Promise<Readable>;
-  /** A writer for key; with append=false any existing content is replaced. */
+  /**
+   * A writer for key. With append=false the new content replaces what is there, but only when
+   * commit() or close() succeeds: until then the key shows what it held before (or nothing),
+   * and after cancel() or a failed write it still does.
+   */
   writer(key: string, options: WriterOptions): Promise<StorageWriter>;
   /**
    * Immediate children of a prefix, as full keys, sorted. '' lists the root (empty when

@@ -2,7 +2,11 @@
 // chunked PATCH uploads with and without Content-Range, status (GET), cancel (DELETE), digest
 // mismatch, cross-repository mounts, and an upload continued after a registry restart.
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import {
   assertOciError,
@@ -35,6 +39,12 @@ async function assertBlob(baseUrl: string, repo: string, digest: string, data: U
   assert.equal(response.headers.get('docker-content-digest'), digest);
   assert.equal(sha256(body), sha256(data));
   assert.equal(body.length, data.length);
+}
+
+/** Every file below a directory, as paths relative to it. */
+async function filesBelow(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(directory.length + 1));
 }
 
 async function headStatus(url: string): Promise<number> {
@@ -387,6 +397,60 @@ describe('blob uploads', { timeout: 120_000 }, () => {
       assert.ok(response.headers.get('location'));
     });
   });
+
+  it(
+    'a blob pushed in one request lands at its content address and leaves no upload or temporary file behind',
+    { skip: testTarget === 'reference' && 'Berth-only: inspects Berth\'s storage layout' },
+    async () => {
+      const repo = uniqueRepo('one-request');
+      const good = randomBlob(300_000);
+      const goodUpload = await startUpload(registry.url, repo);
+      const goodId = goodUpload.pathname.split('/').pop() ?? '';
+      const done = await fetch(withQuery(goodUpload, { digest: sha256(good) }), { method: 'PUT', body: good });
+      await done.arrayBuffer();
+      assert.equal(done.status, 201);
+      await assertBlob(registry.url, repo, sha256(good), good);
+
+      // Wrong digest: nothing stored under either digest, and the upload is gone.
+      const wrong = await startUpload(registry.url, repo);
+      const claimed = sha256(randomBlob(64));
+      await assertOciError(await fetch(withQuery(wrong, { digest: claimed }), { method: 'PUT', body: randomBlob(5000) }), 400, 'DIGEST_INVALID');
+      await assertOciError(await fetch(wrong), 404, 'BLOB_UPLOAD_UNKNOWN');
+
+      // A client that hangs up halfway: nothing is kept, and the upload can still be completed.
+      const cut = await startUpload(registry.url, repo);
+      const cutData = randomBlob(200_000);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(new URL(registry.url).port), '127.0.0.1', () => {
+          const target = `${cut.pathname}?digest=${encodeURIComponent(sha256(cutData))}`;
+          socket.write(`PUT ${target} HTTP/1.1\r\nHost: x\r\nContent-Length: ${cutData.length}\r\n\r\n`);
+          socket.write(cutData.subarray(0, 100_000), () => setTimeout(() => socket.destroy(), 200));
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      const cutId = cut.pathname.split('/').pop() ?? '';
+      const leftovers = async (): Promise<string[]> => (await filesBelow(registry.dataDir)).filter((f) => f.includes(cutId) || f.includes('~'));
+      for (let i = 0; i < 50 && (await leftovers()).length > 0; i++) await sleep(100);
+      assert.deepEqual(await leftovers(), [], 'no upload data and no temporary file remains');
+      const status = await fetch(cut);
+      await status.arrayBuffer();
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.get('range'), '0-0');
+      const retried = await fetch(withQuery(cut, { digest: sha256(cutData) }), { method: 'PUT', body: cutData });
+      await retried.arrayBuffer();
+      assert.equal(retried.status, 201);
+      await assertBlob(registry.url, repo, sha256(cutData), cutData);
+
+      const blobs = (await filesBelow(registry.dataDir)).filter((f) => f.startsWith('blobs'));
+      for (const digest of [sha256(good), sha256(cutData)]) {
+        const hex = digest.slice('sha256:'.length);
+        assert.ok(blobs.includes(join('blobs', 'sha256', hex.slice(0, 2), hex, 'data')), `${digest} at its content address`);
+      }
+      assert.ok(!blobs.some((f) => f.includes(claimed.slice('sha256:'.length))), 'nothing under the claimed digest');
+      assert.ok(!(await filesBelow(registry.dataDir)).some((f) => f.includes(goodId)), 'no trace of the finished upload');
+    },
+  );
 
   it(
     'an upload continues after a restart of the registry',

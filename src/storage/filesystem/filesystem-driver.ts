@@ -135,6 +135,7 @@ export class FilesystemDriver implements StorageDriver {
     options.signal?.throwIfAborted();
     let handle: FileHandle;
     let initialSize = 0;
+    let temporaryPath: string | undefined;
     if (options.append) {
       try {
         // 'r+': the content must already exist; appending to nothing is an unknown upload.
@@ -153,9 +154,13 @@ export class FilesystemDriver implements StorageDriver {
         throw toStorageError(this.name, key, 'open', error);
       }
     } else {
+      // New content goes to a temporary file in the key's directory (a rename cannot cross
+      // filesystems) and appears under the key only when the writer commits or closes.
+      const directory = dirname(path);
+      temporaryPath = join(directory, temporaryName(basename(path)));
       try {
-        await ensureDirectory(dirname(path));
-        handle = await open(path, 'w');
+        await ensureDirectory(directory);
+        handle = await open(temporaryPath, 'wx');
       } catch (error) {
         throw toWriteError(this.name, key, 'open', error);
       }
@@ -164,9 +169,9 @@ export class FilesystemDriver implements StorageDriver {
       driver: this.name,
       key,
       path,
+      temporaryPath,
       handle,
       initialSize,
-      createdEntry: !options.append,
       signal: options.signal,
     });
   }

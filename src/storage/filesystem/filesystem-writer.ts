@@ -1,13 +1,15 @@
 // The filesystem driver's StorageWriter: appends to one file at explicit positions, gathers
 // small writes into one buffer of at most COALESCE_BYTES so that a stream of small chunks
-// costs few system calls, and makes the bytes durable on commit().
+// costs few system calls, and makes the bytes durable on commit() and close(). New content is
+// written to a temporary file beside its key and renamed into place only then, so a key never
+// shows content that is half written (or about to be cancelled).
 //
 // Two things keep a large upload moving instead of waiting on the disk in turn: a full buffer
 // is written to the file while the next one fills (two buffers, one write in flight), and
 // every BACKGROUND_SYNC_BYTES the written data is flushed to disk (fdatasync in libuv's thread
 // pool) while more arrives, so that the fsync at the end finds little left to flush.
 import type { FileHandle } from 'node:fs/promises';
-import { unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StorageWriter } from '../driver.js';
 import { fsyncDirectory } from './durability.js';
@@ -35,12 +37,16 @@ type WriterState = 'open' | 'committed' | 'closed' | 'cancelled';
 export interface FilesystemWriterOptions {
   readonly driver: string;
   readonly key: string;
+  /** Where the content lives once committed or closed. */
   readonly path: string;
+  /**
+   * For new content: the file the handle writes, renamed to path by commit() or close(), which
+   * then fsync the directory for the new entry. Undefined when appending to path itself.
+   */
+  readonly temporaryPath: string | undefined;
   readonly handle: FileHandle;
   /** Bytes already in the file (the append position). */
   readonly initialSize: number;
-  /** The file's directory entry may be new, so commit() fsyncs the directory too. */
-  readonly createdEntry: boolean;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -48,8 +54,8 @@ export class FilesystemWriter implements StorageWriter {
   readonly #driver: string;
   readonly #key: string;
   readonly #path: string;
+  readonly #temporaryPath: string | undefined;
   readonly #handle: FileHandle;
-  readonly #createdEntry: boolean;
   readonly #signal: AbortSignal | undefined;
   /** Bytes written to the file so far (the next write position). */
   #position: number;
@@ -75,10 +81,10 @@ export class FilesystemWriter implements StorageWriter {
     this.#driver = options.driver;
     this.#key = options.key;
     this.#path = options.path;
+    this.#temporaryPath = options.temporaryPath;
     this.#handle = options.handle;
     this.#position = options.initialSize;
     this.#syncedTo = options.initialSize;
-    this.#createdEntry = options.createdEntry;
     this.#signal = options.signal;
   }
 
@@ -115,9 +121,7 @@ export class FilesystemWriter implements StorageWriter {
     return this.#enqueue(async () => {
       this.#assertWritable('commit');
       try {
-        await this.#flush();
-        await this.#settleSync();
-        await this.#handle.sync();
+        await this.#makeDurable();
       } catch (error) {
         // The handle is closed below, so the writer cannot be used again; cancel() still works.
         this.#failure ??= toWriteError(this.#driver, this.#key, 'commit', error);
@@ -125,14 +129,7 @@ export class FilesystemWriter implements StorageWriter {
       } finally {
         await this.#closeHandle();
       }
-      this.#state = 'committed';
-      if (this.#createdEntry) {
-        try {
-          await fsyncDirectory(dirname(this.#path));
-        } catch (error) {
-          throw toWriteError(this.#driver, this.#key, 'commit', error);
-        }
-      }
+      await this.#publish('committed');
     });
   }
 
@@ -142,18 +139,24 @@ export class FilesystemWriter implements StorageWriter {
         return; // closing a finished writer is harmless, so `finally { close() }` is safe
       }
       this.#state = 'closed';
-      try {
-        if (this.#failure === undefined) {
-          await this.#flush();
-          await this.#settleSync();
-          // Durable, as the contract asks: an upload chunk acknowledged to a client survives
-          // a power loss.
-          await this.#handle.sync();
-          if (this.#createdEntry) await fsyncDirectory(dirname(this.#path));
-        }
-      } finally {
+      if (this.#failure !== undefined) {
+        // What reached a new file is unknown past the failure: nothing of it is kept. An
+        // append keeps its file, which held content before this writer.
         await this.#closeHandle();
+        await this.#removeTemporaryFile();
+        return;
       }
+      try {
+        // Durable, as the contract asks: an upload chunk acknowledged to a client survives
+        // a power loss.
+        await this.#makeDurable();
+      } catch (error) {
+        await this.#closeHandle().catch(() => undefined);
+        await this.#removeTemporaryFile().catch(() => undefined);
+        throw error;
+      }
+      await this.#closeHandle();
+      await this.#publish('closed');
     });
   }
 
@@ -170,13 +173,54 @@ export class FilesystemWriter implements StorageWriter {
       await this.#syncing?.catch(() => undefined);
       await this.#closeHandle();
       try {
-        await unlink(this.#path);
+        await unlink(this.#temporaryPath ?? this.#path);
       } catch (error) {
         if (errorCode(error) !== 'ENOENT') {
           throw toWriteError(this.#driver, this.#key, 'cancel', error);
         }
       }
     });
+  }
+
+  /** Flushes every staged byte and fsyncs the file. */
+  async #makeDurable(): Promise<void> {
+    await this.#flush();
+    await this.#settleSync();
+    await this.#handle.sync();
+  }
+
+  /**
+   * Renames new content from its temporary file to its key and fsyncs the directory for that
+   * entry; the writer is in its final state once the content is under its key.
+   */
+  async #publish(state: 'committed' | 'closed'): Promise<void> {
+    const operation = state === 'committed' ? 'commit' : 'close';
+    if (this.#temporaryPath === undefined) {
+      this.#state = state;
+      return;
+    }
+    try {
+      await rename(this.#temporaryPath, this.#path);
+    } catch (error) {
+      this.#failure ??= toWriteError(this.#driver, this.#key, operation, error);
+      await this.#removeTemporaryFile().catch(() => undefined);
+      throw this.#failure;
+    }
+    this.#state = state;
+    try {
+      await fsyncDirectory(dirname(this.#path));
+    } catch (error) {
+      throw toWriteError(this.#driver, this.#key, operation, error);
+    }
+  }
+
+  async #removeTemporaryFile(): Promise<void> {
+    if (this.#temporaryPath === undefined) return;
+    try {
+      await unlink(this.#temporaryPath);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw toWriteError(this.#driver, this.#key, 'close', error);
+    }
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {

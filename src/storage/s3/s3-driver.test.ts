@@ -255,14 +255,139 @@ function defineTests(s3: TestS3): void {
       assert.deepEqual(await objectsBelow(root), []);
       await assert.rejects(driver.stat('upload'), PathNotFoundError);
 
-      // A writer that never closes (a replica that died) leaves an upload that replacing the key aborts.
+      // A writer that never closes (a replica that died) looks like a live one: replacing the
+      // key leaves its upload alone (delete() or the bucket's lifecycle rule removes it).
       const dying = await driver.writer('upload', { append: false });
       await dying.write(pattern(0, CHUNK));
       assert.equal((await uploadsBelow(root)).length, 1);
       const replacing = await driver.writer('upload', { append: false });
-      assert.deepEqual(await uploadsBelow(root), []);
-      await replacing.cancel();
+      await replacing.write(pattern(0, CHUNK + 1));
+      assert.equal((await uploadsBelow(root)).length, 2);
+      await replacing.commit();
+      assert.equal((await uploadsBelow(root)).length, 1);
       await dying.cancel();
+      assert.deepEqual(await uploadsBelow(root), []);
+      assert.deepEqual(await objectsBelow(root), ['upload']);
+      assert.equal((await driver.stat('upload')).size, CHUNK + 1);
+    });
+
+    it('lets concurrent replacing writers of one key all commit, the last commit winning whole', async () => {
+      const root = freshRoot('concurrent-replace');
+      const one = makeDriver({ rootDirectory: root });
+      const two = makeDriver({ rootDirectory: root });
+      const key = 'blobs/sha256/ab/abcd/data';
+      await one.putContent(key, Buffer.from('old'));
+
+      // Two replicas write different multipart content to the same key, interleaved; one
+      // commits while the other is half way, then the other finishes and commits.
+      const size = 2 * CHUNK + 100;
+      const a = await one.writer(key, { append: false });
+      const b = await two.writer(key, { append: false });
+      const contentA = pattern(0, size);
+      const contentB = pattern(1, size);
+      const piece = MiB;
+      const half = CHUNK + piece; // b has uploaded a part by then
+      for (let offset = 0; offset < size; offset += piece) {
+        await a.write(contentA.subarray(offset, offset + piece));
+        if (offset < half) await b.write(contentB.subarray(offset, offset + piece));
+      }
+      assert.equal((await two.getContent(key)).toString(), 'old', 'nothing shows before a commit');
+      assert.equal((await uploadsBelow(root)).length, 2);
+      await a.commit();
+      assert.equal(await hashStream(await two.reader(key)), sha256(contentA));
+      for (let offset = half; offset < size; offset += piece) {
+        await b.write(contentB.subarray(offset, offset + piece));
+      }
+      await b.commit();
+      assert.equal(await hashStream(await one.reader(key)), sha256(contentB));
+
+      // Identical pushes of one blob, committed at the same moment: both succeed.
+      const same = pattern(2, 2 * CHUNK + 5);
+      const writers = await Promise.all([one, two, one].map((driver) => driver.writer(key, { append: false })));
+      await Promise.all(writers.map((writer) => writer.write(same)));
+      await Promise.all(writers.map((writer) => writer.commit()));
+      assert.equal(await hashStream(await two.reader(key)), sha256(same));
+
+      // A small one (a single PUT) and a multipart one, at the same moment: either wins, whole.
+      const small = Buffer.from('small content');
+      const [c, d] = await Promise.all([one.writer(key, { append: false }), two.writer(key, { append: false })]);
+      await Promise.all([c.write(small), d.write(contentA)]);
+      await Promise.all([c.commit(), d.commit()]);
+      const hash = await hashStream(await one.reader(key));
+      assert.ok(hash === sha256(small) || hash === sha256(contentA), 'one of the two contents, whole');
+
+      assert.deepEqual(await uploadsBelow(root), []);
+      assert.deepEqual(await objectsBelow(root), [key]);
+    });
+
+    it('keeps the old content readable when a replacing writer is cancelled', async () => {
+      const root = freshRoot('cancel-replace');
+      const driver = makeDriver({ rootDirectory: root });
+      const old = pattern(0, CHUNK + 10);
+      const first = await driver.writer('blob', { append: false });
+      await first.write(old);
+      await first.commit();
+
+      const replacing = await driver.writer('blob', { append: false });
+      const reader = await driver.reader('blob');
+      await replacing.write(pattern(5, 2 * CHUNK + 3));
+      assert.equal((await driver.stat('blob')).size, old.length);
+      await replacing.cancel();
+      assert.equal(await hashStream(reader), sha256(old), 'a read begun before is not disturbed');
+      assert.equal(await hashStream(await driver.reader('blob')), sha256(old));
+      assert.deepEqual(await uploadsBelow(root), []);
+      assert.deepEqual(await objectsBelow(root), ['blob']);
+
+      // Unfinished content (parts and a tail) survives a cancelled replacement too.
+      const unfinished = await driver.writer('upload', { append: false });
+      await unfinished.write(old);
+      await unfinished.close();
+      const cancelled = await driver.writer('upload', { append: false });
+      await cancelled.write(pattern(9, CHUNK + 1));
+      await cancelled.cancel();
+      assert.equal((await driver.stat('upload')).size, old.length);
+      assert.equal((await uploadsBelow(root)).length, 1);
+      const resumed = await driver.writer('upload', { append: true });
+      await resumed.write(Buffer.from('!'));
+      await resumed.commit();
+      assert.equal(await hashStream(await driver.reader('upload')), sha256(Buffer.concat([old, Buffer.from('!')])));
+      assert.deepEqual(await uploadsBelow(root), []);
+    });
+
+    it('removes what replaced unfinished content leaves, on commit and on close', async () => {
+      const root = freshRoot('replace-unfinished');
+      const driver = makeDriver({ rootDirectory: root });
+      const unfinished = async (content: Buffer): Promise<void> => {
+        const writer = await driver.writer('upload', { append: false });
+        await writer.write(content);
+        await writer.close();
+      };
+
+      await unfinished(pattern(0, CHUNK + 10));
+      const committing = await driver.writer('upload', { append: false });
+      await committing.write(Buffer.from('new'));
+      await committing.commit();
+      assert.equal((await driver.getContent('upload')).toString(), 'new');
+      assert.deepEqual(await uploadsBelow(root), [], "the replaced content's upload is aborted");
+      assert.deepEqual(await objectsBelow(root), ['upload'], 'its tail is deleted');
+
+      // close() over committed content: the tail is written, then the object deleted.
+      const closing = await driver.writer('upload', { append: false });
+      await closing.write(Buffer.from('abc'));
+      assert.equal((await driver.getContent('upload')).toString(), 'new');
+      await closing.close();
+      assert.equal((await driver.getContent('upload')).toString(), 'abc');
+      assert.deepEqual(await objectsBelow(root), ['upload~tail']);
+
+      // close() over unfinished content with parts: only the new upload is left.
+      await unfinished(pattern(0, CHUNK + 10));
+      const replacement = pattern(3, CHUNK + 20);
+      await unfinished(replacement);
+      assert.equal((await uploadsBelow(root)).length, 1);
+      assert.equal((await driver.stat('upload')).size, replacement.length);
+      assert.equal(await hashStream(await driver.reader('upload')), sha256(replacement));
+      assert.deepEqual(await uploadsBelow(root), []);
+      assert.deepEqual(await objectsBelow(root), ['upload']);
     });
 
     it('removes unfinished uploads below a key on delete', async () => {

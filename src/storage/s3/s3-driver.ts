@@ -6,7 +6,8 @@
 //
 // Unfinished content (closed, not committed writers) lives in a multipart upload plus a tail
 // sidecar (unfinished-upload.ts). The rule that keeps it consistent: when an object and a
-// tail both exist at a key (only after a crash between two steps), the object wins.
+// tail both exist at a key (only after a crash between two steps), the object wins. A
+// replacing writer (append=false) changes nothing at its key before commit() or close().
 import { Readable, addAbortSignal } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -42,7 +43,7 @@ import {
   type S3Context,
 } from './s3-context.js';
 import { isInvalidRange, isNotFound, toStorageError, toWriteError } from './s3-errors.js';
-import { S3Writer, type WriterBase } from './s3-writer.js';
+import { S3Writer, readTailState, type TailState, type WriterBase } from './s3-writer.js';
 import { parseTail, unfinishedSize, type UnfinishedUpload } from './unfinished-upload.js';
 
 /** Part size when none is configured: Distribution's default. */
@@ -196,22 +197,21 @@ export class S3Driver implements StorageDriver {
     const signal = options.signal;
     signal?.throwIfAborted();
     const context = this.#context;
-    const objectKey = this.#keys.object(key);
     let base: WriterBase;
     if (options.append) {
       base = await this.#continuable(key, signal);
     } else {
-      // Replace whatever is there now, as truncating a file would: the object, unfinished
-      // content, and uploads of writers that died.
+      // Nothing is removed now: until this writer commits or closes, the key shows what it
+      // holds (readers may be pulling it), and uploads at the key may be other live writers'.
+      // Only the tail of unfinished content is noted, so that commit() or close() can remove
+      // it and its upload if they are still the ones replaced.
+      let replaced: TailState | undefined;
       try {
-        await Promise.all([
-          abortUploads(context, objectKey, (candidate) => candidate === objectKey, signal),
-          deleteObjects(context, key, [objectKey, this.#keys.tail(key)], signal),
-        ]);
+        replaced = await readTailState(context, key, signal);
       } catch (error) {
         throw toWriteError(this.name, key, 'open', error);
       }
-      base = { kind: 'empty' };
+      base = { kind: 'empty', replaced };
     }
     return new S3Writer({ context, key, base, signal });
   }

@@ -4,7 +4,24 @@
 // unfinished-upload.ts) so that any process can continue; commit() sends the buffer as the
 // last part and completes the upload (or, with no full parts, puts one small object), so the
 // content appears at its key whole.
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand, type CompletedPart } from '@aws-sdk/client-s3';
+//
+// A replacing writer (append=false) leaves the key as it is until commit() or close(): its
+// parts live in its own multipart upload, which no reader sees. Several replacing writers may
+// run at once on one key (identical pushes of one blob to its content address); each touches
+// only its own upload, so all of them commit and the last commit wins. What the replaced
+// content leaves behind (its tail, the upload named by it) is removed afterwards only when it
+// is provably the state the writer saw at open; uploads of writers that died without closing
+// are left to delete() of the key, or to the bucket's lifecycle rule for incomplete multipart
+// uploads, because nothing tells them apart from a live writer's.
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import type { StorageWriter } from '../driver.js';
 import {
   abortUpload,
@@ -16,16 +33,30 @@ import {
   uploadedParts,
 } from './multipart.js';
 import { MAX_PARTS, MIN_PART_SIZE, bodyStream, encryption, md5, sendOptions, type S3Context } from './s3-context.js';
-import { toWriteError } from './s3-errors.js';
-import { tailMetadata, type UnfinishedUpload } from './unfinished-upload.js';
+import { isNotFound, toWriteError } from './s3-errors.js';
+import { parseTail, tailMetadata, type UnfinishedUpload } from './unfinished-upload.js';
 
 /** The part buffer starts small and doubles up to a part, so small content costs little memory. */
 const INITIAL_BUFFER = 64 * 1024;
 
+/**
+ * A tail sidecar as a replacing writer saw it: enough to recognise it later as the same
+ * state (ETag and LastModified of the sidecar, the upload it names).
+ */
+export interface TailState {
+  readonly etag: string | undefined;
+  readonly modifiedAt: number | undefined;
+  /** The upload holding its parts; undefined without parts, or when the tail is damaged. */
+  readonly uploadId: string | undefined;
+}
+
 /** What the writer continues. */
 export type WriterBase =
-  /** Nothing: append=false, and the driver removed what was there. */
-  | { readonly kind: 'empty' }
+  /**
+   * Nothing: append=false. What is at the key stays there until commit() or close();
+   * `replaced` is the unfinished content's tail found at open, if any.
+   */
+  | { readonly kind: 'empty'; readonly replaced: TailState | undefined }
   /** Committed content, continued by copying it into the upload when the first byte arrives. */
   | { readonly kind: 'object'; readonly size: number }
   /** Unfinished content; its tail bytes are already in `tail`. */
@@ -131,7 +162,12 @@ export class S3Writer implements StorageWriter {
       }
       this.#state = 'committed';
       this.#release();
-      if (this.#base.kind === 'unfinished') {
+      if (this.#base.kind === 'empty') {
+        // The new content is whole at its key and wins over any tail; what the replaced
+        // unfinished content leaves is only litter now, so failing to remove it does not fail
+        // the commit.
+        await this.#removeReplacedTail().catch(() => undefined);
+      } else if (this.#base.kind === 'unfinished') {
         // After the content is whole at its key; should this fail, the leftover tail is
         // ignored, because an object at the key always wins over a tail.
         try {
@@ -150,7 +186,11 @@ export class S3Writer implements StorageWriter {
       }
       this.#state = 'closed';
       try {
-        if (this.#dirty) {
+        if (this.#base.kind === 'empty' && this.#failure !== undefined) {
+          // What reached the upload past the failure is unknown: nothing of it is kept, and
+          // the key still shows what it held before, as after cancel().
+          await this.#abortOwnUpload();
+        } else if (this.#dirty) {
           await this.#saveTail();
         } else if (this.#base.kind === 'object' && this.#uploadId !== undefined) {
           // A copy was started but nothing was written: the committed content stays as it was.
@@ -173,6 +213,12 @@ export class S3Writer implements StorageWriter {
       this.#release();
       const context = this.#context;
       try {
+        if (this.#base.kind === 'empty') {
+          // A replacing writer removes only its own upload: the key keeps what it held (maybe
+          // content another writer is committing right now).
+          await this.#abortOwnUpload();
+          return;
+        }
         if (this.#uploadId !== undefined) {
           await abortUpload(context, this.#objectKey, this.#uploadId);
         }
@@ -300,11 +346,17 @@ export class S3Writer implements StorageWriter {
 
   /**
    * Saves the state for a later writer: the buffer becomes the tail, naming the upload and
-   * its parts. Continuing committed content, the object goes only after the tail is written,
-   * so a crash in between leaves the committed content as it was (the object wins over a tail).
+   * its parts. An object at the key wins over a tail, so the object (committed content being
+   * continued, or the content a replacing writer replaces) is deleted only after the tail is
+   * written: a crash in between leaves the content as it was before close(), with this
+   * writer's tail and upload as litter that the next replacing commit or delete() removes.
    */
   async #saveTail(): Promise<void> {
     const context = this.#context;
+    const base = this.#base;
+    // Whether the tail about to be overwritten is still the replaced content's, whose upload
+    // nobody will need once this tail names ours.
+    const replaced = base.kind === 'empty' ? await this.#replacedTailIfUnchanged() : undefined;
     const bytes = this.#bufferedBytes();
     await context.client.send(
       new PutObjectCommand({
@@ -322,9 +374,50 @@ export class S3Writer implements StorageWriter {
         ...encryption(context),
       }),
     );
-    if (this.#base.kind === 'object') {
+    if (base.kind === 'object' || base.kind === 'empty') {
+      // Unconditionally for a replacing writer: another writer may have committed since open.
       await context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: this.#objectKey }));
     }
+    if (replaced?.uploadId !== undefined && replaced.uploadId !== this.#uploadId) {
+      await abortUpload(context, this.#objectKey, replaced.uploadId);
+    }
+  }
+
+  /** Aborts the upload this writer started, if any; nothing else at the key changes. */
+  async #abortOwnUpload(): Promise<void> {
+    if (this.#uploadId !== undefined) {
+      await abortUpload(this.#context, this.#objectKey, this.#uploadId);
+    }
+  }
+
+  /**
+   * After a replacing writer's commit: deletes the tail of the unfinished content it
+   * replaced and aborts that content's upload, if the tail is still the one seen at open.
+   * A tail written since then belongs to another writer that closed meanwhile; it is left
+   * alone (the committed object wins over it). No conditional delete exists in every
+   * S3-compatible service, so a tail written between the check and the delete is lost: that
+   * needs a close() and a commit() of one key at the same moment, which the registry never
+   * does (upload keys have one writer at a time; content addresses are only committed).
+   */
+  async #removeReplacedTail(): Promise<void> {
+    const replaced = await this.#replacedTailIfUnchanged();
+    if (replaced === undefined) {
+      return;
+    }
+    await deleteObjects(this.#context, this.#key, [this.#context.keys.tail(this.#key)]);
+    if (replaced.uploadId !== undefined && replaced.uploadId !== this.#uploadId) {
+      await abortUpload(this.#context, this.#objectKey, replaced.uploadId);
+    }
+  }
+
+  /** The tail seen at open, when the key's tail is still exactly that one. */
+  async #replacedTailIfUnchanged(): Promise<TailState | undefined> {
+    const replaced = this.#base.kind === 'empty' ? this.#base.replaced : undefined;
+    if (replaced === undefined) {
+      return undefined;
+    }
+    const current = await readTailState(this.#context, this.#key, undefined);
+    return current !== undefined && sameTail(current, replaced) ? replaced : undefined;
   }
 
   /** Makes the content an object at its key, whole, in one atomic step. */
@@ -384,4 +477,36 @@ export class S3Writer implements StorageWriter {
   #release(): void {
     this.#buffer = undefined;
   }
+}
+
+/**
+ * The state of key's tail sidecar, or undefined when it has none. A damaged tail is still
+ * reported (without an upload), so that replacing content is never blocked by it.
+ */
+export async function readTailState(
+  context: S3Context,
+  key: string,
+  signal: AbortSignal | undefined,
+): Promise<TailState | undefined> {
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await context.client.send(
+      new HeadObjectCommand({ Bucket: context.bucket, Key: context.keys.tail(key) }),
+      sendOptions(signal),
+    );
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  let uploadId: string | undefined;
+  try {
+    uploadId = parseTail(context.name, key, head).uploadId;
+  } catch {
+    uploadId = undefined;
+  }
+  return { etag: head.ETag, modifiedAt: head.LastModified?.getTime(), uploadId };
+}
+
+function sameTail(a: TailState, b: TailState): boolean {
+  return a.etag === b.etag && a.modifiedAt === b.modifiedAt && a.uploadId === b.uploadId;
 }

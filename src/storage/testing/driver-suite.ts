@@ -386,6 +386,32 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
         assert.equal((await driver().getContent(key)).toString(), 'new');
       });
 
+      it('shows new content under its key only once committed or closed', async () => {
+        const prefix = scope('publish');
+        await driver().putContent(`${prefix}/replaced`, Buffer.from('old'));
+        const replacing = await driver().writer(`${prefix}/replaced`, { append: false });
+        const created = await driver().writer(`${prefix}/created`, { append: false });
+        const closed = await driver().writer(`${prefix}/closed`, { append: false });
+        for (const writer of [replacing, created, closed]) await writer.write(Buffer.alloc(3 * 1024 * 1024, 7));
+        assert.equal((await driver().getContent(`${prefix}/replaced`)).toString(), 'old');
+        await assert.rejects(driver().stat(`${prefix}/created`), PathNotFoundError);
+        await assert.rejects(driver().stat(`${prefix}/closed`), PathNotFoundError);
+        assert.deepEqual(await driver().list(prefix), [`${prefix}/replaced`]);
+
+        await replacing.commit();
+        await created.commit();
+        await closed.close();
+        assert.equal((await driver().stat(`${prefix}/replaced`)).size, 3 * 1024 * 1024);
+        assert.equal((await driver().stat(`${prefix}/created`)).size, 3 * 1024 * 1024);
+        assert.equal((await driver().stat(`${prefix}/closed`)).size, 3 * 1024 * 1024);
+        assert.deepEqual(await driver().list(prefix), [`${prefix}/closed`, `${prefix}/created`, `${prefix}/replaced`]);
+
+        const cancelled = await driver().writer(`${prefix}/replaced`, { append: false });
+        await cancelled.write(Buffer.from('never shown'));
+        await cancelled.cancel();
+        assert.equal((await driver().stat(`${prefix}/replaced`)).size, 3 * 1024 * 1024, 'a cancelled replacement keeps the old content');
+      });
+
       it('commits empty content', async () => {
         const key = `${scope('empty-writer')}/upload`;
         const writer = await driver().writer(key, { append: false });
