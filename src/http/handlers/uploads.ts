@@ -4,6 +4,7 @@ import { RegistryError } from '../../errors/index.js';
 import { parseContentRange, type RepositoryName } from '../../oci/index.js';
 import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../registry/index.js';
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
+import { bodyChunks } from '../body-chunks.js';
 import { assertHosted } from '../content-source.js';
 
 function uploadPath(status: UploadStatus): string {
@@ -40,7 +41,7 @@ const maxUnframedChunk = 16 * 1024 * 1024;
  */
 function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; options: ChunkOptions } {
   const header = ctx.request.headers['content-range'];
-  if (header === undefined) return { body: ctx.request.raw, options: { signal: ctx.signal } };
+  if (header === undefined) return { body: bodyChunks(ctx.request.raw), options: { signal: ctx.signal } };
   const range = parseContentRange(header);
   if (!range) throw new RegistryError('BLOB_UPLOAD_INVALID', { contentRange: header.slice(0, 100) });
   const declared = range.end - range.start + 1;
@@ -54,7 +55,7 @@ function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; option
       reason: `a chunk over ${maxUnframedChunk} bytes needs a Content-Length`,
     });
   }
-  const body = length === undefined ? exactly(ctx.request.raw, declared, header) : ctx.request.raw;
+  const body = length === undefined ? exactly(bodyChunks(ctx.request.raw), declared, header) : bodyChunks(ctx.request.raw);
   return { body, options: { range, signal: ctx.signal } };
 }
 
@@ -91,7 +92,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   const digest = monolithicDigest === null ? undefined : parseDigest(monolithicDigest);
   const status = await ctx.registry.uploads.start(repository);
   if (digest) {
-    const body = hasBody(ctx) ? ctx.request.raw : undefined;
+    const body = hasBody(ctx) ? bodyChunks(ctx.request.raw) : undefined;
     try {
       const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, { signal: ctx.signal });
       return sendBlobCreated(ctx, repository, blob.digest.toString());

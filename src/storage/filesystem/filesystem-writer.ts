@@ -6,7 +6,7 @@
 //
 // Two things keep a large upload moving instead of waiting on the disk in turn: a full buffer
 // is written to the file while the next one fills (two buffers, one write in flight), and
-// every BACKGROUND_SYNC_BYTES the written data is flushed to disk (fdatasync in libuv's thread
+// every BACKGROUND_SYNC_BYTES (4 MiB) the written data is flushed to disk (fdatasync in libuv's thread
 // pool) while more arrives, so that the fsync at the end finds little left to flush.
 import type { FileHandle } from 'node:fs/promises';
 import { rename, unlink } from 'node:fs/promises';
@@ -30,7 +30,7 @@ function takeBuffer(): Buffer {
 }
 
 /** Bytes written between flushes to disk while the upload goes on. */
-export const BACKGROUND_SYNC_BYTES = 16 * 1024 * 1024;
+export const BACKGROUND_SYNC_BYTES = 4 * 1024 * 1024;
 
 type WriterState = 'open' | 'committed' | 'closed' | 'cancelled';
 
