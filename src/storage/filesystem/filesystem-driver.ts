@@ -4,7 +4,7 @@
 // every rename is followed by an fsync of the directory, so content survives a crash whole.
 import { open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../errors/storage.js';
 import type {
@@ -20,7 +20,7 @@ import { ensureDirectory, fsyncDirectory } from './durability.js';
 import { errorCode, toStorageError, toWriteError } from './fs-errors.js';
 import { FileContentStream } from './file-content-stream.js';
 import { FilesystemWriter } from './filesystem-writer.js';
-import { temporaryName } from './temp-files.js';
+import { temporaryPathBeside } from './temp-files.js';
 
 export { removeStaleTempFiles } from './temp-files.js';
 
@@ -69,8 +69,7 @@ export class FilesystemDriver implements StorageDriver {
     const path = this.#pathOf(key);
     options.signal?.throwIfAborted();
     const directory = dirname(path);
-    // Same directory as the target, so that the rename cannot cross filesystems.
-    const temporaryPath = join(directory, temporaryName(basename(path)));
+    const temporaryPath = temporaryPathBeside(path);
     let handle: FileHandle | undefined;
     try {
       await ensureDirectory(directory);
@@ -154,12 +153,11 @@ export class FilesystemDriver implements StorageDriver {
         throw toStorageError(this.name, key, 'open', error);
       }
     } else {
-      // New content goes to a temporary file in the key's directory (a rename cannot cross
-      // filesystems) and appears under the key only when the writer commits or closes.
-      const directory = dirname(path);
-      temporaryPath = join(directory, temporaryName(basename(path)));
+      // New content goes to a temporary file beside the key's and appears under the key only
+      // when the writer commits or closes.
+      temporaryPath = temporaryPathBeside(path);
       try {
-        await ensureDirectory(directory);
+        await ensureDirectory(dirname(path));
         handle = await open(temporaryPath, 'wx');
       } catch (error) {
         throw toWriteError(this.name, key, 'open', error);

@@ -1,9 +1,9 @@
-// Naming and clean-up of the temporary files putContent() writes before renaming them into
-// place. A temporary name contains '~', which no storage key may contain, so it can never
+// Naming and clean-up of the temporary files that new content (putContent(), new writers) is
+// written to before it is renamed into place. A temporary name contains '~', which no storage key may contain, so it can never
 // collide with a key and list() can leave it out.
 import { randomBytes } from 'node:crypto';
 import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { errorCode } from './fs-errors.js';
 
 const TEMP_MARKER = '~berth-tmp~';
@@ -11,6 +11,11 @@ const TEMP_MARKER = '~berth-tmp~';
 /** A fresh temporary name for a file that will be renamed to `name`, in the same directory. */
 export function temporaryName(name: string): string {
   return `${name}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
+}
+
+/** A fresh temporary path beside path: same directory, so the rename cannot cross filesystems. */
+export function temporaryPathBeside(path: string): string {
+  return join(dirname(path), temporaryName(basename(path)));
 }
 
 /** True for names that temporaryName() produces. */
@@ -21,7 +26,7 @@ export function isTemporaryName(name: string): boolean {
 export interface RemoveStaleTempFilesOptions {
   /**
    * Only files last modified at least this many milliseconds ago are removed, so that a
-   * putContent() in flight (in this process or another sharing the directory) is left alone.
+   * write in flight (in this process or another sharing the directory) is left alone.
    * Default: one hour.
    */
   readonly olderThanMs?: number;
@@ -29,7 +34,7 @@ export interface RemoveStaleTempFilesOptions {
 }
 
 /**
- * Removes temporary files left behind by a crash during putContent(), anywhere below
+ * Removes temporary files left behind by a crash during a write, anywhere below
  * rootDirectory. Walks the whole tree, so it belongs at start-up or in maintenance jobs.
  * Returns how many files were removed. Symbolic links are not followed.
  */
