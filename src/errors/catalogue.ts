@@ -205,7 +205,7 @@ export const errorCatalogue = {
     message: 'upstream registry unavailable',
     status: 502,
     description:
-      'Pull-through cache: the upstream registry could not be reached or refused the request, and no cached copy may be served (the upstream is not marked offline, or nothing is cached yet).',
+      'Pull-through cache: the upstream registry could not be reached or refused the request, and no cached copy may be served (the upstream is not marked offline, or nothing is cached yet). Blob and manifest HEADs of content Berth does not hold answer 404 instead, so pushes go on during an outage.',
   },
   UPSTREAM_CONTENT_INVALID: {
     code: 'DIGEST_INVALID',

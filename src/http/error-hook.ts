@@ -5,7 +5,10 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError, StorageFullError } from '../errors/index.js';
+import { RegistryError, StorageFullError, type ErrorName } from '../errors/index.js';
+
+/** Errors that report an upstream registry's failure; the pull-through cache has logged it. */
+const UPSTREAM_ERRORS: ReadonlySet<ErrorName> = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_CONTENT_INVALID']);
 
 export function toRegistryError(error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
@@ -53,7 +56,11 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     return;
   }
   const registryError = toRegistryError(error);
-  if (registryError.status >= 500) {
+  if (UPSTREAM_ERRORS.has(registryError.errorName)) {
+    // Trouble upstream, not here: the pull-through cache logs the outage once (not per request),
+    // so a storm of requests during it does not become a storm of stack traces.
+    request.log.info({ code: registryError.definition.code, detail: registryError.detail }, 'request failed upstream');
+  } else if (registryError.status >= 500) {
     request.log.error({ err: error }, 'request failed');
   } else {
     request.log.debug({ code: registryError.definition.code, detail: registryError.detail }, 'request rejected');

@@ -5,5 +5,6 @@ export {
   type PullThroughCacheOptions,
   type Upstream,
   type UpstreamSelection,
+  type WhenUpstreamFails,
 } from './pull-through-cache.js';
 export { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-map.js';

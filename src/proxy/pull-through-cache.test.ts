@@ -334,7 +334,8 @@ describe('pull-through cache: upstream down', { skip: testTarget === 'reference'
       clock.ms += 5000;
       assert.deepEqual((await offline.getManifest(repo, tagRef('latest'), undefined, anyNs)).bytes, image.manifest);
       assert.equal(offline.stats.staleServes, 1);
-      assert.ok(logger.lines.some((l) => l.level === 'warn' && /stale-if-error/.test(l.msg)));
+      assert.ok(logger.lines.some((l) => l.level === 'info' && /stale-if-error/.test(l.msg)));
+      assert.ok(logger.lines.some((l) => l.level === 'warn' && /^upstream unreachable/.test(l.msg)));
       // Not marked offline: an error instead of the stale copy.
       await assert.rejects(strict.getManifest(repo, tagRef('latest'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       // Never cached: nothing to serve.
@@ -345,6 +346,122 @@ describe('pull-through cache: upstream down', { skip: testTarget === 'reference'
       await strict.close();
       await local.close();
       await down.stop().catch(() => undefined);
+    }
+  });
+});
+
+describe('pull-through cache: HEADs while the upstream cannot be reached', () => {
+  // An upstream that drops every connection while `down`, else answers 404 except for one tag.
+  let server: Server;
+  let url: string;
+  let down = false;
+  let requests = 0;
+  const held = imageManifest(Buffer.from('{"architecture":"amd64","os":"linux"}'), [randomBytes(100)]);
+
+  before(async () => {
+    server = createServer((request, response) => {
+      requests++;
+      if (down) {
+        request.socket.destroy();
+        return;
+      }
+      const path = (request.url ?? '').split('?')[0] ?? '';
+      if (path === '/v2/' || path === '/v2') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      if (path === '/v2/held/app/manifests/v1') {
+        response.writeHead(200, { 'content-type': MediaType.ociManifest, 'docker-content-digest': sha256(held), 'content-length': held.length });
+        response.end(request.method === 'HEAD' ? undefined : held);
+        return;
+      }
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND","message":"no"}]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('answers 404 to HEADs of what Berth does not hold, keeps 502 for reads, and logs the outage once', async () => {
+    const local = await localRegistry();
+    const clock = new Clock();
+    const logger = memoryLogger();
+    const cache = new PullThroughCache(local.registry, [upstream(url, { tagTtlMs: 1000, offline: false })], logger, { now: clock.now });
+    const outageWarnings = (): string[] => logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    try {
+      down = false;
+      const held = name('held/app');
+      await cache.getManifest(held, tagRef('v1'), undefined, anyNs);
+      const repo = name('mine/new');
+      const digest = Digest.parse(sha256(randomBytes(64)));
+      down = true;
+
+      // A push's checks: a blob HEAD and a manifest HEAD miss (404), they do not fail (502).
+      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.describeManifest(repo, tagRef('1'), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.describeManifest(repo, digestRef(digest), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
+      // Reads that need the bytes say the upstream failed.
+      await assert.rejects(cache.openBlob(repo, digest, undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(cache.statBlob(repo, digest, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      // A tag Berth holds but cannot revalidate (offline: false) is not a miss.
+      clock.ms += 5000;
+      await assert.rejects(cache.describeManifest(held, tagRef('v1'), undefined, anyNs, undefined, 'miss'), isError('UPSTREAM_UNAVAILABLE'));
+
+      // One warning for the outage, however many requests failed.
+      for (let i = 0; i < 5; i++) await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      assert.deepEqual(outageWarnings().length, 1, JSON.stringify(logger.lines));
+      assert.match(outageWarnings()[0]!, /^upstream unreachable/);
+      assert.ok(logger.lines.every((l) => !('err' in l.obj)), 'no error objects (stacks) in the log');
+
+      // Just after a failure, HEADs do without the upstream (an upstream dropping packets would
+      // hold each for the client's whole timeout); a few seconds later they ask it again.
+      const before = requests;
+      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.describeManifest(repo, tagRef('2'), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
+      assert.equal(requests, before);
+      clock.ms += 61_000;
+      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      assert.ok(requests > before);
+      // A minute on, the continuing outage is logged again, with what was left out.
+      assert.deepEqual(outageWarnings(), [outageWarnings()[0], 'upstream still unreachable']);
+      assert.ok((logger.lines.at(-1)?.obj as { suppressed?: number }).suppressed! >= 5);
+
+      // It answers again: logged once; a later outage is a new one.
+      down = false;
+      clock.ms += 11_000;
+      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      assert.ok(logger.lines.some((l) => l.level === 'info' && l.msg === 'upstream answering again'));
+      down = true;
+      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      assert.equal(outageWarnings().length, 3);
+    } finally {
+      down = false;
+      await cache.close();
+      await local.close();
+    }
+  });
+
+  it('never asks an upstream about a hosted repository (one no upstream maps)', async () => {
+    const local = await localRegistry();
+    const cache = new PullThroughCache(local.registry, [upstream(url, { namespace: 'mirror.example' })], memoryLogger());
+    try {
+      down = true;
+      const before = requests;
+      const repo = name('mine/app');
+      const digest = Digest.parse(sha256(randomBytes(64)));
+      await assert.rejects(cache.statBlob(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.openBlob(repo, digest, undefined, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.describeManifest(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+      assert.equal(requests, before);
+    } finally {
+      down = false;
+      await cache.close();
+      await local.close();
     }
   });
 });

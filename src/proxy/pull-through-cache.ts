@@ -3,7 +3,9 @@
 // Hosted content wins ("group" order: hosted first, then upstreams in configuration order);
 // cached tags are trusted for their upstream's TTL, then revalidated with a HEAD and served
 // stale when the upstream is unreachable and marked offline; blobs stream to the first client
-// while they are verified into the cache, one upstream fetch per digest at a time.
+// while they are verified into the cache, one upstream fetch per digest at a time. A HEAD of
+// something Berth does not hold is a miss (404) when no upstream can be asked: clients HEAD
+// before they push, and an outage upstream must not stop pushes to hosted names.
 import { PassThrough } from 'node:stream';
 import { untilSettled, UpstreamError, type ManifestResponse, type RegistryClient } from '../client/index.js';
 import type { UpstreamConfig } from '../config/proxy-schema.js';
@@ -18,12 +20,20 @@ import {
 } from '../oci/index.js';
 import type { BlobContent, Reference, Registry, StoredManifest } from '../registry/index.js';
 import { BlobFill } from './blob-fill.js';
+import { UpstreamHealth, type UpstreamFailure } from './upstream-health.js';
 import { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-map.js';
 
 /** containerd's ?ns=<registry host>, or undefined. */
 export interface UpstreamSelection {
   readonly ns: string | undefined;
 }
+
+/**
+ * What a lookup answers when Berth does not hold the content and an upstream that might have it
+ * could not be asked: 'unavailable' (502 UPSTREAM_UNAVAILABLE, for reads that need the bytes) or
+ * 'miss' (404, for the existence checks clients make before pushing: blob and manifest HEADs).
+ */
+export type WhenUpstreamFails = 'unavailable' | 'miss';
 
 export interface Upstream {
   readonly config: UpstreamConfig;
@@ -69,6 +79,7 @@ export class PullThroughCache {
   private readonly now: () => number;
   /** Aborted by close(): work shared by several requests does not follow any one request's signal. */
   private readonly closing = new AbortController();
+  private readonly health: UpstreamHealth;
 
   constructor(
     private readonly registry: Registry,
@@ -77,6 +88,7 @@ export class PullThroughCache {
     options: PullThroughCacheOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.health = new UpstreamHealth(logger, this.now);
   }
 
   /** Counters for logs and metrics (a snapshot). */
@@ -104,26 +116,58 @@ export class PullThroughCache {
     return this.registry.manifests.get(repository, reference, accept);
   }
 
-  /** Same results and errors as registry.manifests.describe, resolving through upstreams when needed. */
+  /**
+   * Same results and errors as registry.manifests.describe, resolving through upstreams when
+   * needed. With 'miss', a manifest Berth does not hold is MANIFEST_UNKNOWN also when the
+   * upstreams could not be asked (one held but not revalidated stays UPSTREAM_UNAVAILABLE).
+   */
   async describeManifest(
     repository: RepositoryName,
     reference: Reference,
     accept: readonly string[] | undefined,
     selection: UpstreamSelection,
     signal?: AbortSignal,
+    whenUpstreamFails: WhenUpstreamFails = 'unavailable',
   ): Promise<StoredManifest> {
-    await this.resolveManifest(repository, reference, accept, selection, signal);
+    const unknown = async (): Promise<RegistryError | undefined> => {
+      if ((await this.localManifest(repository, reference)) !== undefined) return undefined;
+      const name = reference.kind === 'tag' ? reference.tag : reference.digest.toString();
+      return new RegistryError('MANIFEST_UNKNOWN', { repository, reference: name });
+    };
+    if (whenUpstreamFails === 'miss') {
+      // Every upstream that serves the name just failed to answer: do without them (see UpstreamHealth).
+      const candidates = this.candidatesFor(repository, selection);
+      if (candidates.length > 0 && candidates.every((c) => this.health.resting(c.upstream.config.name))) {
+        const miss = await unknown();
+        if (miss) throw miss;
+      }
+    }
+    try {
+      await this.resolveManifest(repository, reference, accept, selection, signal);
+    } catch (error) {
+      if (whenUpstreamFails === 'miss' && error instanceof RegistryError && error.errorName === 'UPSTREAM_UNAVAILABLE') {
+        throw (await unknown()) ?? error;
+      }
+      throw error;
+    }
     return this.registry.manifests.describe(repository, reference, accept);
   }
 
-  /** Same as registry.blobs.stat: a miss asks the upstream (HEAD) without caching anything. */
+  /**
+   * Same as registry.blobs.stat: a miss asks the upstream (HEAD) without caching anything. With
+   * 'miss', upstreams that could not be asked make BLOB_UNKNOWN rather than UPSTREAM_UNAVAILABLE.
+   */
   async statBlob(
     repository: RepositoryName,
     digest: Digest,
     selection: UpstreamSelection,
     signal?: AbortSignal,
+    whenUpstreamFails: WhenUpstreamFails = 'unavailable',
   ): Promise<{ size: number }> {
-    const candidates = this.candidatesFor(repository, selection);
+    const candidates = this.candidatesFor(repository, selection).filter(
+      // A HEAD that may miss does without an upstream that just failed to answer (see UpstreamHealth).
+      (c) => whenUpstreamFails === 'unavailable' || !this.health.resting(c.upstream.config.name),
+    );
     const local = await this.localBlob(repository, digest);
     if (local || candidates.length === 0) return local ?? this.registry.blobs.stat(repository, digest);
     const errors: UpstreamFailure[] = [];
@@ -137,12 +181,14 @@ export class PullThroughCache {
       }
       try {
         const head = await candidate.upstream.client.headBlob(candidate.remote, digest.toString(), signal);
+        this.health.answered(candidate.upstream.config.name);
         if (head) return head;
       } catch (error) {
         errors.push(this.upstreamFailure(candidate, error));
       }
     }
-    throw unavailableOr(errors, new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() }));
+    const unknown = new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() });
+    throw whenUpstreamFails === 'miss' ? unknown : unavailableOr(errors, unknown);
   }
 
   /**
@@ -264,6 +310,7 @@ export class PullThroughCache {
       try {
         if (isSource) {
           const head = await candidate.upstream.client.headManifest(candidate.remote, reference.tag, MANIFEST_TYPES, signal);
+          this.health.answered(candidate.upstream.config.name);
           if (!head) continue;
           if (head.digest === local.digest.toString()) {
             await this.registry.cache.markTagChecked(repository, reference.tag, new Date(this.now()));
@@ -271,6 +318,7 @@ export class PullThroughCache {
           }
         }
         const response = await candidate.upstream.client.getManifest(candidate.remote, reference.tag, MANIFEST_TYPES, signal);
+        this.health.answered(candidate.upstream.config.name);
         if (!response) continue;
         this.counters.manifestFetches++;
         await this.storeManifest(repository, candidate, response, reference.tag, undefined);
@@ -280,7 +328,8 @@ export class PullThroughCache {
         const failure = this.upstreamFailure(candidate, error);
         if (isSource && failure.kind === 'unreachable' && candidate.upstream.config.offline) {
           this.counters.staleServes++;
-          this.logger.warn(
+          // Info, not warn: the outage itself is warned about once, not once per request.
+          this.logger.info(
             { upstream: candidate.upstream.config.name, repository, tag: reference.tag, digest: local.digest.toString(), error: failure.message },
             'upstream unreachable: serving the cached tag (stale-if-error)',
           );
@@ -304,6 +353,7 @@ export class PullThroughCache {
       let response;
       try {
         response = await candidate.upstream.client.getManifest(candidate.remote, digest.toString(), MANIFEST_TYPES, signal);
+        this.health.answered(candidate.upstream.config.name);
       } catch (error) {
         this.throwIfContentInvalid(candidate, repository, error);
         errors.push(this.upstreamFailure(candidate, error));
@@ -384,6 +434,8 @@ export class PullThroughCache {
     if (!child || (await this.localManifest(repository, { kind: 'digest', digest: child.digest }))) return;
     // Best effort: without the child the client gets the index, as the registry alone would answer.
     await this.fetchByDigest(repository, child.digest, candidates, signal).catch((error: unknown) => {
+      // An upstream that cannot be asked has been logged as such already.
+      if (error instanceof RegistryError && error.errorName === 'UPSTREAM_UNAVAILABLE') return;
       this.logger.warn({ repository, digest: child.digest.toString(), error: String(error) }, 'could not fetch the index child for an old client');
     });
   }
@@ -428,6 +480,7 @@ export class PullThroughCache {
       let head;
       try {
         head = await candidate.upstream.client.headBlob(candidate.remote, digest.toString(), signal);
+        this.health.answered(candidate.upstream.config.name);
       } catch (error) {
         errors.push(this.upstreamFailure(candidate, error));
         return 'absent';
@@ -455,9 +508,10 @@ export class PullThroughCache {
     // Recorded once the upstream has it and before the bytes land: a record without a blob is
     // harmless, a cached blob without a record would look hosted to eviction.
     void fill.started
-      .then((start) =>
-        start.kind === 'streaming' ? this.registry.cache.recordItem(repository, digest, upstream, new Date(this.now())) : undefined,
-      )
+      .then((start) => {
+        this.health.answered(upstream);
+        return start.kind === 'streaming' ? this.registry.cache.recordItem(repository, digest, upstream, new Date(this.now())) : undefined;
+      })
       .catch((error: unknown) => {
         if (error instanceof UpstreamError) return;
         this.logger.warn({ repository, digest: digest.toString(), error: String(error) }, 'could not record a cached blob');
@@ -468,7 +522,8 @@ export class PullThroughCache {
         if (error instanceof RegistryError && error.errorName === 'UPSTREAM_CONTENT_INVALID') {
           this.counters.verificationFailures++;
           this.logger.warn({ upstream, repository, detail: error.detail }, 'upstream blob refused: it does not match its digest');
-        } else if (!(error instanceof RegistryError && error.errorName === 'BLOB_UNKNOWN')) {
+        } else if (!(error instanceof RegistryError && error.errorName === 'BLOB_UNKNOWN') && !(error instanceof UpstreamError)) {
+          // (An upstream that did not answer at all is reported, once per outage, by upstreamFailure.)
           this.logger.warn({ upstream, repository, digest: digest.toString(), error: String(error) }, 'blob fetch from upstream failed');
         }
       },
@@ -531,6 +586,7 @@ export class PullThroughCache {
     throw new RegistryError('UPSTREAM_CONTENT_INVALID', { upstream, reason: error.message }, { cause: error });
   }
 
+  /** Records a failed upstream request (logged once per outage, see UpstreamHealth); anything else is rethrown. */
   private upstreamFailure(candidate: Candidate, error: unknown): UpstreamFailure {
     if (!(error instanceof UpstreamError)) throw error;
     const failure: UpstreamFailure = {
@@ -539,16 +595,9 @@ export class PullThroughCache {
       status: error.status,
       message: error.message,
     };
-    this.logger.warn({ ...failure }, 'upstream request failed');
+    this.health.failed(failure);
     return failure;
   }
-}
-
-interface UpstreamFailure {
-  readonly upstream: string;
-  readonly kind: UpstreamError['kind'];
-  readonly status: number | undefined;
-  readonly message: string;
 }
 
 function fillKey(candidate: Candidate, digest: Digest): string {

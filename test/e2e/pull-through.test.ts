@@ -2,7 +2,8 @@
 // Berth for the root namespace, as Docker's registry-mirrors uses it, and the reference
 // registry with htpasswd auth under a prefix namespace) beside a hosted namespace. podman and
 // skopeo pull through Berth and get the upstreams' digests; pushes to hosted names work and
-// pushes into a cached prefix are refused; with the upstream stopped, cached images still pull.
+// pushes into a cached prefix are refused; with the upstream stopped, cached images still pull
+// and podman still pushes to hosted names (its blob HEADs answer 404, not 502).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,4 +137,35 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
     assert.equal(count('verificationFailures'), 0, metrics);
   });
 
+  it('accepts podman pushes to a hosted name while the root upstream is down', async () => {
+    const { hub, mirror, clients } = env();
+    await hub.stop();
+    // New layers: every blob HEAD podman makes misses locally and would ask the stopped upstream.
+    const fresh = await clients.buildImage({ name: 'localhost/e2e/new:1', layers: [[4096], [1024]] });
+    const ref = `${mirror.hostPort}/mine/new:1`;
+    const before = mirror.output().length;
+    await clients.podman(['push', '--tls-verify=false', fresh.name, `docker://${ref}`]);
+    const puller = await ContainerClients.create();
+    try {
+      await puller.podmanPull(ref);
+      const files = await puller.readImageFiles(ref, fresh.files.map((file) => file.path));
+      for (const file of fresh.files) assert.deepEqual(files.get(file.path), file.content, file.path);
+    } finally {
+      await puller.cleanup();
+    }
+    // The outage is logged at warn once, when it began (here or in the test before), not once per
+    // request; no request of the push is logged as a server error with a stack trace.
+    const lines = (output: string) =>
+      output.split('\n').flatMap((line) => {
+        try {
+          return [JSON.parse(line) as { level: number; msg: string; upstream?: string }];
+        } catch {
+          return [];
+        }
+      });
+    assert.deepEqual(lines(mirror.output().slice(before)).filter((l) => l.level >= 50), [], 'no error-level lines');
+    const warns = lines(mirror.output()).filter((l) => l.level === 40 && l.upstream === 'hub');
+    assert.equal(warns.filter((l) => /^upstream unreachable/.test(l.msg)).length, 1, JSON.stringify(warns));
+    assert.ok(warns.every((l) => /^upstream (unreachable|still unreachable)/.test(l.msg)), JSON.stringify(warns));
+  });
 });

@@ -18,7 +18,7 @@ function blobHeaders(ctx: RequestContext, digest: string): void {
 export async function headBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const { size } = await contentSource(ctx).statBlob(repository, digest);
+  const { size } = await contentSource(ctx).headBlob(repository, digest);
   blobHeaders(ctx, digest.toString());
   ctx.reply.header('Content-Length', size).code(200).send();
 }
