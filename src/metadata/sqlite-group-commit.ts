@@ -12,7 +12,8 @@
 // fsync of the WAL makes every commit before it durable. We sync before the Kysely call that
 // wrote resolves, so nothing is acknowledged that a power loss could take back.
 import { open, type FileHandle } from 'node:fs/promises';
-import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { RollbackSafeSqliteDriver, type InTransaction } from './sqlite-rollback.js';
 
 /** Runs one fsync (or a test's stand-in, which may call the real one). */
 export type WalSync = (syncWal: () => Promise<void>) => Promise<void>;
@@ -115,10 +116,12 @@ export interface GroupCommitOptions {
   walPath: string;
   /** A counter of rows changed on the connection (SQLite's total_changes()). */
   writeCount: () => number;
+  /** Whether the connection is inside a transaction (see sqlite-rollback.ts). */
+  inTransaction: InTransaction;
   sync?: WalSync | undefined;
 }
 
-class GroupCommitDriver extends SqliteDriver {
+class GroupCommitDriver extends RollbackSafeSqliteDriver {
   readonly #writeCount: () => number;
   readonly #wal: ReturnType<typeof walFileSync>;
   readonly #groupCommit: GroupCommit;
@@ -126,7 +129,7 @@ class GroupCommitDriver extends SqliteDriver {
   #countAtRelease = 0;
 
   constructor(config: SqliteDialectConfig, options: GroupCommitOptions) {
-    super(config);
+    super(config, options.inTransaction);
     this.#writeCount = options.writeCount;
     this.#wal = walFileSync(options.walPath);
     const { sync } = options;

@@ -105,6 +105,41 @@ describe('sqlite metadata database', () => {
     }
   });
 
+  // SQLite rolls a transaction back by itself when the database cannot grow; the caller must
+  // see that cause (SQLITE_FULL, answered 507), not the failed ROLLBACK that followed it.
+  for (const where of ['a file', 'memory'] as const) {
+    it(`reports a full database as SQLITE_FULL and stays usable (${where})`, async () => {
+      const dir = await tempDir();
+      try {
+        const { db, store } = await openStore(where === 'memory' ? ':memory:' : join(dir, 'metadata.db'));
+        try {
+          // max_page_count stands in for a full disk: SQLite fails the write the same way, and
+          // rolls back the whole transaction when the failing statement cannot be undone alone.
+          const pages = Number(await pragma(db, 'page_count'));
+          await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(db);
+          const digest = (i: number): string => Digest.of(Buffer.from(`blob ${i}`)).toString();
+          let failed = undefined as { index: number; error: Error & { code?: unknown } } | undefined;
+          for (let i = 0; i < 2000 && failed === undefined; i++) {
+            await store.addBlobToRepository('library/full', digest(i), i + 1).catch((error: Error) => {
+              failed = { index: i, error };
+            });
+          }
+          assert.ok(failed, 'the database filled up');
+          assert.equal(failed.error.code, 'SQLITE_FULL', failed.error.message);
+          assert.equal(await store.findRepositoryBlob('library/full', digest(failed.index)), undefined);
+          assert.deepEqual(await store.findRepositoryBlob('library/full', digest(0)), { size: 1 });
+          await sql.raw(`PRAGMA max_page_count = ${pages * 100}`).execute(db);
+          await store.addBlobToRepository('library/full', digest(failed.index), 7);
+          assert.deepEqual(await store.findRepositoryBlob('library/full', digest(failed.index)), { size: 7 });
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('keeps committed data when the process is killed without closing', async () => {
     const dir = await tempDir();
     const path = join(dir, 'metadata.db');

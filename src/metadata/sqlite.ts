@@ -2,9 +2,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { GroupCommitSqliteDialect, type WalSync } from './sqlite-group-commit.js';
+import { RollbackSafeSqliteDialect } from './sqlite-rollback.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
 export interface OpenSqliteOptions {
@@ -23,10 +24,11 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const config = { database: withStatementCache(database) };
+  const inTransaction = (): boolean => database.inTransaction;
   if (database.memory || journalMode !== 'wal') {
     // Nothing on disk to make durable (:memory:), or no WAL to sync: let SQLite sync commits.
     database.pragma('synchronous = FULL');
-    return new Kysely<Database>({ dialect: new SqliteDialect(config) });
+    return new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect(config, inTransaction) });
   }
   database.pragma('synchronous = NORMAL');
   const totalChanges = database.prepare<[], { n: number }>('select total_changes() as n');
@@ -35,6 +37,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
       // SQLite names the WAL after the database's full path (as database_list reports it).
       walPath: `${mainFile(database)}-wal`,
       writeCount: () => totalChanges.get()?.n ?? 0,
+      inTransaction,
       sync: options.syncWal,
     }),
   });

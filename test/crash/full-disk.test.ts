@@ -3,13 +3,17 @@
 // that fits is pushed; a filler file then takes most of the rest, and pushes that do not fit
 // must fail with an error status while Berth stays up, keeps serving the stored image byte for
 // byte, and shows no failed blob. Once the filler is deleted, the interrupted chunked upload
-// resumes and new pushes succeed. Needs root (mount); CI runs as root.
+// resumes and new pushes succeed. Last, the disk is filled to the last byte while only the index
+// has to grow (bytes already stored), so SQLite itself fails with SQLITE_FULL: each write must be
+// answered 507 INSUFFICIENT_STORAGE and change nothing, and after space is freed the registry
+// takes writes again and a restarted process serves the same images. Needs root (mount); CI
+// runs as root.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
@@ -356,4 +360,103 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
       }
     },
   );
+
+  // Above, the blob bytes hit the full disk first. Here the bytes are already stored and only
+  // the index must grow: SQLite itself runs out of space (SQLITE_FULL) while appending to its WAL.
+  const indexFull: { what: string; response: HttpResponse }[] = [];
+  let doomed: BuiltManifest | undefined;
+  let pending: { location: string; blob: Buffer } | undefined;
+  const indexFiller = (): string => join(filesystem?.mountPoint ?? '', 'filler-index');
+
+  it('when the index itself has no room left, writes answer 507 INSUFFICIENT_STORAGE', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    assert.ok(stored, 'needs the first test');
+    // Before the disk fills: an image to delete, and an upload whose bytes are all in.
+    const doomedLayer = randomBytes(64 * 1024);
+    await pushBlob(doomedLayer);
+    doomed = imageManifest('oci', { mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length }, [
+      { mediaType: MEDIA.ociLayer, digest: sha256(doomedLayer), size: doomedLayer.length },
+    ]);
+    assert.equal((await pushManifest('doomed', doomed)).status, 201);
+    const blob = randomBytes(64 * 1024);
+    const location = await startUpload();
+    const patch = await api().request('PATCH', location, {
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${blob.length - 1}` },
+      body: blob,
+    });
+    assert.equal(patch.status, 202, describeResponse(patch));
+    pending = { location: header(patch, 'location') ?? location, blob };
+
+    await fillCompletely(indexFiller());
+    indexFull.push({
+      what: 'upload completion (bytes stored, index full)',
+      response: await api().request('PUT', locationWith(api().baseUrl, pending.location, { digest: sha256(blob) })),
+    });
+    indexFull.push({
+      what: 'manifest DELETE by digest',
+      response: await api().request('DELETE', `/v2/${REPO}/manifests/${doomed.digest}`),
+    });
+    // The manifest's bytes are stored already: only the new tag needs room in the index.
+    indexFull.push({ what: 'manifest PUT of stored bytes under a new tag', response: await pushManifest('again', stored) });
+    indexFull.push({ what: 'tag DELETE', response: await api().request('DELETE', `/v2/${REPO}/manifests/doomed`) });
+    const unclear = indexFull.filter(
+      ({ response }) => response.status !== 507 || ociErrorCodes(response)?.join() !== 'INSUFFICIENT_STORAGE',
+    );
+    assert.deepEqual(unclear.map(({ what, response }) => `${what}: ${describeResponse(response)}`), []);
+    await assertUp();
+    // Nothing changed: every image is served as before, the failed writes left no trace.
+    await assertServed('fits', stored, [config, layer]);
+    await assertServed('doomed', doomed, [config, doomedLayer]);
+    assert.equal((await api().request('GET', `/v2/${REPO}/manifests/${doomed.digest}`)).status, 200);
+    assert.equal((await api().request('GET', `/v2/${REPO}/manifests/again`)).status, 404);
+    assert.equal((await api().request('HEAD', `/v2/${REPO}/blobs/${sha256(blob)}`)).status, 404);
+  });
+
+  it('once space is freed, the index takes writes again and nothing stored was lost, also after a restart', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    assert.ok(stored && doomed && pending && registry, 'needs the earlier tests');
+    await rm(indexFiller());
+    assert.equal((await api().request('DELETE', `/v2/${REPO}/manifests/doomed`)).status, 202);
+    assert.equal((await api().request('DELETE', `/v2/${REPO}/manifests/${doomed.digest}`)).status, 202);
+    assert.equal((await api().request('GET', `/v2/${REPO}/manifests/${doomed.digest}`)).status, 404);
+    assert.equal((await pushManifest('again', stored)).status, 201);
+    // The failed completion moved no visible bytes; the client starts over, as clients do.
+    await pushBlob(pending.blob);
+    assert.equal((await api().request('HEAD', `/v2/${REPO}/blobs/${sha256(pending.blob)}`)).status, 200);
+    await assertServed('fits', stored, [config, layer]);
+    await assertServed('again', stored, [config, layer]);
+
+    // A fresh process reads the same index: SQLite's files were left consistent.
+    client?.close();
+    await registry.stop({ keepData: true });
+    registry = await startRegistry({ dataDir: filesystem?.mountPoint ?? '' });
+    client = new RegistryClient(registry.url, { keepAlive: false });
+    await assertServed('fits', stored, [config, layer]);
+    await assertServed('again', stored, [config, layer]);
+    assert.equal((await api().request('GET', `/v2/${REPO}/manifests/doomed`)).status, 404);
+    const blob = await api().request('GET', `/v2/${REPO}/blobs/${sha256(pending.blob)}`);
+    assert.ok(blob.status === 200 && blob.body.equals(pending.blob), describeResponse(blob));
+  });
 });
+
+/** Takes every byte left on the filesystem (root's reserved blocks too) with one file. */
+async function fillCompletely(path: string): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    await file.write(Buffer.alloc(await freeBytes(dirname(path)))).catch(ignoreNoSpace);
+    // Whatever statfs did not count (a partly used block): smaller writes until none fits.
+    for (const size of [64 * 1024, 4096, 512, 1]) {
+      for (;;) {
+        const written = await file.write(Buffer.alloc(size)).then(({ bytesWritten }) => bytesWritten, ignoreNoSpace);
+        if (written < size) break;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+function ignoreNoSpace(error: unknown): number {
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return 0;
+  throw error;
+}
