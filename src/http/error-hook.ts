@@ -23,12 +23,15 @@ export function toRegistryError(error: unknown): RegistryError {
   return new RegistryError('UNKNOWN', undefined, { cause: error });
 }
 
-/** A full disk, from the blob store or from the database (SQLite reports SQLITE_FULL). */
+/**
+ * A full disk, from the blob store or from the database: SQLite reports SQLITE_FULL, PostgreSQL
+ * SQLSTATE 53100 (disk_full). Other I/O errors are not assumed to mean a full disk.
+ */
 function isOutOfSpace(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
     if (current instanceof StorageFullError) return true;
     const code = (current as { code?: unknown }).code;
-    if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true;
+    if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') return true;
   }
   return false;
 }
