@@ -1,6 +1,9 @@
 // Environment overrides. Distribution's rule is mechanical: REGISTRY_ + the key path in upper
 // case with "_" between levels (REGISTRY_HTTP_ADDR -> http.addr). Berth accepts that prefix and
 // BERTH_ for every key, and learns the key paths from the schema, so the two cannot drift.
+// REGISTRY_ is shared with other programs (podman and skopeo read REGISTRY_AUTH_FILE), so a
+// REGISTRY_* variable that names no key is a warning, as in Distribution; BERTH_ is Berth's
+// own, so one there is an error, like a misspelled key in the file.
 import { suggestKey, settingKeysUnder, type ConfigIssue } from './issues.js';
 import { findNode, ignoredKeyFor, ignoredWarning, type SettingNode } from './schema.js';
 
@@ -117,6 +120,11 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
       continue;
     }
     const suggestion = suggestKey(key);
+    if (prefix === 'REGISTRY') {
+      const hint = suggestion === undefined ? '' : `; did you mean ${envVarName(prefix, suggestion.split('.'))}?`;
+      result.warnings.push(`ignored: ${name} names no setting (no key ${JSON.stringify(key)})${hint}`);
+      continue;
+    }
     result.issues.push({
       kind: 'unknown-key',
       key,

@@ -404,6 +404,25 @@ describe('environment overrides', () => {
     assert.deepEqual(config.http.addr, DEFAULTS.http.addr);
   });
 
+  it('warns about REGISTRY_* variables that name no key (other programs use the prefix too) and ignores them', () => {
+    const config = parseConfig('', {
+      cwd,
+      env: {
+        // podman, skopeo and buildah read it; it is in the environment of anyone who uses them.
+        REGISTRY_AUTH_FILE: '/run/user/0/containers/auth.json',
+        REGISTRY_STORAGE_FILESYTEM_ROOTDIRECTORY: '/x',
+        REGISTRY_HTTP_ADDR: ':6000',
+      },
+    });
+    assert.deepEqual(config.warnings, [
+      'ignored: REGISTRY_AUTH_FILE names no setting (no key "auth.file")',
+      'ignored: REGISTRY_STORAGE_FILESYTEM_ROOTDIRECTORY names no setting (no key "storage.filesytem.rootdirectory"); did you mean REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY?',
+    ]);
+    // The variables that do name keys still apply.
+    assert.equal(config.http.addr.port, 6000);
+    assert.equal(config.storage.filesystem.rootdirectory, DEFAULTS.storage.filesystem.rootdirectory);
+  });
+
   it('ignores the variables that name the configuration file', () => {
     assert.deepEqual(parseConfig('', { cwd, env: { REGISTRY_CONFIGURATION_PATH: '/etc/x.yml', BERTH_CONFIG: '/etc/y.yml' } }), DEFAULTS);
   });
@@ -434,11 +453,12 @@ describe('errors', () => {
     assert.equal(failure('http:\n  addres: ":5000"\n'), 'config: unknown key "http.addres" (config.yml:2); did you mean "http.addr"?');
     assert.equal(failure('storage:\n  delete:\n    enable: true\n'), 'config: unknown key "storage.delete.enable" (config.yml:3); did you mean "storage.delete.enabled"?');
     assert.equal(failure('frobnicate: 1\n'), 'config: unknown key "frobnicate" (config.yml:1)');
+    // BERTH_* is Berth's own prefix: a variable there that names no key is a misspelling.
     assert.equal(
-      failure('', { REGISTRY_STORAGE_FILESYTEM_ROOTDIRECTORY: '/x' }),
-      'config: unknown key "storage.filesytem.rootdirectory" (env REGISTRY_STORAGE_FILESYTEM_ROOTDIRECTORY); did you mean REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY?',
+      failure('', { BERTH_STORAGE_FILESYTEM_ROOTDIRECTORY: '/x' }),
+      'config: unknown key "storage.filesytem.rootdirectory" (env BERTH_STORAGE_FILESYTEM_ROOTDIRECTORY); did you mean BERTH_STORAGE_FILESYSTEM_ROOTDIRECTORY?',
     );
-    assert.match(failure('', { REGISTRY_HTTP_PORT: '6000' }), /unknown key "http\.port" \(env REGISTRY_HTTP_PORT\)/);
+    assert.match(failure('', { BERTH_HTTP_PORT: '6000' }), /unknown key "http\.port" \(env BERTH_HTTP_PORT\)/);
   });
 
   it('lists every problem, one per line', () => {
