@@ -79,10 +79,10 @@ describe('access policy', () => {
 
   it('narrows a user signed in with an API token to the token scope', async () => {
     const policy = new AccessPolicy(metadata.accounts, { rules: [], cacheMs: 0 });
-    const viaToken = user('alice', [], { tokenScope: [{ repository: 'closed/ci-*', actions: ['pull', 'push', 'delete'] }] });
+    const viaToken = user('alice', [], { apiToken: { id: 'a1', scope: [{ repository: 'closed/ci-*', actions: ['pull', 'push', 'delete'] }] } });
     assert.deepEqual(await actions(policy, viaToken, 'closed/ci-cache'), ['pull', 'push']);
     assert.deepEqual(await actions(policy, viaToken, 'closed/app'), []);
-    const admin = user('root', [], { admin: true, tokenScope: [{ repository: 'x/*', actions: ['pull'] }] });
+    const admin = user('root', [], { admin: true, apiToken: { id: 'r1', scope: [{ repository: 'x/*', actions: ['pull'] }] } });
     assert.deepEqual(await actions(policy, admin, 'x/y'), ['pull']);
   });
 

@@ -1,11 +1,13 @@
 // The access policy: which actions (pull, push, delete) a principal may take on a repository.
 // Three sources are united: the glob rules of the configuration file, the namespaces and grants
 // of the database (public namespaces, roles of users and teams), and registry administrators.
-// An API token narrows its owner's rights to the token's scopes; it never widens them.
+// An API token narrows its owner's rights to the token's scopes, and a Bearer token of Berth's
+// own server narrows its caller's rights to its access list; neither ever widens them.
 import type { AccessRule } from '../config/security-schema.js';
 import type { AccountStore } from '../metadata/index.js';
 import { actionsOfRole, type AccessAction, type Principal, type ScopeGrant } from './principal.js';
 import { compileRepositoryGlob, namespaceOf, repositoryGlob } from './repository-glob.js';
+import type { ResourceAccess } from './token/index.js';
 
 const ALL_ACTIONS: readonly AccessAction[] = ['pull', 'push', 'delete'];
 
@@ -41,18 +43,18 @@ export class AccessPolicy {
     this.cache.clear();
   }
 
-  /** The actions the principal may take on the repository. Token principals carry their own. */
+  /** The actions the principal may take on the repository. External tokens carry their own. */
   async allowedActions(principal: Principal, repository: string): Promise<ReadonlySet<AccessAction>> {
-    if (principal.kind === 'token') return tokenActions(principal, repository);
+    if (principal.kind === 'token') return tokenActions(principal.access, repository);
     const allowed = new Set<AccessAction>(this.ruleActions(principal, repository));
     if (principal.kind === 'user' && principal.admin) for (const action of ALL_ACTIONS) allowed.add(action);
     if (allowed.size < ALL_ACTIONS.length) {
       for (const action of await this.namespaceActions(principal, namespaceOf(repository))) allowed.add(action);
     }
-    if (principal.kind === 'user' && principal.tokenScope !== undefined) {
-      const scoped = scopeActions(principal.tokenScope, repository);
-      for (const action of allowed) if (!scoped.has(action)) allowed.delete(action);
+    if (principal.kind === 'user' && principal.apiToken !== undefined) {
+      keepOnly(allowed, scopeActions(principal.apiToken.scope, repository));
     }
+    if (principal.bearer !== undefined) keepOnly(allowed, tokenActions(principal.bearer.access, repository));
     return allowed;
   }
 
@@ -106,9 +108,14 @@ function scopeActions(scopes: readonly ScopeGrant[], repository: string): Set<Ac
   return out;
 }
 
-function tokenActions(principal: Extract<Principal, { kind: 'token' }>, repository: string): Set<AccessAction> {
+function keepOnly(allowed: Set<AccessAction>, permitted: ReadonlySet<AccessAction>): void {
+  for (const action of allowed) if (!permitted.has(action)) allowed.delete(action);
+}
+
+/** What a token's access list grants on the repository. */
+function tokenActions(access: readonly ResourceAccess[], repository: string): Set<AccessAction> {
   const out = new Set<AccessAction>();
-  for (const entry of principal.access) {
+  for (const entry of access) {
     if (entry.type !== 'repository' || entry.name !== repository) continue;
     for (const action of entry.actions) {
       if (action === '*') for (const all of ALL_ACTIONS) out.add(all);

@@ -25,7 +25,14 @@ let admin: AccountAdmin;
 before(async () => {
   store = new MetadataStore(openSqlite(':memory:'));
   await store.migrate();
-  admin = new AccountAdmin({ accounts: store.accounts, bcryptCost: 4, now: () => clock, onChange: () => changes++ });
+  admin = new AccountAdmin({
+    accounts: store.accounts,
+    bcryptCost: 4,
+    now: () => clock,
+    onChange: () => changes++,
+    // alice lives in an htpasswd file, as far as the account use cases can tell.
+    userExistsElsewhere: async (name) => name === 'alice',
+  });
 });
 
 after(async () => {
@@ -80,10 +87,35 @@ describe('AccountAdmin', () => {
     await assert.rejects(admin.listTeams({ kind: 'anonymous' }), rejectsWith('UNAUTHORIZED'));
     await assert.rejects(admin.listTeams({ kind: 'token', subject: 'root', access: [] }), rejectsWith('DENIED'));
     await assert.rejects(
-      admin.listTokens({ ...ROOT, tokenScope: [{ repository: '**', actions: ['pull'] }] } as Principal),
+      admin.listTokens({ ...ROOT, apiToken: { id: 'r1', scope: [{ repository: '**', actions: ['pull'] }] } } as Principal),
       rejectsWith('DENIED'),
     );
+    // A Bearer token of Berth's own server stands for its credential, but never manages accounts.
+    const bearer = { access: [{ type: 'repository', name: 'x/y', actions: ['pull'] }] };
+    await assert.rejects(admin.createUser({ ...ROOT, bearer } as Principal, { name: 'eve', password: 'long-enough-1' }), rejectsWith('DENIED'));
+    await assert.rejects(admin.setPassword({ ...ROOT, bearer } as Principal, 'root', 'long-enough-1'), rejectsWith('DENIED'));
+    assert.deepEqual(
+      { via: admin.me({ ...ROOT, bearer } as Principal).via, from: admin.me({ ...ROOT, bearer } as Principal).bearerFrom },
+      { via: 'bearer-token', from: 'password' },
+    );
     assert.equal(admin.me({ kind: 'token', subject: 'ci', access: [] }).via, 'bearer-token');
+  });
+
+  it('refuses grants, team members and tokens for users that do not exist anywhere', async () => {
+    await admin.createTeam(ROOT, 'ghosts');
+    await admin.setNamespaceVisibility(ROOT, 'haunted', 'private');
+    const before = changes;
+    await assert.rejects(admin.setGrant(ROOT, 'haunted', 'user', 'nobody', 'pull'), rejectsWith('RESOURCE_UNKNOWN'));
+    await assert.rejects(admin.addTeamMember(ROOT, 'ghosts', 'nobody'), rejectsWith('RESOURCE_UNKNOWN'));
+    await assert.rejects(
+      admin.createToken(ROOT, { name: 'ci', scopes: [{ repository: '**', actions: ['pull'] }], expiresIn: '1h', user: 'nobody' }),
+      rejectsWith('RESOURCE_UNKNOWN'),
+    );
+    assert.equal(changes, before, 'nothing was changed');
+    assert.deepEqual(await admin.listGrants(ROOT, 'haunted'), []);
+    assert.deepEqual((await admin.getTeam(ROOT, 'ghosts')).members, []);
+    // A user of the htpasswd file may be named.
+    assert.deepEqual(await admin.setGrant(ROOT, 'haunted', 'user', 'alice', 'pull'), { kind: 'user', subject: 'alice', role: 'pull' });
   });
 
   it('shares one set of rules for names, passwords, scopes and lifetimes', () => {

@@ -81,8 +81,14 @@ export interface MeView {
   name: string;
   admin: boolean;
   teams: string[];
-  /** How the caller signed in: with a password, or with an API token (whose scopes are listed). */
+  /**
+   * How the caller signed in: with a password or an API token over Basic, or with a Bearer
+   * token (`bearerFrom` then says what it was issued for).
+   */
   via: 'password' | 'api-token' | 'bearer-token';
+  /** For a Bearer token: the credential it was issued for, or `external` for another token server's. */
+  bearerFrom?: 'password' | 'api-token' | 'external';
+  /** The scopes of the API token behind the sign-in. */
   tokenScopes?: TokenScope[];
 }
 
@@ -109,6 +115,11 @@ export interface AccountAdminOptions {
   readonly onChange?: (() => void) | undefined;
   /** The clock, for token expiry; default the system clock. */
   readonly now?: (() => Date) | undefined;
+  /**
+   * Whether a user exists outside the database (the htpasswd file), so grants, team members
+   * and tokens can name them; default: only database users exist.
+   */
+  readonly userExistsElsewhere?: ((name: string) => Promise<boolean>) | undefined;
 }
 
 function invalid(field: string, reason: string): RegistryError {
@@ -189,8 +200,8 @@ export function parseLifetime(text: string): number {
   if (days) return Number(days[1]) * 24 * 60 * 60 * 1000;
   try {
     return parseDuration(text);
-  } catch (error) {
-    throw invalid('expiresIn', `${error instanceof Error ? error.message : String(error)} (use e.g. 720h or 30d)`);
+  } catch {
+    throw invalid('expiresIn', `${JSON.stringify(text)} is not a lifetime: use a whole number of days (d), or hours (h), minutes (m) and seconds (s), such as 30d, 720h or 1h30m`);
   }
 }
 
@@ -209,28 +220,38 @@ export class AccountAdmin {
 
   // ---- who is asking
 
-  /** Anyone signed in: a user (password or API token) or a Bearer token's subject. */
+  /** Anyone signed in: a user (password or API token, over Basic or as a Bearer token) or an external token's subject. */
   me(who: Principal): MeView {
     if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
-    if (who.kind === 'token') return { name: who.subject, admin: false, teams: [], via: 'bearer-token' };
-    const view: MeView = { name: who.name, admin: who.admin, teams: [...who.teams], via: 'password' };
-    if (who.tokenScope !== undefined) {
-      view.via = 'api-token';
-      view.tokenScopes = who.tokenScope.map((s) => ({ repository: s.repository, actions: [...s.actions] }));
+    if (who.kind === 'token') return { name: who.subject, admin: false, teams: [], via: 'bearer-token', bearerFrom: 'external' };
+    const signIn = who.apiToken === undefined ? 'password' : 'api-token';
+    const view: MeView = { name: who.name, admin: who.admin, teams: [...who.teams], via: signIn };
+    if (who.bearer !== undefined) {
+      view.via = 'bearer-token';
+      view.bearerFrom = signIn;
     }
+    if (who.apiToken !== undefined) view.tokenScopes = who.apiToken.scope.map((s) => ({ repository: s.repository, actions: [...s.actions] }));
     return view;
   }
 
   /**
-   * A signed-in user acting with their password. API tokens are for pulling and pushing: one
-   * leaked from a CI system must not be able to mint more tokens or change accounts, so the
-   * admin use cases refuse them, as they refuse Bearer tokens (which carry repository access only).
+   * A signed-in user acting with their password over Basic. API tokens are for pulling and
+   * pushing: one leaked from a CI system must not be able to mint more tokens or change
+   * accounts, so the admin use cases refuse them, and refuse Bearer tokens (which carry
+   * repository access only, whatever they were issued for).
    */
   private user(who: Principal): UserPrincipal {
     if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
-    if (who.kind === 'token') throw denied('Bearer tokens grant repository access only; sign in with a password');
-    if (who.tokenScope !== undefined) throw denied('API tokens grant repository access only; sign in with a password');
+    if (who.kind === 'token' || who.bearer !== undefined) throw denied('Bearer tokens grant repository access only; sign in with a password');
+    if (who.apiToken !== undefined) throw denied('API tokens grant repository access only; sign in with a password');
     return who;
+  }
+
+  /** Refuses a name that is no user, in the database or elsewhere. */
+  private async existingUser(field: string, name: string): Promise<void> {
+    if (await this.accounts.getUser(name)) return;
+    if (await this.options.userExistsElsewhere?.(name)) return;
+    throw unknown(field, name);
   }
 
   private admin(who: Principal): UserPrincipal {
@@ -347,13 +368,15 @@ export class AccountAdmin {
   }
 
   /**
-   * Adds a member by user name; the user may live in the database or in the htpasswd file,
-   * so the name is not looked up. Adding a member twice is not an error.
+   * Adds a member by user name; the user may live in the database or in the htpasswd file.
+   * Adding a member twice is not an error.
    */
   async addTeamMember(who: Principal, team: string, user: string): Promise<TeamDetail> {
     this.admin(who);
     validateAccountName('team', team);
     validateAccountName('user', user);
+    if (!(await this.accounts.getTeam(team))) throw unknown('team', team);
+    await this.existingUser('user', user);
     if ((await this.accounts.addTeamMember(team, user)) === 'no-team') throw unknown('team', team);
     this.changed();
     return this.getTeam(who, team);
@@ -425,8 +448,8 @@ export class AccountAdmin {
     validateAccountName(subjectKind, subject);
     const parsedRole = parseRole(role);
     await this.namespaceAdmin(who, namespace);
-    // Teams live only in the database; users may live in the htpasswd file, so they are not looked up.
     if (subjectKind === 'team' && !(await this.accounts.getTeam(subject))) throw unknown('team', subject);
+    if (subjectKind === 'user') await this.existingUser('user', subject);
     await this.accounts.setGrant(namespace, subjectKind, subject, parsedRole);
     this.changed();
     return { kind: subjectKind, subject, role: parsedRole };
@@ -462,6 +485,7 @@ export class AccountAdmin {
     const owner = input.user ?? user.name;
     validateAccountName('user', owner);
     if (owner !== user.name && !user.admin) throw denied('only registry administrators may create tokens for other users');
+    await this.existingUser('user', owner);
     if (!TOKEN_NAME.test(input.name)) {
       throw invalid('name', 'must be 1 to 100 characters of letters, digits, space and ._:@/-, starting with a letter or digit');
     }
@@ -499,7 +523,7 @@ export class AccountAdmin {
     if (input.expiresIn !== undefined) {
       const ms = parseLifetime(input.expiresIn);
       if (!(ms > 0)) throw invalid('expiresIn', 'must be positive');
-      if (ms > MAX_TOKEN_LIFETIME_MS) throw invalid('expiresIn', 'must be at most a year (8760h)');
+      if (ms > MAX_TOKEN_LIFETIME_MS) throw invalid('expiresIn', 'must be at most a year (365d or 8760h)');
       at = new Date(now.getTime() + ms);
     } else {
       at = new Date(input.expiresAt ?? '');

@@ -69,6 +69,8 @@ describe('authenticator', () => {
     }
     assert.throws(() => parseAuthorization('Basic ' + Buffer.from('no-colon').toString('base64')), AuthenticationFailed);
     assert.deepEqual(parseAuthorization(basic('u', 'p:with:colons')), { kind: 'basic', user: 'u', password: 'p:with:colons' });
+    // `-u :` sends empty credentials: refused as registry:2 refuses them, not as a malformed header.
+    await assert.rejects(auth.authenticate(basic('', ''), 'c'), { name: 'AuthenticationFailed', reason: 'authentication required' });
   });
 
   it('remembers verified credentials, and forgets them when asked (htpasswd reload)', async () => {
@@ -103,7 +105,7 @@ describe('authenticator', () => {
     await metadata.accounts.createApiToken({ id: expired.id, owner: 'dbuser', name: 'old', secretHash: hashTokenSecret(expired.secret), scopes, expiresAt: new Date(Date.now() - 1000).toISOString() });
     const principal = await auth.authenticate(basic('dbuser', live.token), 'c');
     assert.ok(principal.kind === 'user');
-    assert.deepEqual(principal.tokenScope, scopes);
+    assert.deepEqual(principal.apiToken, { id: live.id, scope: scopes });
     await assert.rejects(auth.authenticate(basic('dbadmin', live.token), 'c'), AuthenticationFailed, 'another user name');
     await assert.rejects(auth.authenticate(basic('dbuser', expired.token), 'c'), AuthenticationFailed, 'expired');
     await assert.rejects(auth.authenticate(basic('dbuser', `${live.token.slice(0, -1)}0`), 'c'), AuthenticationFailed, 'wrong secret');

@@ -1,17 +1,24 @@
 // Authentication: turns a request's Authorization header into a Principal. Basic credentials
 // are checked against the htpasswd file, then database users, then API tokens; Bearer tokens are
-// verified by the configured token verifier. A password costs one bcrypt check: verified
-// credentials are remembered for auth.credentialcache (by a hash of the pair, never the
-// password itself), so authenticated pulls do not pay bcrypt per request.
+// verified by the configured token verifier. A token of Berth's own token server stands for the
+// credential it was issued for (a password or an API token, recorded in the token), with that
+// credential's current rights: it never carries more.
+//
+// A password costs one bcrypt check: verified credentials are remembered for
+// auth.credentialcache (by a hash of the pair, never the password itself), so authenticated
+// pulls do not pay bcrypt per request. What is remembered is re-checked against the account
+// store at least every `recheckMs` (a cheap lookup, no bcrypt), so a revoked API token, a
+// removed user or a changed password stops working within that time on every replica, and at
+// once on the replica that made the change (forgetCredentials).
 import { createHash } from 'node:crypto';
 import { RegistryError } from '../errors/index.js';
-import type { AccountStore } from '../metadata/index.js';
+import type { AccountStore, ApiTokenRecord } from '../metadata/index.js';
 import { hashTokenSecret, parseApiToken, tokenSecretMatches } from './api-tokens.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { ANONYMOUS, type Principal } from './principal.js';
-import type { TokenVerifier } from './token/index.js';
+import type { TokenVerifier, VerifiedToken } from './token/index.js';
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
@@ -27,15 +34,25 @@ export class AuthenticationFailed extends Error {
   }
 }
 
+/** How often at most a remembered sign-in or Bearer token is checked against the account store again. */
+export const DEFAULT_RECHECK_MS = 2_000;
+
 export interface AuthenticatorOptions {
   readonly accounts: AccountStore;
   readonly htpasswd: HtpasswdFile | undefined;
   /** auth.access.admins */
   readonly admins: readonly string[];
   readonly credentialCacheMs: number;
+  /** How often remembered credentials are re-checked (revocation delay across replicas); default DEFAULT_RECHECK_MS. */
+  readonly recheckMs?: number;
   readonly limiter: LoginLimiter;
   /** Verifies Bearer tokens; undefined when the registry does not accept them. */
   readonly tokenVerifier: TokenVerifier | undefined;
+  /**
+   * own: the tokens are Berth's own token server's, standing for the credential they record;
+   * external: another token server's, carrying exactly their access list.
+   */
+  readonly tokenIssuer?: 'own' | 'external';
   /** bcrypt cost of the dummy check that hides whether a user exists. */
   readonly bcryptCost: number;
 }
@@ -45,21 +62,35 @@ type Credentials =
   | { readonly kind: 'basic'; readonly user: string; readonly password: string }
   | { readonly kind: 'bearer'; readonly token: string };
 
+/** A verified sign-in, and how to check that it still holds without bcrypt. */
+interface CheckedSignIn {
+  principal: UserPrincipal;
+  readonly stillValid: () => Promise<UserPrincipal | undefined>;
+}
+
+interface RememberedSignIn extends CheckedSignIn {
+  readonly until: number;
+  checkedAt: number;
+}
+
 const CACHE_LIMIT = 10_000;
 
 export class Authenticator {
   private readonly admins: ReadonlySet<string>;
-  private readonly verifiedCredentials = new Map<string, { principal: UserPrincipal; until: number }>();
+  private readonly recheckMs: number;
+  private readonly verifiedCredentials = new Map<string, RememberedSignIn>();
   private readonly verifiedTokens = new Map<string, { principal: Principal; until: number }>();
   private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.admins = new Set(options.admins);
+    this.recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
   }
 
-  /** Forgets remembered credentials (the htpasswd file changed, a password was reset). */
+  /** Forgets remembered credentials and tokens (the htpasswd file or an account changed). */
   forgetCredentials(): void {
     this.verifiedCredentials.clear();
+    this.verifiedTokens.clear();
   }
 
   /** The principal of a request: anonymous without credentials; AuthenticationFailed for bad ones. */
@@ -80,26 +111,46 @@ export class Authenticator {
    * its failed-login allowance; AuthenticationFailed for a wrong password or unknown user.
    */
   async signIn(user: string, password: string, client: string): Promise<UserPrincipal> {
+    // As registry:2 answers `-u :`: empty credentials are no credentials.
+    if (user === '') throw new AuthenticationFailed('authentication required');
+    // A changed htpasswd file clears what is remembered before it is used (checked at most
+    // once a second).
+    await this.options.htpasswd?.refresh();
     const cacheKey = createHash('sha256').update(user).update('\0').update(password).digest('hex');
-    const now = Date.now();
-    const cached = this.verifiedCredentials.get(cacheKey);
-    if (cached !== undefined && cached.until > now) return cached.principal;
+    const remembered = this.verifiedCredentials.get(cacheKey);
+    if (remembered !== undefined) {
+      const principal = await this.stillValid(remembered, Date.now());
+      if (principal !== undefined) return principal;
+      this.verifiedCredentials.delete(cacheKey);
+    }
 
     const retryAfter = this.options.limiter.retryAfterSeconds(client, user);
     if (retryAfter > 0) {
       throw new RegistryError('TOO_MANY_REQUESTS', { reason: 'too many failed sign-ins' }, { headers: { 'Retry-After': String(retryAfter) } });
     }
-    const principal = await this.checkCredentials(user, password);
-    if (principal === undefined) {
+    const checked = await this.checkCredentials(user, password);
+    if (checked === undefined) {
       this.options.limiter.recordFailure(client, user);
       throw new AuthenticationFailed('invalid username or password');
     }
     this.options.limiter.recordSuccess(client, user);
     if (this.options.credentialCacheMs > 0) {
       if (this.verifiedCredentials.size >= CACHE_LIMIT) this.verifiedCredentials.clear();
-      this.verifiedCredentials.set(cacheKey, { principal, until: now + this.options.credentialCacheMs });
+      const now = Date.now();
+      this.verifiedCredentials.set(cacheKey, { ...checked, until: now + this.options.credentialCacheMs, checkedAt: now });
     }
-    return principal;
+    return checked.principal;
+  }
+
+  /** The remembered principal, re-checked against the store when the last check is older than recheckMs. */
+  private async stillValid(remembered: RememberedSignIn, now: number): Promise<UserPrincipal | undefined> {
+    if (remembered.until <= now) return undefined;
+    if (now - remembered.checkedAt < this.recheckMs) return remembered.principal;
+    const current = await remembered.stillValid();
+    if (current === undefined) return undefined;
+    remembered.principal = current;
+    remembered.checkedAt = now;
+    return current;
   }
 
   /** The principal of a known user (a token's subject), or undefined when the user is gone. */
@@ -115,19 +166,32 @@ export class Authenticator {
     };
   }
 
+  /** Whether a user of that name exists, in the htpasswd file or the database. */
+  async userExists(name: string): Promise<boolean> {
+    return (await this.currentPasswordHash(name)) !== undefined;
+  }
+
   /**
-   * A fingerprint of the user's current password hash: refresh tokens carry it, so changing a
-   * password revokes them. Undefined when the user does not exist.
+   * A fingerprint of the user's current password hash: refresh tokens and access tokens carry
+   * it, so changing a password revokes them. Undefined when the user does not exist.
    */
   async passwordFingerprint(name: string): Promise<string | undefined> {
-    const hash = (await this.options.htpasswd?.lookup(name)) ?? (await this.options.accounts.getUser(name))?.passwordHash;
+    const hash = await this.currentPasswordHash(name);
     return hash === undefined ? undefined : createHash('sha256').update(hash).digest('base64url').slice(0, 16);
   }
 
-  private async checkCredentials(user: string, password: string): Promise<UserPrincipal | undefined> {
+  private async currentPasswordHash(user: string): Promise<string | undefined> {
+    return (await this.options.htpasswd?.lookup(user)) ?? (await this.options.accounts.getUser(user))?.passwordHash;
+  }
+
+  private async checkCredentials(user: string, password: string): Promise<CheckedSignIn | undefined> {
     const apiToken = parseApiToken(password);
-    if (apiToken !== undefined) return this.checkApiToken(user, apiToken.id, apiToken.secret);
-    const hash = (await this.options.htpasswd?.lookup(user)) ?? (await this.options.accounts.getUser(user))?.passwordHash;
+    if (apiToken !== undefined) {
+      const stillValid = (): Promise<UserPrincipal | undefined> => this.checkApiToken(user, apiToken.id, apiToken.secret);
+      const principal = await stillValid();
+      return principal === undefined ? undefined : { principal, stillValid };
+    }
+    const hash = await this.currentPasswordHash(user);
     if (hash === undefined) {
       // The same bcrypt work as for a real user, so the answer time does not reveal who exists.
       this.dummyHash ??= hashPassword('berth-no-such-user', this.options.bcryptCost);
@@ -135,20 +199,30 @@ export class Authenticator {
       return undefined;
     }
     if (!(await verifyPassword(password, hash))) return undefined;
-    return this.userPrincipal(user);
+    // Still valid while the user exists with the same password hash.
+    const stillValid = async (): Promise<UserPrincipal | undefined> =>
+      (await this.currentPasswordHash(user)) === hash ? this.userPrincipal(user) : undefined;
+    const principal = await stillValid();
+    return principal === undefined ? undefined : { principal, stillValid };
   }
 
   private async checkApiToken(user: string, id: string, secret: string): Promise<UserPrincipal | undefined> {
     const record = await this.options.accounts.getApiToken(id);
     // Hash even when there is no such token, so timing does not tell ids apart.
     const matches = tokenSecretMatches(secret, record?.secretHash ?? hashTokenSecret(''));
-    if (record === undefined || !matches || record.owner !== user) return undefined;
-    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= Date.now()) return undefined;
-    const owner = await this.userPrincipal(record.owner);
-    if (owner === undefined) return undefined;
-    // When it was last used, for `berth token list`: best effort, once per cache period.
-    void this.options.accounts.touchApiToken(id).catch(() => undefined);
-    return { ...owner, tokenScope: record.scopes };
+    if (record === undefined || !matches) return undefined;
+    return this.apiTokenOwner(record, user);
+  }
+
+  /** The owner of a live API token, narrowed to its scopes; undefined when expired, orphaned or not the owner's. */
+  private async apiTokenOwner(token: ApiTokenRecord | undefined, owner: string): Promise<UserPrincipal | undefined> {
+    if (token === undefined || token.owner !== owner) return undefined;
+    if (token.expiresAt !== undefined && Date.parse(token.expiresAt) <= Date.now()) return undefined;
+    const principal = await this.userPrincipal(owner);
+    if (principal === undefined) return undefined;
+    // When it was last used, for `berth token list`: best effort, once per re-check.
+    void this.options.accounts.touchApiToken(token.id).catch(() => undefined);
+    return { ...principal, apiToken: { id: token.id, scope: token.scopes } };
   }
 
   private async verifyBearer(token: string): Promise<Principal> {
@@ -157,17 +231,43 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.verifiedTokens.get(token);
     if (cached !== undefined && cached.until > now) return cached.principal;
-    let principal: Principal;
+    let verified: VerifiedToken;
     try {
-      const verified = await verifier.verify(token);
-      principal = { kind: 'token', subject: verified.subject, access: verified.access };
-      // Verified once, trusted until it expires (at most a minute: then it is checked again).
-      if (this.verifiedTokens.size >= CACHE_LIMIT) this.verifiedTokens.clear();
-      this.verifiedTokens.set(token, { principal, until: Math.min(verified.expiresAt.getTime(), now + 60_000) });
+      verified = await verifier.verify(token);
     } catch (error) {
       throw new AuthenticationFailed(error instanceof Error ? error.message : 'invalid token', true);
     }
+    const principal =
+      this.options.tokenIssuer === 'own'
+        ? await this.credentialBehind(verified)
+        : { kind: 'token' as const, subject: verified.subject, access: verified.access };
+    // Trusted until it expires or its credential is due for a re-check.
+    if (this.verifiedTokens.size >= CACHE_LIMIT) this.verifiedTokens.clear();
+    this.verifiedTokens.set(token, { principal, until: Math.min(verified.expiresAt.getTime(), now + this.recheckMs) });
     return principal;
+  }
+
+  /**
+   * A token of Berth's own server as the credential it was issued for, with that credential's
+   * current standing: the password unchanged, the API token not revoked or expired, the user
+   * still there. The token's access list narrows it further.
+   */
+  private async credentialBehind(verified: VerifiedToken): Promise<Principal> {
+    const bearer = { access: verified.access };
+    if (verified.subject === '') return { kind: 'anonymous', bearer };
+    const credential = verified.credential;
+    const revoked = (reason: string): AuthenticationFailed => new AuthenticationFailed(reason, true);
+    if (credential === undefined) throw revoked('token does not record the credential it was issued for; fetch a new one');
+    if (credential.kind === 'api-token') {
+      const owner = await this.apiTokenOwner(await this.options.accounts.getApiToken(credential.id), verified.subject);
+      if (owner === undefined) throw revoked('the API token this token was issued for is revoked or expired');
+      return { ...owner, bearer };
+    }
+    const user = await this.userPrincipal(verified.subject);
+    if (user === undefined || (await this.passwordFingerprint(verified.subject)) !== credential.binding) {
+      throw revoked('the password this token was issued for has changed');
+    }
+    return { ...user, bearer };
   }
 }
 
@@ -181,7 +281,7 @@ export function parseAuthorization(header: string | undefined): Credentials {
   if (scheme === 'basic' && value !== '') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon > 0) return { kind: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    if (colon >= 0) return { kind: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   throw new AuthenticationFailed('malformed Authorization header');
 }

@@ -1,6 +1,13 @@
 // The auth layer's public surface: authentication, the access policy, the token server.
 export { AccessPolicy, type AccessPolicyOptions } from './access-policy.js';
-export { AuthenticationFailed, Authenticator, parseAuthorization, type AuthenticatorOptions, type UserPrincipal } from './authenticator.js';
+export {
+  AuthenticationFailed,
+  Authenticator,
+  DEFAULT_RECHECK_MS,
+  parseAuthorization,
+  type AuthenticatorOptions,
+  type UserPrincipal,
+} from './authenticator.js';
 export { LoginLimiter } from './login-limiter.js';
 export { ANONYMOUS, actionsOfRole, ROLES, type AccessAction, type Principal, type Role, type ScopeGrant } from './principal.js';
 export { compileRepositoryGlob, namespaceOf } from './repository-glob.js';

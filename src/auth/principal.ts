@@ -1,6 +1,7 @@
 // Who is making a request, once their credentials have been checked: the input of every access
 // decision. Anonymous callers are a principal too, so the policy has one shape to judge.
 import type { AccessAction } from '../config/security-schema.js';
+import type { ResourceAccess } from './token/index.js';
 
 export type { AccessAction };
 
@@ -27,8 +28,27 @@ export interface ScopeGrant {
   readonly actions: readonly AccessAction[];
 }
 
+/** The API token a user signed in with. */
+export interface ApiTokenSignIn {
+  readonly id: string;
+  readonly scope: readonly ScopeGrant[];
+}
+
+/**
+ * A Bearer token of Berth's own token server that came with the request: the access it was
+ * issued with. The caller's current rights still apply on top, so a grant removed or a
+ * credential revoked after the token was issued takes the access away too.
+ */
+export interface BearerGrant {
+  readonly access: readonly ResourceAccess[];
+}
+
 export type Principal =
-  | { readonly kind: 'anonymous' }
+  | {
+      readonly kind: 'anonymous';
+      /** Set for an anonymous token of Berth's own token server. */
+      readonly bearer?: BearerGrant;
+    }
   | {
       readonly kind: 'user';
       readonly name: string;
@@ -36,16 +56,53 @@ export type Principal =
       readonly admin: boolean;
       readonly teams: readonly string[];
       /**
-       * Set when the caller signed in with an API token: what the token may do at most. The
-       * owner's own rights still apply on top (a token never exceeds its owner).
+       * Set when the caller signed in with an API token (directly, or through a Bearer token
+       * issued for one): its id and what it may do at most. The owner's own rights still apply
+       * on top (a token never exceeds its owner).
        */
-      readonly tokenScope?: readonly ScopeGrant[];
+      readonly apiToken?: ApiTokenSignIn;
+      /** Set when the request carried a Bearer token of Berth's own token server. */
+      readonly bearer?: BearerGrant;
     }
   | {
-      /** A Bearer token from a token server: it carries exactly what it grants. */
+      /** A Bearer token from an external token server: it carries exactly what it grants. */
       readonly kind: 'token';
       readonly subject: string;
-      readonly access: readonly { type: string; name: string; actions: readonly string[] }[];
+      readonly access: readonly ResourceAccess[];
     };
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
+
+/**
+ * How the caller proved who they are, the dimension the authorization matrix tests along:
+ * Basic with a password or an API token, a Bearer token of Berth's own server derived from
+ * one of those (or anonymous), an external issuer's token, or nothing.
+ */
+export type CredentialKind =
+  | 'anonymous'
+  | 'password'
+  | 'api-token'
+  | 'bearer-anonymous'
+  | 'bearer-password'
+  | 'bearer-api-token'
+  | 'bearer-external';
+
+export function credentialKind(principal: Principal): CredentialKind {
+  switch (principal.kind) {
+    case 'token':
+      return 'bearer-external';
+    case 'anonymous':
+      return principal.bearer === undefined ? 'anonymous' : 'bearer-anonymous';
+    case 'user': {
+      const signIn = principal.apiToken === undefined ? 'password' : 'api-token';
+      return principal.bearer === undefined ? signIn : `bearer-${signIn}`;
+    }
+  }
+}
+
+/** The principal without its Bearer token's narrowing: who the caller is, with their current rights. */
+export function withoutBearer(principal: Principal): Principal {
+  if (principal.kind === 'token' || principal.bearer === undefined) return principal;
+  const { bearer: _bearer, ...rest } = principal;
+  return rest;
+}

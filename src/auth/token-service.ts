@@ -6,7 +6,7 @@ import { parseRepositoryName } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { AuthenticationFailed, type Authenticator } from './authenticator.js';
 import type { AccessAction, Principal } from './principal.js';
-import type { TokenIssuer } from './token/index.js';
+import type { TokenCredential, TokenIssuer } from './token/index.js';
 
 export interface AccessEntry {
   type: string;
@@ -53,17 +53,28 @@ export class TokenService {
     private readonly issuer: TokenIssuer,
   ) {}
 
-  /** GET /token and the password grant: anonymous without credentials. */
+  /**
+   * GET /token and the password grant: anonymous without credentials. Only a password or an API
+   * token is exchanged for a token, never another Bearer token. The token records which
+   * credential it was issued for, so it never carries more than that credential may do now.
+   */
   async issue(principal: Principal, scopes: readonly AccessEntry[], offline: boolean): Promise<TokenGrant> {
+    if (principal.kind === 'token' || principal.bearer !== undefined) {
+      throw new AuthenticationFailed('sign in with a user name and password or API token');
+    }
     const access = await this.grant(principal, scopes);
+    let credential: TokenCredential | undefined;
+    let refreshToken: string | undefined;
+    if (principal.kind === 'user') {
+      const fingerprint = await this.authenticator.passwordFingerprint(principal.name);
+      if (fingerprint === undefined) throw new AuthenticationFailed('the user no longer exists');
+      credential = principal.apiToken === undefined ? { kind: 'password', binding: fingerprint } : { kind: 'api-token', id: principal.apiToken.id };
+      // Bound to the password: changing it revokes the user's refresh tokens. API-token sign-ins
+      // get none, so a token's scope and expiry cannot be outlived.
+      if (offline && principal.apiToken === undefined) refreshToken = await this.issuer.issueRefreshToken(principal.name, fingerprint);
+    }
     const subject = principal.kind === 'user' ? principal.name : '';
-    const issued = await this.issuer.issueAccessToken({ subject, access });
-    // Bound to the password: changing it revokes the user's refresh tokens. API-token sign-ins
-    // get none, so a token's scope and expiry cannot be outlived.
-    const refreshToken =
-      offline && principal.kind === 'user' && principal.tokenScope === undefined
-        ? await this.issuer.issueRefreshToken(principal.name, await this.authenticator.passwordFingerprint(principal.name))
-        : undefined;
+    const issued = await this.issuer.issueAccessToken({ subject, access, credential });
     return { token: issued.token, expiresIn: issued.expiresIn, issuedAt: issued.issuedAt, access, refreshToken };
   }
 

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { AccountAdmin, validateAccountName, validatePassword, type TokenView } from '../auth/account-admin.js';
 import {
+  HtpasswdFile,
   htpasswdUserNames,
   parseHtpasswd,
   removeHtpasswdEntry,
@@ -48,7 +49,13 @@ async function withDatabase<T>(options: ConfigOption, work: (admin: AccountAdmin
   const store = new MetadataStore(db);
   try {
     await store.migrate();
-    const admin = new AccountAdmin({ accounts: store.accounts, bcryptCost: config.auth.bcryptCost });
+    // Grants, team members and tokens may name users of the configured htpasswd file too.
+    const htpasswd = config.auth.htpasswd && new HtpasswdFile(config.auth.htpasswd.path);
+    const admin = new AccountAdmin({
+      accounts: store.accounts,
+      bcryptCost: config.auth.bcryptCost,
+      userExistsElsewhere: async (name) => (await htpasswd?.lookup(name)) !== undefined,
+    });
     return await work(admin, store);
   } finally {
     await store.close();

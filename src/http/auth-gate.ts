@@ -12,6 +12,8 @@ import {
   type Principal,
   type TokenService,
 } from '../auth/index.js';
+import { withoutBearer } from '../auth/principal.js';
+import type { ResourceAccess } from '../auth/token/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import { RegistryError } from '../errors/index.js';
 import type { RepositoryName } from '../oci/index.js';
@@ -50,23 +52,16 @@ export async function authenticateRequest(auth: HttpAuth, request: FastifyReques
 }
 
 /**
- * Who is calling the admin API: a user. A token from Berth's own server stands for its user
- * (with that user's current rights); an external server's token names no Berth account.
+ * Who is calling the admin API. AccountAdmin decides what each kind of credential may do there:
+ * only a password over Basic manages accounts; API tokens and Bearer tokens may ask who they are.
  */
 export async function adminPrincipal(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
-  const principal = await userBehind(auth, await authenticateRequest(auth, request, externalUrl));
-  return principal.kind === 'token' ? { kind: 'anonymous' } : principal;
+  return authenticateRequest(auth, request, externalUrl);
 }
 
-/**
- * The user a token from Berth's own server stands for, with that user's current rights
- * (anonymous for an anonymous token or a user who is gone). Other principals, including
- * tokens of an external server (which name no Berth account), are returned as they are.
- */
-async function userBehind(auth: HttpAuth, principal: Principal): Promise<Principal> {
-  if (principal.kind !== 'token' || auth.mode !== 'token') return principal;
-  if (principal.subject === '') return { kind: 'anonymous' };
-  return (await auth.authenticator.userPrincipal(principal.subject)) ?? { kind: 'anonymous' };
+/** The access list of the Bearer token the request carried, if it carried one. */
+function bearerAccess(principal: Principal): readonly ResourceAccess[] | undefined {
+  return principal.kind === 'token' ? principal.access : principal.bearer?.access;
 }
 
 /** The challenge of a 401 without a scope (admin API, /v2/). */
@@ -86,51 +81,56 @@ export async function authorize(
   externalUrl: string | undefined,
 ): Promise<RequestAccess> {
   const principal = await authenticateRequest(auth, request, externalUrl);
-  // Who other repositories are judged for, looked up once per request (a catalog page asks
-  // for every name on it).
-  let judged: Promise<Principal> | undefined;
+  const bearer = bearerAccess(principal);
   const access: RequestAccess = {
     principal,
-    mayPull: (repository) => mayPullOther(auth, principal, (judged ??= userBehind(auth, principal)), repository),
+    mayPull: (repository) => mayPullOther(auth, principal, repository),
+    mayList: (repository) => mayList(auth, principal, repository),
   };
   const requirement = route.access;
   if (requirement.kind === 'catalog') {
-    if (principal.kind === 'token' && !principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog')) {
+    if (bearer !== undefined && !bearer.some((entry) => entry.type === 'registry' && entry.name === 'catalog')) {
       throw unauthorized(auth, request, externalUrl, { scope: 'registry:catalog:*', error: 'insufficient_scope' });
     }
     return access;
   }
   if (requirement.kind === 'signed-in') {
-    if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl);
+    // An anonymous token counts: clients check /v2/ with the token they were just given.
+    if (principal.kind === 'anonymous' && principal.bearer === undefined) throw unauthorized(auth, request, externalUrl);
     return access;
   }
   const actions = requirement.actions[request.method as Method] ?? [];
   if (name === undefined || actions.length === 0) return access;
   if (await auth.policy.allows(principal, name, actions)) return access;
   const scope = `repository:${name}:${actions.join(',')}`;
-  if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl, { scope });
-  if (principal.kind === 'token') {
-    // A signed-in user's token says "denied" (what podman and docker then print); an
-    // anonymous token asks for credentials.
-    throw unauthorized(auth, request, externalUrl, { scope, error: 'insufficient_scope', denied: principal.subject !== '' });
+  if (bearer !== undefined) {
+    // A token that lacks the scope: the client may fetch a better one. A signed-in user's token
+    // says "denied" (what podman and docker then print); an anonymous token asks for credentials.
+    const signedIn = principal.kind === 'user' || (principal.kind === 'token' && principal.subject !== '');
+    throw unauthorized(auth, request, externalUrl, { scope, error: 'insufficient_scope', denied: signedIn });
   }
+  if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl, { scope });
   throw new RegistryError('DENIED', [{ Type: 'repository', Name: name, Action: actions.join(',') }]);
 }
 
 /**
- * Catalog filtering and mount sources judge by who the caller is: a token from Berth's own
- * server by its user's rights (`judged`); a token from an external server carries only what it
- * grants.
+ * Mount sources judge by who the caller is: a token of Berth's own server by its credential's
+ * current rights (an API token's scope included), not by its access list, which names only the
+ * repository of the request; a token of an external server carries only what it grants, so it
+ * must name the source.
  */
-async function mayPullOther(auth: HttpAuth, principal: Principal, judged: Promise<Principal>, repository: string): Promise<boolean> {
-  if (principal.kind === 'token' && auth.mode !== 'token') {
-    // The catalog scope lists everything, as Distribution does; other repositories need the
-    // token to name them.
-    const named = principal.access.some((entry) => entry.type === 'repository' && entry.name === repository);
-    const catalog = principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog');
-    if (!named) return catalog;
-  }
-  return auth.policy.allows(await judged, repository, ['pull'] satisfies AccessAction[]);
+async function mayPullOther(auth: HttpAuth, principal: Principal, repository: string): Promise<boolean> {
+  if (principal.kind === 'token') return (await auth.policy.allowedActions(principal, repository)).has('pull');
+  return auth.policy.allows(withoutBearer(principal), repository, ['pull'] satisfies AccessAction[]);
+}
+
+/**
+ * The catalog lists what the caller may pull, judged as mount sources are, except that an
+ * external server's catalog scope lists everything, as Distribution does.
+ */
+async function mayList(auth: HttpAuth, principal: Principal, repository: string): Promise<boolean> {
+  if (principal.kind === 'token' && principal.access.some((entry) => entry.type === 'registry' && entry.name === 'catalog')) return true;
+  return mayPullOther(auth, principal, repository);
 }
 
 /** The token endpoint's URL for challenges. */

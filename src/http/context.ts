@@ -29,11 +29,13 @@ export interface HttpOptions {
 export interface RequestAccess {
   /** Undefined when authentication is off. */
   readonly principal: Principal | undefined;
-  /** Whether the caller may pull from another repository (mount source, catalog entries). */
+  /** Whether the caller may pull from another repository (a mount's source). */
   mayPull(repository: string): Promise<boolean>;
+  /** Whether the catalog lists the repository to the caller. */
+  mayList(repository: string): Promise<boolean>;
 }
 
-export const OPEN_ACCESS: RequestAccess = { principal: undefined, mayPull: async () => true };
+export const OPEN_ACCESS: RequestAccess = { principal: undefined, mayPull: async () => true, mayList: async () => true };
 
 export interface RequestContext {
   readonly request: FastifyRequest;

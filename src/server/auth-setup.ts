@@ -3,7 +3,7 @@
 // server's certificates or JWKS) and the token server. The signing key, unless configured, is
 // generated once and kept in the metadata database, so every replica signs and verifies alike.
 import type { Logger } from 'pino';
-import { AccessPolicy, Authenticator, LoginLimiter, TokenService } from '../auth/index.js';
+import { AccessPolicy, Authenticator, DEFAULT_RECHECK_MS, LoginLimiter, TokenService } from '../auth/index.js';
 import { AccountAdmin } from '../auth/account-admin.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import {
@@ -24,10 +24,11 @@ import type { MetadataStore } from '../metadata/index.js';
 const SIGNING_KEY_SETTING = 'token-signing-key';
 
 /**
- * How long namespace decisions are remembered per process. Grants changed through this
+ * How long namespace decisions are remembered per process, and how often remembered sign-ins
+ * and Bearer tokens are checked against the database again. Changes made through this
  * process's admin API apply at once; others (the CLI, another replica) within this time.
  */
-export const ACCESS_CACHE_MS = 5_000;
+export const ACCESS_CACHE_MS = DEFAULT_RECHECK_MS;
 
 export async function createAuth(config: Config, metadata: MetadataStore, logger: Logger): Promise<HttpAuth | undefined> {
   const auth = config.auth;
@@ -73,13 +74,16 @@ export async function createAuth(config: Config, metadata: MetadataStore, logger
     admins: auth.access.admins,
     credentialCacheMs: auth.credentialCacheMs,
     limiter: new LoginLimiter(auth.rateLimit),
+    recheckMs: ACCESS_CACHE_MS,
     tokenVerifier: verifier,
+    tokenIssuer: auth.mode === 'token' ? 'own' : 'external',
     bcryptCost: auth.bcryptCost,
   });
   const changed = authenticator;
   const admin = new AccountAdmin({
     accounts: metadata.accounts,
     bcryptCost: auth.bcryptCost,
+    userExistsElsewhere: async (name) => (await htpasswd?.lookup(name)) !== undefined,
     // Changes made here apply at once on this replica: drop what the caches remember.
     onChange: () => {
       policy.invalidate();

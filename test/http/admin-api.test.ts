@@ -50,7 +50,7 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
       name,
       admin: user?.admin ?? false,
       teams: await store.accounts.teamsOf(name),
-      tokenScope: record.scopes,
+      apiToken: { id: record.id, scope: record.scopes },
     };
   }
   const user = await store.accounts.getUser(name);
@@ -108,7 +108,13 @@ before(async () => {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new RegistryError('NOT_FOUND'), request, reply));
-  const admin = new AccountAdmin({ accounts: store.accounts, bcryptCost: 4, onChange: () => changes++ });
+  const admin = new AccountAdmin({
+    accounts: store.accounts,
+    bcryptCost: 4,
+    onChange: () => changes++,
+    // As if file-user were in an htpasswd file.
+    userExistsElsewhere: async (name) => name === 'file-user',
+  });
   registerAdminApi(app, { admin, authenticate });
   await app.ready();
 });
@@ -269,8 +275,9 @@ describe('admin API: teams', () => {
     const added = await call('PUT', '/api/v1/teams/devs/members/alice', { as: 'root' });
     expectStatus(added, 200);
     assert.deepEqual((added.body as { members: string[] }).members, ['alice']);
-    // htpasswd users are members by name: not looked up in the database.
+    // htpasswd users may be members too; names that are no user anywhere are refused.
     expectStatus(await call('PUT', '/api/v1/teams/devs/members/file-user', { as: 'root' }), 200);
+    expectStatus(await call('PUT', '/api/v1/teams/devs/members/no-such-user', { as: 'root' }), 404, 'RESOURCE_UNKNOWN');
     expectStatus(await call('PUT', '/api/v1/teams/devs/members/alice', { as: 'root' }), 200, undefined);
     expectStatus(await call('PUT', '/api/v1/teams/nope/members/alice', { as: 'root' }), 404, 'RESOURCE_UNKNOWN');
     expectStatus(await call('PUT', '/api/v1/teams/devs/members/BAD', { as: 'root' }), 400, 'INVALID_REQUEST');

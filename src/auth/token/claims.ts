@@ -8,6 +8,18 @@ import { TokenError } from './token-error.js';
 /** Accepted clock skew for nbf and iat, as Distribution allows. */
 export const LEEWAY_MS = 60_000;
 
+/**
+ * The private claim of Berth's own access tokens that records the credential they were issued
+ * for, so the token never carries more than it: a password (bound to a fingerprint of its hash,
+ * so changing the password revokes the token) or an API token (by id, so revoking the API token
+ * revokes the token). Anonymous tokens have none.
+ */
+export const CREDENTIAL_CLAIM = 'berth_credential';
+
+export type TokenCredential =
+  | { readonly kind: 'password'; readonly binding: string }
+  | { readonly kind: 'api-token'; readonly id: string };
+
 /** The private claim that tells a refresh token from an access token. */
 export const TOKEN_USE_CLAIM = 'token_use';
 export type TokenUse = 'access' | 'refresh';
@@ -25,6 +37,8 @@ export interface VerifiedToken {
   readonly access: readonly ResourceAccess[];
   readonly expiresAt: Date;
   readonly issuer: string;
+  /** The credential an own token was issued for (CREDENTIAL_CLAIM), when the token records one. */
+  readonly credential?: TokenCredential;
 }
 
 export interface VerifiedRefreshToken {
@@ -54,7 +68,22 @@ export function checkAccessClaims(claims: Record<string, unknown>, expect: Claim
   if (use !== undefined && use !== 'access') throw new TokenError('token is not an access token');
   const subject = claims['sub'];
   if (typeof subject !== 'string') throw new TokenError('token has no subject');
-  return { subject, access: parseAccessClaim(claims['access']), expiresAt, issuer: expect.issuer };
+  const credential = parseCredentialClaim(claims[CREDENTIAL_CLAIM]);
+  return {
+    subject,
+    access: parseAccessClaim(claims['access']),
+    expiresAt,
+    issuer: expect.issuer,
+    ...(credential === undefined ? {} : { credential }),
+  };
+}
+
+function parseCredentialClaim(value: unknown): TokenCredential | undefined {
+  if (value === undefined) return undefined;
+  const claim = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  if (claim['kind'] === 'password' && typeof claim['binding'] === 'string') return { kind: 'password', binding: claim['binding'] };
+  if (claim['kind'] === 'api-token' && typeof claim['id'] === 'string') return { kind: 'api-token', id: claim['id'] };
+  throw new TokenError('token credential claim is malformed');
 }
 
 export function checkRefreshClaims(claims: Record<string, unknown>, expect: ClaimExpectations): VerifiedRefreshToken {

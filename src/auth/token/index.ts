@@ -3,7 +3,7 @@
 export { ACCEPTED_ALGORITHMS, type AcceptedAlgorithm } from './algorithms.js';
 export type { ResourceAccess } from './access-claim.js';
 export { CertificateBundleError } from './cert-chain.js';
-export type { VerifiedRefreshToken, VerifiedToken } from './claims.js';
+export type { TokenCredential, VerifiedRefreshToken, VerifiedToken } from './claims.js';
 export {
   externalTokenVerifier,
   externalTokenVerifierFromConfig,

@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { ResourceAccess } from './access-claim.js';
-import { checkRefreshClaims, decodeClaims, TOKEN_USE_CLAIM, type VerifiedRefreshToken } from './claims.js';
+import {
+  checkRefreshClaims,
+  CREDENTIAL_CLAIM,
+  decodeClaims,
+  TOKEN_USE_CLAIM,
+  type TokenCredential,
+  type VerifiedRefreshToken,
+} from './claims.js';
 import type { SigningKey } from './signing-key.js';
 import { verifySignature } from './signature.js';
 
@@ -25,6 +32,8 @@ export interface AccessTokenRequest {
   /** The user name; "" for an anonymous token. */
   readonly subject: string;
   readonly access: readonly ResourceAccess[];
+  /** The credential the caller signed in with; undefined for an anonymous token. */
+  readonly credential?: TokenCredential | undefined;
 }
 
 export interface IssuedAccessToken {
@@ -48,7 +57,12 @@ export class TokenIssuer {
     const expiresIn = Math.max(1, Math.floor(this.options.expirationMs / 1000));
     const access = request.access.map(({ type, name, actions }) => ({ type, name, actions: [...actions] }));
     const token = await this.sign(
-      { sub: request.subject, [TOKEN_USE_CLAIM]: 'access', access },
+      {
+        sub: request.subject,
+        [TOKEN_USE_CLAIM]: 'access',
+        access,
+        ...(request.credential === undefined ? {} : { [CREDENTIAL_CLAIM]: request.credential }),
+      },
       iat,
       iat + expiresIn,
     );

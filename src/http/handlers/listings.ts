@@ -31,7 +31,7 @@ async function visibleRepositories(ctx: RequestContext, page: PageRequest): Prom
   for (;;) {
     const batch = await ctx.registry.listings.repositories({ limit: page.limit, after });
     for (const [index, name] of batch.items.entries()) {
-      if (!(await ctx.access.mayPull(name))) continue;
+      if (!(await ctx.access.mayList(name))) continue;
       items.push(name);
       if (page.limit !== undefined && items.length === page.limit) {
         return { items, hasMore: index < batch.items.length - 1 || batch.hasMore };

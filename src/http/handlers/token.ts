@@ -2,7 +2,7 @@
 // Basic credentials or none (anonymous), and the OAuth2 form POST /token with the password and
 // refresh_token grants, which `docker login` uses to obtain a refresh token.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthenticationFailed, parseScopes, type Principal, type TokenGrant, type TokenService } from '../../auth/index.js';
+import { AuthenticationFailed, parseScopes, type TokenGrant, type TokenService } from '../../auth/index.js';
 import { RegistryError } from '../../errors/index.js';
 import { clientAddress, type HttpAuth } from '../auth-gate.js';
 
@@ -27,16 +27,15 @@ export function tokenHandlers(auth: HttpAuth) {
   async function getToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
     checkService(query.get('service'));
-    let principal: Principal;
+    let grant: TokenGrant;
     try {
-      principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+      const principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+      // A token is exchanged only for a password or an API token, never another token (issue refuses).
+      grant = await tokens.issue(principal, parseScopes(query.getAll('scope')), query.get('offline_token') === 'true');
     } catch (error) {
       if (error instanceof AuthenticationFailed) throw signInFailed(error.reason);
       throw error;
     }
-    // A token is exchanged for a user's token only with that user's password, never a token.
-    if (principal.kind === 'token') throw signInFailed('sign in with a user name and password');
-    const grant = await tokens.issue(principal, parseScopes(query.getAll('scope')), query.get('offline_token') === 'true');
     return sendGrant(reply, grant, { token: grant.token });
   }
 
