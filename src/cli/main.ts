@@ -1,5 +1,6 @@
 // The `berth` command line: serve, migrate, config check, config schema.
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
@@ -12,9 +13,21 @@ function load(file: string | undefined) {
   return loadConfig({ ...(file !== undefined ? { file } : {}), env: process.env });
 }
 
+/** The version in package.json, two levels above this module both in src/cli and in the built dist/cli. */
+function packageVersion(): string {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
+  } catch {
+    // A relocated build without package.json still runs every command; only --version cannot tell.
+  }
+  return 'unknown';
+}
+
 export function buildCli(): Command {
   const program = new Command('berth')
     .description('Berth: a container image registry (OCI Distribution v1.1, Docker Registry HTTP API V2)')
+    .version(packageVersion(), '-V, --version', 'print the version of Berth')
     .showHelpAfterError();
 
   program
