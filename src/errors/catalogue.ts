@@ -55,6 +55,13 @@ export const errorCatalogue = {
     status: 400,
     description: 'The manifest is not valid JSON, not a known manifest type, or fails validation.',
   },
+  MANIFEST_REFERENCED: {
+    code: 'MANIFEST_REFERENCED',
+    message: 'manifest is referenced by an index in this repository',
+    status: 409,
+    description:
+      'DELETE (by digest) of a manifest that an index in the repository lists as a child; the detail names the index. Delete the index first.',
+  },
   MANIFEST_TOO_LARGE: {
     code: 'SIZE_INVALID',
     message: 'manifest too large',

@@ -40,6 +40,11 @@ export interface NewManifest {
   readonly cachedFrom?: CachedManifestEntry | undefined;
 }
 
+/** What deleteManifest did: 'referenced' names an index in the repository that lists the manifest. */
+export type ManifestDeletion =
+  | { readonly result: 'deleted' | 'unknown' }
+  | { readonly result: 'referenced'; readonly index: string };
+
 export interface RequiredReferences {
   readonly blobs: readonly string[];
   readonly manifests: readonly string[];
@@ -273,16 +278,35 @@ export class MetadataStore {
 
   /**
    * Removes a manifest from the repository with its references, its blob link and every tag
-   * that points at it. False when the repository has no such manifest.
+   * that points at it; 'unknown' when the repository has no such manifest. A manifest that an
+   * index in the repository lists as a child stays (invariant 2: the index would name a missing
+   * child), and the answer names that index. Referrers (manifests whose subject it is) do not
+   * hold it: they refer to it, it does not contain them.
    */
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const deleted = await trx
-        .deleteFrom('manifests')
+  async deleteManifest(repository: string, digest: string): Promise<ManifestDeletion> {
+    return this.db.transaction().execute(async (trx): Promise<ManifestDeletion> => {
+      // Locked first: a push of an index naming it holds it (FOR SHARE in findMissing) and has
+      // committed its references before the check below reads them; a push arriving later
+      // waits, then finds the manifest gone.
+      const manifest = await trx
+        .selectFrom('manifests')
+        .select('digest')
         .where('repository', '=', repository)
         .where('digest', '=', digest)
+        .$if(this.rowLocks, (query) => query.forUpdate())
         .executeTakeFirst();
-      if (Number(deleted.numDeletedRows) === 0) return false;
+      if (!manifest) return { result: 'unknown' };
+      const index = await trx
+        .selectFrom('manifest_references')
+        .select('manifest_digest')
+        .where('repository', '=', repository)
+        .where('referenced_digest', '=', digest)
+        .where('kind', '=', 'manifest')
+        .orderBy('manifest_digest')
+        .limit(1)
+        .executeTakeFirst();
+      if (index) return { result: 'referenced', index: index.manifest_digest };
+      await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).execute();
       // One by one in sorted order, the order putManifest locks tags in, so a delete and a push
       // moving several of these tags cannot deadlock.
       const tags = await trx
@@ -305,7 +329,7 @@ export class MetadataStore {
         .where('manifest_digest', '=', digest)
         .execute();
       await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
-      return true;
+      return { result: 'deleted' };
     });
   }
 
@@ -451,7 +475,8 @@ async function findMissing(
   const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs, lock);
   const missingBlob = required.blobs.find((digest) => !blobs.has(digest));
   if (missingBlob !== undefined) return missingBlob;
-  const manifests = await digestsIn(db, 'manifests', repository, required.manifests);
+  // Locked too, so a DELETE of a child waits for this push and then sees the index's references.
+  const manifests = await digestsIn(db, 'manifests', repository, required.manifests, lock);
   return required.manifests.find((digest) => !manifests.has(digest));
 }
 

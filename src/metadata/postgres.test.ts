@@ -333,6 +333,39 @@ describe('postgresql: two replicas racing', () => {
     });
   });
 
+  it('a delete of a child manifest while another replica pushes an index naming it is refused', async () => {
+    await withReplicas(async (replicas, db, url) => {
+      const repository = 'race/index';
+      const child = manifest(repository, 'child', []);
+      await replicas[0].putManifest(child);
+      const index: NewManifest = {
+        ...manifest(repository, 'index', ['latest']),
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        references: [{ digest: child.digest, kind: 'manifest' }],
+        mustExist: { blobs: [], manifests: [child.digest] },
+      };
+      // A third session is creating the tag, so the index push stops after checking its child...
+      const release = await holdLocks(url, (trx) =>
+        trx
+          .insertInto('tags')
+          .values({ repository, name: 'latest', manifest_digest: child.digest, updated_at: new Date().toISOString() })
+          .execute(),
+      );
+      const push = replicas[0].putManifest(index);
+      await untilWaiting(db, 1, push);
+      // ...while the other replica deletes that child: it must wait for the push and see its index.
+      const deletion = replicas[1].deleteManifest(repository, child.digest);
+      await untilWaiting(db, 2, deletion);
+      await release();
+      const [pushed, deleted] = await Promise.all([push, deletion]);
+      assert.equal(pushed.missing, undefined);
+      assert.deepEqual(deleted, { result: 'referenced', index: index.digest });
+      assert.ok(await replicas[1].findManifest(repository, child.digest), 'the child is still there');
+      assert.equal((await replicas[1].findManifestByTag(repository, 'latest'))?.digest, index.digest);
+      assert.deepEqual(await inconsistencies(db), none);
+    });
+  });
+
   it('moves one tag between manifests from both replicas, with deletes, and ends consistent', async () => {
     await withReplicas(async (replicas, db) => {
       const repository = 'race/app';

@@ -94,18 +94,25 @@ export class ManifestService {
   }
 
   /**
-   * Deleting by digest removes the manifest and every tag pointing at it; deleting by tag
-   * removes only that tag. The bytes stay for garbage collection.
+   * Deleting by digest removes the manifest and every tag pointing at it, unless an index in
+   * the repository lists it as a child (MANIFEST_REFERENCED: delete the index first); deleting
+   * by tag removes only that tag. The bytes stay for garbage collection.
    */
   async delete(repository: RepositoryName, reference: Reference): Promise<void> {
     if (!this.options.deleteEnabled) throw deletesDisabled();
-    const deleted =
-      reference.kind === 'tag'
-        ? await this.metadata.deleteTag(repository, reference.tag)
-        : await this.metadata.deleteManifest(repository, reference.digest.toString());
-    if (!deleted) {
-      const name = reference.kind === 'tag' ? reference.tag : reference.digest.toString();
-      throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: name });
+    if (reference.kind === 'tag') {
+      if (!(await this.metadata.deleteTag(repository, reference.tag))) {
+        throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: reference.tag });
+      }
+      return;
+    }
+    const digest = reference.digest.toString();
+    const deletion = await this.metadata.deleteManifest(repository, digest);
+    if (deletion.result === 'unknown') throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: digest });
+    if (deletion.result === 'referenced') {
+      throw new RegistryError('MANIFEST_REFERENCED', { digest, index: deletion.index }, {
+        message: `manifest is referenced by index ${deletion.index} in this repository`,
+      });
     }
   }
 

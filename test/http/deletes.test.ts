@@ -1,7 +1,9 @@
 // HTTP conformance for content management (OCI distribution v1.1 "Content Management"): DELETE
 // of manifests by digest (with every tag pointing at them) and by tag, DELETE of blobs (refused
 // while a manifest in the repository references them), unknown and invalid references, deletes
-// that only unlink (other repositories keep their content), and deletes disabled by config.
+// that only unlink (other repositories keep their content), manifests an index still lists
+// (refused until the index is deleted; referrers do not hold their subject), and deletes
+// disabled by config.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -9,8 +11,13 @@ import { startRegistry, testTarget, type TestRegistry } from '../helpers/registr
 import {
   assertBlobReads,
   assertOciError,
+  descriptorOf,
   fetchManifest,
   listTagsOf,
+  manifestOf,
+  MEDIA,
+  ociArtifactManifest,
+  ociIndex,
   ociManifest,
   pushBlob,
   pushImageBlobs,
@@ -214,6 +221,74 @@ describe('deletes', { timeout: 120_000 }, () => {
         }
       }
       await assertManifestReads(registry.url, repo, 'v1', image.manifest);
+    });
+
+    it(
+      'DELETE of a manifest an index lists answers 409 MANIFEST_REFERENCED naming the index, until the index is deleted',
+      { skip: berthOnly('MANIFEST_REFERENCED (the reference deletes children an index still lists)') },
+      async () => {
+        const repo = uniqueRepo('deletes');
+        const amd64 = await pushTaggedImage(registry.url, repo, ['amd64']);
+        const arm64 = await pushTaggedImage(registry.url, repo, []);
+        const index = ociIndex([amd64.manifest, arm64.manifest]);
+        await pushManifest(registry.url, repo, 'multi', index);
+
+        for (const child of [amd64, arm64]) {
+          const body = await assertOciError(
+            await send(manifestUrl(repo, child.manifest.digest), 'DELETE'),
+            409,
+            'MANIFEST_REFERENCED',
+          );
+          assert.deepEqual(body.errors[0]?.detail, { digest: child.manifest.digest, index: index.digest });
+          assert.match(body.errors[0]?.message ?? '', new RegExp(index.digest));
+          await assertManifestReads(registry.url, repo, child.manifest.digest, child.manifest);
+        }
+        // Nothing changed: the index and its children are served, and its bytes push again.
+        await assertManifestReads(registry.url, repo, 'amd64', amd64.manifest);
+        await assertManifestReads(registry.url, repo, 'multi', index);
+        await pushManifest(registry.url, repo, 'multi', index);
+        // A child's tag is not a reference: it can go.
+        await assertAccepted(manifestUrl(repo, 'amd64'));
+
+        // Index first, then its children.
+        await assertAccepted(manifestUrl(repo, index.digest));
+        await assertManifestGone(registry.url, repo, 'multi');
+        for (const child of [amd64, arm64]) {
+          await assertAccepted(manifestUrl(repo, child.manifest.digest));
+          await assertManifestGone(registry.url, repo, child.manifest.digest);
+        }
+      },
+    );
+
+    it('an index in another repository, or a referrer, does not keep a manifest from being deleted', async () => {
+      const repo = uniqueRepo('deletes');
+      const other = uniqueRepo('deletes');
+      const image = await pushTaggedImage(registry.url, repo, ['v1']);
+      // The same image in another repository, listed by an index there.
+      for (const blob of [image.config, ...image.layers]) {
+        const response = await fetch(`${registry.url}/v2/${other}/blobs/uploads/?mount=${blob.digest}&from=${repo}`, {
+          method: 'POST',
+          headers: { 'content-length': '0' },
+        });
+        await response.arrayBuffer();
+        assert.equal(response.status, 201, `mount ${blob.digest}`);
+      }
+      await pushManifest(registry.url, other, 'v1', image.manifest);
+      const index = ociIndex([image.manifest]);
+      await pushManifest(registry.url, other, 'multi', index);
+      // A signature whose subject is the image, in its own repository.
+      await pushBlob(registry.url, repo, Buffer.from('{}'));
+      const signature = ociArtifactManifest();
+      const withSubject = manifestOf(MEDIA.ociManifest, {
+        ...(JSON.parse(signature.bytes.toString()) as object),
+        subject: descriptorOf(image.manifest),
+      });
+      await pushManifest(registry.url, repo, withSubject.digest, withSubject);
+
+      await assertAccepted(manifestUrl(repo, image.manifest.digest));
+      await assertManifestGone(registry.url, repo, image.manifest.digest);
+      await assertManifestReads(registry.url, other, 'multi', index);
+      await assertManifestReads(registry.url, other, image.manifest.digest, image.manifest);
     });
 
     it('DELETE with an invalid tag answers 400 TAG_INVALID', { skip: berthOnly('tag delete') }, async () => {

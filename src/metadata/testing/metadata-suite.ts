@@ -380,6 +380,90 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         assert.equal(await store.repositoryExists('A/B'), false);
       });
 
+      test('deleteManifest removes the manifest with its tags and link; unknown when absent', async (store) => {
+        const m = manifest('app', 'm1', { tags: ['latest', 'v1'] });
+        const kept = manifest('app', 'm2', { tags: ['v2'] });
+        await store.putManifest(m);
+        await store.putManifest(kept);
+        assert.deepEqual(await store.deleteManifest('app', m.digest), { result: 'deleted' });
+        assert.equal(await store.findManifest('app', m.digest), undefined);
+        assert.equal(await store.findRepositoryBlob('app', m.digest), undefined);
+        assert.deepEqual((await store.listTags('app', {})).items, ['v2']);
+        assert.deepEqual(await store.deleteManifest('app', m.digest), { result: 'unknown' });
+        assert.deepEqual(await store.deleteManifest('other', kept.digest), { result: 'unknown' });
+        assert.ok(await store.findManifest('app', kept.digest));
+      });
+
+      test('deleteManifest keeps a manifest that an index in the repository lists, naming the index', async (store) => {
+        const child = manifest('app', 'child', { tags: ['child'] });
+        const sibling = manifest('app', 'sibling');
+        await store.putManifest(child);
+        await store.putManifest(sibling);
+        const index = (seed: string): NewManifest =>
+          manifest('app', seed, {
+            mediaType: ociIndex,
+            references: [
+              { digest: child.digest, kind: 'manifest' },
+              { digest: sibling.digest, kind: 'manifest' },
+            ],
+            tags: [seed],
+            mustExist: { blobs: [], manifests: [child.digest, sibling.digest] },
+          });
+        const [first, second] = [index('index-a'), index('index-b')].sort((a, b) => a.digest.localeCompare(b.digest));
+        assert.ok(first && second);
+        await store.putManifest(first);
+        await store.putManifest(second);
+
+        assert.deepEqual(await store.deleteManifest('app', child.digest), { result: 'referenced', index: first.digest });
+        assert.ok(await store.findManifest('app', child.digest), 'the child stays');
+        assert.equal((await store.findManifestByTag('app', 'child'))?.digest, child.digest, 'with its tags');
+        assert.deepEqual(await store.findRepositoryBlob('app', child.digest), { size: child.size });
+        // Each index must go before the child can.
+        assert.deepEqual(await store.deleteManifest('app', first.digest), { result: 'deleted' });
+        assert.deepEqual(await store.deleteManifest('app', child.digest), { result: 'referenced', index: second.digest });
+        assert.deepEqual(await store.deleteManifest('app', second.digest), { result: 'deleted' });
+        assert.deepEqual(await store.deleteManifest('app', child.digest), { result: 'deleted' });
+        assert.deepEqual(await store.deleteManifest('app', sibling.digest), { result: 'deleted' });
+      });
+
+      test('deleteManifest is not held by referrers or by indexes in other repositories', async (store) => {
+        const subject = manifest('app', 'subject');
+        await store.putManifest(subject);
+        await store.putManifest(manifest('app', 'signature', { subjectDigest: subject.digest }));
+        // An index naming it in another repository (where it was pushed too) holds only that copy.
+        await store.putManifest({ ...subject, repository: 'other' });
+        await store.putManifest(
+          manifest('other', 'index', { mediaType: ociIndex, references: [{ digest: subject.digest, kind: 'manifest' }] }),
+        );
+        assert.deepEqual(await store.deleteManifest('app', subject.digest), { result: 'deleted' });
+        assert.equal((await store.deleteManifest('other', subject.digest)).result, 'referenced');
+      });
+
+      test('an index push racing a delete of its child never leaves the index without the child', async (store) => {
+        for (let round = 0; round < 10; round++) {
+          const child = manifest('app', `child-${round}`);
+          await store.putManifest(child);
+          const index = manifest('app', `index-${round}`, {
+            mediaType: ociIndex,
+            references: [{ digest: child.digest, kind: 'manifest' }],
+            tags: [`v${round}`],
+            mustExist: { blobs: [], manifests: [child.digest] },
+          });
+          const [push, deletion] = await Promise.all([store.putManifest(index), store.deleteManifest('app', child.digest)]);
+          const indexKept = (await store.findManifest('app', index.digest)) !== undefined;
+          const childKept = (await store.findManifest('app', child.digest)) !== undefined;
+          if (indexKept) {
+            assert.equal(push.missing, undefined);
+            assert.ok(childKept, `round ${round}: the index names a child that was deleted`);
+            assert.deepEqual(deletion, { result: 'referenced', index: index.digest });
+          } else {
+            assert.equal(push.missing, child.digest);
+            assert.ok(!childKept);
+            assert.deepEqual(deletion, { result: 'deleted' });
+          }
+        }
+      });
+
       test('concurrent pushes of different manifests to one tag end consistent', async (store) => {
         const pushes = Array.from({ length: 12 }, (_, i) => manifest('app', `race-${i}`, { tags: ['latest', `v${i}`] }));
         await Promise.all(pushes.map((m) => store.putManifest(m)));
