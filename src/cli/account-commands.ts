@@ -471,6 +471,13 @@ function registerNamespaceCommands(program: Command): void {
     );
 }
 
+/** The use case names the admin API's field, expiresIn; on the command line it is --expires. */
+function expiresError(error: unknown): unknown {
+  const detail: unknown = error instanceof RegistryError ? error.detail : undefined;
+  if (typeof detail !== 'object' || detail === null || !('field' in detail) || detail.field !== 'expiresIn') return error;
+  return new CliError(`invalid --expires: ${'reason' in detail ? String(detail.reason) : (error as Error).message}`);
+}
+
 function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('manage API tokens for CI systems (scoped, expiring)');
   token
@@ -479,7 +486,7 @@ function registerTokenCommands(program: Command): void {
     .requiredOption('--user <user>', 'the token\'s owner; it never grants more than the owner may do')
     .requiredOption('--name <name>', 'what the token is for, e.g. "github-actions"')
     .option('--scope <glob:actions>', 'repository glob and actions, e.g. \'team-a/**:pull,push\' (repeatable)', collect, [])
-    .requiredOption('--expires <duration>', 'lifetime, at most a year: e.g. 720h or 30d')
+    .requiredOption('--expires <duration>', 'lifetime, at most a year: whole days (d) or hours, minutes and seconds (h, m, s), e.g. 30d or 720h')
     .option('--json', 'print JSON')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
@@ -487,7 +494,11 @@ function registerTokenCommands(program: Command): void {
         if (options.scope.length === 0) throw new CliError('give at least one --scope, e.g. --scope \'team-a/**:pull,push\'');
         const scopes = options.scope.map(parseScopeArgument);
         await withDatabase(options, async (admin) => {
-          const created = await admin.createToken(CLI_PRINCIPAL, { user: options.user, name: options.name, scopes, expiresIn: options.expires });
+          const created = await admin
+            .createToken(CLI_PRINCIPAL, { user: options.user, name: options.name, scopes, expiresIn: options.expires })
+            .catch((error: unknown) => {
+              throw expiresError(error);
+            });
           if (options.json) {
             printJson(created);
             return;
