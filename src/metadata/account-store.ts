@@ -82,6 +82,12 @@ function isDuplicateKey(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+export interface AccessControlCounts {
+  readonly users: number;
+  readonly grants: number;
+  readonly privateNamespaces: number;
+}
+
 export class AccountStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -363,6 +369,28 @@ export class AccountStore {
   /** Records that the token was just used (shown in listings, to spot stale tokens). */
   async touchApiToken(id: string, at: Date = new Date()): Promise<void> {
     await this.db.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', id).execute();
+  }
+
+  // ---- access control at a glance
+
+  /**
+   * How many users, namespace grants and private namespaces there are: a database that holds
+   * any was set up for authentication (start-up refuses to serve it with authentication off).
+   * Three counts over small tables.
+   */
+  async accessControlCounts(): Promise<AccessControlCounts> {
+    const [users, grants, privateNamespaces] = await Promise.all([
+      this.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      this.db.selectFrom('namespace_grants').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      // Anything but an explicit 'public' is private, as toNamespace reads it.
+      this.db
+        .selectFrom('namespaces')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('visibility', '!=', 'public')
+        .executeTakeFirstOrThrow(),
+    ]);
+    // PostgreSQL's count is a bigint, which pg returns as text.
+    return { users: Number(users.n), grants: Number(grants.n), privateNamespaces: Number(privateNamespaces.n) };
   }
 
   // ---- settings

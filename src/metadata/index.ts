@@ -4,6 +4,7 @@ export { openSqlite } from './sqlite.js';
 export type { Database, ManifestRow, UploadRow } from './schema.js';
 export {
   AccountStore,
+  type AccessControlCounts,
   type ApiTokenRecord,
   type GrantRecord,
   type GrantSubjectKind,

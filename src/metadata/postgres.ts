@@ -10,6 +10,8 @@ export interface PostgresOptions {
   readonly max?: number;
   /** The server cancels any statement running longer (statement_timeout); default 30 s, 0 disables. */
   readonly statementTimeoutMs?: number;
+  /** How long to wait for a connection before a query fails; default: as long as it takes. */
+  readonly connectionTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -36,6 +38,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Kysely
     // a stuck query (or a lock wait behind a stalled replica) fails instead of hanging a request.
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     fallback_application_name: 'berth',
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectionTimeoutMs }),
     types,
   });
   // An idle pooled connection that breaks (server restart, network) emits 'error' on the pool;

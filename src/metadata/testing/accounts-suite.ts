@@ -191,6 +191,18 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.equal(await accounts.deleteNamespace('team-a'), false);
       });
 
+      test('counts users, grants and private namespaces', async (accounts) => {
+        assert.deepEqual(await accounts.accessControlCounts(), { users: 0, grants: 0, privateNamespaces: 0 });
+        await accounts.createUser({ name: 'alice', passwordHash: HASH_A });
+        await accounts.createUser({ name: 'bob', passwordHash: HASH_B });
+        await accounts.setNamespaceVisibility('open', 'public');
+        await accounts.setGrant('open', 'user', 'bob', 'pull');
+        await accounts.setNamespaceVisibility('team', 'private');
+        await accounts.setGrant('team', 'user', 'alice', 'push');
+        await accounts.setGrant('team', 'team', 'devs', 'pull');
+        assert.deepEqual(await accounts.accessControlCounts(), { users: 2, grants: 3, privateNamespaces: 1 });
+      });
+
       test('a grant creates a private namespace row and replaces the subject\'s earlier role', async (accounts) => {
         await accounts.setGrant('team-a', 'user', 'alice', 'pull');
         assert.equal((await accounts.getNamespace('team-a'))?.visibility, 'private');
