@@ -6,6 +6,7 @@ import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
 import { serve } from '../server/serve.js';
+import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
@@ -72,12 +73,18 @@ export function buildCli(): Command {
   const config = program.command('config').description('configuration tools');
   config
     .command('check')
-    .description('validate a configuration file (and the REGISTRY_*/BERTH_* environment) and print the result')
+    .description(
+      'validate a configuration file (and the REGISTRY_*/BERTH_* environment) and run the checks serve makes at start-up ' +
+        '(certificate and key files, writable data directories, a database with users but auth off), creating nothing',
+    )
     .argument('[file]', 'configuration file')
-    .action(async (file: string | undefined) => {
+    .option('--syntax-only', 'only validate the file and the environment (for configurations meant for another machine)')
+    .action(async (file: string | undefined, options: { syntaxOnly?: boolean }) => {
       const loaded = await load(file);
-      for (const warning of loaded.warnings) console.log(`warning: ${warning}`);
-      console.log(`${file ?? 'configuration'} is valid`);
+      const warnings = [...loaded.warnings];
+      if (!options.syntaxOnly) warnings.push(...(await checkAsServeWould(loaded)));
+      for (const warning of warnings) console.log(`warning: ${warning}`);
+      console.log(`${file ?? 'configuration'} is valid${options.syntaxOnly ? ' (syntax only: files, directories and the database were not checked)' : ''}`);
     });
   config
     .command('schema')

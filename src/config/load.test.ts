@@ -33,6 +33,7 @@ const DEFAULTS: Config = {
   },
   auth: {
     mode: 'none',
+    openAccess: false,
     htpasswd: undefined,
     tokenServer: {
       realm: undefined,
@@ -643,6 +644,16 @@ describe('security settings', () => {
       /cannot both be set/,
     );
     assert.equal(parseConfig(token.replace('issuer: auth}', 'issuer: auth, rootcertbundle: /r.pem}'), { cwd }).auth.mode, 'external-token');
+  });
+
+  it('takes auth.openaccess only with authentication off', () => {
+    assert.equal(parseConfig('auth: {openaccess: true}', { cwd }).auth.openAccess, true);
+    assert.equal(parseConfig('', { cwd, env: { BERTH_AUTH_OPENACCESS: 'true' } }).auth.openAccess, true);
+    assert.match(
+      failure('auth: {openaccess: true, tokenserver: {enabled: true}}'),
+      /^config: auth\.openaccess: auth\.openaccess serves everything openly: it cannot be set together with authentication/,
+    );
+    assert.match(failure('auth: {openaccess: true, htpasswd: {path: /h}}'), /auth\.openaccess/);
   });
 });
 

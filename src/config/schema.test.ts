@@ -36,6 +36,7 @@ describe('schema', () => {
         'auth.tokenserver.expiration (berth)',
         'auth.tokenserver.refreshexpiration (berth)',
         'auth.tokenserver.signingkey (berth)',
+        'auth.openaccess (berth)',
         'auth.bcryptcost (berth)',
         'auth.credentialcache (berth)',
         'auth.ratelimit.attempts (berth)',

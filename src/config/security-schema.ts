@@ -36,6 +36,11 @@ export interface AuthConfig {
    * another token server are verified (Distribution's auth.token).
    */
   mode: 'none' | 'basic' | 'token' | 'external-token';
+  /**
+   * auth.openaccess: with mode none, serve everything openly even though the metadata database
+   * holds users, grants or private namespaces (start-up refuses that otherwise).
+   */
+  openAccess: boolean;
   htpasswd: { realm: string; path: string } | undefined;
   tokenServer: {
     /** The URL clients are sent to for tokens; undefined: <this registry's URL>/token. */
@@ -231,6 +236,14 @@ export const authSection = section({
       defaultText: 'none',
     }),
   }),
+  openaccess: setting(z.boolean().default(false), {
+    kind: 'boolean',
+    origin: 'berth',
+    description:
+      'With no authentication configured, serve every repository to anyone even though the metadata database holds users, namespace grants or private namespaces; without it Berth refuses to start then. Only with authentication off.',
+    expected: 'true or false',
+    defaultText: 'false',
+  }),
   bcryptcost: setting(z.int().min(4).max(31).default(10), {
     kind: 'integer',
     origin: 'berth',
@@ -289,6 +302,9 @@ export function authIssues(auth: AuthFile): { path: string[]; message: string }[
   if (auth.token !== undefined && auth.tokenserver.enabled) {
     return [{ path: ['auth', 'token'], message: 'auth.token (an external token server) and auth.tokenserver.enabled cannot both be set' }];
   }
+  if (auth.openaccess && (auth.token !== undefined || auth.tokenserver.enabled || auth.htpasswd !== undefined)) {
+    return [{ path: ['auth', 'openaccess'], message: 'auth.openaccess serves everything openly: it cannot be set together with authentication (auth.htpasswd, auth.token or auth.tokenserver)' }];
+  }
   if (auth.token !== undefined && auth.token.rootcertbundle === undefined && auth.token.jwks === undefined) {
     return [{ path: ['auth', 'token', 'rootcertbundle'], message: 'auth.token needs rootcertbundle or jwks: the keys tokens are verified against' }];
   }
@@ -307,6 +323,7 @@ export function toAuthConfig(auth: AuthFile, cwd: string): AuthConfig {
   const server = auth.tokenserver;
   return {
     mode,
+    openAccess: auth.openaccess,
     htpasswd: auth.htpasswd && { realm: auth.htpasswd.realm, path: path.resolve(cwd, auth.htpasswd.path) },
     tokenServer: {
       realm: server.realm,

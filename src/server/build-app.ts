@@ -3,7 +3,7 @@
 // close() that releases everything. Tests call it and use inject() or listen on port 0.
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
 import { createMetrics } from './metrics.js';
@@ -13,6 +13,7 @@ import { MetadataStore, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
+import { checkOpenAccess, checkStartup, databaseLabel } from './startup-checks.js';
 import { openTls, type TlsServers } from './tls.js';
 
 export interface BerthApp {
@@ -68,8 +69,27 @@ function openPullThroughCache(config: Config, registry: Registry, logger: Logger
   return new PullThroughCache(registry, upstreams, logger);
 }
 
+/** The SQLite database, with open errors (SQLite's own say no path) naming the file. */
+function openSqliteAt(file: string): ReturnType<typeof openSqlite> {
+  try {
+    return openSqlite(file);
+  } catch (error) {
+    throw new ConfigError([
+      {
+        kind: 'invalid-value',
+        key: 'metadata.sqlite.path',
+        message: `cannot open the SQLite database ${file}: ${error instanceof Error ? error.message : String(error)}`,
+        source: undefined,
+        suggestion: undefined,
+      },
+    ]);
+  }
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
-  // First: a missing or mismatched certificate stops start-up before anything is opened.
+  // First, what `berth config check` checks too: files, certificates, writable directories.
+  // A problem stops start-up before anything is opened.
+  for (const warning of await checkStartup(config, { create: true })) logger.warn(warning);
   const tls = await openTls(config, logger);
   const storage = await openStorage(config);
   const postgres = config.metadata.postgres;
@@ -79,9 +99,16 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
           max: postgres.maxConnections,
           statementTimeoutMs: postgres.statementTimeoutMs,
         })
-      : openSqlite(config.metadata.sqlite.path),
+      : openSqliteAt(config.metadata.sqlite.path),
   );
-  await metadata.migrate();
+  try {
+    await metadata.migrate();
+    // A database set up for authentication is not served with authentication off (unless asked).
+    await checkOpenAccess(config, () => metadata.accounts.accessControlCounts(), databaseLabel(config));
+  } catch (error) {
+    await metadata.close().catch(() => undefined);
+    throw error;
+  }
   if (!config.storage.s3) {
     // Temp files of writes cut short by a crash; an hour old means nobody is finishing them.
     // In the background: on a large store the walk takes a while and must not delay start-up.
