@@ -72,7 +72,8 @@ export const errorCatalogue = {
     code: 'MANIFEST_UNKNOWN',
     message: 'manifest unknown',
     status: 404,
-    description: 'No manifest with this tag or digest in the repository.',
+    description:
+      'No manifest with this tag or digest in the repository; also a GET, HEAD or DELETE by a reference that is not a valid tag, as in Distribution.',
   },
   NAME_INVALID: {
     code: 'NAME_INVALID',
@@ -96,7 +97,8 @@ export const errorCatalogue = {
     code: 'TAG_INVALID',
     message: 'invalid tag',
     status: 400,
-    description: 'A tag does not match the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}).',
+    description:
+      'A tag to create (manifest PUT, ?tag=) does not match the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}), or a push names more than limits.maxtagsperpush tags.',
   },
   RANGE_INVALID: {
     code: 'RANGE_INVALID',

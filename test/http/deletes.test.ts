@@ -1,6 +1,7 @@
 // HTTP conformance for content management (OCI distribution v1.1 "Content Management"): DELETE
 // of manifests by digest (with every tag pointing at them) and by tag, DELETE of blobs (refused
-// while a manifest in the repository references them), unknown and invalid references, deletes
+// while a manifest in the repository references them), unknown and invalid references (a
+// reference that is not a valid tag is unknown: 404, as in Distribution), deletes
 // that only unlink (other repositories keep their content), manifests an index still lists
 // (refused until the index is deleted; referrers do not hold their subject), and deletes
 // disabled by config.
@@ -291,11 +292,14 @@ describe('deletes', { timeout: 120_000 }, () => {
       await assertManifestReads(registry.url, other, image.manifest.digest, image.manifest);
     });
 
-    it('DELETE with an invalid tag answers 400 TAG_INVALID', { skip: berthOnly('tag delete') }, async () => {
+    it('DELETE with a reference that is not a valid tag answers 404 MANIFEST_UNKNOWN, as Distribution', async () => {
       const repo = uniqueRepo('deletes');
       const image = await pushTaggedImage(registry.url, repo, ['v1']);
       for (const tag of ['.hidden', '-dash', 'a'.repeat(129)]) {
-        await assertOciError(await send(manifestUrl(repo, tag), 'DELETE'), 400, 'TAG_INVALID');
+        const answer = await send(manifestUrl(repo, tag), 'DELETE');
+        // Distribution's route does not match such a reference: a plain-text 404.
+        if (testTarget === 'berth') await assertOciError(answer, 404, 'MANIFEST_UNKNOWN');
+        else assert.equal(answer.response.status, 404, `DELETE ${tag}: ${answer.text}`);
       }
       await assertManifestReads(registry.url, repo, 'v1', image.manifest);
     });

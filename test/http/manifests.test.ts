@@ -1,7 +1,8 @@
 // HTTP conformance for manifests: PUT/GET/HEAD by tag and digest for Docker schema2, Docker
 // manifest lists, OCI image manifests, OCI image indexes and OCI artifacts; byte-exact storage;
 // validation errors (missing blobs or children, malformed JSON, media type mismatch, digest
-// mismatch, size limit); unknown references; Accept negotiation.
+// mismatch, size limit); unknown references, including ones that are not valid tags (404 to
+// GET and HEAD, as the OCI conformance suite expects); Accept negotiation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
@@ -339,6 +340,23 @@ describe('manifests', { timeout: 120_000 }, () => {
       await pushManifest(registry.url, other, 'v1', manifest);
       const url = manifestUrl(repo, manifest.digest);
       await assertOciError(await fetch(url, { headers: { accept: ACCEPT_ALL_MANIFESTS } }), 404, 'MANIFEST_UNKNOWN');
+    });
+
+    it('a reference that is not a valid tag (.INVALID_MANIFEST_NAME) answers 404 to GET and HEAD; PUT answers 400 TAG_INVALID', async () => {
+      // The OCI conformance suite pulls `.INVALID_MANIFEST_NAME` as its nonexistent manifest.
+      for (const reference of ['.INVALID_MANIFEST_NAME', '-dash', 'a'.repeat(129)]) {
+        const url = manifestUrl(repo, reference);
+        const get = await fetch(url, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        if (testTarget === 'berth') await assertOciError(get, 404, 'MANIFEST_UNKNOWN');
+        else assert.equal(get.status, 404, `GET ${reference}: ${await get.text()}`); // a plain-text 404
+        const head = await fetch(url, { method: 'HEAD', headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        assert.equal(head.status, 404, `HEAD ${reference}`);
+        assert.equal((await head.arrayBuffer()).byteLength, 0);
+        if (testTarget === 'berth') {
+          const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+          await assertOciError(await putManifest(registry.url, repo, reference, ociManifest(config, layers)), 400, 'TAG_INVALID');
+        }
+      }
     });
 
     it('a manifest in an unknown repository answers 404', async () => {

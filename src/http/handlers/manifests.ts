@@ -1,7 +1,7 @@
-// Manifests: GET, HEAD and PUT /v2/<name>/manifests/<reference>.
+// Manifests: GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference>.
 import { RegistryError } from '../../errors/index.js';
 import { isValidTag } from '../../oci/index.js';
-import type { StoredManifest } from '../../registry/index.js';
+import type { Reference, StoredManifest } from '../../registry/index.js';
 import {
   acceptedTypes,
   contentType,
@@ -22,9 +22,24 @@ function manifestHeaders(ctx: RequestContext, manifest: StoredManifest): void {
     .header('Content-Length', manifest.size);
 }
 
+/**
+ * The reference of a GET, HEAD or DELETE. One that is neither a digest nor a valid tag names no
+ * manifest: 404 MANIFEST_UNKNOWN, as Distribution answers (its route does not match such a
+ * reference) and the OCI conformance suite expects of `.INVALID_MANIFEST_NAME`. A PUT to it
+ * stays 400 TAG_INVALID: there the client asked to create that tag. A malformed digest is 400
+ * DIGEST_INVALID either way.
+ */
+function existingReference(ctx: RequestContext, repository: string): Reference {
+  const value = ctx.params.reference ?? '';
+  if (!value.includes(':') && !isValidTag(value)) {
+    throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: value.slice(0, 300) });
+  }
+  return parseReference(value);
+}
+
 export async function headManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  const reference = parseReference(ctx.params.reference ?? '');
+  const reference = existingReference(ctx, repository);
   const manifest = await contentSource(ctx).describeManifest(repository, reference, acceptedTypes(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send();
@@ -32,7 +47,7 @@ export async function headManifest(ctx: RequestContext): Promise<void> {
 
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  const reference = parseReference(ctx.params.reference ?? '');
+  const reference = existingReference(ctx, repository);
   const manifest = await contentSource(ctx).getManifest(repository, reference, acceptedTypes(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send(manifest.bytes);
@@ -72,6 +87,6 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  await ctx.registry.manifests.delete(repository, parseReference(ctx.params.reference ?? ''));
+  await ctx.registry.manifests.delete(repository, existingReference(ctx, repository));
   ctx.reply.code(202).header('Content-Length', 0).send();
 }
