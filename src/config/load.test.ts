@@ -57,6 +57,7 @@ const DEFAULTS: Config = {
     delete: { enabled: false },
     maintenance: { uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false } },
   },
+  validation: { manifests: { indexes: { platforms: 'all', platformlist: [] } } },
   metadata: { sqlite: { path: path.join(cwd, 'data', 'berth.db') }, postgres: undefined },
   limits: {
     manifestMaxBytes: 4 * 1024 * 1024,
@@ -159,10 +160,16 @@ health:
 proxy:
   remoteurl: https://registry-1.docker.io
 validation:
+  disabled: false
   manifests:
     urls:
       allow:
         - ^https?://([^/]+\\.)*example\\.com/
+    indexes:
+      platforms: list
+      platformlist:
+        - architecture: amd64
+          os: linux
 compatibility:
   schema1:
     enabled: false
@@ -231,8 +238,13 @@ describe('a Distribution config.yml', () => {
       'storage.cache',
       'storage.filesystem.maxthreads',
       'storage.maintenance.readonly',
-      'validation',
+      'validation.disabled',
+      'validation.manifests.urls',
     ]);
+    assert.deepEqual(config.validation.manifests.indexes, {
+      platforms: 'list',
+      platformlist: [{ architecture: 'amd64', os: 'linux' }],
+    });
     assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
     assert.equal(config.auth.mode, 'basic');
     assert.deepEqual(config.auth.htpasswd, { realm: 'basic-realm', path: '/auth/htpasswd' });
@@ -245,6 +257,30 @@ describe('a Distribution config.yml', () => {
       clientcas: ['/path/to/ca.pem'],
       minimumtls: 'TLSv1.2',
     });
+  });
+
+  it('reads validation.manifests.indexes from the file and the environment, and rejects bad values', () => {
+    const indexes = (yaml: string, env: NodeJS.ProcessEnv = {}): Config['validation']['manifests']['indexes'] =>
+      parseConfig(yaml, { cwd, env }).validation.manifests.indexes;
+    assert.deepEqual(indexes('validation: {manifests: {indexes: {platforms: NONE}}}'), { platforms: 'none', platformlist: [] });
+    assert.deepEqual(
+      indexes('', {
+        REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMS: 'list',
+        REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMLIST: '[{architecture: arm64, os: linux}, {os: windows, architecture: amd64}]',
+      }),
+      {
+        platforms: 'list',
+        platformlist: [
+          { architecture: 'arm64', os: 'linux' },
+          { architecture: 'amd64', os: 'windows' },
+        ],
+      },
+    );
+    assert.match(failure('validation: {manifests: {indexes: {platforms: some}}}'), /validation\.manifests\.indexes\.platforms/);
+    assert.match(
+      failure('validation: {manifests: {indexes: {platforms: list, platformlist: [{architecture: amd64}]}}}'),
+      /validation\.manifests\.indexes\.platformlist/,
+    );
   });
 
   it('maps Distribution log levels onto Berth levels, case-insensitively', () => {

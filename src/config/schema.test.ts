@@ -64,6 +64,8 @@ describe('schema', () => {
         'storage.maintenance.uploadpurging.age (distribution)',
         'storage.maintenance.uploadpurging.interval (distribution)',
         'storage.maintenance.uploadpurging.dryrun (distribution)',
+        'validation.manifests.indexes.platforms (distribution)',
+        'validation.manifests.indexes.platformlist (distribution)',
         'metadata.sqlite.path (berth)',
         'metadata.postgres.url (berth)',
         'metadata.postgres.maxconnections (berth)',

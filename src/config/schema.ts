@@ -36,6 +36,9 @@ export interface Config {
     delete: { enabled: boolean };
     maintenance: { uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean } };
   };
+  validation: {
+    manifests: { indexes: { platforms: IndexPlatforms; platformlist: { architecture: string; os: string }[] } };
+  };
   metadata: {
     sqlite: { path: string };
     /** Present when the metadata index lives in PostgreSQL instead of SQLite. */
@@ -65,6 +68,9 @@ export interface S3StorageConfig {
   chunksize: number;
   encrypt: boolean;
 }
+
+/** validation.manifests.indexes.platforms: which child manifests of a pushed index must exist. */
+export type IndexPlatforms = 'all' | 'none' | 'list';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent'] as const;
 // Distribution (logrus) spells two levels differently from pino.
@@ -313,6 +319,31 @@ const fileSchema = z.strictObject({
       }),
     }),
   }),
+  validation: section({
+    manifests: section({
+      indexes: section({
+        platforms: setting(z.enum(['all', 'none', 'list']).prefault('all'), {
+          kind: 'enum',
+          origin: 'distribution',
+          description:
+            'Which child manifests of a pushed index (or Docker manifest list) must already be in the repository: all; none (an index may name children the registry does not hold, as a mirror that keeps only some platforms needs); or list (only children whose platform matches an entry of validation.manifests.indexes.platformlist; an empty list means all, as in Distribution). A pull of a child that is not there gets 404.',
+          expected: 'one of all, none, list',
+          defaultText: 'all',
+        }),
+        platformlist: setting(
+          z.array(z.strictObject({ architecture: z.string().min(1), os: z.string().min(1) })).default([]),
+          {
+            kind: 'structured',
+            origin: 'distribution',
+            description:
+              'With platforms: list, the platforms whose children must exist, each {architecture, os} (compared with the child descriptor\'s platform; a variant is not compared, and a child without a platform is not required).',
+            expected: 'a list such as [{architecture: amd64, os: linux}]',
+            defaultText: 'none',
+          },
+        ),
+      }),
+    }),
+  }),
   metadata: section({
     sqlite: section({
       path: setting(z.string().min(1).optional(), {
@@ -449,7 +480,9 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['notifications', 'no webhooks are sent'],
   ['redis', undefined],
   ['health', undefined],
-  ['validation', undefined],
+  ['validation.enabled', 'manifests are always validated; for index children see validation.manifests.indexes'],
+  ['validation.disabled', 'manifests are always validated; for index children see validation.manifests.indexes'],
+  ['validation.manifests.urls', undefined],
   ['compatibility', undefined],
   ['catalog', 'use limits.paginationmaxentries'],
   ['http.net', 'Berth listens on TCP'],
@@ -605,6 +638,14 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
           ageMs: purging.age,
           intervalMs: purging.interval,
           dryrun: purging.dryrun,
+        },
+      },
+    },
+    validation: {
+      manifests: {
+        indexes: {
+          platforms: file.validation.manifests.indexes.platforms,
+          platformlist: file.validation.manifests.indexes.platformlist.map(({ architecture, os }) => ({ architecture, os })),
         },
       },
     },

@@ -11,13 +11,14 @@ import {
   MediaType,
   parseManifest,
   referencesOf,
+  type Descriptor,
   type ParsedManifest,
   type RepositoryName,
 } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ContentCache } from './content-cache.js';
 import { blobKey } from './paths.js';
-import { deletesDisabled, type RegistryOptions } from './options.js';
+import { deletesDisabled, type IndexChildPolicy, type RegistryOptions } from './options.js';
 
 /** A tag or a digest, as it appeared in the URL, validated. */
 export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
@@ -63,7 +64,7 @@ export class ManifestService {
         actual: digest.toString(),
       });
     }
-    const mustExist = requiredReferences(manifest);
+    const mustExist = requiredReferences(manifest, this.options.indexChildren);
     // Checked before writing any bytes, and again inside the index transaction below.
     const missingBefore = await this.metadata.findMissingReference(push.repository, mustExist);
     if (missingBefore !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBefore });
@@ -180,11 +181,26 @@ function toStored(row: ManifestRow): StoredManifest {
   return { digest: Digest.parse(row.digest), mediaType: row.media_type, size: Number(row.size) };
 }
 
-/** The blobs and child manifests that must be in the repository before a manifest is accepted. */
-function requiredReferences(manifest: ParsedManifest): RequiredReferences {
+/**
+ * The blobs and child manifests that must be in the repository before a manifest is accepted.
+ * Every child of an index unless the administrator relaxed it (validation.manifests.indexes),
+ * as a mirror that keeps only some platforms needs.
+ */
+function requiredReferences(manifest: ParsedManifest, indexChildren: IndexChildPolicy | undefined): RequiredReferences {
   const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers]
     // Foreign (non-distributable) layers are fetched from their URLs, not from us.
     .filter((d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0))
     .map((d) => d.digest.toString());
-  return { blobs, manifests: manifest.manifests.map((d) => d.digest.toString()) };
+  const manifests = manifest.manifests.filter((d) => childMustExist(d, indexChildren)).map((d) => d.digest.toString());
+  return { blobs, manifests };
+}
+
+function childMustExist(child: Descriptor, policy: IndexChildPolicy | undefined): boolean {
+  if (policy === undefined || policy.platforms === 'all') return true;
+  if (policy.platforms === 'none') return false;
+  // As Distribution: an empty list checks every child; only architecture and os are compared.
+  if (policy.platformlist.length === 0) return true;
+  const platform = child.platform;
+  if (platform === undefined) return false;
+  return policy.platformlist.some((p) => p.architecture === platform.architecture && p.os === platform.os);
 }

@@ -9,6 +9,18 @@ export interface RegistryOptions {
    * removed, so its last activity must be recorded well within it.
    */
   readonly uploadPurgeAgeMs?: number | undefined;
+  /** validation.manifests.indexes: which children of a pushed index must exist; default all. */
+  readonly indexChildren?: IndexChildPolicy | undefined;
+}
+
+/**
+ * Which child manifests of an index must be in the repository before the index is accepted:
+ * all; none; or those whose platform matches an entry of the list (an empty list means all,
+ * as in Distribution).
+ */
+export interface IndexChildPolicy {
+  readonly platforms: 'all' | 'none' | 'list';
+  readonly platformlist: readonly { readonly architecture: string; readonly os: string }[];
 }
 
 export function deletesDisabled(): RegistryError {

@@ -121,6 +121,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const registry = new Registry(storage, metadata, {
     deleteEnabled: config.storage.delete.enabled,
     uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
+    indexChildren: config.validation.manifests.indexes,
   });
   const auth = await createAuth(config, metadata, logger);
   const proxy = openPullThroughCache(config, registry, logger);

@@ -2,7 +2,8 @@
 // manifest lists, OCI image manifests, OCI image indexes and OCI artifacts; byte-exact storage;
 // validation errors (missing blobs or children, malformed JSON, media type mismatch, digest
 // mismatch, size limit); unknown references, including ones that are not valid tags (404 to
-// GET and HEAD, as the OCI conformance suite expects); Accept negotiation.
+// GET and HEAD, as the OCI conformance suite expects); index children the administrator allows
+// to be missing (validation.manifests.indexes); Accept negotiation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
@@ -12,11 +13,13 @@ import {
   EMPTY_JSON_DIGEST,
   MEDIA,
   assertOciError,
+  descriptorOf,
   dockerManifest,
   dockerManifestList,
   ociArtifactManifest,
   ociIndex,
   ociManifest,
+  manifestOf,
   pushBlob,
   pushImageBlobs,
   pushManifest,
@@ -367,6 +370,102 @@ describe('manifests', { timeout: 120_000 }, () => {
       ]);
     });
   });
+
+  describe(
+    'validation.manifests.indexes: an index may name children the registry does not hold when allowed',
+    { skip: testTarget === 'reference' && 'Berth-only: the reference (2.8) has no validation.manifests.indexes' },
+    () => {
+      const indexesConfig = (lines: readonly string[]): string =>
+        ['validation:', '  manifests:', '    indexes:', ...lines.map((line) => `      ${line}`)].join('\n');
+      let none: TestRegistry;
+      let list: TestRegistry;
+      before(async () => {
+        none = await startRegistry({ extraConfig: indexesConfig(['platforms: none']) });
+        list = await startRegistry({
+          extraConfig: indexesConfig(['platforms: LIST', 'platformlist:', '  - {architecture: amd64, os: linux}']),
+        });
+      });
+      after(async () => {
+        await Promise.all([none.stop(), list.stop()]);
+      });
+
+      /** An image whose blobs are pushed to the registry and whose manifest is not. */
+      async function unpushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
+        const { config, layers } = await pushImageBlobs(target.url, repo, kind);
+        return kind === 'oci' ? ociManifest(config, layers) : dockerManifest(config, layers);
+      }
+
+      async function pushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
+        const image = await unpushedImage(target, repo, kind);
+        await pushManifest(target.url, repo, image.digest, image);
+        return image;
+      }
+
+      async function assertServed(target: TestRegistry, repo: string, reference: string, manifest: BuiltManifest): Promise<void> {
+        const response = await fetch(`${target.url}/v2/${repo}/manifests/${reference}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        assert.equal(response.status, 200, `GET ${repo}:${reference}`);
+        assert.deepEqual(Buffer.from(await response.arrayBuffer()), manifest.bytes);
+      }
+
+      it('none: an index or manifest list whose children are missing is accepted; a missing child is 404', async () => {
+        const repo = uniqueRepo('indexes');
+        const present = await pushedImage(none, repo);
+        const absent = await unpushedImage(none, repo);
+        const index = ociIndex([present, absent]); // amd64 present, arm64 absent
+        await pushManifest(none.url, repo, 'multi', index);
+        await assertServed(none, repo, 'multi', index);
+        await assertServed(none, repo, present.digest, present);
+        await assertOciError(
+          await fetch(`${none.url}/v2/${repo}/manifests/${absent.digest}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } }),
+          404,
+          'MANIFEST_UNKNOWN',
+        );
+        const dockerList = dockerManifestList([await unpushedImage(none, repo, 'docker')]);
+        await pushManifest(none.url, repo, 'docker-multi', dockerList);
+        await assertServed(none, repo, 'docker-multi', dockerList);
+        // The children that are there are still held by the index.
+        const refused = await fetch(`${none.url}/v2/${repo}/manifests/${present.digest}`, { method: 'DELETE' });
+        await assertOciError(refused, 409, 'MANIFEST_REFERENCED');
+      });
+
+      it('none: an image manifest still needs its blobs', async () => {
+        const repo = uniqueRepo('indexes');
+        const { config } = await pushImageBlobs(none.url, repo, 'oci');
+        const missing = { mediaType: MEDIA.ociLayer, digest: sha256(randomBlob(40)), size: 40 };
+        await assertOciError(await putManifest(none.url, repo, 'v1', ociManifest(config, [missing])), 400, 'MANIFEST_BLOB_UNKNOWN');
+      });
+
+      it('list: only children whose platform is listed must exist', async () => {
+        const repo = uniqueRepo('indexes');
+        const amd64 = await pushedImage(list, repo);
+        const arm64 = await unpushedImage(list, repo);
+        const withListed = ociIndex([amd64, arm64]); // linux/amd64 present, linux/arm64 absent
+        await pushManifest(list.url, repo, 'multi', withListed);
+        await assertServed(list, repo, 'multi', withListed);
+
+        const missingAmd64 = await unpushedImage(list, repo);
+        const withoutListed = ociIndex([missingAmd64, arm64]);
+        const put = await putManifest(list.url, repo, 'broken', withoutListed);
+        const body = await assertOciError(put, 400, 'MANIFEST_BLOB_UNKNOWN');
+        assert.deepEqual(body.errors[0]?.detail, { digest: missingAmd64.digest });
+
+        // A child with another OS or no platform at all is not required either.
+        const windows = await unpushedImage(list, repo);
+        const bare = await unpushedImage(list, repo);
+        const mixed = manifestOf(MEDIA.ociIndex, {
+          schemaVersion: 2,
+          mediaType: MEDIA.ociIndex,
+          manifests: [
+            { ...descriptorOf(amd64), platform: { architecture: 'amd64', os: 'linux', variant: 'v3' } },
+            descriptorOf(windows, { platform: { architecture: 'amd64', os: 'windows' } }),
+            descriptorOf(bare),
+          ],
+        });
+        await pushManifest(list.url, repo, 'mixed', mixed);
+        await assertServed(list, repo, 'mixed', mixed);
+      });
+    },
+  );
 
   describe('Accept negotiation', () => {
     it('GET by tag of a Docker manifest list with Accept listing the list type returns the list', async () => {
