@@ -8,8 +8,7 @@ const allowed = {
   registry: ['registry', 'oci', 'errors', 'storage', 'metadata'],
   client: ['client', 'oci', 'errors'],
   auth: ['auth', 'oci', 'errors', 'config', 'metadata'],
-  // config for its types only (UpstreamConfig); the proxy reads no configuration itself.
-  proxy: ['proxy', 'registry', 'client', 'oci', 'errors', 'config'],
+  proxy: ['proxy', 'registry', 'client', 'oci', 'errors'],
   http: ['http', 'oci', 'errors', 'registry', 'auth', 'proxy'],
   server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'http'],
   cli: ['cli', 'config', 'server', 'auth', 'metadata', 'oci', 'errors'],

@@ -7,4 +7,5 @@ export {
   type UpstreamSelection,
   type WhenUpstreamFails,
 } from './pull-through-cache.js';
+export type { UpstreamOptions } from './options.js';
 export { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-map.js';

@@ -11,11 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../../test/helpers/registry.js';
 import { RegistryError } from '../errors/index.js';
 import { Digest, MediaType, type RepositoryName } from '../oci/index.js';
+import { localRegistry, type LocalRegistry } from '../registry/testing/local-registry.js';
 import { PullThroughCache, type Upstream } from './index.js';
 import {
   countRequests,
   imageManifest,
-  localRegistry,
   memoryLogger,
   name,
   pushBlob,
@@ -24,7 +24,6 @@ import {
   readAll,
   sha256,
   upstream,
-  type LocalRegistry,
 } from './testing/fixtures.js';
 
 const anyNs = { ns: undefined };

@@ -8,7 +8,6 @@
 // before they push, and an outage upstream must not stop pushes to hosted names.
 import { PassThrough } from 'node:stream';
 import { untilSettled, UpstreamError, type ManifestResponse, type RegistryClient } from '../client/index.js';
-import type { UpstreamConfig } from '../config/proxy-schema.js';
 import { RegistryError } from '../errors/index.js';
 import {
   Digest,
@@ -20,6 +19,7 @@ import {
 } from '../oci/index.js';
 import type { BlobContent, Reference, Registry, StoredManifest } from '../registry/index.js';
 import { BlobFill } from './blob-fill.js';
+import type { UpstreamOptions } from './options.js';
 import { UpstreamHealth, type UpstreamFailure } from './upstream-health.js';
 import { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-map.js';
 
@@ -36,7 +36,7 @@ export interface UpstreamSelection {
 export type WhenUpstreamFails = 'unavailable' | 'miss';
 
 export interface Upstream {
-  readonly config: UpstreamConfig;
+  readonly config: UpstreamOptions;
   readonly client: RegistryClient;
 }
 

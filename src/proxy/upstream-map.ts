@@ -1,6 +1,6 @@
 // Which upstreams serve a repository name, and under which name the upstream knows it. Pure
-// functions over the configuration, so the mapping rules are tested on their own.
-import type { UpstreamConfig } from '../config/proxy-schema.js';
+// functions over the upstreams' options, so the mapping rules are tested on their own.
+import type { UpstreamOptions } from './options.js';
 
 /** Hosts whose registry keeps official images under library/ (Docker Hub). */
 const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'index.docker.io', 'docker.io']);
@@ -14,7 +14,7 @@ const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'index.docker.io', 'do
  * upstream selected by that host also gets a name outside its prefix as it is.
  */
 export function upstreamRepositoryName(
-  config: Pick<UpstreamConfig, 'namespace' | 'url' | 'hosts'>,
+  config: Pick<UpstreamOptions, 'namespace' | 'url' | 'hosts'>,
   repository: string,
   ns?: string | undefined,
 ): string | undefined {
@@ -29,12 +29,12 @@ export function upstreamRepositoryName(
 }
 
 /** Whether the upstream is under a prefix namespace that contains the repository (pushes refused there). */
-export function isUnderPrefix(config: Pick<UpstreamConfig, 'namespace'>, repository: string): boolean {
+export function isUnderPrefix(config: Pick<UpstreamOptions, 'namespace'>, repository: string): boolean {
   return config.namespace !== '' && (repository === config.namespace || repository.startsWith(`${config.namespace}/`));
 }
 
 /** Whether containerd's ?ns= value selects the upstream (undefined selects every upstream). */
-export function selectedBy(config: Pick<UpstreamConfig, 'hosts'>, ns: string | undefined): boolean {
+export function selectedBy(config: Pick<UpstreamOptions, 'hosts'>, ns: string | undefined): boolean {
   return ns === undefined || config.hosts.includes(ns.toLowerCase());
 }
 

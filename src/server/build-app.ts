@@ -56,7 +56,14 @@ export async function openStorage(config: Config): Promise<StorageDriver> {
 function openPullThroughCache(config: Config, registry: Registry, logger: Logger): PullThroughCache | undefined {
   if (config.proxy.upstreams.length === 0) return undefined;
   const upstreams = config.proxy.upstreams.map((upstream) => ({
-    config: upstream,
+    config: {
+      name: upstream.name,
+      url: upstream.url,
+      namespace: upstream.namespace,
+      hosts: upstream.hosts,
+      tagTtlMs: upstream.tagTtlMs,
+      offline: upstream.offline,
+    },
     client: new RegistryClient({
       name: upstream.name,
       url: upstream.url,

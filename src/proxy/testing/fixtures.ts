@@ -1,27 +1,20 @@
-// Test fixtures for the pull-through cache: a local Registry (composed in test/helpers), images
-// pushed to a real upstream over HTTP, upstream entries as the server would build them, and
-// helpers to read streams and count upstream requests in an access log.
+// Test fixtures for the pull-through cache: images pushed to a real upstream over HTTP, upstream
+// entries as the server would build them, and helpers to read streams and count upstream
+// requests in an access log. The local Registry comes from src/registry/testing.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { RegistryClient } from '../../client/index.js';
-import type { UpstreamConfig } from '../../config/proxy-schema.js';
 import { Digest, MediaType, parseRepositoryName, type RepositoryName } from '../../oci/index.js';
-import type { ProxyLogger, Upstream } from '../index.js';
+import type { ProxyLogger, Upstream, UpstreamOptions } from '../index.js';
 
-// The local registry is composed in test/helpers: this layer may not name concrete drivers.
-export { localRegistry, type LocalRegistry } from '../../../test/helpers/local-registry.js';
-
-export function upstream(url: string, overrides: Partial<UpstreamConfig> = {}): Upstream {
-  const config: UpstreamConfig = {
+export function upstream(url: string, overrides: Partial<UpstreamOptions> = {}): Upstream {
+  const config: UpstreamOptions = {
     name: 'up',
     url,
-    username: undefined,
-    password: undefined,
     namespace: '',
     hosts: [new URL(url).host],
     tagTtlMs: 60_000,
     offline: true,
-    allowPrivateAddresses: true,
     ...overrides,
   };
   return { config, client: new RegistryClient({ name: config.name, url: config.url, allowPrivateAddresses: true }) };

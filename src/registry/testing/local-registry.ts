@@ -1,12 +1,12 @@
-// A Registry composed in-process over a temporary filesystem store and SQLite file, for tests of
-// layers above the registry (the pull-through cache) that may not name concrete drivers
-// themselves. Removed with its directory on close().
+// A Registry composed in-process over a temporary filesystem store and SQLite file, for the
+// tests of layers above the registry (the pull-through cache) that may not name concrete
+// drivers themselves. Removed with its directory on close().
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetadataStore, openSqlite } from '../../src/metadata/index.js';
-import { Registry } from '../../src/registry/index.js';
-import { FilesystemDriver } from '../../src/storage/filesystem/filesystem-driver.js';
+import { MetadataStore, openSqlite } from '../../metadata/index.js';
+import { Registry } from '../registry.js';
+import { FilesystemDriver } from '../../storage/filesystem/filesystem-driver.js';
 
 export interface LocalRegistry {
   readonly registry: Registry;
