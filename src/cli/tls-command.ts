@@ -77,7 +77,7 @@ export function registerTlsCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      // Loaded here: node-forge is needed by this command only, not by every `berth serve`.
+      // Loaded here: the X.509 encoder is needed by this command only, not by every `berth serve`.
       const { writeDevCertificates, DevCertExistsError } = await import('../server/dev-cert.js');
       try {
         const result = await writeDevCertificates({

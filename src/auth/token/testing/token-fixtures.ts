@@ -1,10 +1,31 @@
-// Test fixtures for the token module: certificates made with node-forge (root CAs,
+// Test fixtures for the token module: certificates made with @peculiar/asn1-x509 (root CAs,
 // intermediates, leaves, expired ones), raw signing with any header (to forge the attacks a
 // verifier must refuse), and an assertion that a verifier refuses a token for the exact reason.
 import assert from 'node:assert/strict';
-import { createHmac, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Certificate,
+  Extension,
+  Extensions,
+  id_ce_basicConstraints,
+  id_ce_keyUsage,
+  id_ce_subjectKeyIdentifier,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  RelativeDistinguishedName,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
 import { CompactSign, type CompactJWSHeaderParameters } from 'jose';
-import forge from 'node-forge';
 import { TokenError } from '../token-error.js';
 
 export interface TestCertificate {
@@ -14,8 +35,7 @@ export interface TestCertificate {
   readonly certificate: X509Certificate;
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
-  readonly forgeKey: forge.pki.rsa.PrivateKey;
-  readonly subject: forge.pki.CertificateField[];
+  readonly subject: Name;
 }
 
 export interface CertificateOptions {
@@ -31,30 +51,51 @@ export interface CertificateOptions {
 
 const DAY_MS = 86_400_000;
 
-/** An RSA-2048 certificate (forge signs with RSA only). */
+function extension(extnID: string, value: unknown, critical: boolean): Extension {
+  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+}
+
+/** An RSA-2048 certificate, SHA-256 with RSA signed by its issuer (or itself). */
 export function makeCertificate(options: CertificateOptions): TestCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
-  const forgePublic = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forgePublic;
-  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = options.notBefore ?? new Date(Date.now() - DAY_MS);
-  cert.validity.notAfter = options.notAfter ?? new Date(Date.now() + 365 * DAY_MS);
-  const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: options.commonName }];
-  cert.setSubject(subject);
-  cert.setIssuer(options.issuer?.subject ?? subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: options.ca, critical: true },
-    options.ca || options.certSignWithoutCa === true
-      ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }
-      : { name: 'keyUsage', digitalSignature: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+  const spki = AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  const subject = new Name([
+    new RelativeDistinguishedName([
+      new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: options.commonName }) }),
+    ]),
   ]);
-  cert.sign(options.issuer?.forgeKey ?? forgeKey, forge.md.sha256.create());
-  const pem = forge.pki.certificateToPem(cert);
-  const x5c = forge.util.encode64(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
-  return { pem, x5c, certificate: new X509Certificate(pem), privateKey, publicKey, forgeKey, subject };
+  const usage =
+    options.ca || options.certSignWithoutCa === true
+      ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature
+      : KeyUsageFlags.digitalSignature;
+  const algorithm = new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters: null });
+  const tbsCertificate = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: new Uint8Array(Buffer.from(`01${randomBytes(8).toString('hex')}`, 'hex')).buffer,
+    signature: algorithm,
+    issuer: options.issuer?.subject ?? subject,
+    validity: new Validity({
+      notBefore: options.notBefore ?? new Date(Date.now() - DAY_MS),
+      notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY_MS),
+    }),
+    subject,
+    subjectPublicKeyInfo: spki,
+    extensions: new Extensions([
+      extension(id_ce_basicConstraints, new BasicConstraints({ cA: options.ca }), true),
+      extension(id_ce_keyUsage, new KeyUsage(usage), true),
+      extension(
+        id_ce_subjectKeyIdentifier,
+        new SubjectKeyIdentifier(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest()),
+        false,
+      ),
+    ]),
+  });
+  const signature = sign('sha256', new Uint8Array(AsnConvert.serialize(tbsCertificate)), options.issuer?.privateKey ?? privateKey);
+  const der = Buffer.from(
+    AsnConvert.serialize(new Certificate({ tbsCertificate, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })),
+  );
+  const certificate = new X509Certificate(der);
+  return { pem: certificate.toString(), x5c: der.toString('base64'), certificate, privateKey, publicKey, subject };
 }
 
 /** A compact JWS of `claims` with exactly `header`, signed by `key`. */
