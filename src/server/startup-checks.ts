@@ -16,7 +16,7 @@ import { externalTokenVerifierFromConfig } from '../auth/token/external-token-ve
 import { loadSigningKeyFile } from '../auth/token/signing-key.js';
 import { ConfigError, type Config, type ConfigIssue } from '../config/index.js';
 import { AccountStore, type AccessControlCounts, type Database } from '../metadata/index.js';
-import { readTlsMaterial } from './tls.js';
+import { readTlsMaterial } from './tls-material.js';
 
 export interface StartupCheckOptions {
   /**
