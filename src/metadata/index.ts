@@ -1,7 +1,19 @@
 // The metadata layer's public face.
-export { MetadataStore, type NewManifest, type Page, type PageRequest, type RequiredReferences } from './metadata-store.js';
+export { MetadataStore, type RegistryIndex } from './metadata-store.js';
+export type { BlobIndex } from './blob-index.js';
+export type {
+  ManifestDeletion,
+  ManifestIndex,
+  ManifestRecord,
+  NewManifest,
+  ReferrerRecord,
+  RequiredReferences,
+} from './manifest-index.js';
+export type { ListingIndex } from './listing-index.js';
+export type { UploadIndex, UploadRecord } from './upload-index.js';
+export type { Page, PageRequest } from './page.js';
 export { openSqlite } from './sqlite.js';
-export type { Database, ManifestRow, UploadRow } from './schema.js';
+export type { Database } from './schema.js';
 export {
   AccountStore,
   type AccessControlCounts,

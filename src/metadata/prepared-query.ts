@@ -5,7 +5,7 @@
 // where each marker landed among the parameters; later calls bind the new values in the same
 // places. Only for queries whose SQL does not depend on the values: no branches on them, no
 // lists of varying length. The SQL is the dialect's, so a prepared query belongs to the store of
-// one database (MetadataStore keeps its own).
+// one database (each index over it keeps its own).
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
 
 /** Stand-ins for the arguments while the query is compiled, recognised by identity. */

@@ -1,8 +1,6 @@
 // The tables of the metadata index, as Kysely sees them. Timestamps are ISO-8601 text (sortable,
 // and the same in SQLite and PostgreSQL); sizes are bigint. Keys are natural keys (repository
 // name, digest) so the schema needs no dialect-specific auto-increment.
-import type { Selectable } from 'kysely';
-
 export interface RepositoriesTable {
   name: string;
   created_at: string;
@@ -148,6 +146,3 @@ export interface Database {
   cached_tags: CachedTagsTable;
   cached_items: CachedItemsTable;
 }
-
-export type ManifestRow = Selectable<ManifestsTable>;
-export type UploadRow = Selectable<UploadsTable>;

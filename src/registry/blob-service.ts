@@ -2,7 +2,7 @@
 // repository only when the index links it there; its bytes live once in the blob store.
 import type { Readable } from 'node:stream';
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
-import type { MetadataStore } from '../metadata/index.js';
+import type { BlobIndex } from '../metadata/index.js';
 import type { ByteRange, Digest, RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { blobKey } from './paths.js';
@@ -16,7 +16,7 @@ export interface BlobContent {
 export class BlobService {
   constructor(
     private readonly storage: StorageDriver,
-    private readonly metadata: MetadataStore,
+    private readonly metadata: BlobIndex,
     private readonly options: RegistryOptions,
   ) {}
 

@@ -1,7 +1,7 @@
 // Readiness: can this replica reach its blob store and its metadata database? A load
 // balancer or Kubernetes takes a replica that fails either out of rotation.
 import { PathNotFoundError } from '../errors/index.js';
-import type { MetadataStore } from '../metadata/index.js';
+import type { RegistryIndex } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 
 export interface HealthReport {
@@ -11,7 +11,7 @@ export interface HealthReport {
 
 const checkTimeoutMs = 5_000;
 
-export async function checkHealth(storage: StorageDriver, metadata: MetadataStore): Promise<HealthReport> {
+export async function checkHealth(storage: StorageDriver, metadata: Pick<RegistryIndex, 'ping'>): Promise<HealthReport> {
   const [storageCheck, metadataCheck] = await Promise.all([
     probe(async (signal) => {
       // Any answer from the store, "not found" included, shows it is reachable.

@@ -1,10 +1,10 @@
 // Listings: the tags of a repository and the catalog of repositories, paginated lexically.
 import { RegistryError } from '../errors/index.js';
-import type { MetadataStore, Page, PageRequest } from '../metadata/index.js';
+import type { ListingIndex, Page, PageRequest } from '../metadata/index.js';
 import type { RepositoryName } from '../oci/index.js';
 
 export class ListingService {
-  constructor(private readonly metadata: MetadataStore) {}
+  constructor(private readonly metadata: ListingIndex) {}
 
   async tags(repository: RepositoryName, page: PageRequest): Promise<Page<string>> {
     if (!(await this.metadata.repositoryExists(repository))) {

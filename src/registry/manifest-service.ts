@@ -2,7 +2,7 @@
 // in the repository, and the digest is that of the exact bytes), storage of the bytes as
 // pushed, tags, and reads by tag or digest with Accept negotiation.
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
-import type { ManifestRow, MetadataStore, RequiredReferences } from '../metadata/index.js';
+import type { ManifestIndex, ManifestRecord, RequiredReferences } from '../metadata/index.js';
 import {
   Digest,
   isForeignLayer,
@@ -44,7 +44,7 @@ export class ManifestService {
 
   constructor(
     private readonly storage: StorageDriver,
-    private readonly metadata: MetadataStore,
+    private readonly metadata: ManifestIndex,
     private readonly options: RegistryOptions,
   ) {}
 
@@ -132,7 +132,7 @@ export class ManifestService {
     return { ...stored, bytes: await this.bytesOf(stored.digest) };
   }
 
-  private async find(repository: RepositoryName, reference: Reference): Promise<ManifestRow> {
+  private async find(repository: RepositoryName, reference: Reference): Promise<ManifestRecord> {
     const row =
       reference.kind === 'tag'
         ? await this.metadata.findManifestByTag(repository, reference.tag)
@@ -151,16 +151,16 @@ export class ManifestService {
    */
   private async negotiate(
     repository: RepositoryName,
-    row: ManifestRow,
+    row: ManifestRecord,
     reference: Reference,
     accept: readonly string[] | undefined,
-  ): Promise<ManifestRow> {
+  ): Promise<ManifestRecord> {
     if (reference.kind !== 'tag' || !accept || accept.length === 0) return row;
-    if (manifestKindOf(row.media_type) !== 'index') return row;
-    if (accept.includes(row.media_type) || accept.includes('*/*')) return row;
+    if (manifestKindOf(row.mediaType) !== 'index') return row;
+    if (accept.includes(row.mediaType) || accept.includes('*/*')) return row;
     const acceptsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
     if (!acceptsImage) return row;
-    const index = parseManifest(await this.bytesOf(Digest.parse(row.digest)), row.media_type);
+    const index = parseManifest(await this.bytesOf(Digest.parse(row.digest)), row.mediaType);
     const child = index.manifests.find(
       (m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64' && accept.includes(m.mediaType),
     );
@@ -177,8 +177,8 @@ export class ManifestService {
   }
 }
 
-function toStored(row: ManifestRow): StoredManifest {
-  return { digest: Digest.parse(row.digest), mediaType: row.media_type, size: Number(row.size) };
+function toStored(row: ManifestRecord): StoredManifest {
+  return { digest: Digest.parse(row.digest), mediaType: row.mediaType, size: row.size };
 }
 
 /**

@@ -1,6 +1,6 @@
 // The referrers API (OCI distribution v1.1): the manifests in a repository whose subject is a
 // given digest, as an OCI image index. Never "not found": no referrers is an empty index.
-import type { MetadataStore, PageRequest } from '../metadata/index.js';
+import type { ManifestIndex, PageRequest } from '../metadata/index.js';
 import { MediaType, type Digest, type RepositoryName } from '../oci/index.js';
 
 export interface ReferrersPage {
@@ -17,11 +17,11 @@ interface ReferrerDescriptor {
   digest: string;
   size: number;
   artifactType?: string;
-  annotations?: Record<string, string>;
+  annotations?: Readonly<Record<string, string>>;
 }
 
 export class ReferrersService {
-  constructor(private readonly metadata: MetadataStore) {}
+  constructor(private readonly metadata: Pick<ManifestIndex, 'listReferrers'>) {}
 
   async list(
     repository: RepositoryName,
@@ -30,9 +30,9 @@ export class ReferrersService {
   ): Promise<ReferrersPage> {
     const page = await this.metadata.listReferrers(repository, subject.toString(), options);
     const manifests = page.items.map((row) => {
-      const descriptor: ReferrerDescriptor = { mediaType: row.media_type, digest: row.digest, size: row.size };
-      if (row.artifact_type !== null) descriptor.artifactType = row.artifact_type;
-      if (row.annotations !== null) descriptor.annotations = JSON.parse(row.annotations) as Record<string, string>;
+      const descriptor: ReferrerDescriptor = { mediaType: row.mediaType, digest: row.digest, size: row.size };
+      if (row.artifactType !== undefined) descriptor.artifactType = row.artifactType;
+      if (row.annotations !== undefined) descriptor.annotations = row.annotations;
       return descriptor;
     });
     const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };

@@ -91,7 +91,7 @@ async function* pieces(content: Uint8Array, size = 256 * KiB): AsyncGenerator<Ui
 async function updatedAt(metadata: MetadataStore, id: string): Promise<string> {
   const row = await metadata.findUpload(id);
   assert.ok(row, `upload ${id} exists`);
-  return row.updated_at;
+  return row.updatedAt;
 }
 
 function isRegistryError(name: string): (error: unknown) => boolean {

@@ -5,7 +5,7 @@
 // restart, or for sha512) the bytes are read back and hashed at completion.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
-import type { MetadataStore, UploadRow } from '../metadata/index.js';
+import type { BlobIndex, UploadIndex, UploadRecord } from '../metadata/index.js';
 import { Digest, type ByteRange, type RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { RegistryOptions } from './options.js';
@@ -55,7 +55,7 @@ export class UploadService {
 
   constructor(
     private readonly storage: StorageDriver,
-    private readonly metadata: MetadataStore,
+    private readonly metadata: UploadIndex & Pick<BlobIndex, 'addBlobToRepository'>,
     options: Pick<RegistryOptions, 'uploadPurgeAgeMs'> = {},
   ) {
     this.activityIntervalMs = activityIntervalMs(options.uploadPurgeAgeMs);
@@ -90,7 +90,7 @@ export class UploadService {
     return this.withLock(id, async () => {
       const upload = await this.session(repository, id);
       const size = await this.write(id, await this.currentSize(id), chunk, options, 'close');
-      if (Date.now() - Date.parse(upload.updated_at) >= this.activityIntervalMs) await this.metadata.touchUpload(id);
+      if (Date.now() - Date.parse(upload.updatedAt) >= this.activityIntervalMs) await this.metadata.touchUpload(id);
       return { id, repository, size };
     });
   }
@@ -139,7 +139,7 @@ export class UploadService {
     return idle.map((u) => u.id);
   }
 
-  private async session(repository: RepositoryName, id: string): Promise<UploadRow> {
+  private async session(repository: RepositoryName, id: string): Promise<UploadRecord> {
     const upload = isValidUploadId(id) ? await this.metadata.findUpload(id) : undefined;
     if (!upload || upload.repository !== repository) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id.slice(0, 100) });

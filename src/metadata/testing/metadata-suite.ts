@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Digest } from '../../oci/digest.js';
-import type { MetadataStore, NewManifest } from '../metadata-store.js';
+import type { NewManifest } from '../manifest-index.js';
+import type { MetadataStore } from '../metadata-store.js';
 
 export interface MetadataStoreUnderTest {
   /** A store over a freshly migrated database that nothing else uses. */
@@ -203,12 +204,12 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         assert.ok(row);
         assert.equal(row.repository, 'library/ubuntu');
         assert.equal(row.digest, m.digest);
-        assert.equal(row.media_type, ociManifest);
+        assert.equal(row.mediaType, ociManifest);
         assert.equal(typeof row.size, 'number');
         assert.equal(row.size, 2 ** 33 + 1);
-        assert.equal(row.artifact_type, null);
-        assert.equal(row.subject_digest, null);
-        assert.ok(isIsoTimestamp(row.created_at), row.created_at);
+        assert.equal(row.artifactType, undefined);
+        assert.equal(row.subjectDigest, undefined);
+        assert.ok(isIsoTimestamp(row.createdAt), row.createdAt);
         assert.equal(await store.repositoryExists('library/ubuntu'), true);
       });
 
@@ -221,14 +222,14 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         });
         await store.putManifest(signature);
         const row = await store.findManifest('app', signature.digest);
-        assert.equal(row?.artifact_type, 'application/vnd.example.signature');
-        assert.equal(row?.subject_digest, subject.digest);
+        assert.equal(row?.artifactType, 'application/vnd.example.signature');
+        assert.equal(row?.subjectDigest, subject.digest);
       });
 
       test('putManifest accepts a subject that is not in the repository', async (store) => {
         const m = manifest('app', 'sig', { subjectDigest: digestOf('absent') });
         await store.putManifest(m);
-        assert.equal((await store.findManifest('app', m.digest))?.subject_digest, digestOf('absent'));
+        assert.equal((await store.findManifest('app', m.digest))?.subjectDigest, digestOf('absent'));
       });
 
       test('putManifest links the manifest itself as a blob of the repository', async (store) => {
@@ -252,7 +253,7 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         });
         await store.putManifest(index);
         await store.putManifest(manifest('app', 'bare', { references: [] }));
-        assert.equal((await store.findManifest('app', index.digest))?.media_type, ociIndex);
+        assert.equal((await store.findManifest('app', index.digest))?.mediaType, ociIndex);
         assert.equal((await store.findManifestByTag('app', 'multi'))?.digest, index.digest);
         assert.deepEqual((await store.listTags('app', {})).items, ['multi']);
       });
@@ -594,8 +595,8 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         assert.ok(upload);
         assert.equal(upload.id, '3f2b8d9e-0000-4000-8000-000000000001');
         assert.equal(upload.repository, 'library/ubuntu');
-        assert.ok(isIsoTimestamp(upload.created_at), upload.created_at);
-        assert.equal(upload.updated_at, upload.created_at);
+        assert.ok(isIsoTimestamp(upload.createdAt), upload.createdAt);
+        assert.equal(upload.updatedAt, upload.createdAt);
         assert.equal(await store.findUpload('3f2b8d9e-0000-4000-8000-000000000002'), undefined);
       });
 
@@ -605,7 +606,7 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         assert.equal((await store.findUpload('u1'))?.repository, 'a');
       });
 
-      test('touchUpload moves updated_at forward and keeps created_at', async (store) => {
+      test('touchUpload moves updatedAt forward and keeps createdAt', async (store) => {
         await store.createUpload('u1', 'a');
         const before = await store.findUpload('u1');
         assert.ok(before);
@@ -613,8 +614,8 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         await store.touchUpload('u1');
         const after = await store.findUpload('u1');
         assert.ok(after);
-        assert.equal(after.created_at, before.created_at);
-        assert.ok(after.updated_at > before.updated_at, `${after.updated_at} > ${before.updated_at}`);
+        assert.equal(after.createdAt, before.createdAt);
+        assert.ok(after.updatedAt > before.updatedAt, `${after.updatedAt} > ${before.updatedAt}`);
         await store.touchUpload('unknown');
         assert.equal(await store.findUpload('unknown'), undefined, 'touching does not create');
       });

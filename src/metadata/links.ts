@@ -1,0 +1,42 @@
+// What the blob and manifest indexes share: the link that makes a blob readable through a
+// repository, and which of a list of digests a repository holds (as linked blobs or as
+// manifests), optionally locking the rows found (PostgreSQL) for a reference check.
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+/** The database, or a transaction on it. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Timestamps are ISO-8601 text (sortable, and the same in SQLite and PostgreSQL). */
+export const now = (): string => new Date().toISOString();
+
+export async function linkBlob(db: Executor, repository: string, digest: string, createdAt: string): Promise<void> {
+  await db
+    .insertInto('repository_blobs')
+    .values({ repository, digest, created_at: createdAt })
+    .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+    .execute();
+}
+
+export async function digestsIn(
+  db: Executor,
+  table: 'repository_blobs' | 'manifests',
+  repository: string,
+  digests: readonly string[],
+  lock = false,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  const unique = [...new Set(digests)];
+  // Chunked so the number of bound parameters stays within every database's limit.
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db
+      .selectFrom(table)
+      .select('digest')
+      .where('repository', '=', repository)
+      .where('digest', 'in', unique.slice(i, i + 500))
+      .$if(lock, (query) => query.forShare())
+      .execute();
+    for (const row of rows) found.add(row.digest);
+  }
+  return found;
+}

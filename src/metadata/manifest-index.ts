@@ -1,0 +1,337 @@
+// Manifests in the index: each manifest of a repository with what it references (its blobs or
+// child manifests) and its subject, the tags that point at it, and the referrers of a subject.
+// A push is one transaction that checks its references again, so a tag never points at a
+// manifest the index does not have and an accepted manifest never names a missing blob.
+import type { Kysely, Selectable } from 'kysely';
+import { recordCachedManifest, type CachedManifestEntry } from './cache-store.js';
+import { digestsIn, linkBlob, now, type Executor } from './links.js';
+import { toPage, type Page, type PageRequest } from './page.js';
+import { preparedQuery } from './prepared-query.js';
+import type { Database, ManifestsTable } from './schema.js';
+
+export interface ManifestRecord {
+  readonly repository: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | undefined;
+  readonly subjectDigest: string | undefined;
+  /** ISO-8601. */
+  readonly createdAt: string;
+}
+
+/** A manifest listed by the referrers API, with the annotations that API shows. */
+export interface ReferrerRecord extends ManifestRecord {
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+}
+
+export interface NewManifest {
+  readonly repository: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | undefined;
+  readonly subjectDigest: string | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+  readonly references: readonly { digest: string; kind: 'blob' | 'manifest' }[];
+  /** Tags to point at this manifest (moved if they pointed elsewhere). */
+  readonly tags: readonly string[];
+  /** What must exist in the repository for the manifest to be accepted (invariant 2); default nothing. */
+  readonly mustExist?: RequiredReferences | undefined;
+  /**
+   * Set for a manifest fetched by the pull-through cache: its cache records (and its tag's)
+   * are written in the same transaction. Hosted pushes leave it unset.
+   */
+  readonly cachedFrom?: CachedManifestEntry | undefined;
+}
+
+/** What deleteManifest did: 'referenced' names an index in the repository that lists the manifest. */
+export type ManifestDeletion =
+  | { readonly result: 'deleted' | 'unknown' }
+  | { readonly result: 'referenced'; readonly index: string };
+
+export interface RequiredReferences {
+  readonly blobs: readonly string[];
+  readonly manifests: readonly string[];
+}
+
+/** What the registry asks of the index about manifests and tags. */
+export interface ManifestIndex {
+  /**
+   * Records a manifest, its references, its own blob link and its tags in one transaction, so
+   * a tag never points at a manifest the index does not have. The required references are
+   * checked again inside the transaction, so a blob deleted after the caller's own check
+   * cannot leave an accepted manifest pointing at nothing. Returns the first missing digest
+   * instead of writing anything when one is missing.
+   */
+  putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }>;
+  /** The first required blob or manifest that the repository lacks, if any. */
+  findMissingReference(repository: string, required: RequiredReferences): Promise<string | undefined>;
+  findManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  findManifestByTag(repository: string, tag: string): Promise<ManifestRecord | undefined>;
+  /** Which of these digests are manifests in the repository. */
+  manifestDigests(repository: string, digests: readonly string[]): Promise<Set<string>>;
+  /**
+   * Removes a manifest from the repository with its references, its blob link and every tag
+   * that points at it; 'unknown' when the repository has no such manifest. A manifest that an
+   * index in the repository lists as a child stays (invariant 2: the index would name a missing
+   * child), and the answer names that index. Referrers (manifests whose subject it is) do not
+   * hold it: they refer to it, it does not contain them.
+   */
+  deleteManifest(repository: string, digest: string): Promise<ManifestDeletion>;
+  /** Removes one tag; the manifest and its other tags stay. False when there is no such tag. */
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Manifests in the repository whose subject is the digest, ordered by digest. */
+  listReferrers(
+    repository: string,
+    subjectDigest: string,
+    page: PageRequest & { artifactType?: string | undefined },
+  ): Promise<Page<ReferrerRecord>>;
+}
+
+/** The columns a ManifestRecord is made of (annotations only for referrers). */
+const RECORD_COLUMNS = [
+  'manifests.repository',
+  'manifests.digest',
+  'manifests.media_type',
+  'manifests.size',
+  'manifests.artifact_type',
+  'manifests.subject_digest',
+  'manifests.created_at',
+] as const;
+
+/** ManifestIndex over the manifests, manifest_references and tags tables. */
+export class ManifestQueries implements ManifestIndex {
+  /** The hot point lookups, compiled once for this database (prepared-query.ts). */
+  private readonly lookups = {
+    manifestByTag: preparedQuery(
+      (db: Kysely<Database>, repository: string, tag: string) =>
+        db
+          .selectFrom('tags')
+          .innerJoin('manifests', (join) =>
+            join
+              .onRef('manifests.repository', '=', 'tags.repository')
+              .onRef('manifests.digest', '=', 'tags.manifest_digest'),
+          )
+          .select(RECORD_COLUMNS)
+          .where('tags.repository', '=', repository)
+          .where('tags.name', '=', tag),
+      2,
+    ),
+    manifest: preparedQuery(
+      (db: Kysely<Database>, repository: string, digest: string) =>
+        db
+          .selectFrom('manifests')
+          .select(RECORD_COLUMNS)
+          .where('repository', '=', repository)
+          .where('digest', '=', digest),
+      2,
+    ),
+  };
+
+  /** rowLocks: whether the database takes row locks (see MetadataStore). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
+
+  async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
+    return this.db.transaction().execute(async (trx) => {
+      const missing =
+        manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
+      if (missing !== undefined) return { missing };
+      const createdAt = now();
+      await trx
+        .insertInto('repositories')
+        .values({ name: manifest.repository, created_at: createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      await trx
+        .insertInto('blobs')
+        .values({ digest: manifest.digest, size: manifest.size, created_at: createdAt })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await trx
+        .insertInto('manifests')
+        .values({
+          repository: manifest.repository,
+          digest: manifest.digest,
+          media_type: manifest.mediaType,
+          size: manifest.size,
+          artifact_type: manifest.artifactType ?? null,
+          subject_digest: manifest.subjectDigest ?? null,
+          annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+          created_at: createdAt,
+        })
+        // A no-op update rather than doNothing: it locks an existing row until commit, so a
+        // concurrent deleteManifest waits for this push (and then removes its tags too) instead
+        // of committing in between and leaving the tags below pointing at a deleted manifest.
+        .onConflict((oc) =>
+          oc.columns(['repository', 'digest']).doUpdateSet((eb) => ({ created_at: eb.ref('manifests.created_at') })),
+        )
+        .execute();
+      // After the manifest row: if a delete held it, the delete has committed by now and removed
+      // the old link, so this inserts a new one.
+      await linkBlob(trx, manifest.repository, manifest.digest, createdAt);
+      const uniqueReferences = new Map(manifest.references.map((r) => [r.digest, r.kind]));
+      if (uniqueReferences.size > 0) {
+        await trx
+          .insertInto('manifest_references')
+          .values(
+            [...uniqueReferences].map(([digest, kind]) => ({
+              repository: manifest.repository,
+              manifest_digest: manifest.digest,
+              referenced_digest: digest,
+              kind,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['repository', 'manifest_digest', 'referenced_digest']).doNothing())
+          .execute();
+      }
+      // Sorted, so concurrent pushes lock tag rows in the same order and cannot deadlock.
+      for (const tag of [...new Set(manifest.tags)].sort()) {
+        await trx
+          .insertInto('tags')
+          .values({ repository: manifest.repository, name: tag, manifest_digest: manifest.digest, updated_at: createdAt })
+          .onConflict((oc) =>
+            oc.columns(['repository', 'name']).doUpdateSet({ manifest_digest: manifest.digest, updated_at: createdAt }),
+          )
+          .execute();
+      }
+      if (manifest.cachedFrom) await recordCachedManifest(trx, manifest.repository, manifest.digest, manifest.cachedFrom);
+      return { missing: undefined };
+    });
+  }
+
+  async findMissingReference(repository: string, required: RequiredReferences): Promise<string | undefined> {
+    return findMissing(this.db, repository, required);
+  }
+
+  async findManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    const [row] = (await this.lookups.manifest(this.db, repository, digest)).rows;
+    return row && toManifestRecord(row);
+  }
+
+  async findManifestByTag(repository: string, tag: string): Promise<ManifestRecord | undefined> {
+    const [row] = (await this.lookups.manifestByTag(this.db, repository, tag)).rows;
+    return row && toManifestRecord(row);
+  }
+
+  async manifestDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
+    return digestsIn(this.db, 'manifests', repository, digests);
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<ManifestDeletion> {
+    return this.db.transaction().execute(async (trx): Promise<ManifestDeletion> => {
+      // Locked first: a push of an index naming it holds it (FOR SHARE in findMissing) and has
+      // committed its references before the check below reads them; a push arriving later
+      // waits, then finds the manifest gone.
+      const manifest = await trx
+        .selectFrom('manifests')
+        .select('digest')
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .$if(this.rowLocks, (query) => query.forUpdate())
+        .executeTakeFirst();
+      if (!manifest) return { result: 'unknown' };
+      const index = await trx
+        .selectFrom('manifest_references')
+        .select('manifest_digest')
+        .where('repository', '=', repository)
+        .where('referenced_digest', '=', digest)
+        .where('kind', '=', 'manifest')
+        .orderBy('manifest_digest')
+        .limit(1)
+        .executeTakeFirst();
+      if (index) return { result: 'referenced', index: index.manifest_digest };
+      await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).execute();
+      // One by one in sorted order, the order putManifest locks tags in, so a delete and a push
+      // moving several of these tags cannot deadlock.
+      const tags = await trx
+        .selectFrom('tags')
+        .select('name')
+        .where('repository', '=', repository)
+        .where('manifest_digest', '=', digest)
+        .execute();
+      for (const tag of tags.map((t) => t.name).sort()) {
+        await trx
+          .deleteFrom('tags')
+          .where('repository', '=', repository)
+          .where('name', '=', tag)
+          .where('manifest_digest', '=', digest)
+          .execute();
+      }
+      await trx
+        .deleteFrom('manifest_references')
+        .where('repository', '=', repository)
+        .where('manifest_digest', '=', digest)
+        .execute();
+      await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
+      return { result: 'deleted' };
+    });
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const deleted = await this.db
+      .deleteFrom('tags')
+      .where('repository', '=', repository)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return Number(deleted.numDeletedRows) > 0;
+  }
+
+  async listReferrers(
+    repository: string,
+    subjectDigest: string,
+    page: PageRequest & { artifactType?: string | undefined },
+  ): Promise<Page<ReferrerRecord>> {
+    let query = this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('subject_digest', '=', subjectDigest)
+      .orderBy('digest');
+    if (page.artifactType !== undefined) query = query.where('artifact_type', '=', page.artifactType);
+    if (page.after !== undefined) query = query.where('digest', '>', page.after);
+    if (page.limit !== undefined) query = query.limit(page.limit + 1);
+    const records = (await query.execute()).map(
+      (row): ReferrerRecord => ({
+        ...toManifestRecord(row),
+        annotations: row.annotations === null ? undefined : (JSON.parse(row.annotations) as Record<string, string>),
+      }),
+    );
+    return toPage(records, page.limit);
+  }
+}
+
+type ManifestColumns = Pick<
+  Selectable<ManifestsTable>,
+  'repository' | 'digest' | 'media_type' | 'size' | 'artifact_type' | 'subject_digest' | 'created_at'
+>;
+
+/** The record of a row; bigint columns come back as strings from some drivers, so size is made a number. */
+function toManifestRecord(row: ManifestColumns): ManifestRecord {
+  return {
+    repository: row.repository,
+    digest: row.digest,
+    mediaType: row.media_type,
+    size: Number(row.size),
+    artifactType: row.artifact_type ?? undefined,
+    subjectDigest: row.subject_digest ?? undefined,
+    createdAt: row.created_at,
+  };
+}
+
+async function findMissing(
+  db: Executor,
+  repository: string,
+  required: RequiredReferences,
+  lock = false,
+): Promise<string | undefined> {
+  const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs, lock);
+  const missingBlob = required.blobs.find((digest) => !blobs.has(digest));
+  if (missingBlob !== undefined) return missingBlob;
+  // Locked too, so a DELETE of a child waits for this push and then sees the index's references.
+  const manifests = await digestsIn(db, 'manifests', repository, required.manifests, lock);
+  return required.manifests.find((digest) => !manifests.has(digest));
+}

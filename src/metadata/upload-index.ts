@@ -1,0 +1,57 @@
+// Upload sessions in the index: which repository an upload in progress belongs to and when it
+// was last active. Its bytes so far live in the blob store under its upload key.
+import type { Kysely, Selectable } from 'kysely';
+import { now } from './links.js';
+import type { Database, UploadsTable } from './schema.js';
+
+export interface UploadRecord {
+  readonly id: string;
+  readonly repository: string;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  /** ISO-8601: the last recorded activity, for purging abandoned uploads. */
+  readonly updatedAt: string;
+}
+
+/** What the registry asks of the index about upload sessions. */
+export interface UploadIndex {
+  createUpload(id: string, repository: string): Promise<void>;
+  findUpload(id: string): Promise<UploadRecord | undefined>;
+  /** Records activity now. */
+  touchUpload(id: string): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  /** Uploads not touched since the cutoff: abandoned, to be purged. */
+  listUploadsIdleSince(cutoff: Date): Promise<UploadRecord[]>;
+}
+
+/** UploadIndex over the uploads table. */
+export class UploadQueries implements UploadIndex {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createUpload(id: string, repository: string): Promise<void> {
+    const createdAt = now();
+    await this.db.insertInto('uploads').values({ id, repository, created_at: createdAt, updated_at: createdAt }).execute();
+  }
+
+  async findUpload(id: string): Promise<UploadRecord | undefined> {
+    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUploadRecord(row);
+  }
+
+  async touchUpload(id: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ updated_at: now() }).where('id', '=', id).execute();
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  async listUploadsIdleSince(cutoff: Date): Promise<UploadRecord[]> {
+    const rows = await this.db.selectFrom('uploads').selectAll().where('updated_at', '<', cutoff.toISOString()).execute();
+    return rows.map(toUploadRecord);
+  }
+}
+
+function toUploadRecord(row: Selectable<UploadsTable>): UploadRecord {
+  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
+}
