@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { s3Environment, startS3OrSkip, type TestS3 } from '../../test/helpers/s3.js';
-import { parseConfig } from '../config/index.js';
-import { buildApp, type BerthApp } from './build-app.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { s3Environment, startS3OrSkip, type TestS3 } from '../helpers/s3.js';
+import { parseConfig } from '../../src/config/index.js';
+import { buildApp, type BerthApp } from '../../src/server/build-app.js';
 
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { s3Environment, startS3OrSkip, type TestS3 } from '../../test/helpers/s3.js';
-import { parseConfig, type Config } from '../config/index.js';
-import { buildApp } from './build-app.js';
-import { BlobVerificationError, migrate, type MigrateProgress } from './migrate.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { s3Environment, startS3OrSkip, type TestS3 } from '../helpers/s3.js';
+import { parseConfig, type Config } from '../../src/config/index.js';
+import { buildApp } from '../../src/server/build-app.js';
+import { BlobVerificationError, migrate, type MigrateProgress } from '../../src/server/migrate.js';
 
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const silent = pino({ level: 'silent' });

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
-import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { Digest } from '../oci/digest.js';
-import { MetadataStore, type NewManifest } from './metadata-store.js';
-import { openPostgres } from './postgres.js';
-import type { Database } from './schema.js';
-import { runAccountsSuite } from './testing/accounts-suite.js';
-import { runMetadataSuite, type MetadataStoreUnderTest } from './testing/metadata-suite.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { Digest } from '../../src/oci/digest.js';
+import { MetadataStore, type NewManifest } from '../../src/metadata/metadata-store.js';
+import { openPostgres } from '../../src/metadata/postgres.js';
+import type { Database } from '../../src/metadata/schema.js';
+import { runAccountsSuite } from '../../src/metadata/testing/accounts-suite.js';
+import { runMetadataSuite, type MetadataStoreUnderTest } from '../../src/metadata/testing/metadata-suite.js';
 
 let server: TestPostgres | undefined;
 /** A database migrated once; each test gets a copy (much faster than migrating each). */

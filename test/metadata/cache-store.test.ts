@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { MetadataStore } from './metadata-store.js';
-import { openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
-import { runCacheSuite } from './testing/cache-suite.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { MetadataStore } from '../../src/metadata/metadata-store.js';
+import { openPostgres } from '../../src/metadata/postgres.js';
+import { openSqlite } from '../../src/metadata/sqlite.js';
+import { runCacheSuite } from '../../src/metadata/testing/cache-suite.js';
 
 runCacheSuite('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-cache-store-'));

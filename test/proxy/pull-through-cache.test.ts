@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startRegistry, testTarget, type TestRegistry } from '../../test/helpers/registry.js';
-import { RegistryError } from '../errors/index.js';
-import { Digest, MediaType, type RepositoryName } from '../oci/index.js';
-import { localRegistry, type LocalRegistry } from '../registry/testing/local-registry.js';
-import { PullThroughCache, type Upstream } from './index.js';
+import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { RegistryError } from '../../src/errors/index.js';
+import { Digest, MediaType, type RepositoryName } from '../../src/oci/index.js';
+import { localRegistry, type LocalRegistry } from '../../src/registry/testing/local-registry.js';
+import { PullThroughCache, type Upstream } from '../../src/proxy/index.js';
 import {
   countRequests,
   imageManifest,
@@ -24,7 +24,7 @@ import {
   readAll,
   sha256,
   upstream,
-} from './testing/fixtures.js';
+} from '../../src/proxy/testing/fixtures.js';
 
 const anyNs = { ns: undefined };
 const tagRef = (tag: string) => ({ kind: 'tag', tag }) as const;
