@@ -1,6 +1,13 @@
-// Runs every test file (unit tests beside the code in src/, cross-process tests in test/, the
-// benchmark's smoke test in bench/) with
-// Node's test runner through tsx, two files at a time (the machine has two cores).
+// Runs the tests with Node's test runner through tsx (which strips types without checking them),
+// two files at a time (the machine has two cores; BERTH_TEST_CONCURRENCY changes it).
+//
+//   run-tests.mjs --checks=typecheck,lint:layers   `npm test`: those npm scripts first, then every
+//                                                  test file: unit tests beside the code in src/,
+//                                                  cross-process tests in test/, bench/'s smoke tests
+//   run-tests.mjs --checks=... PATH...             `npm test -- PATH...`: only the test files under
+//                                                  those paths, and no checks (the fast loop)
+//   run-tests.mjs --unit [PATH...]                 `npm run test:unit`: only the in-process tests in
+//                                                  src/ (no servers, clients or databases), no checks
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,11 +20,28 @@ function testFiles(dir) {
   });
 }
 
-// Optional filters: `npm test -- src/oci test/http` runs only files under those paths.
-const filters = process.argv.slice(2);
-const files = [...testFiles('src'), ...testFiles('test'), ...testFiles('bench')]
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const checks = args.find((arg) => arg.startsWith('--checks='))?.slice('--checks='.length).split(',').filter(Boolean) ?? [];
+// Paths as the shell completes them (./src/oci/) match too.
+const filters = args.filter((arg) => !arg.startsWith('--')).map((f) => f.replace(/^\.\//, ''));
+const roots = unit ? ['src'] : ['src', 'test', 'bench'];
+const files = roots
+  .flatMap(testFiles)
   .filter((file) => filters.length === 0 || filters.some((f) => file.startsWith(f)))
   .sort();
+if (files.length === 0) {
+  console.error(`run-tests: no test file under ${filters.join(', ')}${unit ? ' in src/ (--unit)' : ''}`);
+  process.exit(1);
+}
+
+if (!unit && filters.length === 0) {
+  for (const check of checks) {
+    const result = spawnSync('npm', ['run', check], { stdio: 'inherit' });
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
+}
+
 const concurrency = process.env.BERTH_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
