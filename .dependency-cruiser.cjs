@@ -7,10 +7,12 @@ const allowed = {
   metadata: ['metadata', 'oci', 'errors'],
   registry: ['registry', 'oci', 'errors', 'storage', 'metadata'],
   client: ['client', 'oci', 'errors'],
-  auth: ['auth', 'oci', 'errors', 'config', 'metadata'],
+  auth: ['auth', 'oci', 'errors', 'metadata'],
   proxy: ['proxy', 'registry', 'client', 'oci', 'errors'],
+  // events joins when it exists.
+  jobs: ['jobs', 'registry', 'metadata', 'storage', 'oci', 'errors'],
   http: ['http', 'oci', 'errors', 'registry', 'auth', 'proxy'],
-  server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'http'],
+  server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'jobs', 'http'],
   cli: ['cli', 'config', 'server', 'auth', 'metadata', 'oci', 'errors'],
 };
 

@@ -130,11 +130,17 @@ export class UploadService {
     });
   }
 
-  /** Removes uploads untouched for longer than maxIdleMs (only lists them on a dry run); returns their ids. */
-  async purgeIdle(maxIdleMs: number, dryRun = false): Promise<string[]> {
+  /**
+   * Removes uploads untouched for longer than maxIdleMs (only lists them on a dry run); returns
+   * their ids. An aborted signal stops it between two uploads.
+   */
+  async purgeIdle(maxIdleMs: number, dryRun = false, signal?: AbortSignal): Promise<string[]> {
     const idle = await this.metadata.listUploadsIdleSince(new Date(Date.now() - maxIdleMs));
     if (!dryRun) {
-      for (const upload of idle) await this.withLock(upload.id, () => this.remove(upload.id));
+      for (const upload of idle) {
+        signal?.throwIfAborted();
+        await this.withLock(upload.id, () => this.remove(upload.id));
+      }
     }
     return idle.map((u) => u.id);
   }

@@ -6,10 +6,12 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
+import { createJobScheduler } from './background-jobs.js';
 import { createMetrics } from './metrics.js';
 import { RegistryClient } from '../client/index.js';
 import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
+import type { JobScheduler } from '../jobs/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
@@ -22,7 +24,9 @@ export interface BerthApp {
   readonly logger: Logger;
   /** The HTTPS servers when http.tls is set (certificate reloads, connection draining). */
   readonly tls: TlsServers | undefined;
-  /** Closes the HTTP server (letting in-flight requests finish) and the database. */
+  /** The background jobs (upload purge, certificate reloads): serve() starts them, close() stops them. */
+  readonly jobs: JobScheduler;
+  /** Closes the HTTP server (letting in-flight requests finish), stops the jobs (letting runs finish) and closes the database. */
   close(): Promise<void>;
 }
 
@@ -148,15 +152,17 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     headersTimeoutMs: config.limits.headersTimeoutMs,
     serverFactory: tls?.serverFactory,
   });
+  const jobs = createJobScheduler(config, registry, metadata, tls, logger);
   return {
     http,
     registry,
     logger,
     tls,
+    jobs,
     async close() {
       // Node's server.close() waits for HTTP/2 sessions without closing them.
       tls?.beginDrain();
-      await http.close();
+      await Promise.all([http.close(), jobs.stop()]);
       await proxy?.close();
       await metadata.close();
     },

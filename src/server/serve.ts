@@ -1,7 +1,7 @@
 // Runs the registry as a server process: listen (plain HTTP, or HTTPS with HTTP/2 when http.tls
-// is set), background maintenance (purging abandoned uploads, reloading a renewed TLS
-// certificate), and graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
-// finish up to http.draintimeout, close the database).
+// is set), start the background jobs (purging abandoned uploads, reloading a renewed TLS
+// certificate: background-jobs.ts), and graceful shutdown on SIGTERM/SIGINT (stop accepting,
+// let in-flight requests and job runs finish up to http.draintimeout, close the database).
 import type { Config } from '../config/index.js';
 import { buildApp, createLogger } from './build-app.js';
 
@@ -27,7 +27,8 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const host = ['0.0.0.0', '::', ''].includes(config.http.addr.host) ? 'localhost' : config.http.addr.host;
   const scheme = app.tls ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  app.tls?.watchCertificates();
+  // Background work (upload purge, certificate reloads) on the app's scheduler; close() stops it.
+  app.jobs.start();
   logger.info(
     {
       url,
@@ -38,26 +39,9 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
     'listening',
   );
 
-  const purging = config.storage.maintenance.uploadpurging;
-  const purge = async (): Promise<void> => {
-    try {
-      // One replica at a time; the others skip this round.
-      const purged = await app.registry.metadata.runExclusive('upload-purge', () =>
-        app.registry.uploads.purgeIdle(purging.ageMs, purging.dryrun),
-      );
-      if (purged && purged.length > 0) logger.info({ count: purged.length, dryrun: purging.dryrun }, 'purged abandoned uploads');
-    } catch (error) {
-      logger.error({ err: error }, 'upload purge failed');
-    }
-  };
-  const purgeTimer = purging.enabled ? setInterval(purge, purging.intervalMs) : undefined;
-  purgeTimer?.unref();
-  if (purging.enabled) void purge();
-
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (purgeTimer) clearInterval(purgeTimer);
       logger.info({ draintimeoutMs: config.http.draintimeoutMs }, 'shutting down');
       const drained = app.close().then(() => 'drained' as const);
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.http.draintimeoutMs).unref());

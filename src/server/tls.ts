@@ -10,9 +10,10 @@ import type { FastifyServerFactory, FastifyServerFactoryHandler } from 'fastify'
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SOCKET_HIGH_WATER_MARK } from '../http/app.js';
+import { HTTP2_MAX_HEADER_PAIRS } from '../http/server-guards.js';
 import { ConnectionDrain } from './tls-drain.js';
 import { contextOptions, describeCertificate, type TlsConfig } from './tls-material.js';
-import { CERTIFICATE_POLL_MS, CertificateReloader } from './tls-reload.js';
+import { CertificateReloader } from './tls-reload.js';
 
 export { readTlsMaterial, type TlsMaterial } from './tls-material.js';
 export { CERTIFICATE_POLL_MS } from './tls-reload.js';
@@ -29,7 +30,6 @@ export class TlsServers {
   private readonly servers: AnyServer[] = [];
   private readonly drain = new ConnectionDrain();
   private readonly reloader: CertificateReloader;
-  private watcher: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly tls: TlsConfig,
@@ -64,7 +64,8 @@ export class TlsServers {
     const keepAliveMs = Math.min(72_000, this.options.idleTimeoutMs || 72_000);
     let server: AnyServer;
     if (this.http2) {
-      const h2 = createSecureServer({ ...base, allowHTTP1: true });
+      // Enough header entries that a request only too large gets its 431 (server-guards.ts), not a stream reset.
+      const h2 = createSecureServer({ ...base, allowHTTP1: true, maxHeaderListPairs: HTTP2_MAX_HEADER_PAIRS });
       // The app and its handlers are typed for HTTP/1 (IncomingMessage, ServerResponse); Node's
       // HTTP/2 compatibility API gives them objects with the same surface, and what Berth uses of
       // it is exercised over both protocols by test/http/tls.test.ts. This is where the types meet.
@@ -97,7 +98,6 @@ export class TlsServers {
    * Certificates are no longer reloaded.
    */
   beginDrain(): void {
-    this.stopWatching();
     this.drain.beginDrain();
   }
 
@@ -106,26 +106,11 @@ export class TlsServers {
     this.drain.closeAll();
   }
 
-  /** Polls the certificate, key and client CA files and loads them when they change. */
-  watchCertificates(intervalMs = CERTIFICATE_POLL_MS): void {
-    if (this.watcher || this.drain.draining) return;
-    let checking = false;
-    this.watcher = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      this.reloadIfChanged().finally(() => {
-        checking = false;
-      });
-    }, intervalMs);
-    this.watcher.unref();
-  }
-
-  stopWatching(): void {
-    if (this.watcher) clearInterval(this.watcher);
-    this.watcher = undefined;
-  }
-
-  /** Loads the certificate, key and client CAs again if any changed since the last load; true when a new certificate took effect. */
+  /**
+   * Loads the certificate, key and client CAs again if any changed since the last load; true
+   * when a new certificate took effect. Run every CERTIFICATE_POLL_MS on the server's job
+   * scheduler (background-jobs.ts).
+   */
   async reloadIfChanged(): Promise<boolean> {
     if (this.drain.draining) return false;
     return this.reloader.reloadIfChanged();
