@@ -27,11 +27,11 @@ export function originOf(url: string, functionName: string): string {
     // V8's pseudo-frames: (garbage collector), (idle), (program), (root); else a native builtin.
     return functionName.startsWith('(') ? functionName : '(native)';
   }
-  if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (inPackage) return inPackage[1] ?? url;
   const inProject = /\/(src|dist|bench\/\.build)\/(.+)$/.exec(url);
-  if (inProject) return 'berth:' + (inProject[2] ?? url).replace(/\.js$/, '.ts');
+  if (inProject) return `berth:${(inProject[2] ?? url).replace(/\.js$/, '.ts')}`;
   return url;
 }
 
@@ -51,7 +51,7 @@ export function summarise(profile: CpuProfile): ProfileSummary {
     if (hits === 0) continue;
     const { functionName, url, lineNumber } = node.callFrame;
     const origin = originOf(url, functionName);
-    const name = `${functionName || '(anonymous)'} ${origin}${url === '' ? '' : ':' + (lineNumber + 1)}`;
+    const name = `${functionName || '(anonymous)'} ${origin}${url === '' ? '' : `:${lineNumber + 1}`}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + hits * msPerSample);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + hits * msPerSample);
   }

@@ -42,6 +42,15 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Appends each metric's value to its list of repetitions. */
+function appendValues(lists: Record<string, number[]>, metrics: Record<string, number>): void {
+  for (const [key, value] of Object.entries(metrics)) {
+    const list = lists[key];
+    if (list) list.push(value);
+    else lists[key] = [value];
+  }
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -63,7 +72,7 @@ async function runWorkload(workload: Workload, targets: readonly Target[], optio
     peakRssBytes: { berth: 0, reference: 0 },
   };
   const record = (subject: 'berth' | 'reference' | 'limit', metrics: Record<string, number>, meter: Meter): void => {
-    for (const [key, value] of Object.entries(metrics)) (result.values[subject][key] ??= []).push(value);
+    appendValues(result.values[subject], metrics);
     const window = meter.window;
     result.cpu[subject].server.push(window.serverCpuSeconds / window.wallSeconds);
     result.cpu[subject].client.push(window.clientCpuSeconds / window.wallSeconds);
@@ -112,7 +121,7 @@ async function runProbe(probe: MachineProbe, options: BenchOptions): Promise<Pro
       await pause(100);
       const meter = new Meter(undefined);
       const metrics = await probe.run(rep, meter);
-      for (const [key, value] of Object.entries(metrics)) (result.values[key] ??= []).push(value);
+      appendValues(result.values, metrics);
       log(`${probe.id} ${rep + 1}/${options.reps}: ${Object.values(metrics).map((v) => v.toPrecision(4)).join(', ')}`);
     }
   } catch (error) {
@@ -297,7 +306,7 @@ async function main(): Promise<number> {
     };
     const output = options.output ?? join(benchDir, 'results', 'latest.json');
     await mkdir(resolve(output, '..'), { recursive: true });
-    await writeFile(output, JSON.stringify(document, null, 2) + '\n');
+    await writeFile(output, `${JSON.stringify(document, null, 2)}\n`);
     log(`\nresults written to ${output}`);
     if (options.keep) {
       // One file per day; a second kept run on the same day gets the time too.

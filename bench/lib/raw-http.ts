@@ -19,7 +19,7 @@ export interface RawResponse {
 export function buildRequest(method: string, path: string, hostPort: string, headers: Readonly<Record<string, string>> = {}): Buffer {
   const lines = [`${method} ${path} HTTP/1.1`, `Host: ${hostPort}`, 'User-Agent: berth-bench'];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  return Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');

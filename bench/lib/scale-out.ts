@@ -18,7 +18,7 @@ import { HttpClient } from './http-client.js';
 import { runLoad } from './load-client.js';
 import { machineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
-import { ProcessTree } from './proc-stats.js';
+import type { ProcessTree } from './proc-stats.js';
 import { RawConnection, buildRequest } from './raw-http.js';
 import { MANIFEST_ACCEPT, pushBlobStream, pushImage, smallImage } from './registry-ops.js';
 import { format } from './report.js';
@@ -422,7 +422,7 @@ export async function runScaleOut(options: BenchOptions, workDir: string, benchD
   };
   const output = options.output ?? join(benchDir, 'results', 'scale-out-latest.json');
   await mkdir(resolve(output, '..'), { recursive: true });
-  await writeFile(output, JSON.stringify(document, null, 2) + '\n');
+  await writeFile(output, `${JSON.stringify(document, null, 2)}\n`);
   log(`\nresults written to ${output}`);
   if (options.keep) {
     const kept = join(benchDir, 'results', `scale-out-${startedAt.toISOString().slice(0, 16).replace(':', '')}.json`);

@@ -3,9 +3,8 @@
 // token scopes narrowing (never widening) their owner's rights.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AccessRule } from '../config/security-schema.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
-import { AccessPolicy } from './access-policy.js';
+import { AccessPolicy, type AccessRule } from './access-policy.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { compileRepositoryGlob } from './repository-glob.js';
 

@@ -3,13 +3,22 @@
 // of the database (public namespaces, roles of users and teams), and registry administrators.
 // An API token narrows its owner's rights to the token's scopes, and a Bearer token of Berth's
 // own server narrows its caller's rights to its access list; neither ever widens them.
-import type { AccessRule } from '../config/security-schema.js';
 import type { AccountStore } from '../metadata/index.js';
-import { actionsOfRole, type AccessAction, type Principal, type ScopeGrant } from './principal.js';
+import { ACCESS_ACTIONS, actionsOfRole, isAccessAction, type AccessAction } from '../oci/index.js';
+import type { Principal, ScopeGrant } from './principal.js';
 import { compileRepositoryGlob, namespaceOf, repositoryGlob } from './repository-glob.js';
 import type { ResourceAccess } from './token/index.js';
 
-const ALL_ACTIONS: readonly AccessAction[] = ['pull', 'push', 'delete'];
+/** One glob rule (auth.access.rules): who may do what on the repositories it matches. */
+export interface AccessRule {
+  /** Repository glob: `*` matches within one path component, `**` across components. */
+  readonly repository: string;
+  readonly anonymous: readonly AccessAction[];
+  /** Any signed-in user. */
+  readonly authenticated: readonly AccessAction[];
+  readonly users: Readonly<Record<string, readonly AccessAction[]>>;
+  readonly teams: Readonly<Record<string, readonly AccessAction[]>>;
+}
 
 interface CompiledRule {
   readonly pattern: RegExp;
@@ -17,7 +26,7 @@ interface CompiledRule {
 }
 
 export interface AccessPolicyOptions {
-  /** auth.access.rules; undefined: every signed-in user may do everything (Distribution's model). */
+  /** The glob rules; undefined: every signed-in user may do everything (Distribution's model). */
   readonly rules: readonly AccessRule[] | undefined;
   /**
    * How long a namespace's visibility and a user's roles in it are remembered. Grants changed
@@ -47,8 +56,8 @@ export class AccessPolicy {
   async allowedActions(principal: Principal, repository: string): Promise<ReadonlySet<AccessAction>> {
     if (principal.kind === 'token') return tokenActions(principal.access, repository);
     const allowed = new Set<AccessAction>(this.ruleActions(principal, repository));
-    if (principal.kind === 'user' && principal.admin) for (const action of ALL_ACTIONS) allowed.add(action);
-    if (allowed.size < ALL_ACTIONS.length) {
+    if (principal.kind === 'user' && principal.admin) for (const action of ACCESS_ACTIONS) allowed.add(action);
+    if (allowed.size < ACCESS_ACTIONS.length) {
       for (const action of await this.namespaceActions(principal, namespaceOf(repository))) allowed.add(action);
     }
     if (principal.kind === 'user' && principal.apiToken !== undefined) {
@@ -65,7 +74,7 @@ export class AccessPolicy {
   }
 
   private ruleActions(principal: Principal, repository: string): AccessAction[] {
-    if (this.rules === undefined) return principal.kind === 'user' ? [...ALL_ACTIONS] : [];
+    if (this.rules === undefined) return principal.kind === 'user' ? [...ACCESS_ACTIONS] : [];
     const out: AccessAction[] = [];
     for (const { pattern, rule } of this.rules) {
       if (!pattern.test(repository)) continue;
@@ -118,8 +127,8 @@ function tokenActions(access: readonly ResourceAccess[], repository: string): Se
   for (const entry of access) {
     if (entry.type !== 'repository' || entry.name !== repository) continue;
     for (const action of entry.actions) {
-      if (action === '*') for (const all of ALL_ACTIONS) out.add(all);
-      else if ((ALL_ACTIONS as readonly string[]).includes(action)) out.add(action as AccessAction);
+      if (action === '*') for (const all of ACCESS_ACTIONS) out.add(all);
+      else if (isAccessAction(action)) out.add(action);
     }
   }
   return out;

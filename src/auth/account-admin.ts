@@ -4,12 +4,12 @@
 // `who` (the Principal asking) and checks what they may do (accounts/account-use-case.ts);
 // inputs are validated once (accounts/validation.ts), so both front ends refuse the same
 // things with the same RegistryError. Views never carry password or token hashes.
-import type { NamespaceRole } from '../metadata/index.js';
 import type { AccountAdminOptions } from './accounts/account-use-case.js';
 import { NamespaceAdmin, type GrantView, type NamespaceView } from './accounts/namespaces.js';
 import { TeamAdmin, type TeamDetail, type TeamView } from './accounts/teams.js';
 import { TokenAdmin, type CreatedToken, type NewTokenInput, type TokenView } from './accounts/tokens.js';
 import { UserAdmin, type MeView, type UserView } from './accounts/users.js';
+import type { Role } from '../oci/index.js';
 import type { Principal } from './principal.js';
 
 export type { AccountAdminOptions } from './accounts/account-use-case.js';
@@ -21,13 +21,11 @@ export {
   ACCOUNT_NAME,
   MAX_TOKEN_LIFETIME_MS,
   MIN_PASSWORD_LENGTH,
-  NAMESPACE_ROLES,
   parseLifetime,
   parseRole,
   parseSubjectKind,
   parseTokenScopes,
   parseVisibility,
-  TOKEN_ACTIONS,
   validateAccountName,
   validateNamespaceName,
   validatePassword,
@@ -108,7 +106,7 @@ export class AccountAdmin {
     return this.namespaces.listNamespaces(who);
   }
 
-  getNamespace(who: Principal, name: string): Promise<NamespaceView & { roles: NamespaceRole[] }> {
+  getNamespace(who: Principal, name: string): Promise<NamespaceView & { roles: Role[] }> {
     return this.namespaces.getNamespace(who, name);
   }
 

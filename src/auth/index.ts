@@ -1,5 +1,5 @@
 // The auth layer's public surface: authentication, the access policy, the token server.
-export { AccessPolicy, type AccessPolicyOptions } from './access-policy.js';
+export { AccessPolicy, type AccessPolicyOptions, type AccessRule } from './access-policy.js';
 export {
   AuthenticationFailed,
   Authenticator,
@@ -9,6 +9,6 @@ export {
   type UserPrincipal,
 } from './authenticator.js';
 export { LoginLimiter } from './login-limiter.js';
-export { ANONYMOUS, actionsOfRole, ROLES, type AccessAction, type Principal, type Role, type ScopeGrant } from './principal.js';
+export { ANONYMOUS, type Principal, type ScopeGrant } from './principal.js';
 export { compileRepositoryGlob, namespaceOf } from './repository-glob.js';
 export { parseScopes, TokenService, type AccessEntry, type TokenGrant } from './token-service.js';

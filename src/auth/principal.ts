@@ -1,26 +1,7 @@
 // Who is making a request, once their credentials have been checked: the input of every access
 // decision. Anonymous callers are a principal too, so the policy has one shape to judge.
-import type { AccessAction } from '../config/security-schema.js';
+import type { AccessAction } from '../oci/index.js';
 import type { ResourceAccess } from './token/index.js';
-
-export type { AccessAction };
-
-/** Namespace roles, each including the ones before it: pull < push < delete < admin. */
-export const ROLES = ['pull', 'push', 'delete', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** The actions a role grants on the repositories of its namespace. */
-export function actionsOfRole(role: Role): AccessAction[] {
-  switch (role) {
-    case 'pull':
-      return ['pull'];
-    case 'push':
-      return ['pull', 'push'];
-    case 'delete':
-    case 'admin':
-      return ['pull', 'push', 'delete'];
-  }
-}
 
 /** A repository glob and the actions allowed on what it matches (API tokens carry these). */
 export interface ScopeGrant {

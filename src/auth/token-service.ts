@@ -2,10 +2,10 @@
 // caller is and the scopes asked for, grant the intersection of what was asked and what the
 // policy allows (a partial grant is not an error) and sign it into an access token; with
 // offline access, also hand out a refresh token that later replaces the password.
-import { parseRepositoryName } from '../oci/index.js';
+import { ACCESS_ACTIONS, parseRepositoryName } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import { AuthenticationFailed, type Authenticator } from './authenticator.js';
-import type { AccessAction, Principal } from './principal.js';
+import type { Principal } from './principal.js';
 import type { TokenCredential, TokenIssuer } from './token/index.js';
 
 export interface AccessEntry {
@@ -21,8 +21,6 @@ export interface TokenGrant {
   readonly access: readonly AccessEntry[];
   readonly refreshToken: string | undefined;
 }
-
-const ACTIONS: readonly AccessAction[] = ['pull', 'push', 'delete'];
 
 /**
  * Parses scope parameters ("repository:team/app:pull,push", "registry:catalog:*"); several may
@@ -103,9 +101,9 @@ export class TokenService {
       }
       if (scope.type !== 'repository' || !isRepositoryName(scope.name)) continue;
       const allowed = await this.policy.allowedActions(principal, scope.name);
-      const wanted = scope.actions.includes('*') ? ACTIONS : scope.actions;
-      const actions = ACTIONS.filter((action) => wanted.includes(action) && allowed.has(action));
-      if (scope.actions.includes('*') && actions.length === ACTIONS.length) actions.push('*' as AccessAction);
+      const wanted: readonly string[] = scope.actions.includes('*') ? ACCESS_ACTIONS : scope.actions;
+      const actions: string[] = ACCESS_ACTIONS.filter((action) => wanted.includes(action) && allowed.has(action));
+      if (scope.actions.includes('*') && actions.length === ACCESS_ACTIONS.length) actions.push('*');
       if (actions.length > 0) granted.push({ type: 'repository', name: scope.name, actions });
     }
     return granted;

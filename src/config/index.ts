@@ -12,5 +12,5 @@ export {
   type SettingNode,
 } from './schema.js';
 export { CONFIG_FILE_ENV_VARS, envVarName, primaryEnvVar } from './env.js';
-export { DurationError, formatDuration, parseDuration } from './duration.js';
+export { DurationError, formatDuration, parseDuration } from '../oci/duration.js';
 export { type ListenAddress } from './addr.js';

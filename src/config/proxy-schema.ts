@@ -4,7 +4,7 @@
 // each serving a repository prefix or the root namespace, tried in order after the hosted
 // repositories.
 import { z } from 'zod';
-import { durationFromConfigValue } from './duration.js';
+import { durationFromConfigValue } from '../oci/duration.js';
 import { duration, expectedGot, section, setting } from './setting.js';
 
 export interface UpstreamConfig {

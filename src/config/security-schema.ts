@@ -4,10 +4,8 @@
 // login rate limits and access rules are Berth's own.
 import path from 'node:path';
 import { z } from 'zod';
+import { ACCESS_ACTIONS, type AccessAction } from '../oci/access.js';
 import { duration, expectedGot, section, setting } from './setting.js';
-
-export const ACCESS_ACTIONS = ['pull', 'push', 'delete'] as const;
-export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 
 /** One glob rule of auth.access.rules: who may do what on the repositories it matches. */
 export interface AccessRule {

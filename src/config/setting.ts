@@ -2,7 +2,7 @@
 // description and default for docs and messages), a section (a strict mapping of settings that
 // gets its defaults even when absent) and a duration setting read as Go reads it.
 import { z } from 'zod';
-import { durationFromConfigValue, DurationError } from './duration.js';
+import { durationFromConfigValue, DurationError } from '../oci/duration.js';
 
 /** How a raw YAML or environment string is turned into a typed value before validation. */
 // list: a YAML list of strings, or one comma-separated string (how an environment variable

@@ -6,7 +6,6 @@
 import type { FastifyRequest } from 'fastify';
 import {
   AuthenticationFailed,
-  type AccessAction,
   type AccessPolicy,
   type Authenticator,
   type Principal,
@@ -16,7 +15,7 @@ import { withoutBearer } from '../auth/principal.js';
 import type { ResourceAccess } from '../auth/token/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import { RegistryError } from '../errors/index.js';
-import type { RepositoryName } from '../oci/index.js';
+import type { AccessAction, RepositoryName } from '../oci/index.js';
 import type { RequestAccess } from './context.js';
 import type { Method, Route } from './routes.js';
 

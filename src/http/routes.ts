@@ -1,7 +1,7 @@
 // The route table of the registry API, as data. Repository names contain slashes, so each
 // route is a pattern over the raw path whose suffix (what follows the name) decides the route;
 // the name is whatever precedes it and is validated by the handler's first step.
-import type { AccessAction } from '../auth/index.js';
+import type { AccessAction } from '../oci/index.js';
 import type { RequestContext } from './context.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob, headBlob } from './handlers/blobs.js';

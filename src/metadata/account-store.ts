@@ -3,13 +3,11 @@
 // store only reads and writes; who may change what is decided above it (auth/account-admin.ts).
 // Names are compared exactly (byte order on both databases); callers validate them first.
 import type { Kysely, Transaction } from 'kysely';
+import { ACCESS_ACTIONS, ROLES, type AccessAction, type Role } from '../oci/access.js';
 import type { ApiTokensTable, Database, NamespaceGrantsTable, UsersTable } from './schema.js';
 
-/** Namespace roles, each including the ones before it: pull < push < delete < admin. */
-export type NamespaceRole = 'pull' | 'push' | 'delete' | 'admin';
 export type NamespaceVisibility = 'public' | 'private';
 export type GrantSubjectKind = 'user' | 'team';
-export type TokenAction = 'pull' | 'push' | 'delete';
 
 export interface UserRecord {
   name: string;
@@ -33,13 +31,13 @@ export interface GrantRecord {
   namespace: string;
   subjectKind: GrantSubjectKind;
   subject: string;
-  role: NamespaceRole;
+  role: Role;
 }
 
 export interface TokenScope {
   /** Repository glob (`*` within a component, `**` across). */
   repository: string;
-  actions: TokenAction[];
+  actions: AccessAction[];
 }
 
 export interface ApiTokenRecord {
@@ -72,9 +70,6 @@ export interface NewApiToken {
 type Executor = Kysely<Database> | Transaction<Database>;
 
 const now = (): string => new Date().toISOString();
-
-const ROLE_ORDER: readonly NamespaceRole[] = ['pull', 'push', 'delete', 'admin'];
-const TOKEN_ACTIONS: readonly TokenAction[] = ['pull', 'push', 'delete'];
 
 /** Postgres (23505) and SQLite (SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE) report a duplicate key so. */
 function isDuplicateKey(error: unknown): boolean {
@@ -264,7 +259,7 @@ export class AccountStore {
    * Gives a user or team one role on a namespace, replacing the role it had there. The
    * namespace gets a (private) row if it had none, so it shows up in listings.
    */
-  async setGrant(namespace: string, subjectKind: GrantSubjectKind, subject: string, role: NamespaceRole): Promise<void> {
+  async setGrant(namespace: string, subjectKind: GrantSubjectKind, subject: string, role: Role): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('namespaces')
@@ -315,7 +310,7 @@ export class AccountStore {
   }
 
   /** Roles granted on the namespace to the user directly or to any of the teams, lowest first, each once. */
-  async rolesIn(namespace: string, user: string, teams: readonly string[]): Promise<NamespaceRole[]> {
+  async rolesIn(namespace: string, user: string, teams: readonly string[]): Promise<Role[]> {
     const rows = await this.db
       .selectFrom('namespace_grants')
       .select('role')
@@ -328,7 +323,7 @@ export class AccountStore {
       })
       .execute();
     const roles = new Set(rows.map((row) => row.role));
-    return ROLE_ORDER.filter((role) => roles.has(role));
+    return ROLES.filter((role) => roles.has(role));
   }
 
   // ---- API tokens
@@ -465,7 +460,7 @@ function parseScopes(text: string): TokenScope[] {
     if (typeof repository !== 'string' || !Array.isArray(actions)) continue;
     scopes.push({
       repository,
-      actions: TOKEN_ACTIONS.filter((action) => (actions as unknown[]).includes(action)),
+      actions: ACCESS_ACTIONS.filter((action) => (actions as unknown[]).includes(action)),
     });
   }
   return scopes;

@@ -21,12 +21,10 @@ export {
   type GrantRecord,
   type GrantSubjectKind,
   type NamespaceRecord,
-  type NamespaceRole,
   type NamespaceVisibility,
   type NewApiToken,
   type NewUser,
   type TeamRecord,
-  type TokenAction,
   type TokenScope,
   type UserRecord,
 } from './account-store.js';

@@ -1,6 +1,8 @@
 // The tables of the metadata index, as Kysely sees them. Timestamps are ISO-8601 text (sortable,
 // and the same in SQLite and PostgreSQL); sizes are bigint. Keys are natural keys (repository
 // name, digest) so the schema needs no dialect-specific auto-increment.
+import type { Role } from '../oci/access.js';
+
 export interface RepositoriesTable {
   name: string;
   created_at: string;
@@ -87,7 +89,7 @@ export interface NamespaceGrantsTable {
   namespace: string;
   subject_kind: 'user' | 'team';
   subject: string;
-  role: 'pull' | 'push' | 'delete' | 'admin';
+  role: Role;
 }
 
 /** An API token: only the SHA-256 of its secret is kept; scopes are JSON text. */

@@ -7,7 +7,7 @@ import { AccessPolicy, Authenticator, DEFAULT_RECHECK_MS, LoginLimiter, TokenSer
 import { AccountAdmin } from '../auth/account-admin.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import {
-  externalTokenVerifierFromConfig,
+  externalTokenVerifierFromFiles,
   generateSigningKeyPem,
   loadSigningKey,
   loadSigningKeyFile,
@@ -65,7 +65,12 @@ export async function createAuth(config: Config, metadata: MetadataStore, logger
   } else if (auth.mode === 'external-token' && auth.externalToken) {
     const external = auth.externalToken;
     service = external.service;
-    verifier = await externalTokenVerifierFromConfig(external);
+    verifier = await externalTokenVerifierFromFiles({
+      issuer: external.issuer,
+      service: external.service,
+      rootCertBundle: external.rootCertBundle,
+      jwks: external.jwks,
+    });
   }
 
   authenticator = new Authenticator({

@@ -12,7 +12,7 @@ import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { externalTokenVerifierFromConfig } from '../auth/token/external-token-verifier.js';
+import { externalTokenVerifierFromFiles } from '../auth/token/external-token-verifier.js';
 import { loadSigningKeyFile } from '../auth/token/signing-key.js';
 import { ConfigError, type Config, type ConfigIssue } from '../config/index.js';
 import { AccountStore, type AccessControlCounts, type Database } from '../metadata/index.js';
@@ -53,7 +53,7 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
     await loadSigningKeyFile(auth.tokenServer.signingKey).catch((error: unknown) => problem('auth.tokenserver.signingkey', messageOf(error)));
   }
   if (auth.mode === 'external-token' && auth.externalToken) {
-    await externalTokenVerifierFromConfig(auth.externalToken).catch((error: unknown) => problem('auth.token', messageOf(error)));
+    await externalTokenVerifierFromFiles(auth.externalToken).catch((error: unknown) => problem('auth.token', messageOf(error)));
   }
   if (auth.htpasswd) {
     // Not fatal for serve (the file is re-read when it appears), but rarely meant.

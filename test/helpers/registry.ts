@@ -94,7 +94,7 @@ async function startBerth(dataDir: string, options: RegistryOptions): Promise<Te
     const lines = createInterface({ input: child.stdout });
     const timer = setTimeout(() => reject(new Error(`berth did not start:\n${collected.join('')}`)), 30_000);
     lines.on('line', (line) => {
-      collected.push(line + '\n');
+      collected.push(`${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string };
         if (entry.msg === 'listening' && entry.url) {

@@ -1,7 +1,8 @@
 // Namespaces (the first component of a repository name): their visibility and the roles users
 // and teams hold in them. Registry administrators manage all; a namespace's administrators
 // manage theirs.
-import type { GrantRecord, GrantSubjectKind, NamespaceRole, NamespaceVisibility } from '../../metadata/index.js';
+import type { GrantRecord, GrantSubjectKind, NamespaceVisibility } from '../../metadata/index.js';
+import type { Role } from '../../oci/index.js';
 import type { Principal } from '../principal.js';
 import { AccountUseCase } from './account-use-case.js';
 import { denied, parseRole, parseSubjectKind, parseVisibility, unknown, validateAccountName, validateNamespaceName } from './validation.js';
@@ -15,7 +16,7 @@ export interface NamespaceView {
 export interface GrantView {
   kind: GrantSubjectKind;
   subject: string;
-  role: NamespaceRole;
+  role: Role;
 }
 
 export class NamespaceAdmin extends AccountUseCase {
@@ -31,7 +32,7 @@ export class NamespaceAdmin extends AccountUseCase {
   }
 
   /** Registry administrators, anyone with a role in it, and anyone when it is public. */
-  async getNamespace(who: Principal, name: string): Promise<NamespaceView & { roles: NamespaceRole[] }> {
+  async getNamespace(who: Principal, name: string): Promise<NamespaceView & { roles: Role[] }> {
     const user = this.user(who);
     validateNamespaceName(name);
     const namespace = await this.accounts.getNamespace(name);

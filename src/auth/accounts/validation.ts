@@ -1,16 +1,15 @@
 // The rules every account input must pass, shared by the account use cases, the admin API and
 // the CLI: names, passwords, roles, visibility, token scopes and lifetimes. Each failure is the
 // same RegistryError whichever front end asked.
-import { parseDuration } from '../../config/duration.js';
 import { RegistryError } from '../../errors/index.js';
-import type { GrantSubjectKind, NamespaceRole, NamespaceVisibility, TokenAction, TokenScope } from '../../metadata/index.js';
+import type { GrantSubjectKind, NamespaceVisibility, TokenScope } from '../../metadata/index.js';
+import { ACCESS_ACTIONS, isAccessAction, isRole, ROLES, type Role } from '../../oci/access.js';
+import { parseDuration } from '../../oci/duration.js';
 import { isValidRepositoryName } from '../../oci/names.js';
 import { passwordTooLongForBcrypt } from '../passwords.js';
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const MIN_PASSWORD_LENGTH = 8;
-export const NAMESPACE_ROLES: readonly NamespaceRole[] = ['pull', 'push', 'delete', 'admin'];
-export const TOKEN_ACTIONS: readonly TokenAction[] = ['pull', 'push', 'delete'];
 /** The longest an API token may live: CI credentials should be rotated. */
 export const MAX_TOKEN_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
 const MAX_TOKEN_SCOPES = 32;
@@ -61,10 +60,9 @@ export function validatePassword(password: string): string {
   return password;
 }
 
-export function parseRole(role: string): NamespaceRole {
-  const found = NAMESPACE_ROLES.find((r) => r === role);
-  if (!found) throw invalid('role', `must be one of ${NAMESPACE_ROLES.join(', ')}`);
-  return found;
+export function parseRole(role: string): Role {
+  if (!isRole(role)) throw invalid('role', `must be one of ${ROLES.join(', ')}`);
+  return role;
 }
 
 export function parseVisibility(visibility: string): NamespaceVisibility {
@@ -87,12 +85,12 @@ export function parseTokenScopes(scopes: readonly ScopeInput[]): TokenScope[] {
     }
     const wanted = new Set<string>();
     for (const action of scope.actions) {
-      if (action === '*') for (const a of TOKEN_ACTIONS) wanted.add(a);
-      else if ((TOKEN_ACTIONS as readonly string[]).includes(action)) wanted.add(action);
+      if (action === '*') for (const a of ACCESS_ACTIONS) wanted.add(a);
+      else if (isAccessAction(action)) wanted.add(action);
       else throw invalid(`scopes[${index}].actions`, `unknown action ${JSON.stringify(action)}; use pull, push, delete or *`);
     }
     if (wanted.size === 0) throw invalid(`scopes[${index}].actions`, 'at least one action is required');
-    return { repository: scope.repository, actions: TOKEN_ACTIONS.filter((a) => wanted.has(a)) };
+    return { repository: scope.repository, actions: ACCESS_ACTIONS.filter((a) => wanted.has(a)) };
   });
 }
 

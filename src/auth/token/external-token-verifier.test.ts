@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { exportJWK, type JWK } from 'jose';
-import { externalTokenVerifier, externalTokenVerifierFromConfig } from './external-token-verifier.js';
+import { externalTokenVerifier, externalTokenVerifierFromFiles } from './external-token-verifier.js';
 import { jwkThumbprint, libtrustKeyId } from './key-ids.js';
 import { assertRefused, DAY, hmacToken, makeCertificate, signToken, type TestCertificate } from './testing/token-fixtures.js';
 import type { TokenVerifier } from './token-verifier.js';
@@ -165,8 +165,7 @@ describe('externalTokenVerifier with a root certificate bundle', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-external-token-'));
     try {
       await writeFile(join(dir, 'roots.pem'), `${root.pem}\n${intermediate.pem}`);
-      const fromConfig = await externalTokenVerifierFromConfig({
-        realm: 'https://auth.example.com/token',
+      const fromConfig = await externalTokenVerifierFromFiles({
         service: 'registry.example.com',
         issuer: 'auth.example.com',
         rootCertBundle: join(dir, 'roots.pem'),
@@ -175,8 +174,7 @@ describe('externalTokenVerifier with a root certificate bundle', () => {
       assert.equal((await fromConfig.verify(await x5cToken([leaf], leaf.privateKey))).subject, 'bob');
       await writeFile(join(dir, 'empty.pem'), 'nothing here');
       await assert.rejects(
-        externalTokenVerifierFromConfig({
-          realm: 'https://auth.example.com/token',
+        externalTokenVerifierFromFiles({
           service: 'registry.example.com',
           issuer: 'auth.example.com',
           rootCertBundle: join(dir, 'empty.pem'),

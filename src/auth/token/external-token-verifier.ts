@@ -6,7 +6,6 @@
 // of CVE-2025-24976).
 import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
-import type { AuthConfig } from '../../config/security-schema.js';
 import { algorithmsForKey } from './algorithms.js';
 import { parseCertificateBundle, verifyCertificateChain } from './cert-chain.js';
 import { checkAccessClaims, decodeClaims, type VerifiedToken } from './claims.js';
@@ -57,10 +56,20 @@ export async function externalTokenVerifier(options: ExternalTokenVerifierOption
   };
 }
 
-/** Reads auth.token's files and builds the verifier; errors name the file. */
-export async function externalTokenVerifierFromConfig(
-  config: NonNullable<AuthConfig['externalToken']>,
-): Promise<TokenVerifier> {
+/** What the verifier is built from (auth.token, mapped by the server): key material as files. */
+export interface ExternalTokenFiles {
+  /** `iss` the tokens must carry. */
+  readonly issuer: string;
+  /** The service name `aud` must carry. */
+  readonly service: string;
+  /** Path of the PEM root certificate bundle (auth.token.rootcertbundle). */
+  readonly rootCertBundle: string | undefined;
+  /** Path of the JWKS (auth.token.jwks). */
+  readonly jwks: string | undefined;
+}
+
+/** Reads the key files and builds the verifier; errors name the file. */
+export async function externalTokenVerifierFromFiles(config: ExternalTokenFiles): Promise<TokenVerifier> {
   const read = async (file: string | undefined): Promise<string | undefined> => {
     if (file === undefined) return undefined;
     try {

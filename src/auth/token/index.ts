@@ -6,7 +6,8 @@ export { CertificateBundleError } from './cert-chain.js';
 export type { TokenCredential, VerifiedRefreshToken, VerifiedToken } from './claims.js';
 export {
   externalTokenVerifier,
-  externalTokenVerifierFromConfig,
+  externalTokenVerifierFromFiles,
+  type ExternalTokenFiles,
   type ExternalTokenVerifierOptions,
 } from './external-token-verifier.js';
 export { JwksError } from './jwks.js';

@@ -1,7 +1,8 @@
 // Go duration strings ("300ms", "60s", "1h30m") as CNCF Distribution's config.yml writes them.
 // Durations are parsed the way Go's time.ParseDuration does, in whole nanoseconds (BigInt) so
 // that "1.1s" is exactly 1100 ms, and a bare YAML integer means nanoseconds, because that is
-// how Go's YAML decoder fills a time.Duration.
+// how Go's YAML decoder fills a time.Duration. Pure text, here with the other shared formats:
+// the configuration reads its durations with it, and auth the lifetimes of API tokens.
 
 const NS_PER_UNIT: ReadonlyMap<string, bigint> = new Map([
   ['ns', 1n],
