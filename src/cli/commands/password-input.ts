@@ -1,5 +1,6 @@
 // Where a new password comes from on the command line: --password (with a warning),
 // --password-stdin, or asked twice on a terminal without echo; and the bcrypt cost to hash it with.
+import { read } from 'read';
 import { validatePassword } from '../../auth/account-admin.js';
 import { loadCliConfig, type ConfigOption } from './account-database.js';
 import { CliError } from './cli-error.js';
@@ -26,56 +27,26 @@ async function readStdin(): Promise<string> {
 }
 
 /**
- * Reads lines from the terminal without echoing them. Typed-ahead input can arrive in one chunk
- * with both answers, so what follows the first line is kept for the next prompt.
+ * Asks for one line on the terminal without echoing it (read: the line editor is in raw mode
+ * before the prompt shows, and its output is muted after it). Ctrl-C cancels; so does Ctrl-D,
+ * which closes read's line editor without settling its promise: the event loop then runs dry.
+ * Lines typed ahead of their prompt are not kept (the prompt waits for the line again).
  */
-class HiddenPrompt {
-  private pending = '';
-
-  async ask(prompt: string): Promise<string> {
-    const stdin = process.stdin;
-    // Echo off before the prompt shows: whatever is typed once it is visible must not echo.
-    stdin.setRawMode(true);
-    process.stderr.write(prompt);
-    stdin.setEncoding('utf8');
-    return new Promise<string>((resolve, reject) => {
-      let value = '';
-      const finish = (): void => {
-        stdin.off('data', onData);
-        stdin.setRawMode(false);
-        stdin.pause();
-        process.stderr.write('\n');
-      };
-      const consume = (text: string): boolean => {
-        const chars = [...text];
-        for (let i = 0; i < chars.length; i++) {
-          const char = chars[i] ?? '';
-          if (char === '\r' || char === '\n' || char === '\u0004') {
-            // A CRLF pair ends one line, not two.
-            const rest = chars.slice(char === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1).join('');
-            this.pending = rest;
-            finish();
-            resolve(value);
-            return true;
-          }
-          if (char === '\u0003') {
-            finish();
-            reject(new CliError('cancelled'));
-            return true;
-          }
-          if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
-          else value += char;
-        }
-        return false;
-      };
-      const onData = (chunk: string): void => {
-        consume(chunk);
-      };
-      const buffered = this.pending;
-      this.pending = '';
-      stdin.on('data', onData);
-      if (!consume(buffered)) stdin.resume();
-    });
+async function askHidden(prompt: string): Promise<string> {
+  let cancel = (): void => {};
+  const closed = new Promise<never>((_resolve, reject) => {
+    cancel = () => reject(new CliError('cancelled'));
+  });
+  process.once('beforeExit', cancel);
+  try {
+    return await Promise.race([read({ prompt, silent: true, terminal: true, output: process.stderr }), closed]);
+  } catch (error) {
+    if (error instanceof Error && error.message === 'canceled') throw new CliError('cancelled');
+    throw error;
+  } finally {
+    process.off('beforeExit', cancel);
+    // The muted line editor did not echo the Enter either.
+    process.stderr.write('\n');
   }
 }
 
@@ -90,9 +61,8 @@ export async function newPassword(options: PasswordOptions): Promise<string> {
     // One trailing newline is the end of the line, not part of the password (`echo pw | berth ...`).
     password = (await readStdin()).replace(/\r?\n$/, '');
   } else if (process.stdin.isTTY) {
-    const prompt = new HiddenPrompt();
-    password = await prompt.ask('Password: ');
-    const again = await prompt.ask('Repeat password: ');
+    password = await askHidden('Password: ');
+    const again = await askHidden('Repeat password: ');
     if (again !== password) throw new CliError('the passwords do not match');
   } else {
     throw new CliError('no password given: use --password-stdin (or run on a terminal to be asked)');
