@@ -12,8 +12,8 @@ export type {
 export type { ListingIndex } from './listing-index.js';
 export type { UploadIndex, UploadRecord } from './upload-index.js';
 export type { Page, PageRequest } from './page.js';
-export { openSqlite } from './sqlite.js';
-export type { Database } from './schema.js';
+export { openSqlite, openSqliteReadOnly } from './sqlite.js';
+export type { Database, MetadataDatabase } from './schema.js';
 export {
   AccountStore,
   type AccessControlCounts,

@@ -22,8 +22,6 @@ import type { Page, PageRequest } from './page.js';
 import type { Database } from './schema.js';
 import { UploadQueries, type UploadIndex, type UploadRecord } from './upload-index.js';
 
-export type { NewManifest };
-
 /** Everything the registry's use cases ask of the index. */
 export interface RegistryIndex extends BlobIndex, ManifestIndex, ListingIndex, UploadIndex {
   /** A cheap query that fails when the database is unusable (for readiness checks). */

@@ -1,6 +1,7 @@
 // The tables of the metadata index, as Kysely sees them. Timestamps are ISO-8601 text (sortable,
 // and the same in SQLite and PostgreSQL); sizes are bigint. Keys are natural keys (repository
 // name, digest) so the schema needs no dialect-specific auto-increment.
+import type { Kysely } from 'kysely';
 import type { Role } from '../oci/access.js';
 
 export interface RepositoriesTable {
@@ -129,6 +130,12 @@ export interface CachedItemsTable {
   upstream: string;
   last_pulled_at: string;
 }
+
+/**
+ * An open metadata database, as openSqlite and openPostgres return it. The layers above pass it
+ * on (to MetadataStore, AccountStore, copyMetadata) without knowing the query builder.
+ */
+export type MetadataDatabase = Kysely<Database>;
 
 export interface Database {
   repositories: RepositoriesTable;

@@ -2,8 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database, MetadataDatabase } from './schema.js';
 import { GroupCommitSqliteDialect, type WalSync } from './sqlite-group-commit.js';
 import { RollbackSafeSqliteDialect } from './sqlite-rollback.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
@@ -41,6 +41,15 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
       sync: options.syncWal,
     }),
   });
+}
+
+/**
+ * Opens an existing SQLite database read-only, as it is (no journal mode or pragma changes),
+ * for reading without writing anything (`berth config check`). Throws when the file is missing.
+ */
+export function openSqliteReadOnly(path: string): MetadataDatabase {
+  const database = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
 
 /** The main database's full path, as SQLite resolved it (and names its WAL after). */

@@ -7,11 +7,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Kysely } from 'kysely';
 import type { Config } from '../config/index.js';
 import { PathNotFoundError } from '../errors/index.js';
 import { assertEmptyTarget, copyMetadata, type CopiedTable, type RowCounts } from '../metadata/copy.js';
-import { MetadataStore, openSqlite, type Database } from '../metadata/index.js';
+import { MetadataStore, openSqlite, type MetadataDatabase } from '../metadata/index.js';
 import { Digest } from '../oci/index.js';
 import { blobKey } from '../registry/paths.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -59,7 +58,7 @@ export class BlobVerificationError extends Error {
 const BATCH = 500;
 
 /** The metadata database of a configuration, opened as buildApp opens it. */
-async function openMetadata(config: Config): Promise<Kysely<Database>> {
+async function openMetadata(config: Config): Promise<MetadataDatabase> {
   const postgres = config.metadata.postgres;
   if (postgres) {
     const { openPostgres } = await import('../metadata/postgres.js');
@@ -155,7 +154,7 @@ export async function migrate(from: Config, to: Config, options: MigrateOptions)
   const sourceStorage = await openStorage(from);
   const targetStorage = await openStorage(to);
   const sourceDb = await openMetadata(from);
-  let targetDb: Kysely<Database> | undefined;
+  let targetDb: MetadataDatabase | undefined;
   try {
     targetDb = await openMetadata(to);
     // Before any byte is copied: a target that cannot be migrated, or already holds a registry,

@@ -10,12 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
 import { externalTokenVerifierFromFiles } from '../auth/token/external-token-verifier.js';
 import { loadSigningKeyFile } from '../auth/token/signing-key.js';
 import { ConfigError, type Config, type ConfigIssue } from '../config/index.js';
-import { AccountStore, type AccessControlCounts, type Database } from '../metadata/index.js';
+import { AccountStore, openSqliteReadOnly, type AccessControlCounts, type MetadataDatabase } from '../metadata/index.js';
 import { readTlsMaterial } from './tls-material.js';
 
 export interface StartupCheckOptions {
@@ -159,7 +157,7 @@ export async function checkAsServeWould(config: Config): Promise<string[]> {
  */
 export async function readAccessControlCounts(config: Config): Promise<AccessControlCounts | { notChecked: string }> {
   const postgres = config.metadata.postgres;
-  let db: Kysely<Database>;
+  let db: MetadataDatabase;
   if (postgres) {
     const { openPostgres } = await import('../metadata/postgres.js');
     db = openPostgres(postgres.url, { max: 1, statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000 });
@@ -169,7 +167,7 @@ export async function readAccessControlCounts(config: Config): Promise<AccessCon
       return { users: 0, grants: 0, privateNamespaces: 0 };
     }
     try {
-      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file, { readonly: true, fileMustExist: true }) }) });
+      db = openSqliteReadOnly(file);
     } catch (error) {
       return { notChecked: `cannot open ${file} read-only: ${messageOf(error)}` };
     }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { Digest } from '../../src/oci/digest.js';
-import { MetadataStore, type NewManifest } from '../../src/metadata/metadata-store.js';
+import { MetadataStore, type NewManifest } from '../../src/metadata/index.js';
 import { openPostgres } from '../../src/metadata/postgres.js';
 import type { Database } from '../../src/metadata/schema.js';
 import { runAccountsSuite } from '../../src/metadata/testing/accounts-suite.js';
