@@ -1,30 +1,66 @@
-// Enforces the layer table of docs/architecture.md: each layer imports only the layers below it.
+// Enforces the architecture of DESIGN.md (and docs/architecture.md): each layer imports only the
+// layers its row names, and the packages that tie code to one technology stay in the layer that
+// owns it. test/lint/layers.test.ts shows the rules catching a forbidden import.
+
+// The rows of DESIGN.md, plus each layer itself. events and jobs may import errors too (the
+// catalogue every layer throws from). http has no row there: it takes the use cases, auth and the
+// proxy, nothing else. server is the composition root and cli sits on top: every layer below.
 const allowed = {
-  oci: ['oci'],
-  errors: ['errors', 'oci'],
-  config: ['config', 'oci', 'errors'],
-  storage: ['storage', 'errors'],
-  metadata: ['metadata', 'oci', 'errors'],
-  registry: ['registry', 'oci', 'errors', 'storage', 'metadata'],
-  client: ['client', 'oci', 'errors'],
-  auth: ['auth', 'oci', 'errors', 'metadata'],
-  proxy: ['proxy', 'registry', 'client', 'oci', 'errors'],
-  // events joins when it exists.
-  jobs: ['jobs', 'registry', 'metadata', 'storage', 'oci', 'errors'],
-  http: ['http', 'oci', 'errors', 'registry', 'auth', 'proxy'],
-  server: ['server', 'oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'jobs', 'http'],
-  cli: ['cli', 'config', 'server', 'auth', 'metadata', 'oci', 'errors'],
+  oci: [],
+  errors: ['oci'],
+  config: ['oci', 'errors'],
+  storage: ['errors'],
+  metadata: ['oci', 'errors'],
+  registry: ['oci', 'errors', 'storage', 'metadata'],
+  client: ['oci', 'errors'],
+  auth: ['oci', 'errors', 'metadata'],
+  proxy: ['registry', 'client', 'oci', 'errors'],
+  events: ['registry', 'metadata', 'oci', 'errors'],
+  jobs: ['registry', 'events', 'metadata', 'storage', 'oci', 'errors'],
+  http: ['oci', 'errors', 'registry', 'auth', 'proxy'],
+  server: ['oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'events', 'jobs', 'http'],
+  cli: ['oci', 'errors', 'config', 'storage', 'metadata', 'registry', 'client', 'auth', 'proxy', 'events', 'jobs', 'http', 'server'],
 };
+
+// Packages that belong to one layer: the web framework to http (and server, which builds and
+// listens), the database drivers and query builder to metadata, the AWS SDK to the S3 driver.
+// node-forge was replaced by node:crypto and @peculiar/asn1-x509 and may not come back.
+const packages = [
+  { name: 'fastify', modules: ['fastify', '@fastify'], only: ['http', 'server'] },
+  { name: 'kysely', modules: ['kysely'], only: ['metadata'] },
+  { name: 'better-sqlite3', modules: ['better-sqlite3'], only: ['metadata'] },
+  { name: 'pg', modules: ['pg', 'pg-pool', 'pg-protocol', 'pg-types', 'pg-cursor'], only: ['metadata'] },
+  { name: 'aws-sdk', modules: ['@aws-sdk', '@smithy'], only: ['storage/s3'] },
+  { name: 'node-forge', modules: ['node-forge'], only: [] },
+];
+
+// A package as dependency-cruiser names it: resolved into node_modules (or its @types), or,
+// when it cannot be resolved, by the name imported. (Scopes such as @aws-sdk stand for all theirs.)
+const packagePaths = (modules) => [`(^|/)node_modules/(@types/)?(${modules.join('|')})/`, `^(${modules.join('|')})(/|$)`];
 
 module.exports = {
   forbidden: [
     ...Object.entries(allowed).map(([layer, layers]) => ({
       name: `layer-${layer}`,
-      comment: `src/${layer} may import only: ${layers.join(', ')}`,
+      comment: `src/${layer} may import only: ${[layer, ...layers].join(', ')}`,
       severity: 'error',
       from: { path: `^src/${layer}/` },
-      to: { path: '^src/', pathNot: `^src/(${layers.join('|')})/` },
+      to: { path: '^src/', pathNot: `^src/(${[layer, ...layers].join('|')})/` },
     })),
+    ...packages.map(({ name, modules, only }) => ({
+      name: `package-${name}`,
+      comment: only.length === 0 ? `${name} is not used` : `${name} only in ${only.map((dir) => `src/${dir}`).join(', ')}`,
+      severity: 'error',
+      from: only.length === 0 ? { path: '^src/' } : { path: '^src/', pathNot: `^src/(${only.join('|')})/` },
+      to: { path: packagePaths(modules) },
+    })),
+    {
+      name: 'registry-storage-contract',
+      comment: 'the registry uses the storage driver contract; only server names a driver (tests and testing/ may)',
+      severity: 'error',
+      from: { path: '^src/registry/', pathNot: '\\.test\\.ts$|/testing/' },
+      to: { path: '^src/storage/(filesystem|s3)/' },
+    },
     {
       name: 'no-circular',
       severity: 'error',
@@ -36,6 +72,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '\\.test\\.ts$|/testing/' },
       to: { path: '\\.test\\.ts$|/testing/|^test/' },
+    },
+    {
+      name: 'testing-not-from-test-helpers',
+      comment: 'shared test code under src/ (testing/) stands on src/ alone; test/helpers start processes for test/',
+      severity: 'error',
+      from: { path: '^src/.*/testing/' },
+      to: { path: '^test/' },
     },
   ],
   options: {
