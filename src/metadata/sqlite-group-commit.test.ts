@@ -1,8 +1,9 @@
 // Group commit on a real SQLite file: a write resolves only after a WAL fsync that covers it,
 // concurrent writes share fsyncs, reads never wait, and a failed fsync fails the writes it covered.
+// Then the WAL fsync itself (walFileSync), observed through the descriptors it holds (Linux).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -153,17 +154,76 @@ describe('sqlite group commit across close and reopen', () => {
 });
 
 describe('walFileSync', () => {
-  it('has nothing to sync before the WAL exists, and syncs it once it does', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-wal-sync-'));
-    const wal = walFileSync(join(dir, 'db-wal'));
+  let dir: string;
+  let walPath: string;
+
+  before(async () => {
+    dir = await realpath(await mkdtemp(join(tmpdir(), 'berth-wal-sync-')));
+    walPath = join(dir, 'db-wal');
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** How many descriptors this process holds on `path` (Linux's /proc/self/fd names their files). */
+  async function descriptorsOn(path: string): Promise<number> {
+    let count = 0;
+    for (const fd of await readdir('/proc/self/fd')) {
+      if ((await readlink(join('/proc/self/fd', fd)).catch(() => undefined)) === path) count += 1;
+    }
+    return count;
+  }
+
+  it('has nothing to sync before the WAL exists: it creates nothing and holds nothing open', async () => {
+    const wal = walFileSync(walPath);
     try {
       await wal.sync();
-      await writeFile(join(dir, 'db-wal'), 'frames');
       await wal.sync();
-      await wal.sync();
+      assert.equal(existsSync(walPath), false, 'the WAL was not created');
+      assert.equal(await descriptorsOn(walPath), 0);
     } finally {
       await wal.close();
-      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('syncs the WAL once it exists, through one handle kept until close', async () => {
+    const wal = walFileSync(walPath);
+    try {
+      await wal.sync();
+      await writeFile(walPath, 'frames');
+      await wal.sync();
+      await wal.sync();
+      assert.equal(await descriptorsOn(walPath), 1, 'opened when first needed, then reused');
+      await wal.close();
+      assert.equal(await descriptorsOn(walPath), 0, 'closed');
+      await wal.sync();
+      assert.equal(await descriptorsOn(walPath), 1, 'a sync after close opens it again');
+    } finally {
+      await wal.close();
+      await rm(walPath, { force: true });
+    }
+  });
+
+  it('really syncs the file: one that cannot be synced fails the sync', async () => {
+    // fdatasync on a character device is EINVAL: the sync reached the file it opened.
+    await symlink('/dev/null', walPath);
+    const wal = walFileSync(walPath);
+    try {
+      await assert.rejects(wal.sync(), { code: 'EINVAL' });
+    } finally {
+      await wal.close();
+      await rm(walPath, { force: true });
+    }
+  });
+
+  it('reports a failure to open other than a missing WAL', async () => {
+    await writeFile(join(dir, 'a-file'), '');
+    const wal = walFileSync(join(dir, 'a-file', 'db-wal'));
+    try {
+      await assert.rejects(wal.sync(), { code: 'ENOTDIR' });
+    } finally {
+      await wal.close();
     }
   });
 });
