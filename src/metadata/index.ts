@@ -14,20 +14,20 @@ export type { UploadIndex, UploadRecord } from './upload-index.js';
 export type { Page, PageRequest } from './page.js';
 export { openSqlite, openSqliteReadOnly } from './sqlite.js';
 export type { Database, MetadataDatabase } from './schema.js';
-export {
-  AccountStore,
-  type AccessControlCounts,
-  type ApiTokenRecord,
-  type GrantRecord,
-  type GrantSubjectKind,
-  type NamespaceRecord,
-  type NamespaceVisibility,
-  type NewApiToken,
-  type NewUser,
-  type TeamRecord,
-  type TokenScope,
-  type UserRecord,
-} from './account-store.js';
+export { AccountStore } from './account-store.js';
+export type {
+  AccessControlCounts,
+  ApiTokenRecord,
+  GrantRecord,
+  GrantSubjectKind,
+  NamespaceRecord,
+  NamespaceVisibility,
+  NewApiToken,
+  NewUser,
+  TeamRecord,
+  TokenScope,
+  UserRecord,
+} from './account-records.js';
 export {
   CacheStore,
   type CachedItemRecord,

@@ -3,7 +3,8 @@
 // backend's test file calls runAccountsSuite() with the same factory it gives runMetadataSuite().
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AccountStore, NewApiToken } from '../account-store.js';
+import type { NewApiToken } from '../account-records.js';
+import type { AccountStore } from '../account-store.js';
 import type { MetadataStoreUnderTest } from './metadata-suite.js';
 
 // A bcrypt-shaped value; the store never interprets it.
