@@ -41,3 +41,13 @@ export class StorageFullError extends StorageError {
     super(`${driver}: no space left to write "${key}"`, driver, key, options);
   }
 }
+
+/**
+ * The write cannot be staged now: the memory the process may hold for requests is in use
+ * (MemoryBudget). Nothing was written past what the writer reports; retrying later works.
+ */
+export class StorageBusyError extends StorageError {
+  constructor(driver: string, key: string, options?: ErrorOptions) {
+    super(`${driver}: no memory free to stage the write of "${key}" now`, driver, key, options);
+  }
+}

@@ -20,6 +20,7 @@ import { ensureDirectory, fsyncDirectory } from './durability.js';
 import { errorCode, toStorageError, toWriteError } from './fs-errors.js';
 import { FileContentStream } from './file-content-stream.js';
 import { FilesystemWriter } from './filesystem-writer.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import { temporaryPathBeside } from './temp-files.js';
 
 export { removeStaleTempFiles } from './temp-files.js';
@@ -27,6 +28,8 @@ export { removeStaleTempFiles } from './temp-files.js';
 export interface FilesystemDriverOptions {
   /** Directory holding all content. Created on the first write if it does not exist. */
   readonly rootDirectory: string;
+  /** What writers reserve their staging buffers from (the server's request memory budget); default: no bound. */
+  readonly memory?: MemoryBudget | undefined;
 }
 
 export class FilesystemDriver implements StorageDriver {
@@ -34,8 +37,10 @@ export class FilesystemDriver implements StorageDriver {
   readonly #root: string;
   /** The root with a trailing separator: every resolved path must start with it. */
   readonly #rootPrefix: string;
+  readonly #memory: MemoryBudget | undefined;
 
   constructor(options: FilesystemDriverOptions) {
+    this.#memory = options.memory;
     this.#root = resolve(options.rootDirectory);
     this.#rootPrefix = this.#root.endsWith(sep) ? this.#root : this.#root + sep;
   }
@@ -171,6 +176,7 @@ export class FilesystemDriver implements StorageDriver {
       handle,
       initialSize,
       signal: options.signal,
+      memory: this.#memory,
     });
   }
 

@@ -8,10 +8,16 @@
 // is written to the file while the next one fills (two buffers, one write in flight), and
 // every BACKGROUND_SYNC_BYTES (4 MiB) the written data is flushed to disk (fdatasync in libuv's thread
 // pool) while more arrives, so that the fsync at the end finds little left to flush.
+//
+// Staging buffers are reserved from the process's memory budget (memory-budget.ts): a client
+// that sends a little and stalls would otherwise keep up to 2 MiB staged per upload, without
+// bound over many uploads. When the budget is used up, writes go straight to the file, one
+// chunk at a time: slower, never refused.
 import type { FileHandle } from 'node:fs/promises';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StorageWriter } from '../driver.js';
+import { UNBOUNDED_MEMORY, type MemoryBudget } from '../memory-budget.js';
 import { fsyncDirectory } from './durability.js';
 import { errorCode, toWriteError } from './fs-errors.js';
 
@@ -25,7 +31,9 @@ export const COALESCE_BYTES = 1024 * 1024;
 const freeBuffers: Buffer[] = [];
 const MAX_FREE_BUFFERS = 8;
 
-function takeBuffer(): Buffer {
+/** A staging buffer, if the budget has room for one (a pooled buffer counts while in use). */
+function takeBuffer(memory: MemoryBudget): Buffer | undefined {
+  if (!memory.tryReserve(COALESCE_BYTES)) return undefined;
   return freeBuffers.pop() ?? Buffer.allocUnsafe(COALESCE_BYTES);
 }
 
@@ -48,6 +56,8 @@ export interface FilesystemWriterOptions {
   /** Bytes already in the file (the append position). */
   readonly initialSize: number;
   readonly signal?: AbortSignal | undefined;
+  /** What staging buffers are reserved from; default: no bound. */
+  readonly memory?: MemoryBudget | undefined;
 }
 
 export class FilesystemWriter implements StorageWriter {
@@ -57,6 +67,7 @@ export class FilesystemWriter implements StorageWriter {
   readonly #temporaryPath: string | undefined;
   readonly #handle: FileHandle;
   readonly #signal: AbortSignal | undefined;
+  readonly #memory: MemoryBudget;
   /** Bytes written to the file so far (the next write position). */
   #position: number;
   /** Small writes not yet in the file; allocated on the first small write. */
@@ -86,6 +97,7 @@ export class FilesystemWriter implements StorageWriter {
     this.#position = options.initialSize;
     this.#syncedTo = options.initialSize;
     this.#signal = options.signal;
+    this.#memory = options.memory ?? UNBOUNDED_MEMORY;
   }
 
   get size(): number {
@@ -102,15 +114,16 @@ export class FilesystemWriter implements StorageWriter {
       if (this.#staged + chunk.byteLength > COALESCE_BYTES) {
         await this.#startFlush();
       }
-      if (chunk.byteLength >= COALESCE_BYTES) {
-        // Large chunks go straight to the file: copying them would only cost time.
+      if (chunk.byteLength < COALESCE_BYTES) this.#staging ??= takeBuffer(this.#memory);
+      if (chunk.byteLength >= COALESCE_BYTES || this.#staging === undefined) {
+        // Large chunks go straight to the file: copying them would only cost time. So do all
+        // chunks while the memory budget has no staging buffer to spare.
         await this.#settleFlush();
         await this.#writeToFile(chunk);
         this.#position += chunk.byteLength;
         this.#maybeSyncInBackground();
         return;
       }
-      this.#staging ??= takeBuffer();
       // Copied, because the caller may reuse its buffer once write() resolves.
       this.#staging.set(chunk, this.#staged);
       this.#staged += chunk.byteLength;
@@ -257,7 +270,7 @@ export class FilesystemWriter implements StorageWriter {
     const length = this.#staged;
     this.#inFlight = length;
     this.#staged = 0;
-    this.#staging = this.#spare ?? takeBuffer();
+    this.#staging = this.#spare ?? takeBuffer(this.#memory);
     this.#spare = full;
     this.#flushing = this.#writeToFile(full.subarray(0, length)).then(() => {
       // Both in one step, so that size never counts these bytes twice.
@@ -343,7 +356,9 @@ export class FilesystemWriter implements StorageWriter {
   async #releaseBuffers(): Promise<void> {
     await this.#flushing?.catch(() => undefined);
     for (const buffer of [this.#staging, this.#spare]) {
-      if (buffer !== undefined && freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(buffer);
+      if (buffer === undefined) continue;
+      this.#memory.release(COALESCE_BYTES);
+      if (freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(buffer);
     }
     this.#staging = undefined;
     this.#spare = undefined;

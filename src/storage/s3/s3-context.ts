@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { MemoryBudget } from '../memory-budget.js';
 import type { ObjectKeys } from './object-keys.js';
 
 export const MiB = 1024 * 1024;
@@ -25,6 +26,8 @@ export interface S3Context {
   readonly chunkSize: number;
   /** Ask for server-side encryption (SSE-S3, AES256) on everything written. */
   readonly encrypt: boolean;
+  /** What writers reserve their part buffers from (the server's request memory budget). */
+  readonly memory: MemoryBudget;
 }
 
 /** The ServerSideEncryption parameter of write requests, or nothing. */

@@ -21,6 +21,7 @@ import { S3Driver, type S3DriverOptions } from './s3-driver.js';
 import { copyLargeObject } from './multipart.js';
 import { MiB, type S3Context } from './s3-context.js';
 import { ObjectKeys } from './object-keys.js';
+import { UNBOUNDED_MEMORY } from '../memory-budget.js';
 
 const runFile = promisify(execFile);
 
@@ -454,6 +455,7 @@ function defineTests(s3: TestS3): void {
         keys: new ObjectKeys(root),
         chunkSize: CHUNK,
         encrypt: false,
+        memory: UNBOUNDED_MEMORY,
       };
       // Parts of 5 MiB stand in for the 1 GiB parts of a copy of more than 5 GiB.
       await copyLargeObject(context, `${root}/source`, `${root}/copy`, content.length, CHUNK);

@@ -28,6 +28,7 @@ import type {
   WriterOptions,
 } from '../driver.js';
 import { assertValidKey, assertValidPrefix } from '../keys.js';
+import { UNBOUNDED_MEMORY, type MemoryBudget } from '../memory-budget.js';
 import { abortUploads, completeUnfinished, copyLargeObject, deleteObjects } from './multipart.js';
 import { ObjectKeys } from './object-keys.js';
 import { createS3Client } from './s3-client.js';
@@ -73,6 +74,11 @@ export interface S3DriverOptions {
   readonly encrypt?: boolean;
   /** Whether blob GETs may be answered with a redirect to presignedGetUrl(). */
   readonly redirect?: boolean;
+  /**
+   * What writers reserve their part buffers from (the server's request memory budget); a write
+   * that does not fit fails with StorageBusyError. Default: no bound.
+   */
+  readonly memory?: MemoryBudget | undefined;
 }
 
 export class S3Driver implements StorageDriver {
@@ -100,6 +106,7 @@ export class S3Driver implements StorageDriver {
       keys: new ObjectKeys(options.rootDirectory),
       chunkSize,
       encrypt: options.encrypt ?? false,
+      memory: options.memory ?? UNBOUNDED_MEMORY,
     };
   }
 

@@ -22,6 +22,7 @@ import {
   type CompletedPart,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { StorageBusyError } from '../../errors/storage.js';
 import type { StorageWriter } from '../driver.js';
 import {
   abortUpload,
@@ -92,6 +93,8 @@ export class S3Writer implements StorageWriter {
   readonly #copiedETags: Map<number, string>;
   #buffer: Buffer | undefined;
   #buffered = 0;
+  /** Bytes of the memory budget held for #buffer (its capacity). */
+  #reserved = 0;
   /** Bytes of a committed base not yet copied into parts or the buffer. */
   #unloaded: number;
   /** Whether close() has something to save (bytes written, or new empty content). */
@@ -246,12 +249,19 @@ export class S3Writer implements StorageWriter {
     }
   }
 
-  /** Copies bytes into the part buffer, growing it as needed. */
+  /**
+   * Copies bytes into the part buffer, growing it as needed. The growth is reserved from the
+   * memory budget first; if it does not fit, StorageBusyError and nothing appended.
+   */
   #append(bytes: Uint8Array): void {
     const needed = this.#buffered + bytes.byteLength;
     if (this.#buffer === undefined || this.#buffer.length < needed) {
       // A tail from a writer with a larger chunkSize may exceed our part size: take it whole.
       const capacity = Math.max(needed, Math.min(this.#context.chunkSize, Math.max(INITIAL_BUFFER, (this.#buffer?.length ?? 0) * 2)));
+      if (!this.#context.memory.tryReserve(capacity - this.#reserved)) {
+        throw new StorageBusyError(this.#context.name, this.#key);
+      }
+      this.#reserved = capacity;
       const grown = Buffer.allocUnsafe(capacity);
       this.#buffer?.copy(grown, 0, 0, this.#buffered);
       this.#buffer = grown;
@@ -476,6 +486,8 @@ export class S3Writer implements StorageWriter {
   /** Drops the part buffer of a finished writer; size keeps reporting what was written. */
   #release(): void {
     this.#buffer = undefined;
+    this.#context.memory.release(this.#reserved);
+    this.#reserved = 0;
   }
 }
 
