@@ -67,6 +67,9 @@ const DEFAULTS: Config = {
     maxConcurrentRequests: 0,
     idleTimeoutMs: 120_000,
     headersTimeoutMs: 30_000,
+    bodyMemoryBytes: 128 * 1024 * 1024,
+    bodyTimeoutMs: 30_000,
+    bodyMinRate: 1024,
   },
   warnings: [],
 };

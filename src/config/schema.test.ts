@@ -77,6 +77,9 @@ describe('schema', () => {
         'limits.maxconcurrentrequests (berth)',
         'limits.idletimeout (berth)',
         'limits.headerstimeout (berth)',
+        'limits.bodymemory (berth)',
+        'limits.bodytimeout (berth)',
+        'limits.bodyminrate (berth)',
       ],
     );
   });

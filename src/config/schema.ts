@@ -52,6 +52,9 @@ export interface Config {
     maxConcurrentRequests: number;
     idleTimeoutMs: number;
     headersTimeoutMs: number;
+    bodyMemoryBytes: number;
+    bodyTimeoutMs: number;
+    bodyMinRate: number;
   };
   /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
   warnings: string[];
@@ -435,8 +438,41 @@ const fileSchema = z.strictObject({
         minText: '1ms',
         info: { origin: 'berth', description: 'Time a client has to send the complete request headers.' },
       }),
+      bodymemory: setting(z.int().min(1024 * 1024).default(128 * 1024 * 1024), {
+        kind: 'integer',
+        origin: 'berth',
+        description:
+          'Most bytes the registry holds in memory for requests at once, all requests together: manifests and admin or token bodies being received, chunks checked before they are stored, upload staging buffers. A request that needs more gets 429 TOOMANYREQUESTS with Retry-After.',
+        expected: 'a whole number of bytes, at least 1048576 and at least limits.manifestmaxbytes',
+        defaultText: '134217728',
+      }),
+      bodytimeout: duration({
+        defaultText: '30s',
+        minMs: 1,
+        minText: '1ms',
+        info: {
+          origin: 'berth',
+          description:
+            'Period over which a request body must keep arriving at limits.bodyminrate; a slower body is cut off with 408 and its connection closed.',
+        },
+      }),
+      bodyminrate: setting(z.int().min(0).default(1024), {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Bytes a second a request body must average over each limits.bodytimeout; 0: any byte in the period will do.',
+        expected: 'a whole number of bytes a second, 0 or more',
+        defaultText: '1024',
+      }),
     })
     .superRefine((limits, ctx) => {
+      if (limits.bodymemory < limits.manifestmaxbytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bodymemory'],
+          input: limits.bodymemory,
+          message: expectedGot(`at least limits.manifestmaxbytes (${limits.manifestmaxbytes})`, limits.bodymemory),
+        });
+      }
       if (limits.catalogdefaultentries > limits.paginationmaxentries) {
         ctx.addIssue({
           code: 'custom',
@@ -672,6 +708,9 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
       maxConcurrentRequests: file.limits.maxconcurrentrequests,
       idleTimeoutMs: file.limits.idletimeout,
       headersTimeoutMs: file.limits.headerstimeout,
+      bodyMemoryBytes: file.limits.bodymemory,
+      bodyTimeoutMs: file.limits.bodytimeout,
+      bodyMinRate: file.limits.bodyminrate,
     },
     warnings,
   };

@@ -171,7 +171,8 @@ export const errorCatalogue = {
     code: 'BAD_REQUEST',
     message: 'request timed out',
     status: 408,
-    description: 'The client did not send its request headers within limits.headerstimeout.',
+    description:
+      'The client did not send its request headers within limits.headerstimeout, or its body arrived slower than limits.bodyminrate over a limits.bodytimeout period; the connection is closed.',
   },
   EXPECTATION_FAILED: {
     code: 'BAD_REQUEST',
@@ -195,7 +196,8 @@ export const errorCatalogue = {
     code: 'TOOMANYREQUESTS',
     message: 'too many requests',
     status: 429,
-    description: 'The client sent too many requests; retry after the time in Retry-After.',
+    description:
+      'Too many failed sign-ins (auth.ratelimit), more requests in flight than limits.maxconcurrentrequests, or the memory requests may hold (limits.bodymemory) in use; retry after the time in Retry-After.',
   },
   INSUFFICIENT_STORAGE: {
     code: 'INSUFFICIENT_STORAGE',

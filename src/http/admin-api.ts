@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { RegistryError } from '../errors/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import type { Principal } from '../auth/principal.js';
+import { readWholeBody } from './body-chunks.js';
 
 /** Admin requests are small (names, a password, a few scopes). */
 export const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -38,15 +39,8 @@ const createTokenBody = z.strictObject({
 async function readJson(request: FastifyRequest): Promise<unknown> {
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > ADMIN_BODY_LIMIT) throw new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT });
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of request.raw) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    total += buffer.length;
-    if (total > ADMIN_BODY_LIMIT) throw new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT });
-    chunks.push(buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  // Within the request memory budget and the body rate limit (body-limits.ts).
+  const text = (await readWholeBody(request.raw, ADMIN_BODY_LIMIT, () => new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT }))).toString('utf8');
   if (text.trim() === '') throw new RegistryError('REQUEST_INVALID', { reason: 'a JSON body is required' });
   try {
     return JSON.parse(text);

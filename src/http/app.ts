@@ -21,6 +21,7 @@ import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
 import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
+import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -38,6 +39,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly headersTimeoutMs: number;
   /** Creates the listening servers (HTTPS, HTTP/2); undefined: plain HTTP/1.1 made by Fastify. */
   readonly serverFactory?: FastifyServerFactory | undefined;
+  /** The request memory budget and the minimum body rate (body-limits.ts). */
+  readonly bodyLimits: BodyLimitOptions;
 }
 
 /**
@@ -81,6 +84,9 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   // Leave every body unread: handlers consume request.raw themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
+  app.addHook('onRequest', async (request, reply) => {
+    applyBodyLimits(request, reply, options.bodyLimits);
+  });
   app.addHook('onRequest', async (request, reply) => {
     // Fastify would parse Content-Type and refuse values it cannot (" ", "a, b"), before any
     // handler runs; Berth reads bodies itself and judges the media type where it matters

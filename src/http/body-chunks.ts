@@ -3,8 +3,12 @@
 // server's 1 MiB high-water mark (app.ts) that is a fresh ~1 MiB allocation and copy per MiB
 // uploaded, whose page faults and garbage cost more CPU than hashing the bytes (bench profile,
 // docs/performance.md). Flowing mode hands over each chunk as the parser produced it; the storage
-// writer coalesces them into buffers it reuses.
+// writer coalesces them into buffers it reuses. Both readers here obey the request's body
+// limits (body-limits.ts): a body cut off for its rate fails the read, and readWholeBody
+// reserves what it keeps from the memory budget.
 import type { Readable } from 'node:stream';
+import type { RegistryError } from '../errors/index.js';
+import { bodyLimitsOf } from './body-limits.js';
 
 /** Chunks held here before the stream is paused (the stream buffers up to its high-water mark more). */
 const MAX_QUEUED_CHUNKS = 16;
@@ -43,6 +47,12 @@ export async function* bodyChunks(stream: Readable): AsyncGenerator<Buffer, void
     if (!ended) failure ??= Object.assign(new Error('the request body ended before it was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     notify();
   };
+  const limits = bodyLimitsOf(stream);
+  if (limits?.expired) throw limits.expired;
+  const stopListening = limits?.onExpire((error: RegistryError) => {
+    failure ??= error;
+    notify();
+  });
   stream.on('data', onData);
   stream.on('end', onEnd);
   stream.on('error', onError);
@@ -69,5 +79,24 @@ export async function* bodyChunks(stream: Readable): AsyncGenerator<Buffer, void
     stream.off('data', onData);
     stream.off('end', onEnd);
     stream.off('close', onClose);
+    stopListening?.();
   }
+}
+
+/**
+ * Reads a whole body into one Buffer, refusing more than maxBytes with `tooLarge()`. The bytes
+ * are reserved from the memory budget as they arrive (429 TOOMANYREQUESTS when it is used up)
+ * and stay reserved until the request ends, since the caller keeps them until then.
+ */
+export async function readWholeBody(stream: Readable, maxBytes: number, tooLarge: () => RegistryError): Promise<Buffer> {
+  const limits = bodyLimitsOf(stream);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of bodyChunks(stream)) {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge();
+    limits?.reserve(chunk.length);
+    parts.push(chunk);
+  }
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, total);
 }

@@ -15,6 +15,7 @@ import {
 import type { Reference, Registry } from '../registry/index.js';
 import type { Principal } from '../auth/index.js';
 import type { PullThroughCache } from '../proxy/index.js';
+import { bodyChunks, readWholeBody } from './body-chunks.js';
 
 export interface HttpOptions {
   /** External base URL (http.host); when unset, Location headers are relative paths. */
@@ -122,7 +123,10 @@ export function hasBody(ctx: RequestContext): boolean {
   return ctx.request.headers['transfer-encoding'] !== undefined;
 }
 
-/** Reads the whole body, refusing more than maxBytes (MANIFEST_TOO_LARGE). */
+/**
+ * Reads the whole body, refusing more than maxBytes (MANIFEST_TOO_LARGE); within the request
+ * memory budget and the body rate limit (body-limits.ts).
+ */
 export async function readBody(ctx: RequestContext, maxBytes: number): Promise<Buffer> {
   const declared = Number(ctx.request.headers['content-length'] ?? 0);
   if (declared > maxBytes) {
@@ -130,20 +134,10 @@ export async function readBody(ctx: RequestContext, maxBytes: number): Promise<B
     // even on a connection it asked to close (Node would close it mid-upload, and the client
     // would see a broken pipe instead). A huge one is not worth reading: the error hook then
     // closes the connection.
-    if (declared <= maxBytes * 4) for await (const _ of ctx.request.raw) void _;
+    if (declared <= maxBytes * 4) for await (const _ of bodyChunks(ctx.request.raw)) void _;
     throw new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes, received: declared });
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of ctx.request.raw) {
-    const chunk = part as Buffer;
-    total += chunk.length;
-    if (total > maxBytes) {
-      throw new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes });
-    }
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts, total);
+  return readWholeBody(ctx.request.raw, maxBytes, () => new RegistryError('MANIFEST_TOO_LARGE', { limit: maxBytes }));
 }
 
 /**

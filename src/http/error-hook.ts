@@ -5,7 +5,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError, StorageFullError, type ErrorName } from '../errors/index.js';
+import { RegistryError, StorageBusyError, StorageFullError, type ErrorName } from '../errors/index.js';
+import { bodyExpired } from './body-limits.js';
 
 /** Errors that report an upstream registry's failure; the pull-through cache has logged it. */
 const UPSTREAM_ERRORS: ReadonlySet<ErrorName> = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_CONTENT_INVALID']);
@@ -13,6 +14,14 @@ const UPSTREAM_ERRORS: ReadonlySet<ErrorName> = new Set(['UPSTREAM_UNAVAILABLE',
 export function toRegistryError(error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
   if (isOutOfSpace(error)) return new RegistryError('INSUFFICIENT_STORAGE', undefined, { cause: error });
+  if (isStorageBusy(error)) {
+    // The storage writers' part of the request memory budget (limits.bodymemory) is in use.
+    return new RegistryError('TOO_MANY_REQUESTS', { reason: 'request memory in use' }, {
+      message: 'the registry holds as many request bytes in memory as it may (limits.bodymemory); retry later',
+      headers: { 'Retry-After': '1' },
+      cause: error,
+    });
+  }
   const status = (error as Partial<FastifyError>).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 404) return new RegistryError('NOT_FOUND');
@@ -32,6 +41,14 @@ function isOutOfSpace(error: unknown): boolean {
     if (current instanceof StorageFullError) return true;
     const code = (current as { code?: unknown }).code;
     if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
+}
+
+/** A storage writer found the request memory budget used up (StorageBusyError, maybe wrapped). */
+function isStorageBusy(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof StorageBusyError) return true;
   }
   return false;
 }
@@ -80,7 +97,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     // (The compatibility response's own 'finish' waits for the stream to close: the stream's.)
     const bodyless = stream !== undefined && 'endAfterHeaders' in stream && stream.endAfterHeaders === true;
     if (stream && !bodyless && !stream.readableEnded) stream.once('finish', () => stream.destroy());
-  } else if (!request.raw.complete && request.raw.readableDidRead) {
+  } else if (!request.raw.complete && (request.raw.readableDidRead || bodyExpired(request.raw))) {
     reply.header('Connection', 'close');
   }
   const body = request.method === 'HEAD' ? undefined : JSON.stringify(registryError.toBody());

@@ -14,6 +14,7 @@ import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { MemoryBudget } from '../storage/memory-budget.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
 import { checkOpenAccess, checkStartup, databaseLabel } from './startup-checks.js';
 import { openTls, type TlsServers } from './tls.js';
@@ -38,9 +39,9 @@ export function createLogger(config: Config): Logger {
  * The blob store: S3 when storage.s3 is configured, else the filesystem. The AWS SDK and pg
  * are imported only when configured: they cost tens of MiB of memory a single node never uses.
  */
-export async function openStorage(config: Config): Promise<StorageDriver> {
+export async function openStorage(config: Config, memory?: MemoryBudget): Promise<StorageDriver> {
   const s3 = config.storage.s3;
-  if (!s3) return new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory });
+  if (!s3) return new FilesystemDriver({ rootDirectory: config.storage.filesystem.rootdirectory, memory });
   const { S3Driver } = await import('../storage/s3/s3-driver.js');
   return new S3Driver({
     bucket: s3.bucket,
@@ -53,6 +54,7 @@ export async function openStorage(config: Config): Promise<StorageDriver> {
     chunkSize: s3.chunksize,
     encrypt: s3.encrypt,
     redirect: !config.storage.redirect.disable,
+    memory,
   });
 }
 
@@ -102,7 +104,9 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // A problem stops start-up before anything is opened.
   for (const warning of await checkStartup(config, { create: true })) logger.warn(warning);
   const tls = await openTls(config, logger);
-  const storage = await openStorage(config);
+  // One budget for the bytes requests hold in memory, shared by the HTTP layer and the storage writers.
+  const memory = new MemoryBudget(config.limits.bodyMemoryBytes);
+  const storage = await openStorage(config, memory);
   const postgres = config.metadata.postgres;
   const metadata = new MetadataStore(
     postgres
@@ -139,7 +143,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const http = createHttpApp(registry, {
     auth,
     proxy,
-    metrics: createMetrics(proxy),
+    metrics: createMetrics(proxy, memory),
     logger,
     accessLog: !config.log.accesslog.disabled,
     externalUrl: config.http.host,
@@ -150,6 +154,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     maxConcurrentRequests: config.limits.maxConcurrentRequests,
     idleTimeoutMs: config.limits.idleTimeoutMs,
     headersTimeoutMs: config.limits.headersTimeoutMs,
+    bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
     serverFactory: tls?.serverFactory,
   });
   const jobs = createJobScheduler(config, registry, metadata, tls, logger);

@@ -1,11 +1,30 @@
-// Prometheus metrics at GET /metrics (prom-client). For now they are the pull-through cache's
-// counters (hits, misses, upstream fetches, stale serves, verification failures), read from the
-// cache when scraped; an open registry without upstreams exposes an empty set.
-import { Counter, Registry } from 'prom-client';
+// Prometheus metrics at GET /metrics (prom-client): the bytes requests hold in memory against
+// limits.bodymemory, and the pull-through cache's counters (hits, misses, upstream fetches,
+// stale serves, verification failures) when upstreams are configured; all read when scraped.
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { PullThroughCache } from '../proxy/index.js';
+import type { MemoryBudget } from '../storage/memory-budget.js';
 
-export function createMetrics(proxy: PullThroughCache | undefined): Registry {
+export function createMetrics(proxy: PullThroughCache | undefined, memory?: MemoryBudget): Registry {
   const registry = new Registry();
+  if (memory) {
+    new Gauge({
+      name: 'berth_request_memory_bytes',
+      help: 'Bytes held in memory for requests now (bodies kept whole, upload staging buffers), of limits.bodymemory.',
+      registers: [registry],
+      collect() {
+        this.set(memory.used);
+      },
+    });
+    new Gauge({
+      name: 'berth_request_memory_limit_bytes',
+      help: 'limits.bodymemory: the most bytes held in memory for requests at once.',
+      registers: [registry],
+      collect() {
+        this.set(memory.limit);
+      },
+    });
+  }
   if (proxy) {
     new Counter({
       name: 'berth_proxy_events_total',

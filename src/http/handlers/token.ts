@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationFailed, parseScopes, type TokenGrant, type TokenService } from '../../auth/index.js';
 import { RegistryError } from '../../errors/index.js';
 import { clientAddress, type HttpAuth } from '../auth-gate.js';
+import { readWholeBody } from '../body-chunks.js';
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -81,13 +82,10 @@ function sendGrant(reply: FastifyReply, grant: TokenGrant, extra: Record<string,
 }
 
 async function readForm(request: FastifyRequest): Promise<string> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of request.raw) {
-    const chunk = part as Buffer;
-    total += chunk.length;
-    if (total > MAX_FORM_BYTES) throw new RegistryError('BAD_REQUEST', undefined, { message: 'token request body too large' });
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts, total).toString('utf8');
+  const body = await readWholeBody(
+    request.raw,
+    MAX_FORM_BYTES,
+    () => new RegistryError('BAD_REQUEST', undefined, { message: 'token request body too large' }),
+  );
+  return body.toString('utf8');
 }

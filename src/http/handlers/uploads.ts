@@ -5,6 +5,7 @@ import { parseContentRange, type RepositoryName } from '../../oci/index.js';
 import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../registry/index.js';
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
 import { bodyChunks } from '../body-chunks.js';
+import { bodyLimitsOf } from '../body-limits.js';
 import { assertHosted } from '../content-source.js';
 
 function uploadPath(status: UploadStatus): string {
@@ -55,23 +56,35 @@ function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; option
       reason: `a chunk over ${maxUnframedChunk} bytes needs a Content-Length`,
     });
   }
-  const body = length === undefined ? exactly(bodyChunks(ctx.request.raw), declared, header) : bodyChunks(ctx.request.raw);
+  const body = length === undefined ? exactly(ctx, declared, header) : bodyChunks(ctx.request.raw);
   return { body, options: { range, signal: ctx.signal } };
 }
 
-/** Yields the body only once it has arrived whole and is exactly `expected` bytes long. */
-async function* exactly(body: AsyncIterable<Uint8Array>, expected: number, contentRange: string): AsyncIterable<Uint8Array> {
-  const parts: Uint8Array[] = [];
+/**
+ * Yields the body only once it has arrived whole and is exactly `expected` bytes long. What it
+ * holds meanwhile is reserved from the request memory budget, and released as it is handed on.
+ */
+async function* exactly(ctx: RequestContext, expected: number, contentRange: string): AsyncIterable<Uint8Array> {
+  const limits = bodyLimitsOf(ctx.request.raw);
+  const parts: Buffer[] = [];
   let received = 0;
-  for await (const part of body) {
-    received += part.length;
-    if (received > expected) break;
-    parts.push(part);
+  try {
+    for await (const part of bodyChunks(ctx.request.raw)) {
+      received += part.length;
+      if (received > expected) break;
+      limits?.reserve(part.length);
+      parts.push(part);
+    }
+    if (received !== expected) {
+      throw new RegistryError('SIZE_INVALID', { contentRange: contentRange.slice(0, 100), received });
+    }
+    for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
+      limits?.release(part.length);
+      yield part;
+    }
+  } finally {
+    for (const part of parts) limits?.release(part.length);
   }
-  if (received !== expected) {
-    throw new RegistryError('SIZE_INVALID', { contentRange: contentRange.slice(0, 100), received });
-  }
-  yield* parts;
 }
 
 export async function startUpload(ctx: RequestContext): Promise<void> {

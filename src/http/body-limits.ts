@@ -1,0 +1,178 @@
+// Limits on request bodies, so that memory stays bounded whatever clients do (DESIGN.md,
+// invariant 8):
+// - a memory budget shared by every request (and the storage writers' staging buffers): a body
+//   kept whole in memory (a manifest, an admin or token form, a chunk checked before it is
+//   stored) reserves its bytes as they arrive and gives them back when the request ends; when
+//   the budget is used up the request gets 429 TOOMANYREQUESTS with Retry-After instead;
+// - a minimum rate: a body must bring at least `minBytesPerSecond` × `timeoutMs` bytes in every
+//   period of `timeoutMs` while the server waits for it, or it is cut off (408, the connection
+//   closed). A client that trickles a byte a second, or sends half a body and stalls, cannot
+//   hold a request, its memory and its connection for long.
+// Periods in which the server is the slow side (it has not yet read what arrived) never count
+// against the client. Requests without a body are not watched.
+import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../errors/index.js';
+
+/** The process's budget of bytes held in memory for requests (storage's MemoryBudget). */
+export interface MemoryReservations {
+  readonly limit: number;
+  tryReserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+export interface BodyLimitOptions {
+  readonly memory: MemoryReservations;
+  /** Length of each period in which a body must make progress. */
+  readonly timeoutMs: number;
+  /** Bytes a second a body must average over each period; 0: any progress will do. */
+  readonly minBytesPerSecond: number;
+}
+
+/** What one request holds of the limits: its reservations, and the watch on its body. */
+export class RequestBodyLimits {
+  /** Bytes of the memory budget this request holds. */
+  #held = 0;
+  /** Set once the body was too slow; every consumer then fails with it. */
+  #expired: RegistryError | undefined;
+  readonly #listeners = new Set<(error: RegistryError) => void>();
+  /** Bytes that arrived in the current period. */
+  #arrived = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly raw: Readable,
+    private readonly reply: FastifyReply,
+    private readonly options: BodyLimitOptions,
+  ) {}
+
+  get expired(): RegistryError | undefined {
+    return this.#expired;
+  }
+
+  /** Reserves bytes about to be kept in memory, until release() or the end of the request. */
+  reserve(bytes: number): void {
+    if (!this.options.memory.tryReserve(bytes)) {
+      throw new RegistryError(
+        'TOO_MANY_REQUESTS',
+        { reason: 'request memory in use', limit: this.options.memory.limit },
+        {
+          message: 'the registry holds as many request bytes in memory as it may (limits.bodymemory); retry later',
+          headers: { 'Retry-After': '1' },
+        },
+      );
+    }
+    this.#held += bytes;
+  }
+
+  release(bytes: number): void {
+    const released = Math.min(bytes, this.#held);
+    this.#held -= released;
+    this.options.memory.release(released);
+  }
+
+  /** Called when the request is over (answered or abandoned): everything held goes back. */
+  end(): void {
+    this.release(this.#held);
+    this.#stopWatching();
+    this.#listeners.clear();
+  }
+
+  /** Calls `listener` if the body is cut off; returns the function that stops listening. */
+  onExpire(listener: (error: RegistryError) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  startWatching(): void {
+    const raw = this.raw;
+    // Readable.push is the one place every arriving body byte passes through, whoever reads
+    // it (a handler, or Node discarding the rest of a body after the answer): wrapping it
+    // counts the bytes without changing how the stream flows.
+    const push = raw.push;
+    raw.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null && chunk !== undefined) this.#arrived += (chunk as { length: number }).length;
+      return push.call(raw, chunk, encoding);
+    };
+    this.#timer = setTimeout(() => this.#check(), this.options.timeoutMs);
+    this.#timer.unref();
+    raw.once('end', () => this.#stopWatching());
+  }
+
+  #stopWatching(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The end of a period: was the client too slow? */
+  #check(): void {
+    // Complete: every byte has arrived, whether or not anyone has read it yet.
+    if (this.#timer === undefined || this.raw.readableEnded || (this.raw as { complete?: boolean }).complete === true) return;
+    const arrived = this.#arrived;
+    this.#arrived = 0;
+    const answered = this.reply.raw.headersSent;
+    // Bytes that arrived and were not read yet: the server is the slow side, not the client.
+    const serverBehind = !answered && this.raw.readableLength > 0;
+    const tooSlow = !serverBehind && (arrived === 0 || arrived < (this.options.minBytesPerSecond * this.options.timeoutMs) / 1000);
+    if (!tooSlow) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#stopWatching();
+    if (answered) {
+      // The answer is out and the rest of the body is not worth waiting for.
+      closeConnection(this.reply);
+      return;
+    }
+    this.#expired = new RegistryError(
+      'REQUEST_TIMEOUT',
+      { minBytesPerSecond: this.options.minBytesPerSecond, periodMs: this.options.timeoutMs, received: arrived },
+      { message: 'the request body arrived too slowly' },
+    );
+    // Consumers throw it and the error hook answers 408; with none reading yet, the next one will.
+    for (const listener of [...this.#listeners]) listener(this.#expired);
+  }
+}
+
+/** The HTTP/1 socket, or the HTTP/2 stream, of a reply: what to destroy to end the request. */
+function closeConnection(reply: FastifyReply): void {
+  const raw: object = reply.raw;
+  const target = 'stream' in raw ? (raw.stream as { destroy(): void }) : reply.raw.socket;
+  target?.destroy();
+}
+
+const bodies = new WeakMap<object, RequestBodyLimits>();
+
+/** Whether a request announces a body: a length above zero, chunked encoding, or HTTP/2 DATA frames to follow. */
+function announcesBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  if (request.raw.httpVersionMajor >= 2) {
+    const raw: object = request.raw;
+    const stream = 'stream' in raw ? (raw.stream as { endAfterHeaders?: boolean }) : undefined;
+    return stream?.endAfterHeaders !== true;
+  }
+  return request.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Puts a request under the limits (an onRequest hook): its reservations are released when the
+ * response closes, and a body it announces is watched for its rate.
+ */
+export function applyBodyLimits(request: FastifyRequest, reply: FastifyReply, options: BodyLimitOptions): void {
+  const body = new RequestBodyLimits(request.raw, reply, options);
+  bodies.set(request.raw, body);
+  // 'close' comes once, whether the response finished or the client went away.
+  reply.raw.once('close', () => body.end());
+  if (announcesBody(request)) body.startWatching();
+}
+
+/** The limits of a request body stream; undefined for a stream no request hook has seen (tests). */
+export function bodyLimitsOf(stream: Readable): RequestBodyLimits | undefined {
+  return bodies.get(stream);
+}
+
+/** Whether the request's body was cut off for being too slow (the answer then closes the connection). */
+export function bodyExpired(stream: Readable): boolean {
+  return bodies.get(stream)?.expired !== undefined;
+}
