@@ -1,8 +1,8 @@
 // The metadata suite against a real SQLite file, plus what is SQLite's own: WAL mode, durable
-// settings, and data that survives closing, reopening and a killed process.
+// settings, and data that survives closing and reopening (and a killed process:
+// test/crash/sqlite-kill.test.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -139,38 +139,4 @@ describe('sqlite metadata database', () => {
       }
     });
   }
-
-  it('keeps committed data when the process is killed without closing', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'metadata.db');
-    try {
-      // A child process commits, then SIGKILLs itself: no close(), no WAL checkpoint.
-      const script = join(dir, 'writer.mts');
-      await writeFile(
-        script,
-        [
-          `import { openSqlite } from ${JSON.stringify(new URL('./sqlite.ts', import.meta.url).href)};`,
-          `import { MetadataStore } from ${JSON.stringify(new URL('./metadata-store.ts', import.meta.url).href)};`,
-          `const store = new MetadataStore(openSqlite(${JSON.stringify(path)}));`,
-          'await store.migrate();',
-          `await store.putManifest({ repository: 'crash', digest: ${JSON.stringify(manifestDigest)},`,
-          "  mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, artifactType: undefined,",
-          "  subjectDigest: undefined, references: [], tags: ['latest'] });",
-          "process.kill(process.pid, 'SIGKILL');",
-        ].join('\n'),
-      );
-      const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(child.signal, 'SIGKILL', `the writer was killed (stderr: ${child.stderr})`);
-
-      const reopened = await openStore(path);
-      try {
-        assert.equal((await reopened.store.findManifestByTag('crash', 'latest'))?.digest, manifestDigest);
-        assert.equal(await reopened.store.repositoryExists('crash'), true);
-      } finally {
-        await reopened.store.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 });

@@ -1,23 +1,17 @@
 // Tests of the filesystem driver: the shared driver suite, plus what only a filesystem can
-// get wrong (paths outside the root, temporary files, open files that are moved, content
-// that must survive the process that wrote it).
+// get wrong (paths outside the root, temporary files, open files that are moved). Content that
+// must survive the process that wrote it: test/storage/filesystem-across-processes.test.ts.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { basename, join, relative } from 'node:path';
 import { InvalidPathError, PathNotFoundError, StorageError } from '../../errors/storage.js';
 import type { StorageDriver } from '../driver.js';
 import { INVALID_KEYS, hashStream, readAll, runDriverSuite } from '../testing/driver-suite.js';
 import { FilesystemDriver, removeStaleTempFiles } from './filesystem-driver.js';
 import { isTemporaryName, temporaryName } from './temp-files.js';
-
-const run = promisify(execFile);
-const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 async function temporaryDirectory(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'berth-fs-driver-'));
@@ -201,32 +195,6 @@ describe('filesystem driver', () => {
     await driverUnderTest().delete('moving/doomed');
     assert.equal(await hashStream(movedReader), expected);
     assert.equal(await hashStream(deletedReader), expected);
-  });
-
-  it('continues an upload that another process wrote and closed', async () => {
-    const key = 'resumed/upload';
-    const driverUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'filesystem-driver.ts')).href;
-    const script = join(base, 'write-first-part.mjs');
-    await writeFile(
-      script,
-      [
-        `import { FilesystemDriver } from ${JSON.stringify(driverUrl)};`,
-        `const driver = new FilesystemDriver({ rootDirectory: process.argv[2] });`,
-        `const writer = await driver.writer(${JSON.stringify(key)}, { append: false });`,
-        `await writer.write(Buffer.from('written by the first process; '));`,
-        `await writer.close();`,
-      ].join('\n'),
-    );
-    await run(process.execPath, ['--import', 'tsx', script, root], { cwd: projectRoot });
-
-    const writer = await driverUnderTest().writer(key, { append: true });
-    assert.equal(writer.size, 'written by the first process; '.length);
-    await writer.write(Buffer.from('continued by the second'));
-    await writer.commit();
-    assert.equal(
-      (await readAll(await driverUnderTest().reader(key))).toString(),
-      'written by the first process; continued by the second',
-    );
   });
 
   it('writes a large upload exactly through both staging buffers and the background flushes', async () => {
