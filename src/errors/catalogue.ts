@@ -159,7 +159,7 @@ export const errorCatalogue = {
     code: 'UNSUPPORTED',
     message: 'The operation is unsupported.',
     status: 405,
-    description: 'The method is not allowed on this endpoint, or the feature (such as deletes) is disabled.',
+    description: 'The method is not allowed on this endpoint (CONNECT on any), or the feature (such as deletes) is disabled.',
   },
   BAD_REQUEST: {
     code: 'BAD_REQUEST',
@@ -184,7 +184,7 @@ export const errorCatalogue = {
     code: 'BAD_REQUEST',
     message: 'request headers too large',
     status: 431,
-    description: 'The request headers exceed 16 KiB.',
+    description: 'The request line and headers exceed 16 KiB, counted as sent on HTTP/1.1, however many headers they are.',
   },
   NOT_FOUND: {
     code: 'NOT_FOUND',

@@ -22,6 +22,7 @@ import { liveness, readiness } from './handlers/health.js';
 import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
 import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
+import { assertHeaderSize, guardServer } from './server-guards.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -70,8 +71,9 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
     keepAliveTimeout: Math.min(72_000, options.idleTimeoutMs),
     // HTTP/1.0 clients and some proxies send no Host; Location headers do not depend on it.
     http: { requireHostHeader: false, highWaterMark: SOCKET_HIGH_WATER_MARK },
-    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.serverFactory ? { serverFactory: guardedFactory(options.serverFactory) } : {}),
   });
+  guardServer(app.server);
   app.server.headersTimeout = options.headersTimeoutMs;
   app.server.on('checkExpectation', (request, response) => {
     // Node would answer 417 with an empty body; give it the OCI error body instead.
@@ -85,6 +87,7 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.addHook('onRequest', async (request, reply) => {
+    assertHeaderSize(request);
     applyBodyLimits(request, reply, options.bodyLimits);
   });
   app.addHook('onRequest', async (request, reply) => {
@@ -189,6 +192,15 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;
+}
+
+/** A server factory whose servers get the guards of server-guards.ts (header size, CONNECT). */
+function guardedFactory(factory: FastifyServerFactory): FastifyServerFactory {
+  return (handler, options) => {
+    const server = factory(handler, options);
+    guardServer(server);
+    return server;
+  };
 }
 
 /** Sheds load: beyond `limit` requests in flight, answer 429 with Retry-After at once. */

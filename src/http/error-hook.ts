@@ -127,12 +127,18 @@ export function sendClientError(error: Error & { code?: string | undefined; rawP
   // A HEAD request gets headers only, even when it could not be parsed fully.
   const packet = error.rawPacket;
   const isHead = Buffer.isBuffer(packet) && packet.subarray(0, 5).toString('latin1') === 'HEAD ';
+  sendRawError(socket, registryError, isHead);
+}
+
+/** Answers on a raw HTTP/1 socket with an OCI error body, and closes the connection. */
+export function sendRawError(socket: Duplex, registryError: RegistryError, isHead = false): void {
   const body = isHead ? '' : JSON.stringify(registryError.toBody());
   socket.end(
     `HTTP/1.1 ${registryError.status} ${STATUS_CODES[registryError.status] ?? ''}\r\n` +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Docker-Distribution-Api-Version: registry/2.0\r\n' +
+      Object.entries(registryError.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
       'Connection: close\r\n\r\n' +
       body,
   );

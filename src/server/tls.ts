@@ -10,6 +10,7 @@ import type { FastifyServerFactory, FastifyServerFactoryHandler } from 'fastify'
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SOCKET_HIGH_WATER_MARK } from '../http/app.js';
+import { HTTP2_MAX_HEADER_PAIRS } from '../http/server-guards.js';
 import { ConnectionDrain } from './tls-drain.js';
 import { contextOptions, describeCertificate, type TlsConfig } from './tls-material.js';
 import { CertificateReloader } from './tls-reload.js';
@@ -63,7 +64,8 @@ export class TlsServers {
     const keepAliveMs = Math.min(72_000, this.options.idleTimeoutMs || 72_000);
     let server: AnyServer;
     if (this.http2) {
-      const h2 = createSecureServer({ ...base, allowHTTP1: true });
+      // Enough header entries that a request only too large gets its 431 (server-guards.ts), not a stream reset.
+      const h2 = createSecureServer({ ...base, allowHTTP1: true, maxHeaderListPairs: HTTP2_MAX_HEADER_PAIRS });
       // The app and its handlers are typed for HTTP/1 (IncomingMessage, ServerResponse); Node's
       // HTTP/2 compatibility API gives them objects with the same surface, and what Berth uses of
       // it is exercised over both protocols by test/http/tls.test.ts. This is where the types meet.

@@ -1,8 +1,9 @@
 // Limits that keep memory bounded under hostile load (issue 13): a global budget for the bytes
 // requests hold in memory (limits.bodymemory: 429 TOOMANYREQUESTS once it is used up, back to
-// zero when the requests end, visible at /metrics), and a minimum body rate (limits.bodytimeout
-// and limits.bodyminrate: a trickling or stalled body gets 408 and its connection closed). Raw
-// sockets on loopback, so that a stalled body is really stalled. Berth-only.
+// zero when the requests end, visible at /metrics), a minimum body rate (limits.bodytimeout and
+// limits.bodyminrate: a trickling or stalled body gets 408 and its connection closed), request
+// heads over 16 KiB answered 431 however many headers they are made of, and CONNECT answered
+// 405. Raw sockets on loopback, so that a stalled body is really stalled. Berth-only.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -236,5 +237,37 @@ describe('minimum body rate', { skip, concurrency: false, timeout: 60_000 }, () 
       body: artifact.bytes,
     });
     assert.equal(response.status, 201);
+  });
+});
+
+describe('request head limits', { skip, timeout: 60_000 }, () => {
+  let registry: TestRegistry;
+  before(async () => {
+    registry = await startRegistry();
+  });
+  after(() => registry?.stop());
+
+  /** A GET /v2/ with `count` headers of one-byte values, "x-h0001: a" and so on. */
+  function manyHeaders(count: number): string {
+    const lines = Array.from({ length: count }, (_, i) => `x-h${String(i).padStart(4, '0')}: a\r\n`).join('');
+    return `GET /v2/ HTTP/1.1\r\nHost: registry\r\nConnection: close\r\n${lines}\r\n`;
+  }
+
+  it('answers 431 with an OCI body to 2,000 small headers (over 16 KiB in all)', async () => {
+    const head = manyHeaders(2000);
+    assert.ok(head.length > 16 * 1024 && head.length < 24 * 1024, `${head.length} bytes`);
+    const answer = await new RawClient(registry.url, head).answer();
+    assertOciAnswer(answer, 431, 'BAD_REQUEST');
+  });
+
+  it('serves a request whose head is under 16 KiB, however many headers it has', async () => {
+    const head = manyHeaders(1300);
+    assert.ok(head.length < 16 * 1024, `${head.length} bytes`);
+    assert.equal((await new RawClient(registry.url, head).answer()).status, 200);
+  });
+
+  it('answers CONNECT with 405 UNSUPPORTED and an OCI body instead of closing the connection', async () => {
+    const client = new RawClient(registry.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    assertOciAnswer(await client.answer(), 405, 'UNSUPPORTED');
   });
 });
