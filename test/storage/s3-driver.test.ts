@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { InvalidPathError, PathNotFoundError, StorageError } from '../../errors/storage.js';
-import { hashStream, runDriverSuite } from '../testing/driver-suite.js';
-import { startS3, type TestS3 } from '../../../test/helpers/s3.js';
-import { S3Driver, type S3DriverOptions } from './s3-driver.js';
-import { copyLargeObject } from './multipart.js';
-import { MiB, type S3Context } from './s3-context.js';
-import { ObjectKeys } from './object-keys.js';
-import { UNBOUNDED_MEMORY } from '../memory-budget.js';
+import { InvalidPathError, PathNotFoundError, StorageError } from '../../src/errors/storage.js';
+import { hashStream, runDriverSuite } from '../../src/storage/testing/driver-suite.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
+import { S3Driver, type S3DriverOptions } from '../../src/storage/s3/s3-driver.js';
+import { copyLargeObject } from '../../src/storage/s3/multipart.js';
+import { MiB, type S3Context } from '../../src/storage/s3/s3-context.js';
+import { ObjectKeys } from '../../src/storage/s3/object-keys.js';
+import { UNBOUNDED_MEMORY } from '../../src/storage/memory-budget.js';
 
 const runFile = promisify(execFile);
 
@@ -563,7 +563,7 @@ interface MemoryReport {
 async function measureInChildProcess(s3: TestS3, root: string, total: number): Promise<MemoryReport> {
   const directory = await mkdtemp(join(tmpdir(), 'berth-s3-memory-'));
   const script = join(directory, 'measure.mts');
-  const driverUrl = pathToFileURL(join(import.meta.dirname, 's3-driver.ts')).href;
+  const driverUrl = pathToFileURL(join(import.meta.dirname, '..', '..', 'src', 'storage', 's3', 's3-driver.ts')).href;
   await writeFile(
     script,
     `
@@ -617,7 +617,7 @@ process.stdout.write(JSON.stringify({ baseline, writeGrowth, readGrowth: peak - 
     const { stdout } = await runFile(
       process.execPath,
       ['--expose-gc', '--import', 'tsx', script, s3.endpoint, s3.accessKey, s3.secretKey, s3.bucket, s3.region, root, String(total)],
-      { cwd: join(import.meta.dirname, '..', '..', '..') },
+      { cwd: join(import.meta.dirname, '..', '..') },
     );
     return JSON.parse(stdout) as MemoryReport;
   } finally {
