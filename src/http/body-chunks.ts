@@ -30,9 +30,12 @@ export async function* bodyChunks(stream: Readable): AsyncGenerator<Buffer, void
     wake = undefined;
     waiting?.();
   };
+  const limits = bodyLimitsOf(stream);
   const onData = (chunk: Buffer): void => {
     queued.push(chunk);
-    if (queued.length >= MAX_QUEUED_CHUNKS) stream.pause();
+    limits?.settle();
+    // With the request memory budget used up, hold one chunk, not sixteen.
+    if (queued.length >= (limits?.starved === true ? 1 : MAX_QUEUED_CHUNKS)) stream.pause();
     notify();
   };
   const onEnd = (): void => {
@@ -47,7 +50,6 @@ export async function* bodyChunks(stream: Readable): AsyncGenerator<Buffer, void
     if (!ended) failure ??= Object.assign(new Error('the request body ended before it was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     notify();
   };
-  const limits = bodyLimitsOf(stream);
   if (limits?.expired) throw limits.expired;
   const stopListening = limits?.onExpire((error: RegistryError) => {
     failure ??= error;

@@ -10,6 +10,12 @@
 //   hold a request, its memory and its connection for long.
 // Periods in which the server is the slow side (it has not yet read what arrived) never count
 // against the client. Requests without a body are not watched.
+//
+// The bytes of a body that wait in the request stream for the handler to read them (Node keeps
+// up to the servers' 1 MiB high-water mark per connection, app.ts) count against the same
+// budget: when it is used up, the stream asks for no more until what it holds is read, so a
+// connection then holds about one socket read (64 KiB) unreserved, and uploads slow down
+// instead of failing.
 import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../errors/index.js';
@@ -31,8 +37,14 @@ export interface BodyLimitOptions {
 
 /** What one request holds of the limits: its reservations, and the watch on its body. */
 export class RequestBodyLimits {
-  /** Bytes of the memory budget this request holds. */
+  /** Bytes of the memory budget this request holds for bodies kept whole. */
   #held = 0;
+  /** Bytes of the memory budget held for what waits in the request stream, unread. */
+  #buffered = 0;
+  /** The last bytes that arrived found the budget used up: readers should hold as little as they can. */
+  #starved = false;
+  /** The request is over: nothing more is reserved for it. */
+  #ended = false;
   /** Set once the body was too slow; every consumer then fails with it. */
   #expired: RegistryError | undefined;
   readonly #listeners = new Set<(error: RegistryError) => void>();
@@ -50,9 +62,21 @@ export class RequestBodyLimits {
     return this.#expired;
   }
 
+  get starved(): boolean {
+    return this.#starved;
+  }
+
+  /** Gives back what was reserved for bytes in the request stream that have been read since. */
+  settle(): void {
+    const unread = this.raw.readableLength;
+    if (this.#buffered <= unread) return;
+    this.options.memory.release(this.#buffered - unread);
+    this.#buffered = unread;
+  }
+
   /** Reserves bytes about to be kept in memory, until release() or the end of the request. */
   reserve(bytes: number): void {
-    if (!this.options.memory.tryReserve(bytes)) {
+    if (this.#ended || !this.options.memory.tryReserve(bytes)) {
       throw new RegistryError(
         'TOO_MANY_REQUESTS',
         { reason: 'request memory in use', limit: this.options.memory.limit },
@@ -73,7 +97,10 @@ export class RequestBodyLimits {
 
   /** Called when the request is over (answered or abandoned): everything held goes back. */
   end(): void {
+    this.#ended = true;
     this.release(this.#held);
+    this.options.memory.release(this.#buffered);
+    this.#buffered = 0;
     this.#stopWatching();
     this.#listeners.clear();
   }
@@ -88,11 +115,23 @@ export class RequestBodyLimits {
     const raw = this.raw;
     // Readable.push is the one place every arriving body byte passes through, whoever reads
     // it (a handler, or Node discarding the rest of a body after the answer): wrapping it
-    // counts the bytes without changing how the stream flows.
+    // counts the bytes, and reserves them while they wait to be read. Its answer tells Node's
+    // HTTP/1 parser (or the HTTP/2 stream) whether to read more from the socket; false when
+    // the budget is used up, until the stream's reader asks for more.
     const push = raw.push;
     raw.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
-      if (chunk !== null && chunk !== undefined) this.#arrived += (chunk as { length: number }).length;
-      return push.call(raw, chunk, encoding);
+      if (chunk === null || chunk === undefined) return push.call(raw, chunk, encoding);
+      const length = (chunk as { length: number }).length;
+      this.#arrived += length;
+      if (this.#ended) return push.call(raw, chunk, encoding);
+      this.settle();
+      const reserved = this.options.memory.tryReserve(length);
+      this.#starved = !reserved;
+      // Reserved before the push: in flowing mode the stream hands the chunk on within it.
+      if (reserved) this.#buffered += length;
+      const more = push.call(raw, chunk, encoding);
+      this.settle();
+      return more && reserved;
     };
     this.#timer = setTimeout(() => this.#check(), this.options.timeoutMs);
     this.#timer.unref();
@@ -110,9 +149,11 @@ export class RequestBodyLimits {
     if (this.#timer === undefined || this.raw.readableEnded || (this.raw as { complete?: boolean }).complete === true) return;
     const arrived = this.#arrived;
     this.#arrived = 0;
+    this.settle();
     const answered = this.reply.raw.headersSent;
-    // Bytes that arrived and were not read yet: the server is the slow side, not the client.
-    const serverBehind = !answered && this.raw.readableLength > 0;
+    // Bytes that arrived and were not read yet, or a reader that paused the stream: the server
+    // is the slow side, not the client.
+    const serverBehind = !answered && (this.raw.readableLength > 0 || this.raw.readableFlowing === false);
     const tooSlow = !serverBehind && (arrived === 0 || arrived < (this.options.minBytesPerSecond * this.options.timeoutMs) / 1000);
     if (!tooSlow) {
       this.#timer.refresh();

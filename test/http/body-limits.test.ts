@@ -101,7 +101,7 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
 
 describe('request memory budget', { skip, concurrency: false, timeout: 60_000 }, () => {
   let registry: TestRegistry;
-  const budget = 1024 * 1024;
+  const budget = 2 * 1024 * 1024;
   before(async () => {
     registry = await startRegistry({
       env: {
@@ -119,8 +119,8 @@ describe('request memory budget', { skip, concurrency: false, timeout: 60_000 },
     const declared = 256 * 1024;
     const sent = 200 * 1024;
     const clients: RawClient[] = [];
-    // Eight stalled bodies of 200 KiB want 1.6 MiB: more than the budget holds.
-    for (let i = 0; i < 8; i++) {
+    // Twelve stalled bodies of 200 KiB want 2.4 MiB: more than the budget holds.
+    for (let i = 0; i < 12; i++) {
       const client = new RawClient(registry.url, manifestPutHead(repo, `t${i}`, declared));
       client.write(Buffer.alloc(sent, 0x20));
       clients.push(client);
@@ -153,15 +153,15 @@ describe('request memory budget', { skip, concurrency: false, timeout: 60_000 },
   it('counts a chunk held for its Content-Range check against the budget', async () => {
     const repo = uniqueRepo('budget-chunk');
     const upload = await startUpload(registry.url, repo);
-    const size = 2 * 1024 * 1024;
+    const size = 3 * 1024 * 1024;
     const client = new RawClient(
       registry.url,
       `PATCH ${upload.pathname}${upload.search} HTTP/1.1\r\nHost: registry\r\nContent-Type: application/octet-stream\r\n` +
         `Content-Range: 0-${size - 1}\r\nTransfer-Encoding: chunked\r\n\r\n`,
     );
-    // 1.5 MiB of the 2 MiB chunk, then silence: more than the budget, so it is refused midway.
+    // 2.5 MiB of the 3 MiB chunk, then silence: more than the budget, so it is refused midway.
     const piece = randomBlob(64 * 1024);
-    for (let sent = 0; sent < 1.5 * 1024 * 1024; sent += piece.length) {
+    for (let sent = 0; sent < 2.5 * 1024 * 1024; sent += piece.length) {
       client.write(`${piece.length.toString(16)}\r\n`);
       client.write(piece);
       client.write('\r\n');
@@ -173,6 +173,45 @@ describe('request memory budget', { skip, concurrency: false, timeout: 60_000 },
     const status = await fetch(upload);
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), '0-0');
+  });
+
+  it('counts body bytes waiting unread in the request stream, and gives them back once read', async () => {
+    const repo = uniqueRepo('budget-unread');
+    const upload = await startUpload(registry.url, repo);
+    const patchHead = (length: number): string =>
+      `PATCH ${upload.pathname}${upload.search} HTTP/1.1\r\nHost: registry\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
+    // A first chunk in flight holds the upload (and a staging buffer): a second one waits, its
+    // body unread in the request stream.
+    const first = new RawClient(registry.url, patchHead(20));
+    first.write(randomBlob(10));
+    await eventually(async () => (await requestMemory(registry)).used > 0);
+    const before = (await requestMemory(registry)).used;
+    const waiting = randomBlob(512 * 1024);
+    const second = new RawClient(registry.url, patchHead(waiting.length));
+    second.write(waiting);
+    await eventually(async () => (await requestMemory(registry)).used >= before + waiting.length);
+    first.write(randomBlob(10));
+    assert.equal((await first.answer()).status, 202);
+    assert.equal((await second.answer()).status, 202);
+    first.socket.destroy();
+    second.socket.destroy();
+    await eventually(async () => (await requestMemory(registry)).used === 0);
+    const status = await fetch(upload);
+    assert.equal(status.headers.get('range'), `0-${20 + waiting.length - 1}`);
+  });
+
+  it('still takes an upload while stalled bodies hold the whole budget, a chunk at a time', async () => {
+    const repo = uniqueRepo('budget-starved');
+    const holders: RawClient[] = [];
+    for (let i = 0; i < 10; i++) {
+      const holder = new RawClient(registry.url, manifestPutHead(repo, `h${i}`, 256 * 1024));
+      holder.write(Buffer.alloc(200 * 1024, 0x20));
+      holders.push(holder);
+    }
+    await eventually(async () => (await requestMemory(registry)).used >= 10 * 200 * 1024);
+    await pushBlob(registry.url, repo, randomBlob(3 * 1024 * 1024));
+    for (const holder of holders) holder.socket.destroy();
+    await eventually(async () => (await requestMemory(registry)).used === 0);
   });
 
   it('streams an upload larger than the budget (staging writes through when the budget is short)', async () => {
