@@ -60,17 +60,33 @@ interface Server {
 
 async function startServer(dir: string): Promise<Server> {
   const config = join(dir, 'config.yml');
-  await writeFile(config, ['version: 0.1', 'http:', '  addr: 127.0.0.1:0', 'storage:', '  filesystem:', `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`, ''].join('\n'));
-  const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, '--import', 'tsx', join(berthRoot, 'src/cli/main.ts'), 'serve', '--config', config], {
-    cwd: berthRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'http:',
+      '  addr: 127.0.0.1:0',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    process.execPath,
+    [...BERTH_NODE_FLAGS, '--import', 'tsx', join(berthRoot, 'src/cli/main.ts'), 'serve', '--config', config],
+    {
+      cwd: berthRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   if (process.env.HOSTILE_SERVER_STDERR) child.stderr?.pipe(process.stderr);
   else child.stderr?.resume();
   const port = await new Promise<number>((resolvePort, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      const match = /"msg":"listening".*"url":"http:\/\/[^:]+:(\d+)"/.exec(line) ?? /"url":"http:\/\/[^:]+:(\d+)".*"msg":"listening"/.exec(line);
+      const match =
+        /"msg":"listening".*"url":"http:\/\/[^:]+:(\d+)"/.exec(line) ?? /"url":"http:\/\/[^:]+:(\d+)".*"msg":"listening"/.exec(line);
       if (match?.[1]) resolvePort(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`berth exited with ${code}`)));
@@ -204,7 +220,10 @@ async function run(kind: Kind): Promise<void> {
     const sampler = new Sampler(server.tree);
     const baseline = sampler.sample();
     sampler.start();
-    const uploads = kind === 'patch' || kind === 'upload' ? await Promise.all(Array.from({ length: connections }, (_, n) => createUpload(server.port, n))) : [];
+    const uploads =
+      kind === 'patch' || kind === 'upload'
+        ? await Promise.all(Array.from({ length: connections }, (_, n) => createUpload(server.port, n)))
+        : [];
     const all: Hostile[] = [];
     let capped = false;
     const started = Date.now();
@@ -213,7 +232,9 @@ async function run(kind: Kind): Promise<void> {
     const batch = 50;
     for (let first = 0; first < connections && !capped; first += batch) {
       const group = await Promise.all(
-        Array.from({ length: Math.min(batch, connections - first) }, (_, i) => open(server.port, head(kind, first + i, uploads[first + i] ?? ''))),
+        Array.from({ length: Math.min(batch, connections - first) }, (_, i) =>
+          open(server.port, head(kind, first + i, uploads[first + i] ?? '')),
+        ),
       );
       all.push(...group);
       await Promise.all(group.map((h) => send(h, bodyBytes, kind === 'patch')));

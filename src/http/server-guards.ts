@@ -41,7 +41,11 @@ export function guardServer(server: NodeJS.EventEmitter): void {
  * a compatibility request and response.
  */
 function answerConnect(_request: IncomingMessage | Http2ServerRequest, target: Duplex | Http2ServerResponse): void {
-  const error = new RegistryError('UNSUPPORTED', { method: 'CONNECT' }, { message: 'CONNECT is not supported: this is a registry, not a proxy' });
+  const error = new RegistryError(
+    'UNSUPPORTED',
+    { method: 'CONNECT' },
+    { message: 'CONNECT is not supported: this is a registry, not a proxy' },
+  );
   if (target instanceof Duplex) {
     sendRawError(target, error);
     return;

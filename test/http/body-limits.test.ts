@@ -69,7 +69,13 @@ class RawClient {
 
   /** Whether an answer came already (without waiting for one). */
   async answered(): Promise<boolean> {
-    return Promise.race([this.#answer.then(() => true, () => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+    return Promise.race([
+      this.#answer.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((r) => setImmediate(() => r(false))),
+    ]);
   }
 }
 
@@ -77,7 +83,10 @@ function assertOciAnswer(answer: RawAnswer, status: number, code: string): void 
   assert.equal(answer.status, status, `expected ${status} ${code}, got ${answer.status}: ${answer.body}`);
   assert.match(answer.headers['content-type'] ?? '', /^application\/json/);
   const body = JSON.parse(answer.body) as { errors?: { code: string }[] };
-  assert.ok(body.errors?.some((error) => error.code === code), `expected ${code} in ${answer.body}`);
+  assert.ok(
+    body.errors?.some((error) => error.code === code),
+    `expected ${code} in ${answer.body}`,
+  );
 }
 
 function manifestPutHead(repo: string, tag: string, length: number): string {

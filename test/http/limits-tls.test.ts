@@ -19,7 +19,9 @@ const skip = testTarget === 'reference' ? 'TLS tests start Berth with its own de
 function tlsExchange(url: string, ca: string, request: string): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: hostname, port: Number(port), ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => socket.write(request));
+    const socket = tlsConnect({ host: hostname, port: Number(port), ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () =>
+      socket.write(request),
+    );
     let received = '';
     const finish = (): boolean => {
       const end = received.indexOf('\r\n\r\n');
@@ -61,7 +63,10 @@ function h2Request(session: ClientHttp2Session, headers: Record<string, string>)
 
 function assertOciBody(body: string, code: string): void {
   const parsed = JSON.parse(body) as { errors?: { code: string }[] };
-  assert.ok(parsed.errors?.some((error) => error.code === code), `expected ${code} in ${body}`);
+  assert.ok(
+    parsed.errors?.some((error) => error.code === code),
+    `expected ${code} in ${body}`,
+  );
 }
 
 /** `count` header lines "x-h0001: a": 2,000 of them are about 23 KB. */
