@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { InvalidPathError, PathNotFoundError, StorageError } from '../../errors/storage.js';
 import type { StorageDriver } from '../driver.js';
-import { INVALID_KEYS, hashStream, readAll, runDriverSuite } from '../testing/driver-suite.js';
+import { INVALID_KEYS, hashStream, runDriverSuite } from '../testing/driver-suite.js';
 import { FilesystemDriver, removeStaleTempFiles } from './filesystem-driver.js';
 import { isTemporaryName, temporaryName } from './temp-files.js';
 
