@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { InvalidPathError, PathNotFoundError, StorageError } from '../../src/errors/storage.js';
+import { InvalidPathError, PathNotFoundError, StorageBusyError, StorageError } from '../../src/errors/storage.js';
 import { hashStream, runDriverSuite } from '../../src/storage/testing/driver-suite.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { S3Driver, type S3DriverOptions } from '../../src/storage/s3/s3-driver.js';
 import { copyLargeObject } from '../../src/storage/s3/multipart.js';
 import { MiB, type S3Context } from '../../src/storage/s3/s3-context.js';
 import { ObjectKeys } from '../../src/storage/s3/object-keys.js';
-import { UNBOUNDED_MEMORY } from '../../src/storage/memory-budget.js';
+import { MemoryBudget, UNBOUNDED_MEMORY } from '../../src/storage/memory-budget.js';
 
 const runFile = promisify(execFile);
 
@@ -418,6 +418,27 @@ function defineTests(s3: TestS3): void {
       // About one part (5 MiB) plus the SDK and its sockets; the blob itself is 50 MiB.
       assert.ok(report.writeGrowth < 15 * MiB, `rss grew by ${mib(report.writeGrowth)} writing 50 MiB`);
       assert.ok(report.readGrowth < 15 * MiB, `rss grew by ${mib(report.readGrowth)} reading 50 MiB`);
+    });
+
+    it('holds part buffers against the memory budget, refusing a write that does not fit', async () => {
+      const root = freshRoot('memory');
+      // One part's buffer and 1 MiB more.
+      const memory = new MemoryBudget(CHUNK + MiB);
+      const driver = makeDriver({ rootDirectory: root, memory });
+      const first = await driver.writer('a', { append: false });
+      const content = pattern(0, CHUNK - 1);
+      await first.write(content);
+      const held = memory.used;
+      assert.ok(held >= content.length && held <= CHUNK, `${held} bytes reserved`);
+      const second = await driver.writer('b', { append: false });
+      await assert.rejects(second.write(pattern(0, 2 * MiB)), StorageBusyError);
+      await second.close();
+      assert.equal(memory.used, held, 'the refused writer holds nothing');
+      await first.commit();
+      assert.equal(memory.used, 0);
+      assert.equal(await hashStream(await driver.reader('a')), createHash('sha256').update(content).digest('hex'));
+      await assert.rejects(driver.stat('b'), PathNotFoundError);
+      assert.deepEqual(await uploadsBelow(root), []);
     });
 
     it('moves a multipart object server-side, and unfinished content too', async () => {
