@@ -164,16 +164,16 @@ export class MetadataStore implements RegistryIndex {
 
   // ---- uploads (upload-index.ts)
 
-  createUpload(id: string, repository: string): Promise<void> {
-    return this.uploads.createUpload(id, repository);
+  createUpload(id: string, repository: string, at?: Date): Promise<void> {
+    return this.uploads.createUpload(id, repository, at);
   }
 
   findUpload(id: string): Promise<UploadRecord | undefined> {
     return this.uploads.findUpload(id);
   }
 
-  touchUpload(id: string): Promise<void> {
-    return this.uploads.touchUpload(id);
+  touchUpload(id: string, at?: Date): Promise<void> {
+    return this.uploads.touchUpload(id, at);
   }
 
   deleteUpload(id: string): Promise<void> {

@@ -15,10 +15,11 @@ export interface UploadRecord {
 
 /** What the registry asks of the index about upload sessions. */
 export interface UploadIndex {
-  createUpload(id: string, repository: string): Promise<void>;
+  /** A new session, created (and last active) at `at`, now by default. */
+  createUpload(id: string, repository: string, at?: Date): Promise<void>;
   findUpload(id: string): Promise<UploadRecord | undefined>;
-  /** Records activity now. */
-  touchUpload(id: string): Promise<void>;
+  /** Records activity at `at`, now by default. */
+  touchUpload(id: string, at?: Date): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   /** Uploads not touched since the cutoff: abandoned, to be purged. */
   listUploadsIdleSince(cutoff: Date): Promise<UploadRecord[]>;
@@ -28,8 +29,8 @@ export interface UploadIndex {
 export class UploadQueries implements UploadIndex {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async createUpload(id: string, repository: string): Promise<void> {
-    const createdAt = now();
+  async createUpload(id: string, repository: string, at?: Date): Promise<void> {
+    const createdAt = at === undefined ? now() : at.toISOString();
     await this.db.insertInto('uploads').values({ id, repository, created_at: createdAt, updated_at: createdAt }).execute();
   }
 
@@ -38,8 +39,9 @@ export class UploadQueries implements UploadIndex {
     return row && toUploadRecord(row);
   }
 
-  async touchUpload(id: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ updated_at: now() }).where('id', '=', id).execute();
+  async touchUpload(id: string, at?: Date): Promise<void> {
+    const updatedAt = at === undefined ? now() : at.toISOString();
+    await this.db.updateTable('uploads').set({ updated_at: updatedAt }).where('id', '=', id).execute();
   }
 
   async deleteUpload(id: string): Promise<void> {

@@ -11,6 +11,8 @@ export interface RegistryOptions {
   readonly uploadPurgeAgeMs?: number | undefined;
   /** validation.manifests.indexes: which children of a pushed index must exist; default all. */
   readonly indexChildren?: IndexChildPolicy | undefined;
+  /** The clock (milliseconds since the epoch), Date.now by default; tests replace it to step past an age. */
+  readonly now?: (() => number) | undefined;
 }
 
 /**

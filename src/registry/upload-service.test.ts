@@ -2,7 +2,8 @@
 // a SQLite metadata database. Covers how often upload activity is recorded, purging idle uploads,
 // the one-request push straight to the content address (and what a failure there leaves behind),
 // concurrent pushes of the same blob, status() waiting for a chunk in flight, and a failed first
-// chunk keeping the bytes that arrived.
+// chunk keeping the bytes that arrived. Time is a test clock handed to the service: the activity
+// and purge tests step it past an interval instead of sleeping.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -94,6 +95,12 @@ async function updatedAt(metadata: MetadataStore, id: string): Promise<string> {
   return row.updatedAt;
 }
 
+/** A clock the tests step forward instead of sleeping (UploadService's `now` option). */
+class Clock {
+  ms = Date.parse('2030-01-01T00:00:00.000Z');
+  readonly now = (): number => this.ms;
+}
+
 function isRegistryError(name: string): (error: unknown) => boolean {
   return (error: unknown) => {
     assert.ok(error instanceof RegistryError, `expected a RegistryError, got ${String(error)}`);
@@ -116,14 +123,15 @@ describe('UploadService', () => {
 
   describe('recording upload activity', () => {
     it('rewrites updated_at at most every purge age / 10', async () => {
-      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 2000 });
+      const clock = new Clock();
+      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 2000, now: clock.now });
       const { id } = await service.start(repository);
       const created = await updatedAt(fixture.metadata, id);
 
       await service.append(repository, id, pieces(randomBytes(4 * KiB)));
       assert.equal(await updatedAt(fixture.metadata, id), created, 'a chunk right after the start is not recorded');
 
-      await delay(300); // longer than the 200 ms interval
+      clock.ms += 300; // longer than the 200 ms interval
       const status = await service.append(repository, id, pieces(randomBytes(4 * KiB)));
       assert.equal(status.size, 8 * KiB);
       const touched = await updatedAt(fixture.metadata, id);
@@ -136,11 +144,12 @@ describe('UploadService', () => {
     });
 
     it('uses a 60 s interval without a purge age', async () => {
-      const service = new UploadService(fixture.storage, fixture.metadata, {});
+      const clock = new Clock();
+      const service = new UploadService(fixture.storage, fixture.metadata, { now: clock.now });
       const { id } = await service.start(repository);
       const created = await updatedAt(fixture.metadata, id);
       await service.append(repository, id, pieces(randomBytes(4 * KiB)));
-      await delay(50);
+      clock.ms += 50;
       await service.append(repository, id, pieces(randomBytes(4 * KiB)));
       assert.equal(await updatedAt(fixture.metadata, id), created);
       assert.equal((await service.status(repository, id)).size, 8 * KiB);
@@ -148,10 +157,11 @@ describe('UploadService', () => {
 
     it('caps the interval at 60 s for a long purge age', async () => {
       // purge age 1 h: a tenth would be 6 min, the cap is 60 s; either way a quick chunk is not recorded.
-      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 3_600_000 });
+      const clock = new Clock();
+      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 3_600_000, now: clock.now });
       const { id } = await service.start(repository);
       const created = await updatedAt(fixture.metadata, id);
-      await delay(50);
+      clock.ms += 50;
       await service.append(repository, id, pieces(randomBytes(KiB)));
       await service.append(repository, id, pieces(randomBytes(KiB)));
       assert.equal(await updatedAt(fixture.metadata, id), created);
@@ -160,7 +170,8 @@ describe('UploadService', () => {
 
   describe('purgeIdle', () => {
     it('removes idle uploads with their bytes, keeps one that got a chunk recently, and only lists on a dry run', async () => {
-      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 2000 });
+      const clock = new Clock();
+      const service = new UploadService(fixture.storage, fixture.metadata, { uploadPurgeAgeMs: 2000, now: clock.now });
       const idle = await service.start(repository);
       const active = await service.start(repository);
       await service.append(repository, idle.id, pieces(randomBytes(16 * KiB)));
@@ -170,7 +181,7 @@ describe('UploadService', () => {
       assert.ok(await exists(idleFolder));
       assert.ok(await exists(activeFolder));
 
-      await delay(400); // past the 200 ms activity interval and the 250 ms idle limit below
+      clock.ms += 400; // past the 200 ms activity interval and the 250 ms idle limit below
       await service.append(repository, active.id, pieces(randomBytes(16 * KiB)));
 
       const listed = await service.purgeIdle(250, true);

@@ -52,18 +52,20 @@ export class UploadService {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   private readonly activityIntervalMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: UploadIndex & Pick<BlobIndex, 'addBlobToRepository'>,
-    options: Pick<RegistryOptions, 'uploadPurgeAgeMs'> = {},
+    options: Pick<RegistryOptions, 'uploadPurgeAgeMs' | 'now'> = {},
   ) {
     this.activityIntervalMs = activityIntervalMs(options.uploadPurgeAgeMs);
+    this.now = options.now ?? Date.now;
   }
 
   async start(repository: RepositoryName): Promise<UploadStatus> {
     const id = randomUUID();
-    await this.metadata.createUpload(id, repository);
+    await this.metadata.createUpload(id, repository, new Date(this.now()));
     this.runningHashes.set(id, { hash: createHash('sha256'), offset: 0 });
     return { id, repository, size: 0 };
   }
@@ -90,7 +92,8 @@ export class UploadService {
     return this.withLock(id, async () => {
       const upload = await this.session(repository, id);
       const size = await this.write(id, await this.currentSize(id), chunk, options, 'close');
-      if (Date.now() - Date.parse(upload.updatedAt) >= this.activityIntervalMs) await this.metadata.touchUpload(id);
+      const now = this.now();
+      if (now - Date.parse(upload.updatedAt) >= this.activityIntervalMs) await this.metadata.touchUpload(id, new Date(now));
       return { id, repository, size };
     });
   }
@@ -135,7 +138,7 @@ export class UploadService {
    * their ids. An aborted signal stops it between two uploads.
    */
   async purgeIdle(maxIdleMs: number, dryRun = false, signal?: AbortSignal): Promise<string[]> {
-    const idle = await this.metadata.listUploadsIdleSince(new Date(Date.now() - maxIdleMs));
+    const idle = await this.metadata.listUploadsIdleSince(new Date(this.now() - maxIdleMs));
     if (!dryRun) {
       for (const upload of idle) {
         signal?.throwIfAborted();
