@@ -1,7 +1,7 @@
 // Blob uploads: POST (start, monolithic, or mount), PATCH (chunk), PUT (complete), GET (status)
 // and DELETE (cancel) under /v2/<name>/blobs/uploads/.
 import { RegistryError } from '../../errors/index.js';
-import { parseContentRange, type RepositoryName } from '../../oci/index.js';
+import { parseContentRange, type Digest, type RepositoryName } from '../../oci/index.js';
 import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../registry/index.js';
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
 import { bodyChunks } from '../body-chunks.js';
@@ -129,10 +129,17 @@ export async function patchUpload(ctx: RequestContext): Promise<void> {
 export async function putUpload(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const id = ctx.params.uuid ?? '';
-  // Check the session before the digest, so an unknown upload is reported as such.
-  await ctx.registry.uploads.status(repository, id);
-  const digest = parseDigest(ctx.query.get('digest'));
-  const chunk = chunkOf(ctx);
+  let digest: Digest;
+  let chunk: ReturnType<typeof chunkOf>;
+  try {
+    digest = parseDigest(ctx.query.get('digest'));
+    chunk = chunkOf(ctx);
+  } catch (error) {
+    // An unknown upload is reported as such before a bad digest or range. Only here: complete()
+    // checks the session itself, so a good request reads it (and stats the bytes) once.
+    await ctx.registry.uploads.status(repository, id);
+    throw error;
+  }
   const body = hasBody(ctx) ? chunk.body : undefined;
   const blob = await ctx.registry.uploads.complete(repository, id, digest, body, chunk.options);
   sendBlobCreated(ctx, repository, blob.digest.toString());
