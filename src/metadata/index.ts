@@ -29,8 +29,8 @@ export type {
   UserRecord,
 } from './account-records.js';
 export {
-  CacheStore,
+  CachedContentIndex,
   type CachedItemRecord,
   type CachedManifestEntry,
   type CachedTagRecord,
-} from './cache-store.js';
+} from './cached-content-index.js';

@@ -3,7 +3,7 @@
 // A push is one transaction that checks its references again, so a tag never points at a
 // manifest the index does not have and an accepted manifest never names a missing blob.
 import type { Kysely, Selectable } from 'kysely';
-import { recordCachedManifest, type CachedManifestEntry } from './cache-store.js';
+import { recordCachedManifest, type CachedManifestEntry } from './cached-content-index.js';
 import { digestsIn, linkBlob, now, type Executor } from './links.js';
 import { toPage, type Page, type PageRequest } from './page.js';
 import { preparedQuery } from './prepared-query.js';
@@ -46,9 +46,7 @@ export interface NewManifest {
 }
 
 /** What deleteManifest did: 'referenced' names an index in the repository that lists the manifest. */
-export type ManifestDeletion =
-  | { readonly result: 'deleted' | 'unknown' }
-  | { readonly result: 'referenced'; readonly index: string };
+export type ManifestDeletion = { readonly result: 'deleted' | 'unknown' } | { readonly result: 'referenced'; readonly index: string };
 
 export interface RequiredReferences {
   readonly blobs: readonly string[];
@@ -109,9 +107,7 @@ export class ManifestQueries implements ManifestIndex {
         db
           .selectFrom('tags')
           .innerJoin('manifests', (join) =>
-            join
-              .onRef('manifests.repository', '=', 'tags.repository')
-              .onRef('manifests.digest', '=', 'tags.manifest_digest'),
+            join.onRef('manifests.repository', '=', 'tags.repository').onRef('manifests.digest', '=', 'tags.manifest_digest'),
           )
           .select(RECORD_COLUMNS)
           .where('tags.repository', '=', repository)
@@ -120,11 +116,7 @@ export class ManifestQueries implements ManifestIndex {
     ),
     manifest: preparedQuery(
       (db: Kysely<Database>, repository: string, digest: string) =>
-        db
-          .selectFrom('manifests')
-          .select(RECORD_COLUMNS)
-          .where('repository', '=', repository)
-          .where('digest', '=', digest),
+        db.selectFrom('manifests').select(RECORD_COLUMNS).where('repository', '=', repository).where('digest', '=', digest),
       2,
     ),
   };
@@ -137,8 +129,7 @@ export class ManifestQueries implements ManifestIndex {
 
   async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
     return this.db.transaction().execute(async (trx) => {
-      const missing =
-        manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
+      const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
       if (missing !== undefined) return { missing };
       const createdAt = now();
       await trx
@@ -166,9 +157,7 @@ export class ManifestQueries implements ManifestIndex {
         // A no-op update rather than doNothing: it locks an existing row until commit, so a
         // concurrent deleteManifest waits for this push (and then removes its tags too) instead
         // of committing in between and leaving the tags below pointing at a deleted manifest.
-        .onConflict((oc) =>
-          oc.columns(['repository', 'digest']).doUpdateSet((eb) => ({ created_at: eb.ref('manifests.created_at') })),
-        )
+        .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet((eb) => ({ created_at: eb.ref('manifests.created_at') })))
         .execute();
       // After the manifest row: if a delete held it, the delete has committed by now and removed
       // the old link, so this inserts a new one.
@@ -193,9 +182,7 @@ export class ManifestQueries implements ManifestIndex {
         await trx
           .insertInto('tags')
           .values({ repository: manifest.repository, name: tag, manifest_digest: manifest.digest, updated_at: createdAt })
-          .onConflict((oc) =>
-            oc.columns(['repository', 'name']).doUpdateSet({ manifest_digest: manifest.digest, updated_at: createdAt }),
-          )
+          .onConflict((oc) => oc.columns(['repository', 'name']).doUpdateSet({ manifest_digest: manifest.digest, updated_at: createdAt }))
           .execute();
       }
       if (manifest.cachedFrom) await recordCachedManifest(trx, manifest.repository, manifest.digest, manifest.cachedFrom);
@@ -261,22 +248,14 @@ export class ManifestQueries implements ManifestIndex {
           .where('manifest_digest', '=', digest)
           .execute();
       }
-      await trx
-        .deleteFrom('manifest_references')
-        .where('repository', '=', repository)
-        .where('manifest_digest', '=', digest)
-        .execute();
+      await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
       await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
       return { result: 'deleted' };
     });
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const deleted = await this.db
-      .deleteFrom('tags')
-      .where('repository', '=', repository)
-      .where('name', '=', tag)
-      .executeTakeFirst();
+    const deleted = await this.db.deleteFrom('tags').where('repository', '=', repository).where('name', '=', tag).executeTakeFirst();
     return Number(deleted.numDeletedRows) > 0;
   }
 
@@ -322,12 +301,7 @@ function toManifestRecord(row: ManifestColumns): ManifestRecord {
   };
 }
 
-async function findMissing(
-  db: Executor,
-  repository: string,
-  required: RequiredReferences,
-  lock = false,
-): Promise<string | undefined> {
+async function findMissing(db: Executor, repository: string, required: RequiredReferences, lock = false): Promise<string | undefined> {
   const blobs = await digestsIn(db, 'repository_blobs', repository, required.blobs, lock);
   const missingBlob = required.blobs.find((digest) => !blobs.has(digest));
   if (missingBlob !== undefined) return missingBlob;

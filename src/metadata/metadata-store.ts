@@ -6,7 +6,7 @@
 import { Migrator, PostgresIntrospector, sql, type Kysely } from 'kysely';
 import { AccountStore } from './account-store.js';
 import { BlobQueries, type BlobIndex } from './blob-index.js';
-import { CacheStore } from './cache-store.js';
+import { CachedContentIndex } from './cached-content-index.js';
 import { ListingQueries, type ListingIndex } from './listing-index.js';
 import {
   ManifestQueries,
@@ -33,7 +33,7 @@ export class MetadataStore implements RegistryIndex {
   readonly accounts: AccountStore;
 
   /** The pull-through cache's records (cached tags and items), on the same database. */
-  readonly cache: CacheStore;
+  readonly cachedContent: CachedContentIndex;
 
   /**
    * Whether the database takes row locks (PostgreSQL; SQLite runs one write transaction at a
@@ -50,7 +50,7 @@ export class MetadataStore implements RegistryIndex {
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
-    this.cache = new CacheStore(db);
+    this.cachedContent = new CachedContentIndex(db);
     this.blobs = new BlobQueries(db, this.rowLocks);
     this.manifests = new ManifestQueries(db, this.rowLocks);
     this.listings = new ListingQueries(db);

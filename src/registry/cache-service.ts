@@ -92,17 +92,17 @@ export class CacheService {
 
   /** The cached tag's record, or undefined for a hosted tag or one never fetched. */
   tag(repository: RepositoryName, tag: string): Promise<CachedTagRecord | undefined> {
-    return this.metadata.cache.findTag(repository, tag);
+    return this.metadata.cachedContent.findTag(repository, tag);
   }
 
   /** The upstream confirmed the tag still names the cached manifest. */
   async markTagChecked(repository: RepositoryName, tag: string, at: Date): Promise<void> {
-    await this.metadata.cache.markTagChecked(repository, tag, at);
+    await this.metadata.cachedContent.markTagChecked(repository, tag, at);
   }
 
   /** Records a blob about to be fetched from (or confirmed by) an upstream, before its bytes land. */
   async recordItem(repository: RepositoryName, digest: Digest, upstream: string, at: Date): Promise<void> {
-    await this.metadata.cache.recordItem(repository, digest.toString(), upstream, at);
+    await this.metadata.cachedContent.recordItem(repository, digest.toString(), upstream, at);
     this.lastRecorded.set(itemKey(repository, digest), at.getTime());
   }
 
@@ -116,17 +116,17 @@ export class CacheService {
     if (last !== undefined && at.getTime() - last < PULL_RECORD_INTERVAL_MS) return;
     this.lastRecorded.set(key, at.getTime());
     if (this.lastRecorded.size > PULL_RECORD_MAX_ENTRIES) this.forgetBefore(at.getTime() - PULL_RECORD_INTERVAL_MS);
-    await this.metadata.cache.touchItem(repository, digest.toString(), at);
+    await this.metadata.cachedContent.touchItem(repository, digest.toString(), at);
   }
 
   /** The size of the blob if the store holds verified bytes for it (in any repository). */
   storedBlobSize(digest: Digest): Promise<number | undefined> {
-    return this.metadata.cache.storedBlobSize(digest.toString());
+    return this.metadata.cachedContent.storedBlobSize(digest.toString());
   }
 
   /** Whether a manifest of the repository references the digest. */
   isReferenced(repository: RepositoryName, digest: Digest): Promise<boolean> {
-    return this.metadata.cache.isReferenced(repository, digest.toString());
+    return this.metadata.cachedContent.isReferenced(repository, digest.toString());
   }
 
   /**

@@ -103,20 +103,26 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         assert.equal(countRequests(up.output(), 'GET', `/v2/cold/app/manifests/v1`), before);
 
         // What garbage collection will need: the cached tag and items with their last pull.
-        const tag = await local.registry.metadata.cache.findTag(repo, 'v1');
+        const tag = await local.registry.metadata.cachedContent.findTag(repo, 'v1');
         assert.equal(tag?.upstream, 'up');
         assert.equal(tag?.manifestDigest, image.digest.toString());
-        const item = await local.registry.metadata.cache.findItem(repo, sha256(layer));
+        const item = await local.registry.metadata.cachedContent.findItem(repo, sha256(layer));
         assert.equal(item?.lastPulledAt.getTime(), clock.ms);
         // Pulled again within the minute: no write; a minute later: moved forward.
         clock.ms += 30_000;
         await readAll((await cache.openBlob(repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
-        assert.equal((await local.registry.metadata.cache.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(), clock.ms - 30_000);
+        assert.equal(
+          (await local.registry.metadata.cachedContent.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(),
+          clock.ms - 30_000,
+        );
         clock.ms += 31_000;
         await readAll((await cache.openBlob(repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
-        assert.equal((await local.registry.metadata.cache.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(), clock.ms);
+        assert.equal((await local.registry.metadata.cachedContent.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(), clock.ms);
         await cache.getManifest(repo, tagRef('v1'), undefined, anyNs);
-        assert.equal((await local.registry.metadata.cache.findItem(repo, image.digest.toString()))?.lastPulledAt.getTime(), clock.ms);
+        assert.equal(
+          (await local.registry.metadata.cachedContent.findItem(repo, image.digest.toString()))?.lastPulledAt.getTime(),
+          clock.ms,
+        );
         // Cached content is in the catalog and the tags list.
         assert.deepEqual((await local.registry.listings.tags(repo, {})).items, ['v1']);
       },
@@ -141,7 +147,10 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
 
         const second = await pushImage(up.url, 'moving/app', 'latest');
         clock.ms += 100;
-        assert.ok((await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest), 'trusted within the TTL');
+        assert.ok(
+          (await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest),
+          'trusted within the TTL',
+        );
         clock.ms += 200;
         const moved = await cache.getManifest(repo, tagRef('latest'), undefined, anyNs);
         assert.ok(moved.digest.equals(second.digest), 'the moved tag after the TTL');
@@ -164,7 +173,14 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.ociIndex,
-        manifests: [{ mediaType: MediaType.ociManifest, digest: image.digest.toString(), size: image.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }],
+        manifests: [
+          {
+            mediaType: MediaType.ociManifest,
+            digest: image.digest.toString(),
+            size: image.manifest.length,
+            platform: { os: 'linux', architecture: 'amd64' },
+          },
+        ],
       }),
     );
     const indexDigest = await pushManifest(up.url, 'multi/app', 'latest', index, MediaType.ociIndex);
@@ -281,22 +297,28 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         assert.deepEqual(got.bytes, image.manifest);
         const layer = image.layers[0]!;
         assert.deepEqual(await readAll((await cache.openBlob(prefixed, Digest.parse(sha256(layer)), undefined, anyNs)).stream), layer);
-        assert.equal((await local.registry.metadata.cache.findTag(prefixed, 'v1'))?.upstream, 'mirror');
+        assert.equal((await local.registry.metadata.cachedContent.findTag(prefixed, 'v1'))?.upstream, 'mirror');
 
         // Root upstreams, in order; ?ns= narrows them to those whose hosts include it.
         await cache.getManifest(name('pt/app'), tagRef('v1'), undefined, anyNs);
-        assert.equal((await local.registry.metadata.cache.findTag(name('pt/app'), 'v1'))?.upstream, 'first');
+        assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/app'), 'v1'))?.upstream, 'first');
         await pushImage(up.url, 'pt/other', 'v1');
         await cache.getManifest(name('pt/other'), tagRef('v1'), undefined, { ns: 'second.example' });
-        assert.equal((await local.registry.metadata.cache.findTag(name('pt/other'), 'v1'))?.upstream, 'second');
+        assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/other'), 'v1'))?.upstream, 'second');
         // No upstream for that host: only hosted content, and there is none.
         await pushImage(up.url, 'pt/third', 'v1');
-        await assert.rejects(cache.getManifest(name('pt/third'), tagRef('v1'), undefined, { ns: 'elsewhere.example' }), isError('MANIFEST_UNKNOWN'));
+        await assert.rejects(
+          cache.getManifest(name('pt/third'), tagRef('v1'), undefined, { ns: 'elsewhere.example' }),
+          isError('MANIFEST_UNKNOWN'),
+        );
         // Selected by its host, the prefix upstream serves the name as containerd sends it.
         await cache.getManifest(name('pt/third'), tagRef('v1'), undefined, { ns: 'mirror.example' });
-        assert.equal((await local.registry.metadata.cache.findTag(name('pt/third'), 'v1'))?.upstream, 'mirror');
+        assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/third'), 'v1'))?.upstream, 'mirror');
         // The prefix upstream is not selected by another host.
-        await assert.rejects(cache.getManifest(name('mirror/pt/third'), tagRef('v1'), undefined, { ns: 'first.example' }), isError('MANIFEST_UNKNOWN'));
+        await assert.rejects(
+          cache.getManifest(name('mirror/pt/third'), tagRef('v1'), undefined, { ns: 'first.example' }),
+          isError('MANIFEST_UNKNOWN'),
+        );
       },
     );
   });
@@ -318,7 +340,8 @@ describe('pull-through cache: upstream down', { skip: testTarget === 'reference'
       const notCached = randomBytes(100);
       await pushBlob(down.url, 'down/app', notCached);
       await offline.getManifest(repo, tagRef('latest'), undefined, anyNs);
-      for (const blob of [image.config, ...image.layers]) await readAll((await offline.openBlob(repo, Digest.parse(sha256(blob)), undefined, anyNs)).stream);
+      for (const blob of [image.config, ...image.layers])
+        await readAll((await offline.openBlob(repo, Digest.parse(sha256(blob)), undefined, anyNs)).stream);
       await down.stop();
 
       // Within the TTL: the cache alone.
@@ -370,7 +393,11 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
         return;
       }
       if (path === '/v2/held/app/manifests/v1') {
-        response.writeHead(200, { 'content-type': MediaType.ociManifest, 'docker-content-digest': sha256(held), 'content-length': held.length });
+        response.writeHead(200, {
+          'content-type': MediaType.ociManifest,
+          'docker-content-digest': sha256(held),
+          'content-length': held.length,
+        });
         response.end(request.method === 'HEAD' ? undefined : held);
         return;
       }
@@ -401,20 +428,30 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
       // A push's checks: a blob HEAD and a manifest HEAD miss (404), they do not fail (502).
       await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
       await assert.rejects(cache.describeManifest(repo, tagRef('1'), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
-      await assert.rejects(cache.describeManifest(repo, digestRef(digest), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(
+        cache.describeManifest(repo, digestRef(digest), undefined, anyNs, undefined, 'miss'),
+        isError('MANIFEST_UNKNOWN'),
+      );
       // Reads that need the bytes say the upstream failed.
       await assert.rejects(cache.openBlob(repo, digest, undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       await assert.rejects(cache.statBlob(repo, digest, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       // A tag Berth holds but cannot revalidate (offline: false) is not a miss.
       clock.ms += 5000;
-      await assert.rejects(cache.describeManifest(held, tagRef('v1'), undefined, anyNs, undefined, 'miss'), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(
+        cache.describeManifest(held, tagRef('v1'), undefined, anyNs, undefined, 'miss'),
+        isError('UPSTREAM_UNAVAILABLE'),
+      );
 
       // One warning for the outage, however many requests failed.
-      for (let i = 0; i < 5; i++) await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      for (let i = 0; i < 5; i++)
+        await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       assert.deepEqual(outageWarnings().length, 1, JSON.stringify(logger.lines));
       assert.match(outageWarnings()[0]!, /^upstream unreachable/);
-      assert.ok(logger.lines.every((l) => !('err' in l.obj)), 'no error objects (stacks) in the log');
+      assert.ok(
+        logger.lines.every((l) => !('err' in l.obj)),
+        'no error objects (stacks) in the log',
+      );
 
       // Just after a failure, HEADs do without the upstream (an upstream dropping packets would
       // hold each for the client's whole timeout); a few seconds later they ask it again.
@@ -499,7 +536,11 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
       if (path === '/v2/evil/app/manifests/latest' || path === `/v2/evil/app/manifests/${sha256(manifest)}`) {
         const bytes = tampered ? Buffer.from(manifest.toString().replace('"schemaVersion":2', '"schemaVersion": 2')) : manifest;
         // The announced digest is the true one; the bytes are not.
-        response.writeHead(200, { 'content-type': MediaType.ociManifest, 'docker-content-digest': sha256(manifest), 'content-length': bytes.length });
+        response.writeHead(200, {
+          'content-type': MediaType.ociManifest,
+          'docker-content-digest': sha256(manifest),
+          'content-length': bytes.length,
+        });
         response.end(request.method === 'HEAD' ? undefined : bytes);
         return;
       }
@@ -566,9 +607,14 @@ async function pushLocally(local: LocalRegistry, repository: ReturnType<typeof n
   const config = Buffer.from(`{"architecture":"amd64","os":"linux","n":"${randomBytes(4).toString('hex')}"}`);
   for (const blob of [layer, config]) {
     const upload = await local.registry.uploads.start(repository);
-    await local.registry.uploads.complete(repository, upload.id, Digest.of(blob), (async function* () {
-      yield blob;
-    })());
+    await local.registry.uploads.complete(
+      repository,
+      upload.id,
+      Digest.of(blob),
+      (async function* () {
+        yield blob;
+      })(),
+    );
   }
   const bytes = imageManifest(config, [layer]);
   const stored = await local.registry.manifests.put({ repository, reference: tagRef(tag), bytes, contentType: MediaType.ociManifest });

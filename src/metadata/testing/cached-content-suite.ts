@@ -1,5 +1,5 @@
 // The pull-through cache part of the metadata suite: cached tags and items through the
-// CacheStore API (and putManifest's cachedFrom), so SQLite and PostgreSQL run it unchanged.
+// CachedContentIndex API (and putManifest's cachedFrom), so SQLite and PostgreSQL run it unchanged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Digest } from '../../oci/digest.js';
@@ -9,7 +9,14 @@ import type { MetadataStoreUnderTest } from './metadata-suite.js';
 const digestOf = (seed: string): string => Digest.of(Buffer.from(seed)).toString();
 const at = (seconds: number): Date => new Date(Date.UTC(2030, 0, 1, 0, 0, seconds));
 
-async function putCached(store: MetadataStore, repository: string, seed: string, tag: string | undefined, seconds: number, upstream = 'hub'): Promise<string> {
+async function putCached(
+  store: MetadataStore,
+  repository: string,
+  seed: string,
+  tag: string | undefined,
+  seconds: number,
+  upstream = 'hub',
+): Promise<string> {
   const digest = digestOf(`manifest:${seed}`);
   const { missing } = await store.putManifest({
     repository,
@@ -27,7 +34,7 @@ async function putCached(store: MetadataStore, repository: string, seed: string,
   return digest;
 }
 
-export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnderTest>): void {
+export function runCachedContentSuite(name: string, open: () => Promise<MetadataStoreUnderTest>): void {
   function test(title: string, body: (store: MetadataStore) => Promise<void>): void {
     it(title, async () => {
       const { store, cleanup } = await open();
@@ -41,16 +48,16 @@ export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnd
 
   describe(`metadata suite (pull-through cache): ${name}`, () => {
     test('a cached manifest records its tag and item in the same push, and moving the tag updates it', async (store) => {
-      assert.equal(await store.cache.findTag('hub/app', 'latest'), undefined);
+      assert.equal(await store.cachedContent.findTag('hub/app', 'latest'), undefined);
       const first = await putCached(store, 'hub/app', 'one', 'latest', 1);
-      assert.deepEqual(await store.cache.findTag('hub/app', 'latest'), {
+      assert.deepEqual(await store.cachedContent.findTag('hub/app', 'latest'), {
         repository: 'hub/app',
         tag: 'latest',
         upstream: 'hub',
         manifestDigest: first,
         checkedAt: at(1),
       });
-      assert.deepEqual(await store.cache.findItem('hub/app', first), {
+      assert.deepEqual(await store.cachedContent.findItem('hub/app', first), {
         repository: 'hub/app',
         digest: first,
         upstream: 'hub',
@@ -59,7 +66,7 @@ export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnd
       assert.equal((await store.findManifestByTag('hub/app', 'latest'))?.digest, first);
 
       const second = await putCached(store, 'hub/app', 'two', 'latest', 5, 'quay');
-      const moved = await store.cache.findTag('hub/app', 'latest');
+      const moved = await store.cachedContent.findTag('hub/app', 'latest');
       assert.equal(moved?.manifestDigest, second);
       assert.equal(moved?.upstream, 'quay');
       assert.deepEqual(moved?.checkedAt, at(5));
@@ -67,7 +74,7 @@ export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnd
 
       // By digest: an item, no tag.
       const child = await putCached(store, 'hub/app', 'child', undefined, 6);
-      assert.ok(await store.cache.findItem('hub/app', child));
+      assert.ok(await store.cachedContent.findItem('hub/app', child));
       assert.deepEqual((await store.listTags('hub/app', {})).items, ['latest']);
     });
 
@@ -83,38 +90,38 @@ export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnd
         references: [],
         tags: ['latest', 'own'],
       });
-      assert.equal(await store.cache.findTag('mixed/app', 'own'), undefined);
-      assert.equal(await store.cache.findItem('mixed/app', digestOf('manifest:hosted')), undefined);
+      assert.equal(await store.cachedContent.findTag('mixed/app', 'own'), undefined);
+      assert.equal(await store.cachedContent.findItem('mixed/app', digestOf('manifest:hosted')), undefined);
       // The record still names the cached manifest: the tag now points elsewhere, so it is hosted.
-      assert.equal((await store.cache.findTag('mixed/app', 'latest'))?.manifestDigest, cached);
+      assert.equal((await store.cachedContent.findTag('mixed/app', 'latest'))?.manifestDigest, cached);
       assert.equal((await store.findManifestByTag('mixed/app', 'latest'))?.digest, digestOf('manifest:hosted'));
     });
 
     test('marks tags checked, and touches items only forward and only when cached', async (store) => {
       const digest = await putCached(store, 'hub/app', 'one', 'v1', 1);
-      assert.equal(await store.cache.markTagChecked('hub/app', 'v1', at(30)), true);
-      assert.deepEqual((await store.cache.findTag('hub/app', 'v1'))?.checkedAt, at(30));
-      assert.equal(await store.cache.markTagChecked('hub/app', 'nope', at(30)), false);
+      assert.equal(await store.cachedContent.markTagChecked('hub/app', 'v1', at(30)), true);
+      assert.deepEqual((await store.cachedContent.findTag('hub/app', 'v1'))?.checkedAt, at(30));
+      assert.equal(await store.cachedContent.markTagChecked('hub/app', 'nope', at(30)), false);
 
-      assert.equal(await store.cache.touchItem('hub/app', digest, at(20)), true);
-      assert.deepEqual((await store.cache.findItem('hub/app', digest))?.lastPulledAt, at(20));
-      assert.equal(await store.cache.touchItem('hub/app', digest, at(10)), false, 'never backwards');
-      assert.deepEqual((await store.cache.findItem('hub/app', digest))?.lastPulledAt, at(20));
-      assert.equal(await store.cache.touchItem('hosted/app', digest, at(40)), false, 'no row is created');
-      assert.equal(await store.cache.findItem('hosted/app', digest), undefined);
+      assert.equal(await store.cachedContent.touchItem('hub/app', digest, at(20)), true);
+      assert.deepEqual((await store.cachedContent.findItem('hub/app', digest))?.lastPulledAt, at(20));
+      assert.equal(await store.cachedContent.touchItem('hub/app', digest, at(10)), false, 'never backwards');
+      assert.deepEqual((await store.cachedContent.findItem('hub/app', digest))?.lastPulledAt, at(20));
+      assert.equal(await store.cachedContent.touchItem('hosted/app', digest, at(40)), false, 'no row is created');
+      assert.equal(await store.cachedContent.findItem('hosted/app', digest), undefined);
 
       const blob = digestOf('blob');
-      await store.cache.recordItem('hub/app', blob, 'hub', at(3));
-      await store.cache.recordItem('hub/app', blob, 'hub', at(4));
-      assert.deepEqual((await store.cache.findItem('hub/app', blob))?.lastPulledAt, at(4));
+      await store.cachedContent.recordItem('hub/app', blob, 'hub', at(3));
+      await store.cachedContent.recordItem('hub/app', blob, 'hub', at(4));
+      assert.deepEqual((await store.cachedContent.findItem('hub/app', blob))?.lastPulledAt, at(4));
     });
 
     test('lists items by last pull for eviction, and deletes items and tags', async (store) => {
-      await store.cache.recordItem('b/app', digestOf('x'), 'hub', at(3));
-      await store.cache.recordItem('a/app', digestOf('y'), 'hub', at(1));
-      await store.cache.recordItem('a/app', digestOf('z'), 'quay', at(2));
-      await store.cache.recordItem('c/app', digestOf('w'), 'hub', at(50));
-      const old = await store.cache.listItemsPulledBefore(at(10), 10);
+      await store.cachedContent.recordItem('b/app', digestOf('x'), 'hub', at(3));
+      await store.cachedContent.recordItem('a/app', digestOf('y'), 'hub', at(1));
+      await store.cachedContent.recordItem('a/app', digestOf('z'), 'quay', at(2));
+      await store.cachedContent.recordItem('c/app', digestOf('w'), 'hub', at(50));
+      const old = await store.cachedContent.listItemsPulledBefore(at(10), 10);
       assert.deepEqual(
         old.map((i) => [i.repository, i.lastPulledAt.toISOString()]),
         [
@@ -123,26 +130,26 @@ export function runCacheSuite(name: string, open: () => Promise<MetadataStoreUnd
           ['b/app', at(3).toISOString()],
         ],
       );
-      assert.equal((await store.cache.listItemsPulledBefore(at(10), 2)).length, 2);
-      assert.equal(await store.cache.deleteItem('a/app', digestOf('y')), true);
-      assert.equal(await store.cache.deleteItem('a/app', digestOf('y')), false);
-      assert.equal((await store.cache.listItemsPulledBefore(at(10), 10)).length, 2);
+      assert.equal((await store.cachedContent.listItemsPulledBefore(at(10), 2)).length, 2);
+      assert.equal(await store.cachedContent.deleteItem('a/app', digestOf('y')), true);
+      assert.equal(await store.cachedContent.deleteItem('a/app', digestOf('y')), false);
+      assert.equal((await store.cachedContent.listItemsPulledBefore(at(10), 10)).length, 2);
 
       await putCached(store, 'hub/app', 'one', 'v1', 1);
-      assert.equal(await store.cache.deleteTag('hub/app', 'v1'), true);
-      assert.equal(await store.cache.findTag('hub/app', 'v1'), undefined);
-      assert.equal(await store.cache.deleteTag('hub/app', 'v1'), false);
+      assert.equal(await store.cachedContent.deleteTag('hub/app', 'v1'), true);
+      assert.equal(await store.cachedContent.findTag('hub/app', 'v1'), undefined);
+      assert.equal(await store.cachedContent.deleteTag('hub/app', 'v1'), false);
     });
 
     test('finds stored blobs in any repository and references within one', async (store) => {
       const blob = digestOf('layer:one');
-      assert.equal(await store.cache.storedBlobSize(blob), undefined);
+      assert.equal(await store.cachedContent.storedBlobSize(blob), undefined);
       await store.addBlobToRepository('other/app', blob, 4096);
-      assert.equal(await store.cache.storedBlobSize(blob), 4096);
-      assert.equal(await store.cache.isReferenced('hub/app', blob), false);
+      assert.equal(await store.cachedContent.storedBlobSize(blob), 4096);
+      assert.equal(await store.cachedContent.isReferenced('hub/app', blob), false);
       await putCached(store, 'hub/app', 'one', 'v1', 1);
-      assert.equal(await store.cache.isReferenced('hub/app', blob), true);
-      assert.equal(await store.cache.isReferenced('other/app', blob), false);
+      assert.equal(await store.cachedContent.isReferenced('hub/app', blob), true);
+      assert.equal(await store.cachedContent.isReferenced('other/app', blob), false);
     });
   });
 }

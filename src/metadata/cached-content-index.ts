@@ -35,12 +35,7 @@ export interface CachedManifestEntry {
  * Records a cached manifest (and its tag) inside the caller's transaction, so a tag moved to
  * upstream content is never left looking like a hosted one after a crash.
  */
-export async function recordCachedManifest(
-  db: Executor,
-  repository: string,
-  digest: string,
-  entry: CachedManifestEntry,
-): Promise<void> {
+export async function recordCachedManifest(db: Executor, repository: string, digest: string, entry: CachedManifestEntry): Promise<void> {
   const at = entry.at.toISOString();
   await upsertItem(db, repository, digest, entry.upstream, at);
   if (entry.tag !== undefined) {
@@ -62,7 +57,8 @@ async function upsertItem(db: Executor, repository: string, digest: string, upst
     .execute();
 }
 
-export class CacheStore {
+/** The cached_tags and cached_items tables, and the two lookups the pull-through cache makes outside them. */
+export class CachedContentIndex {
   constructor(private readonly db: Kysely<Database>) {}
 
   async findTag(repository: string, tag: string): Promise<CachedTagRecord | undefined> {
@@ -95,11 +91,7 @@ export class CacheStore {
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('cached_tags')
-      .where('repository', '=', repository)
-      .where('tag', '=', tag)
-      .executeTakeFirst();
+    const result = await this.db.deleteFrom('cached_tags').where('repository', '=', repository).where('tag', '=', tag).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 

@@ -8,10 +8,10 @@ import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { openPostgres } from '../../src/metadata/postgres.js';
 import { openSqlite } from '../../src/metadata/sqlite.js';
-import { runCacheSuite } from '../../src/metadata/testing/cache-suite.js';
+import { runCachedContentSuite } from '../../src/metadata/testing/cached-content-suite.js';
 
-runCacheSuite('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-cache-store-'));
+runCachedContentSuite('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cached-content-'));
   const store = new MetadataStore(openSqlite(join(dir, 'metadata.db')));
   await store.migrate();
   return {
@@ -32,7 +32,7 @@ describe('postgresql', () => {
     await server?.stop();
   });
 
-  runCacheSuite('postgresql', async () => {
+  runCachedContentSuite('postgresql', async () => {
     if (!server) throw new Error('the PostgreSQL server is not running');
     const running = server;
     const url = await running.createDatabase();
