@@ -16,7 +16,7 @@ import {
   type RepositoryName,
 } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
-import { ContentCache } from './content-cache.js';
+import { ManifestMemo } from './manifest-memo.js';
 import { blobKey } from './paths.js';
 import { deletesDisabled, type IndexChildPolicy, type RegistryOptions } from './options.js';
 
@@ -40,7 +40,8 @@ export interface StoredManifest {
 }
 
 export class ManifestService {
-  private readonly cache = new ContentCache(64 * 1024 * 1024);
+  /** Manifest bytes recently pushed or read, by digest. */
+  private readonly memo = new ManifestMemo(64 * 1024 * 1024);
 
   constructor(
     private readonly storage: StorageDriver,
@@ -75,7 +76,7 @@ export class ManifestService {
       throw error;
     });
     if (!stored) await this.storage.putContent(key, push.bytes);
-    this.cache.set(digest.toString(), push.bytes);
+    this.memo.set(digest.toString(), push.bytes);
 
     const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
     const { missing } = await this.metadata.putManifest({
@@ -111,9 +112,13 @@ export class ManifestService {
     const deletion = await this.metadata.deleteManifest(repository, digest);
     if (deletion.result === 'unknown') throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: digest });
     if (deletion.result === 'referenced') {
-      throw new RegistryError('MANIFEST_REFERENCED', { digest, index: deletion.index }, {
-        message: `manifest is referenced by index ${deletion.index} in this repository`,
-      });
+      throw new RegistryError(
+        'MANIFEST_REFERENCED',
+        { digest, index: deletion.index },
+        {
+          message: `manifest is referenced by index ${deletion.index} in this repository`,
+        },
+      );
     }
   }
 
@@ -123,11 +128,7 @@ export class ManifestService {
     return toStored(row);
   }
 
-  async get(
-    repository: RepositoryName,
-    reference: Reference,
-    accept?: readonly string[],
-  ): Promise<StoredManifest & { bytes: Buffer }> {
+  async get(repository: RepositoryName, reference: Reference, accept?: readonly string[]): Promise<StoredManifest & { bytes: Buffer }> {
     const stored = await this.describe(repository, reference, accept);
     return { ...stored, bytes: await this.bytesOf(stored.digest) };
   }
@@ -169,10 +170,10 @@ export class ManifestService {
   }
 
   private async bytesOf(digest: Digest): Promise<Buffer> {
-    const cached = this.cache.get(digest.toString());
+    const cached = this.memo.get(digest.toString());
     if (cached) return cached;
     const bytes = await this.storage.getContent(blobKey(digest));
-    this.cache.set(digest.toString(), bytes);
+    this.memo.set(digest.toString(), bytes);
     return bytes;
   }
 }

@@ -1,7 +1,8 @@
-// A bounded in-memory cache of immutable content (manifest bytes by digest). Safe to lose and
-// per replica: a digest's bytes never change, so there is nothing to invalidate.
+// A small in-memory memo of manifest bytes by digest, least recently used out first, bounded in
+// bytes. Safe to lose and per replica: a digest's bytes never change, so there is nothing to
+// invalidate.
 
-export class ContentCache {
+export class ManifestMemo {
   private readonly entries = new Map<string, Buffer>();
   private bytes = 0;
 
