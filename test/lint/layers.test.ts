@@ -4,6 +4,7 @@
 // exactly the forbidden imports planted there; then over the real src/, which has none.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,8 +26,10 @@ function lint(cwd: string, outputType = 'err'): { status: number | null; output:
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    // dependency-cruiser colours its report when it thinks the terminal (or CI) supports it.
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
   });
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  return { status: run.status, output: stripVTControlCharacters(`${run.stdout}${run.stderr}`) };
 }
 
 /** The violations the lint reports in `cwd`, as "rule: from -> to" (packages by name). */
