@@ -1,8 +1,9 @@
 // The filesystem driver's StorageWriter: appends to one file at explicit positions, gathers
-// small writes into one buffer of at most COALESCE_BYTES so that a stream of small chunks
-// costs few system calls, and makes the bytes durable on commit() and close(). New content is
-// written to a temporary file beside its key and renamed into place only then, so a key never
-// shows content that is half written (or about to be cancelled).
+// small writes into one staging buffer of at most COALESCE_BYTES so that a stream of small
+// chunks costs few system calls, and makes the bytes durable on commit() and close(). New
+// content is written to a temporary file beside its key and renamed into place only then, so a
+// key never shows content that is half written (or about to be cancelled). State, queue,
+// failure, signal and the staging buffer's memory are WriterBase's (writer-base.ts).
 //
 // Two things keep a large upload moving instead of waiting on the disk in turn: a full buffer
 // is written to the file while the next one fills (two buffers, one write in flight), and
@@ -16,10 +17,10 @@
 import type { FileHandle } from 'node:fs/promises';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { StorageWriter } from '../driver.js';
-import { UNBOUNDED_MEMORY, type MemoryBudget } from '../memory-budget.js';
+import { BufferPool, StagingBuffer } from '../staging-buffer.js';
+import { WriterBase, type WriterBaseOptions } from '../writer-base.js';
 import { fsyncDirectory } from './durability.js';
-import { errorCode, toWriteError } from './fs-errors.js';
+import { errorCode } from './fs-errors.js';
 
 /** Writes smaller than this are copied into one buffer and written together. */
 export const COALESCE_BYTES = 1024 * 1024;
@@ -28,23 +29,12 @@ export const COALESCE_BYTES = 1024 * 1024;
  * Staging buffers of finished writers, for the next ones: allocating 1 MiB (twice) for every
  * upload, most of them small layers, costs page faults and garbage collection.
  */
-const freeBuffers: Buffer[] = [];
-const MAX_FREE_BUFFERS = 8;
-
-/** A staging buffer, if the budget has room for one (a pooled buffer counts while in use). */
-function takeBuffer(memory: MemoryBudget): Buffer | undefined {
-  if (!memory.tryReserve(COALESCE_BYTES)) return undefined;
-  return freeBuffers.pop() ?? Buffer.allocUnsafe(COALESCE_BYTES);
-}
+const freeBuffers = new BufferPool(COALESCE_BYTES, 8);
 
 /** Bytes written between flushes to disk while the upload goes on. */
 export const BACKGROUND_SYNC_BYTES = 4 * 1024 * 1024;
 
-type WriterState = 'open' | 'committed' | 'closed' | 'cancelled';
-
-export interface FilesystemWriterOptions {
-  readonly driver: string;
-  readonly key: string;
+export interface FilesystemWriterOptions extends Omit<WriterBaseOptions, 'pool'> {
   /** Where the content lives once committed or closed. */
   readonly path: string;
   /**
@@ -55,144 +45,101 @@ export interface FilesystemWriterOptions {
   readonly handle: FileHandle;
   /** Bytes already in the file (the append position). */
   readonly initialSize: number;
-  readonly signal?: AbortSignal | undefined;
-  /** What staging buffers are reserved from; default: no bound. */
-  readonly memory?: MemoryBudget | undefined;
 }
 
-export class FilesystemWriter implements StorageWriter {
-  readonly #driver: string;
-  readonly #key: string;
+export class FilesystemWriter extends WriterBase {
   readonly #path: string;
   readonly #temporaryPath: string | undefined;
   readonly #handle: FileHandle;
-  readonly #signal: AbortSignal | undefined;
-  readonly #memory: MemoryBudget;
   /** Bytes written to the file so far (the next write position). */
   #position: number;
-  /** Small writes not yet in the file; allocated on the first small write. */
-  #staging: Buffer | undefined;
-  #staged = 0;
-  /** The other staging buffer: being written to the file while #staging fills, or free. */
-  #spare: Buffer | undefined;
-  /** The staging buffer's write to the file, while in flight (its bytes count in #inFlight). */
+  /** The other staging buffer: being written to the file while `staging` fills, or free. */
+  #spare: StagingBuffer;
+  /** The spare buffer's write to the file, while in flight (its bytes count as the spare's length). */
   #flushing: Promise<void> | undefined;
-  #inFlight = 0;
   /** The running background flush to disk, if any, and the position it was started at. */
   #syncing: Promise<void> | undefined;
   #syncedTo: number;
-  #state: WriterState = 'open';
   #handleOpen = true;
-  /** Set when a write to the file failed: its content past #position is unknown. */
-  #failure: Error | undefined;
-  /** Operations run one after the other even if a caller does not await each write. */
-  #tail: Promise<void> = Promise.resolve();
 
   constructor(options: FilesystemWriterOptions) {
-    this.#driver = options.driver;
-    this.#key = options.key;
+    super({ ...options, pool: freeBuffers });
     this.#path = options.path;
     this.#temporaryPath = options.temporaryPath;
     this.#handle = options.handle;
     this.#position = options.initialSize;
     this.#syncedTo = options.initialSize;
-    this.#signal = options.signal;
-    this.#memory = options.memory ?? UNBOUNDED_MEMORY;
+    this.#spare = new StagingBuffer(this.memory, freeBuffers);
   }
 
-  get size(): number {
-    return this.#position + this.#inFlight + this.#staged;
+  protected get unstagedSize(): number {
+    return this.#position + this.#spare.length;
   }
 
-  write(chunk: Uint8Array): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertWritable('write');
-      this.#signal?.throwIfAborted();
-      if (chunk.byteLength === 0) {
-        return;
-      }
-      if (this.#staged + chunk.byteLength > COALESCE_BYTES) {
-        await this.#startFlush();
-      }
-      if (chunk.byteLength < COALESCE_BYTES) this.#staging ??= takeBuffer(this.#memory);
-      if (chunk.byteLength >= COALESCE_BYTES || this.#staging === undefined) {
-        // Large chunks go straight to the file: copying them would only cost time. So do all
-        // chunks while the memory budget has no staging buffer to spare.
-        await this.#settleFlush();
-        await this.#writeToFile(chunk);
-        this.#position += chunk.byteLength;
-        this.#maybeSyncInBackground();
-        return;
-      }
-      // Copied, because the caller may reuse its buffer once write() resolves.
-      this.#staging.set(chunk, this.#staged);
-      this.#staged += chunk.byteLength;
-    });
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    if (this.staging.length + chunk.byteLength > COALESCE_BYTES) {
+      await this.#startFlush();
+    }
+    // Large chunks go straight to the file: copying them would only cost time. So do all
+    // chunks while the memory budget has no staging buffer to spare.
+    if (chunk.byteLength >= COALESCE_BYTES || !this.staging.reserve(COALESCE_BYTES)) {
+      await this.#settleFlush();
+      await this.#writeToFile(chunk);
+      this.#position += chunk.byteLength;
+      this.#maybeSyncInBackground();
+      return;
+    }
+    // Copied, because the caller may reuse its buffer once write() resolves.
+    this.staging.append(chunk);
   }
 
-  commit(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertWritable('commit');
-      try {
-        await this.#makeDurable();
-      } catch (error) {
-        // The handle is closed below, so the writer cannot be used again; cancel() still works.
-        this.#failure ??= toWriteError(this.#driver, this.#key, 'commit', error);
-        throw this.#failure;
-      } finally {
-        await this.#closeHandle();
-      }
-      await this.#publish('committed');
-    });
-  }
-
-  close(): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.#state !== 'open') {
-        return; // closing a finished writer is harmless, so `finally { close() }` is safe
-      }
-      this.#state = 'closed';
-      if (this.#failure !== undefined) {
-        // What reached a new file is unknown past the failure: nothing of it is kept. An
-        // append keeps its file, which held content before this writer.
-        await this.#closeHandle();
-        await this.#removeTemporaryFile();
-        return;
-      }
-      try {
-        // Durable, as the contract asks: an upload chunk acknowledged to a client survives
-        // a power loss.
-        await this.#makeDurable();
-      } catch (error) {
-        await this.#closeHandle().catch(() => undefined);
-        await this.#removeTemporaryFile().catch(() => undefined);
-        throw error;
-      }
+  protected async completeContent(): Promise<void> {
+    try {
+      await this.#makeDurable();
+    } finally {
+      // The handle is closed either way, so the writer cannot be used again; cancel() still works.
       await this.#closeHandle();
-      await this.#publish('closed');
-    });
+    }
+    await this.#publish();
   }
 
-  cancel(): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.#state !== 'open') {
-        // Never remove content that was committed or handed over by close().
-        return;
-      }
-      this.#state = 'cancelled';
-      this.#staged = 0;
-      // Nothing may still be writing into the file when it is removed.
-      await this.#flushing?.catch(() => undefined);
-      await this.#syncing?.catch(() => undefined);
+  protected override afterCommit(): Promise<void> {
+    return this.#syncEntry();
+  }
+
+  protected async keepContent(): Promise<void> {
+    if (this.failure !== undefined) {
+      // What reached a new file is unknown past the failure: nothing of it is kept. An
+      // append keeps its file, which held content before this writer.
       await this.#closeHandle();
-      try {
-        await unlink(this.#temporaryPath ?? this.#path);
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT') {
-          throw toWriteError(this.#driver, this.#key, 'cancel', error);
-        }
-      }
-    });
+      await this.#removeTemporaryFile();
+      return;
+    }
+    try {
+      // Durable, as the contract asks: an upload chunk acknowledged to a client survives
+      // a power loss.
+      await this.#makeDurable();
+    } catch (error) {
+      await this.#closeHandle().catch(() => undefined);
+      await this.#removeTemporaryFile().catch(() => undefined);
+      throw error;
+    }
+    await this.#closeHandle();
+    await this.#publish();
+    await this.#syncEntry();
+  }
+
+  protected async discardContent(): Promise<void> {
+    this.staging.clear();
+    // Nothing may still be writing into the file when it is removed.
+    await this.#flushing?.catch(() => undefined);
+    await this.#syncing?.catch(() => undefined);
+    await this.#closeHandle();
+    try {
+      await unlink(this.#temporaryPath ?? this.#path);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
   }
 
   /** Flushes every staged byte and fsyncs the file. */
@@ -202,29 +149,20 @@ export class FilesystemWriter implements StorageWriter {
     await this.#handle.sync();
   }
 
-  /**
-   * Renames new content from its temporary file to its key and fsyncs the directory for that
-   * entry; the writer is in its final state once the content is under its key.
-   */
-  async #publish(state: 'committed' | 'closed'): Promise<void> {
-    const operation = state === 'committed' ? 'commit' : 'close';
-    if (this.#temporaryPath === undefined) {
-      this.#state = state;
-      return;
-    }
+  /** Renames new content from its temporary file to its key; nothing is left behind on failure. */
+  async #publish(): Promise<void> {
+    if (this.#temporaryPath === undefined) return;
     try {
       await rename(this.#temporaryPath, this.#path);
     } catch (error) {
-      this.#failure ??= toWriteError(this.#driver, this.#key, operation, error);
       await this.#removeTemporaryFile().catch(() => undefined);
-      throw this.#failure;
+      throw error;
     }
-    this.#state = state;
-    try {
-      await fsyncDirectory(dirname(this.#path));
-    } catch (error) {
-      throw toWriteError(this.#driver, this.#key, operation, error);
-    }
+  }
+
+  /** Makes new content's directory entry durable, once it is renamed into place. */
+  async #syncEntry(): Promise<void> {
+    if (this.#temporaryPath !== undefined) await fsyncDirectory(dirname(this.#path));
   }
 
   async #removeTemporaryFile(): Promise<void> {
@@ -232,22 +170,7 @@ export class FilesystemWriter implements StorageWriter {
     try {
       await unlink(this.#temporaryPath);
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw toWriteError(this.#driver, this.#key, 'close', error);
-    }
-  }
-
-  #enqueue(operation: () => Promise<void>): Promise<void> {
-    const result = this.#tail.then(operation);
-    this.#tail = result.catch(() => undefined);
-    return result;
-  }
-
-  #assertWritable(operation: string): void {
-    if (this.#state !== 'open') {
-      throw new Error(`${this.#driver}: cannot ${operation} "${this.#key}": the writer is ${this.#state}`);
-    }
-    if (this.#failure !== undefined) {
-      throw this.#failure;
+      if (errorCode(error) !== 'ENOENT') throw error;
     }
   }
 
@@ -263,22 +186,20 @@ export class FilesystemWriter implements StorageWriter {
    */
   async #startFlush(): Promise<void> {
     await this.#settleFlush();
-    if (this.#staging === undefined || this.#staged === 0) {
+    const full = this.staging;
+    if (full.length === 0) {
       return;
     }
-    const full = this.#staging;
-    const length = this.#staged;
-    this.#inFlight = length;
-    this.#staged = 0;
-    this.#staging = this.#spare ?? takeBuffer(this.#memory);
+    this.staging = this.#spare;
     this.#spare = full;
-    this.#flushing = this.#writeToFile(full.subarray(0, length)).then(() => {
+    this.staging.reserve(COALESCE_BYTES);
+    this.#flushing = this.#writeToFile(full.bytes()).then(() => {
       // Both in one step, so that size never counts these bytes twice.
-      this.#position += length;
-      this.#inFlight = 0;
+      this.#position += full.length;
+      full.clear();
       this.#maybeSyncInBackground();
     });
-    // Its failure is recorded in #failure and seen by the next operation.
+    // Its failure is recorded as the writer's and seen by the next operation.
     this.#flushing.catch(() => undefined);
   }
 
@@ -305,7 +226,7 @@ export class FilesystemWriter implements StorageWriter {
       (error: unknown) => {
         this.#syncing = undefined;
         // A failed flush means written data may not reach the disk: the upload cannot commit.
-        this.#failure ??= toWriteError(this.#driver, this.#key, 'write', error);
+        this.fail('write', error);
       },
     );
   }
@@ -313,7 +234,7 @@ export class FilesystemWriter implements StorageWriter {
   /** Waits for a background flush; its failure fails the caller. */
   async #settleSync(): Promise<void> {
     await this.#syncing;
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /**
@@ -324,17 +245,11 @@ export class FilesystemWriter implements StorageWriter {
     let written = 0;
     try {
       while (written < data.byteLength) {
-        const { bytesWritten } = await this.#handle.write(
-          data,
-          written,
-          data.byteLength - written,
-          this.#position + written,
-        );
+        const { bytesWritten } = await this.#handle.write(data, written, data.byteLength - written, this.#position + written);
         written += bytesWritten;
       }
     } catch (error) {
-      this.#failure = toWriteError(this.#driver, this.#key, 'write', error);
-      throw this.#failure;
+      throw this.fail('write', error);
     }
   }
 
@@ -346,7 +261,7 @@ export class FilesystemWriter implements StorageWriter {
     try {
       await this.#handle.close();
     } catch (error) {
-      throw toWriteError(this.#driver, this.#key, 'close', error);
+      throw this.errors.write(this.key, 'close', error);
     } finally {
       await this.#releaseBuffers();
     }
@@ -355,13 +270,7 @@ export class FilesystemWriter implements StorageWriter {
   /** Hands the staging buffers on, once no write to the file can still be reading one. */
   async #releaseBuffers(): Promise<void> {
     await this.#flushing?.catch(() => undefined);
-    for (const buffer of [this.#staging, this.#spare]) {
-      if (buffer === undefined) continue;
-      this.#memory.release(COALESCE_BYTES);
-      if (freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(buffer);
-    }
-    this.#staging = undefined;
-    this.#spare = undefined;
-    this.#staged = 0;
+    this.staging.release();
+    this.#spare.release();
   }
 }

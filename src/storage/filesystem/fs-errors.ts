@@ -1,7 +1,6 @@
-// Translation of Node.js filesystem errors into storage errors. Node's messages carry
-// absolute paths; the storage errors built here name only the key, and keep the original
-// error as `cause` for logs.
-import { PathNotFoundError, StorageError, StorageFullError } from '../../errors/storage.js';
+// How Node.js filesystem errors read, for the shared error mapping (storage/error-mapping.ts).
+// Node's messages carry absolute paths; the storage errors made from these name only the key.
+import type { ServiceErrors } from '../error-mapping.js';
 
 /** The errno code of a Node.js system error ("ENOENT"), if it is one. */
 export function errorCode(error: unknown): string | undefined {
@@ -20,50 +19,17 @@ export function isNotFound(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** True for the error an AbortSignal produces; those propagate unchanged. */
-export function isAbort(error: unknown): error is Error {
-  return error instanceof Error && error.name === 'AbortError';
-}
-
-/**
- * Maps an error from a read-like operation: missing paths become PathNotFoundError, storage
- * and abort errors pass through, anything else becomes a StorageError without the path.
- */
-export function toStorageError(driver: string, key: string, operation: string, error: unknown): Error {
-  if (error instanceof StorageError || isAbort(error)) {
-    return error;
-  }
-  if (isNotFound(error)) {
-    return new PathNotFoundError(driver, key, { cause: error });
-  }
-  return unexpected(driver, key, operation, error);
-}
-
-/**
- * Maps an error from a write-like operation, where a missing or non-directory parent means
- * the key conflicts with existing content (a file where a directory should be), not that
- * the key is unknown.
- */
-export function toWriteError(driver: string, key: string, operation: string, error: unknown): Error {
-  if (error instanceof StorageError || isAbort(error)) {
-    return error;
-  }
-  const code = errorCode(error);
-  if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
-    return new StorageError(
-      `${driver}: cannot ${operation} "${key}": it conflicts with existing content (${code})`,
-      driver,
-      key,
-      { cause: error },
-    );
-  }
-  return unexpected(driver, key, operation, error);
-}
-
-function unexpected(driver: string, key: string, operation: string, error: unknown): StorageError {
-  const code = errorCode(error) ?? 'unknown error';
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageFullError(driver, key, { cause: error });
-  return new StorageError(`${driver}: ${operation} failed for "${key}" (${code})`, driver, key, {
-    cause: error,
-  });
-}
+export const filesystemErrors: ServiceErrors = {
+  isNotFound,
+  codeOf: errorCode,
+  isFull: (error) => {
+    const code = errorCode(error);
+    return code === 'ENOSPC' || code === 'EDQUOT';
+  },
+  // On a write, a missing or non-directory parent, or a directory where a file should be,
+  // means the key conflicts with existing content, not that it is unknown.
+  isConflict: (error) => {
+    const code = errorCode(error);
+    return code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR';
+  },
+};
