@@ -1,9 +1,8 @@
-// Translation of AWS SDK errors into storage errors. The SDK names its errors after the S3
-// error code ("NoSuchKey") or, for bodiless responses such as HEAD, after the status
-// ("NotFound"); both, and a bare 404, mean that nothing is stored at the key. Messages name
-// the key and the S3 code only, never the endpoint or credentials; the original error is
-// kept as `cause` for logs.
-import { PathNotFoundError, StorageError } from '../../errors/storage.js';
+// How AWS SDK errors read, for the shared error mapping (storage/error-mapping.ts). The SDK
+// names its errors after the S3 error code ("NoSuchKey") or, for bodiless responses such as
+// HEAD, after the status ("NotFound"); both, and a bare 404, mean that nothing is stored at the
+// key. Messages name the S3 code and status only, never the endpoint or credentials.
+import type { ServiceErrors } from '../error-mapping.js';
 
 const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload']);
 
@@ -13,10 +12,7 @@ export function s3ErrorOf(error: unknown): { name: string; status: number | unde
     return undefined;
   }
   const metadata = '$metadata' in error ? error.$metadata : undefined;
-  const status =
-    typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata
-      ? metadata.httpStatusCode
-      : undefined;
+  const status = typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata ? metadata.httpStatusCode : undefined;
   return { name: error.name, status: typeof status === 'number' ? status : undefined };
 }
 
@@ -32,38 +28,10 @@ export function isInvalidRange(error: unknown): boolean {
   return s3 !== undefined && (s3.name === 'InvalidRange' || s3.status === 416);
 }
 
-/** True for the error an AbortSignal produces (ours or the SDK's); those propagate unchanged. */
-export function isAbort(error: unknown): error is Error {
-  return error instanceof Error && error.name === 'AbortError';
-}
-
-/**
- * Maps any error of an operation on key: "not found" becomes PathNotFoundError, storage and
- * abort errors pass through, anything else becomes a StorageError naming the S3 code.
- */
-export function toStorageError(driver: string, key: string, operation: string, error: unknown): Error {
-  if (error instanceof StorageError || isAbort(error)) {
-    return error;
-  }
-  if (isNotFound(error)) {
-    return new PathNotFoundError(driver, key, { cause: error });
-  }
-  return unexpected(driver, key, operation, error);
-}
-
-/**
- * Maps an error of an operation where "not found" does not mean the key is unknown (an upload
- * part whose multipart upload vanished, say): only storage and abort errors pass through.
- */
-export function toWriteError(driver: string, key: string, operation: string, error: unknown): Error {
-  if (error instanceof StorageError || isAbort(error)) {
-    return error;
-  }
-  return unexpected(driver, key, operation, error);
-}
-
-function unexpected(driver: string, key: string, operation: string, error: unknown): StorageError {
-  const s3 = s3ErrorOf(error);
-  const code = s3 === undefined ? 'unknown error' : `${s3.name}${s3.status === undefined ? '' : ` ${s3.status}`}`;
-  return new StorageError(`${driver}: ${operation} failed for "${key}" (${code})`, driver, key, { cause: error });
-}
+export const s3Errors: ServiceErrors = {
+  isNotFound,
+  codeOf: (error) => {
+    const s3 = s3ErrorOf(error);
+    return s3 === undefined ? undefined : `${s3.name}${s3.status === undefined ? '' : ` ${s3.status}`}`;
+  },
+};

@@ -13,46 +13,22 @@
 // is provably the state the writer saw at open; uploads of writers that died without closing
 // are left to delete() of the key, or to the bucket's lifecycle rule for incomplete multipart
 // uploads, because nothing tells them apart from a live writer's.
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type HeadObjectCommandOutput,
-} from '@aws-sdk/client-s3';
+//
+// State, queue, failure, signal and the part buffer's memory are WriterBase's (writer-base.ts);
+// what is here is the multipart protocol.
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand, type CompletedPart } from '@aws-sdk/client-s3';
 import { StorageBusyError } from '../../errors/storage.js';
-import type { StorageWriter } from '../driver.js';
-import {
-  abortUpload,
-  abortUploads,
-  completeUpload,
-  copyIntoParts,
-  createUpload,
-  deleteObjects,
-  uploadedParts,
-} from './multipart.js';
+import { WriterBase, type WriterBaseOptions } from '../writer-base.js';
+import { abortUpload, abortUploads, completeUpload, copyIntoParts, createUpload, deleteObjects, uploadedParts } from './multipart.js';
 import { MAX_PARTS, MIN_PART_SIZE, bodyStream, encryption, md5, sendOptions, type S3Context } from './s3-context.js';
-import { isNotFound, toWriteError } from './s3-errors.js';
-import { parseTail, tailMetadata, type UnfinishedUpload } from './unfinished-upload.js';
+import { readTailState, sameTail, type TailState } from './tail-state.js';
+import { tailMetadata, type UnfinishedUpload } from './unfinished-upload.js';
 
 /** The part buffer starts small and doubles up to a part, so small content costs little memory. */
 const INITIAL_BUFFER = 64 * 1024;
 
-/**
- * A tail sidecar as a replacing writer saw it: enough to recognise it later as the same
- * state (ETag and LastModified of the sidecar, the upload it names).
- */
-export interface TailState {
-  readonly etag: string | undefined;
-  readonly modifiedAt: number | undefined;
-  /** The upload holding its parts; undefined without parts, or when the tail is damaged. */
-  readonly uploadId: string | undefined;
-}
-
 /** What the writer continues. */
-export type WriterBase =
+export type ContinuedContent =
   /**
    * Nothing: append=false. What is at the key stays there until commit() or close();
    * `replaced` is the unfinished content's tail found at open, if any.
@@ -63,24 +39,15 @@ export type WriterBase =
   /** Unfinished content; its tail bytes are already in `tail`. */
   | { readonly kind: 'unfinished'; readonly upload: UnfinishedUpload; readonly tail: Buffer };
 
-type WriterState = 'open' | 'committed' | 'closed' | 'cancelled';
-
-export interface S3WriterOptions {
+export interface S3WriterOptions extends Omit<WriterBaseOptions, 'memory' | 'pool'> {
   readonly context: S3Context;
-  readonly key: string;
-  readonly base: WriterBase;
-  readonly signal?: AbortSignal | undefined;
+  readonly continued: ContinuedContent;
 }
 
-export class S3Writer implements StorageWriter {
+export class S3Writer extends WriterBase {
   readonly #context: S3Context;
-  readonly #key: string;
   readonly #objectKey: string;
-  readonly #base: WriterBase;
-  readonly #signal: AbortSignal | undefined;
-  #state: WriterState = 'open';
-  /** Set when an upload failed: write() and commit() reject with it; close() still saves. */
-  #failure: Error | undefined;
+  readonly #continued: ContinuedContent;
   /** The multipart upload the content's parts are in, once there are any. */
   #uploadId: string | undefined;
   /** Parts 1..inheritedParts were uploaded by earlier writers; their ETags come from ListParts. */
@@ -91,187 +58,116 @@ export class S3Writer implements StorageWriter {
   #partsSize: number;
   /** ETags of parts copied server-side, which some services do not list (unfinished-upload.ts). */
   readonly #copiedETags: Map<number, string>;
-  #buffer: Buffer | undefined;
-  #buffered = 0;
-  /** Bytes of the memory budget held for #buffer (its capacity). */
-  #reserved = 0;
-  /** Bytes of a committed base not yet copied into parts or the buffer. */
+  /** Bytes of committed content being continued not yet copied into parts or the buffer. */
   #unloaded: number;
   /** Whether close() has something to save (bytes written, or new empty content). */
   #dirty: boolean;
-  /** Operations run one after the other even if a caller does not await each write. */
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(options: S3WriterOptions) {
+    super({ ...options, memory: options.context.memory });
     this.#context = options.context;
-    this.#key = options.key;
     this.#objectKey = options.context.keys.object(options.key);
-    this.#base = options.base;
-    this.#signal = options.signal;
-    const base = options.base;
-    this.#inheritedParts = base.kind === 'unfinished' ? base.upload.parts : 0;
-    this.#uploadId = base.kind === 'unfinished' ? base.upload.uploadId : undefined;
-    this.#partsSize = base.kind === 'unfinished' ? base.upload.partsSize : 0;
-    this.#copiedETags = new Map(base.kind === 'unfinished' ? base.upload.copiedETags : []);
-    this.#unloaded = base.kind === 'object' ? base.size : 0;
-    this.#dirty = base.kind === 'empty';
-    if (base.kind === 'unfinished' && base.tail.byteLength > 0) {
-      this.#append(base.tail);
+    const continued = options.continued;
+    this.#continued = continued;
+    this.#inheritedParts = continued.kind === 'unfinished' ? continued.upload.parts : 0;
+    this.#uploadId = continued.kind === 'unfinished' ? continued.upload.uploadId : undefined;
+    this.#partsSize = continued.kind === 'unfinished' ? continued.upload.partsSize : 0;
+    this.#copiedETags = new Map(continued.kind === 'unfinished' ? continued.upload.copiedETags : []);
+    this.#unloaded = continued.kind === 'object' ? continued.size : 0;
+    this.#dirty = continued.kind === 'empty';
+    if (continued.kind === 'unfinished' && continued.tail.byteLength > 0) {
+      this.#stage(continued.tail);
     }
   }
 
-  get size(): number {
-    return this.#partsSize + this.#buffered + this.#unloaded;
+  protected get unstagedSize(): number {
+    return this.#partsSize + this.#unloaded;
   }
 
-  write(chunk: Uint8Array): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertWritable('write');
-      this.#signal?.throwIfAborted();
-      if (chunk.byteLength === 0) {
-        return;
-      }
-      try {
-        await this.#loadBase();
-        this.#dirty = true;
-        let offset = 0;
-        while (offset < chunk.byteLength) {
-          if (this.#buffered >= this.#context.chunkSize) {
-            await this.#uploadBufferAsPart();
-          }
-          const take = Math.min(this.#context.chunkSize - this.#buffered, chunk.byteLength - offset);
-          // Copied, because the caller may reuse its buffer once write() resolves.
-          this.#append(chunk.subarray(offset, offset + take));
-          offset += take;
-        }
-        if (this.#buffered >= this.#context.chunkSize) {
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    const partSize = this.#context.chunkSize;
+    try {
+      await this.#loadContinued();
+      this.#dirty = true;
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        if (this.staging.length >= partSize) {
           await this.#uploadBufferAsPart();
         }
-      } catch (error) {
-        this.#failure = toWriteError(this.#context.name, this.#key, 'write', error);
-        throw this.#failure;
+        const take = Math.min(partSize - this.staging.length, chunk.byteLength - offset);
+        // Copied, because the caller may reuse its buffer once write() resolves.
+        this.#stage(chunk.subarray(offset, offset + take));
+        offset += take;
       }
-    });
-  }
-
-  commit(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertWritable('commit');
-      try {
-        await this.#complete();
-      } catch (error) {
-        this.#failure = toWriteError(this.#context.name, this.#key, 'commit', error);
-        throw this.#failure;
+      if (this.staging.length >= partSize) {
+        await this.#uploadBufferAsPart();
       }
-      this.#state = 'committed';
-      this.#release();
-      if (this.#base.kind === 'empty') {
-        // The new content is whole at its key and wins over any tail; what the replaced
-        // unfinished content leaves is only litter now, so failing to remove it does not fail
-        // the commit.
-        await this.#removeReplacedTail().catch(() => undefined);
-      } else if (this.#base.kind === 'unfinished') {
-        // After the content is whole at its key; should this fail, the leftover tail is
-        // ignored, because an object at the key always wins over a tail.
-        try {
-          await deleteObjects(this.#context, this.#key, [this.#context.keys.tail(this.#key)]);
-        } catch (error) {
-          throw toWriteError(this.#context.name, this.#key, 'commit', error);
-        }
-      }
-    });
-  }
-
-  close(): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.#state !== 'open') {
-        return; // closing a finished writer is harmless, so `finally { close() }` is safe
-      }
-      this.#state = 'closed';
-      try {
-        if (this.#base.kind === 'empty' && this.#failure !== undefined) {
-          // What reached the upload past the failure is unknown: nothing of it is kept, and
-          // the key still shows what it held before, as after cancel().
-          await this.#abortOwnUpload();
-        } else if (this.#dirty) {
-          await this.#saveTail();
-        } else if (this.#base.kind === 'object' && this.#uploadId !== undefined) {
-          // A copy was started but nothing was written: the committed content stays as it was.
-          await abortUpload(this.#context, this.#objectKey, this.#uploadId);
-        }
-      } catch (error) {
-        throw toWriteError(this.#context.name, this.#key, 'close', error);
-      } finally {
-        this.#release();
-      }
-    });
-  }
-
-  cancel(): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.#state !== 'open') {
-        return; // never remove content that was committed or handed over by close()
-      }
-      this.#state = 'cancelled';
-      this.#release();
-      const context = this.#context;
-      try {
-        if (this.#base.kind === 'empty') {
-          // A replacing writer removes only its own upload: the key keeps what it held (maybe
-          // content another writer is committing right now).
-          await this.#abortOwnUpload();
-          return;
-        }
-        if (this.#uploadId !== undefined) {
-          await abortUpload(context, this.#objectKey, this.#uploadId);
-        }
-        // Uploads of writers that died before they closed would otherwise linger.
-        await abortUploads(context, this.#objectKey, (objectKey) => objectKey === this.#objectKey);
-        await deleteObjects(context, this.#key, [this.#objectKey, context.keys.tail(this.#key)]);
-      } catch (error) {
-        throw toWriteError(context.name, this.#key, 'cancel', error);
-      }
-    });
-  }
-
-  #enqueue(operation: () => Promise<void>): Promise<void> {
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
-  }
-
-  #assertWritable(operation: string): void {
-    if (this.#state !== 'open') {
-      throw new Error(`${this.#context.name}: cannot ${operation} "${this.#key}": the writer is ${this.#state}`);
+    } catch (error) {
+      throw this.fail('write', error);
     }
-    if (this.#failure !== undefined) {
-      throw this.#failure;
+  }
+
+  protected completeContent(): Promise<void> {
+    return this.#complete();
+  }
+
+  protected override async afterCommit(): Promise<void> {
+    if (this.#continued.kind === 'empty') {
+      // The new content is whole at its key and wins over any tail; what the replaced
+      // unfinished content leaves is only litter now, so failing to remove it does not fail
+      // the commit.
+      await this.#removeReplacedTail().catch(() => undefined);
+    } else if (this.#continued.kind === 'unfinished') {
+      // After the content is whole at its key; should this fail, the leftover tail is
+      // ignored, because an object at the key always wins over a tail.
+      await deleteObjects(this.#context, this.key, [this.#context.keys.tail(this.key)]);
     }
+  }
+
+  protected async keepContent(): Promise<void> {
+    if (this.#continued.kind === 'empty' && this.failure !== undefined) {
+      // What reached the upload past the failure is unknown: nothing of it is kept, and
+      // the key still shows what it held before, as after cancel().
+      await this.#abortOwnUpload();
+    } else if (this.#dirty) {
+      await this.#saveTail();
+    } else if (this.#continued.kind === 'object' && this.#uploadId !== undefined) {
+      // A copy was started but nothing was written: the committed content stays as it was.
+      await abortUpload(this.#context, this.#objectKey, this.#uploadId);
+    }
+  }
+
+  protected async discardContent(): Promise<void> {
+    const context = this.#context;
+    if (this.#continued.kind === 'empty') {
+      // A replacing writer removes only its own upload: the key keeps what it held (maybe
+      // content another writer is committing right now).
+      await this.#abortOwnUpload();
+      return;
+    }
+    if (this.#uploadId !== undefined) {
+      await abortUpload(context, this.#objectKey, this.#uploadId);
+    }
+    // Uploads of writers that died before they closed would otherwise linger.
+    await abortUploads(context, this.#objectKey, (objectKey) => objectKey === this.#objectKey);
+    await deleteObjects(context, this.key, [this.#objectKey, context.keys.tail(this.key)]);
   }
 
   /**
-   * Copies bytes into the part buffer, growing it as needed. The growth is reserved from the
-   * memory budget first; if it does not fit, StorageBusyError and nothing appended.
+   * Copies bytes into the part buffer, which starts small and doubles up to a part. The growth
+   * is reserved from the memory budget first; if it does not fit, StorageBusyError and nothing
+   * staged.
    */
-  #append(bytes: Uint8Array): void {
-    const needed = this.#buffered + bytes.byteLength;
-    if (this.#buffer === undefined || this.#buffer.length < needed) {
+  #stage(bytes: Uint8Array): void {
+    const needed = this.staging.length + bytes.byteLength;
+    if (needed > this.staging.capacity) {
       // A tail from a writer with a larger chunkSize may exceed our part size: take it whole.
-      const capacity = Math.max(needed, Math.min(this.#context.chunkSize, Math.max(INITIAL_BUFFER, (this.#buffer?.length ?? 0) * 2)));
-      if (!this.#context.memory.tryReserve(capacity - this.#reserved)) {
-        throw new StorageBusyError(this.#context.name, this.#key);
+      const doubled = Math.max(INITIAL_BUFFER, this.staging.capacity * 2);
+      if (!this.staging.reserve(Math.max(needed, Math.min(this.#context.chunkSize, doubled)))) {
+        throw new StorageBusyError(this.errors.driver, this.key);
       }
-      this.#reserved = capacity;
-      const grown = Buffer.allocUnsafe(capacity);
-      this.#buffer?.copy(grown, 0, 0, this.#buffered);
-      this.#buffer = grown;
     }
-    this.#buffer.set(bytes, this.#buffered);
-    this.#buffered = needed;
-  }
-
-  #bufferedBytes(): Buffer {
-    return (this.#buffer ?? Buffer.alloc(0)).subarray(0, this.#buffered);
+    this.staging.append(bytes);
   }
 
   /**
@@ -281,52 +177,52 @@ export class S3Writer implements StorageWriter {
    * concurrent writers to one key are undefined anyway (as with a file), and Swift's s3api
    * refuses If-Match with the ETag of a multipart object.
    */
-  async #loadBase(): Promise<void> {
-    const base = this.#base;
-    if (base.kind !== 'object' || this.#unloaded === 0) {
+  async #loadContinued(): Promise<void> {
+    const continued = this.#continued;
+    if (continued.kind !== 'object' || this.#unloaded === 0) {
       return;
     }
-    if (base.size < MIN_PART_SIZE) {
+    if (continued.size < MIN_PART_SIZE) {
       const object = await this.#context.client.send(
         new GetObjectCommand({ Bucket: this.#context.bucket, Key: this.#objectKey }),
-        sendOptions(this.#signal),
+        sendOptions(this.signal),
       );
       let received = 0;
       for await (const piece of bodyStream(object.Body)) {
         const bytes = piece as Buffer;
         received += bytes.byteLength;
-        if (received > base.size) {
+        if (received > continued.size) {
           break;
         }
-        this.#append(bytes);
+        this.#stage(bytes);
       }
-      if (received !== base.size) {
-        throw new Error(`the content changed while it was continued (${received} bytes, expected ${base.size})`);
+      if (received !== continued.size) {
+        throw new Error(`the content changed while it was continued (${received} bytes, expected ${continued.size})`);
       }
     } else {
-      this.#uploadId ??= await createUpload(this.#context, this.#objectKey, this.#signal);
+      this.#uploadId ??= await createUpload(this.#context, this.#objectKey, this.signal);
       const copied = await copyIntoParts(
         this.#context,
         { objectKey: this.#objectKey, uploadId: this.#uploadId, firstPart: 1 },
-        { objectKey: this.#objectKey, size: base.size },
+        { objectKey: this.#objectKey, size: continued.size },
         undefined,
-        this.#signal,
+        this.signal,
       );
       for (const part of copied) {
         if (part.PartNumber !== undefined && part.ETag !== undefined) this.#copiedETags.set(part.PartNumber, part.ETag);
       }
       this.#parts.push(...copied);
-      this.#partsSize = base.size;
+      this.#partsSize = continued.size;
     }
     this.#unloaded = 0;
   }
 
   /** Uploads the whole buffer as the next part; the counters move only once S3 has it. */
   async #uploadBufferAsPart(): Promise<void> {
-    const part = await this.#uploadPart(this.#bufferedBytes(), this.#signal);
+    const part = await this.#uploadPart(this.staging.bytes(), this.signal);
     this.#parts.push(part);
-    this.#partsSize += this.#buffered;
-    this.#buffered = 0;
+    this.#partsSize += this.staging.length;
+    this.staging.clear();
   }
 
   async #uploadPart(bytes: Buffer, signal: AbortSignal | undefined): Promise<CompletedPart> {
@@ -363,15 +259,15 @@ export class S3Writer implements StorageWriter {
    */
   async #saveTail(): Promise<void> {
     const context = this.#context;
-    const base = this.#base;
+    const continued = this.#continued;
     // Whether the tail about to be overwritten is still the replaced content's, whose upload
     // nobody will need once this tail names ours.
-    const replaced = base.kind === 'empty' ? await this.#replacedTailIfUnchanged() : undefined;
-    const bytes = this.#bufferedBytes();
+    const replaced = continued.kind === 'empty' ? await this.#replacedTailIfUnchanged() : undefined;
+    const bytes = this.staging.bytes();
     await context.client.send(
       new PutObjectCommand({
         Bucket: context.bucket,
-        Key: context.keys.tail(this.#key),
+        Key: context.keys.tail(this.key),
         Body: bytes,
         ContentLength: bytes.byteLength,
         ContentMD5: md5(bytes),
@@ -384,7 +280,7 @@ export class S3Writer implements StorageWriter {
         ...encryption(context),
       }),
     );
-    if (base.kind === 'object' || base.kind === 'empty') {
+    if (continued.kind === 'object' || continued.kind === 'empty') {
       // Unconditionally for a replacing writer: another writer may have committed since open.
       await context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: this.#objectKey }));
     }
@@ -414,7 +310,7 @@ export class S3Writer implements StorageWriter {
     if (replaced === undefined) {
       return;
     }
-    await deleteObjects(this.#context, this.#key, [this.#context.keys.tail(this.#key)]);
+    await deleteObjects(this.#context, this.key, [this.#context.keys.tail(this.key)]);
     if (replaced.uploadId !== undefined && replaced.uploadId !== this.#uploadId) {
       await abortUpload(this.#context, this.#objectKey, replaced.uploadId);
     }
@@ -422,24 +318,23 @@ export class S3Writer implements StorageWriter {
 
   /** The tail seen at open, when the key's tail is still exactly that one. */
   async #replacedTailIfUnchanged(): Promise<TailState | undefined> {
-    const replaced = this.#base.kind === 'empty' ? this.#base.replaced : undefined;
+    const replaced = this.#continued.kind === 'empty' ? this.#continued.replaced : undefined;
     if (replaced === undefined) {
       return undefined;
     }
-    const current = await readTailState(this.#context, this.#key, undefined);
+    const current = await readTailState(this.#context, this.key, undefined);
     return current !== undefined && sameTail(current, replaced) ? replaced : undefined;
   }
 
   /** Makes the content an object at its key, whole, in one atomic step. */
   async #complete(): Promise<void> {
     const context = this.#context;
-    const base = this.#base;
-    if (base.kind === 'object' && !this.#dirty) {
+    if (this.#continued.kind === 'object' && !this.#dirty) {
       // Nothing was appended to committed content: it is already what it should be.
       return;
     }
-    await this.#loadBase();
-    const bytes = this.#bufferedBytes();
+    await this.#loadContinued();
+    const bytes = this.staging.bytes();
     if (this.#partCount() === 0) {
       await context.client.send(
         new PutObjectCommand({
@@ -459,7 +354,7 @@ export class S3Writer implements StorageWriter {
       if (uploadId === undefined) {
         throw new Error('parts without an upload');
       }
-      const parts = await uploadedParts(context, this.#key, this.#objectKey, {
+      const parts = await uploadedParts(context, this.key, this.#objectKey, {
         uploadId,
         parts: this.#inheritedParts,
         partsSize: this.#inheritedPartsSize(),
@@ -480,45 +375,6 @@ export class S3Writer implements StorageWriter {
   }
 
   #inheritedPartsSize(): number {
-    return this.#base.kind === 'unfinished' ? this.#base.upload.partsSize : 0;
+    return this.#continued.kind === 'unfinished' ? this.#continued.upload.partsSize : 0;
   }
-
-  /** Drops the part buffer of a finished writer; size keeps reporting what was written. */
-  #release(): void {
-    this.#buffer = undefined;
-    this.#context.memory.release(this.#reserved);
-    this.#reserved = 0;
-  }
-}
-
-/**
- * The state of key's tail sidecar, or undefined when it has none. A damaged tail is still
- * reported (without an upload), so that replacing content is never blocked by it.
- */
-export async function readTailState(
-  context: S3Context,
-  key: string,
-  signal: AbortSignal | undefined,
-): Promise<TailState | undefined> {
-  let head: HeadObjectCommandOutput;
-  try {
-    head = await context.client.send(
-      new HeadObjectCommand({ Bucket: context.bucket, Key: context.keys.tail(key) }),
-      sendOptions(signal),
-    );
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-  let uploadId: string | undefined;
-  try {
-    uploadId = parseTail(context.name, key, head).uploadId;
-  } catch {
-    uploadId = undefined;
-  }
-  return { etag: head.ETag, modifiedAt: head.LastModified?.getTime(), uploadId };
-}
-
-function sameTail(a: TailState, b: TailState): boolean {
-  return a.etag === b.etag && a.modifiedAt === b.modifiedAt && a.uploadId === b.uploadId;
 }
