@@ -1,18 +1,27 @@
 // The blob-store driver contract. A driver stores opaque bytes under '/'-separated keys
-// ("blobs/sha256/ab/abcd.../data"); it knows nothing of OCI, digests or repositories.
-// Every driver (filesystem now, S3 later) passes the suite in storage/testing/ unchanged.
+// ("blobs/sha256/ab/abcd.../data"); it knows nothing of OCI, digests or repositories. Both
+// drivers (filesystem/, s3/) pass the suite in storage/testing/ unchanged. Each is a
+// DriverProtocol wrapped by DriverBase (driver-base.ts), which keeps the rules on keys, signals
+// and errors below for every driver; its writer extends WriterBase (writer-base.ts).
 //
 // Visibility and durability rules every driver must keep:
-// - putContent() is atomic: readers see the old content or the whole new content, never a part.
-// - A writer's bytes are durable once commit() resolves. Content written through a writer may
-//   be visible at its key before commit (uploads live under their own keys and are never
-//   served); blobs become visible only by move(), which is atomic.
+// - putContent() is atomic and durable: readers see the old content or the whole new content,
+//   never a part.
+// - A writer's bytes are durable once commit() or close() resolves. A new writer
+//   (append=false) changes nothing at its key before then; an appending writer's bytes may show
+//   at its key earlier (the filesystem appends in place), so uploads live under keys of their
+//   own that are never served. Blobs become visible only whole: by move(), or by the commit()
+//   of a new writer at the blob's key.
 // - move() replaces the destination atomically and removes the source.
 //
-// Keys are validated by storage/keys.ts before a driver touches anything: '/'-separated,
+// Keys are checked (storage/keys.ts) before a driver touches anything: '/'-separated,
 // relative, segments of [A-Za-z0-9._-] other than '.' and '..'. Any other key throws
 // InvalidPathError. A call whose signal is already aborted rejects with the signal's reason
-// (an AbortError) and changes nothing.
+// (an AbortError) and changes nothing. Other failures are StorageErrors of errors/storage.ts
+// (PathNotFoundError, InvalidOffsetError, StorageFullError, StorageBusyError, or a StorageError
+// naming the service's code), never the service's own error with its paths or endpoints;
+// misuse (a negative read length, a write after commit) throws a plain Error, and a reader's
+// stream fails with whatever broke it.
 import type { Readable, Writable } from 'node:stream';
 
 /**

@@ -1,7 +1,7 @@
-// Validation of storage keys, shared by every driver. A key is checked before any driver
-// turns it into a path or an object name, so that no key can reach outside the store
-// (no "..", no absolute keys, no separators other than '/') and every driver accepts
-// exactly the same keys.
+// Validation of storage keys, shared by every driver: DriverBase (driver-base.ts) checks each
+// key before a driver's protocol turns it into a path or an object name, so that no key can
+// reach outside the store (no "..", no absolute keys, no separators other than '/') and every
+// driver accepts exactly the same keys.
 import { InvalidPathError } from '../errors/storage.js';
 
 /** Longest key accepted, in characters (all characters are ASCII, so also in bytes). */
@@ -17,13 +17,7 @@ const SEGMENT_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 /** True when a single segment (a name between two '/') is allowed in a key. */
 export function isValidKeySegment(segment: string): boolean {
-  return (
-    segment.length > 0 &&
-    segment.length <= MAX_SEGMENT_LENGTH &&
-    segment !== '.' &&
-    segment !== '..' &&
-    SEGMENT_PATTERN.test(segment)
-  );
+  return segment.length > 0 && segment.length <= MAX_SEGMENT_LENGTH && segment !== '.' && segment !== '..' && SEGMENT_PATTERN.test(segment);
 }
 
 /** True when key is a valid storage key: relative, '/'-separated, non-empty segments. */
