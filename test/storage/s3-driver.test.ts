@@ -3,10 +3,13 @@
 // object storage can get wrong: unfinished uploads continued by another replica, parts and
 // tails adding up to the exact size, no multipart uploads left behind, bounded memory for
 // large content, server-side moves of multipart objects, and pre-signed URLs.
-// When the server cannot be started the file fails, unless BERTH_SKIP_S3=1 asks to skip.
+// When the server cannot be started the file fails, unless BERTH_SKIP_S3=1 asks to skip; what
+// needs no server (keys refused before any request) runs either way.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { InvalidPathError, PathNotFoundError, StorageBusyError, StorageError } from '../../src/errors/storage.js';
-import { hashStream, runDriverSuite } from '../../src/storage/testing/driver-suite.js';
+import { INVALID_KEYS, hashStream, runDriverSuite } from '../../src/storage/testing/driver-suite.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { S3Driver, type S3DriverOptions } from '../../src/storage/s3/s3-driver.js';
 import { copyLargeObject } from '../../src/storage/s3/multipart.js';
@@ -45,12 +48,47 @@ async function startOrSkip(): Promise<TestS3 | string> {
 }
 
 if (typeof server === 'string') {
-  describe('s3 driver', { skip: server }, () => {
-    it('needs an S3 server', () => undefined);
-  });
+  describe('s3 driver', { skip: server });
 } else {
   defineTests(server);
 }
+
+// What needs no S3 server, so it runs even where none can be started.
+describe('s3 driver, before any request', () => {
+  it('refuses invalid keys without sending a request', async () => {
+    // A loopback HTTP server standing in for the endpoint, counting what reaches it.
+    const requests: string[] = [];
+    const endpoint = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const { port } = endpoint.address() as AddressInfo;
+    const driver = new S3Driver({
+      bucket: 'bucket',
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      accessKeyId: 'access',
+      secretAccessKey: 'secret',
+    });
+    try {
+      for (const key of INVALID_KEYS) {
+        await assert.rejects(driver.stat(key), InvalidPathError);
+        await assert.rejects(driver.writer(key, { append: false }), InvalidPathError);
+        await assert.rejects(driver.move('ok', key), InvalidPathError);
+        await assert.rejects(driver.presignedGetUrl(key), InvalidPathError);
+      }
+      assert.deepEqual(requests, []);
+      // The same driver does send a valid key's requests (a HEAD first), and maps the 404.
+      await assert.rejects(driver.stat('blobs/ab/data'), PathNotFoundError);
+      assert.equal(requests[0], 'HEAD /bucket/blobs/ab/data');
+    } finally {
+      driver.destroy();
+      endpoint.close();
+    }
+  });
+});
 
 function defineTests(s3: TestS3): void {
   /** Every driver made here, destroyed (sockets closed) at the end. */
@@ -110,9 +148,11 @@ function defineTests(s3: TestS3): void {
 
   after(async () => {
     // Everything this run stored, through a driver over the bucket's root.
-    await makeDriver({ rootDirectory: '' }).delete(runRoot).catch((error: unknown) => {
-      if (!(error instanceof PathNotFoundError)) throw error;
-    });
+    await makeDriver({ rootDirectory: '' })
+      .delete(runRoot)
+      .catch((error: unknown) => {
+        if (!(error instanceof PathNotFoundError)) throw error;
+      });
     for (const driver of drivers) driver.destroy();
     admin.destroy();
     await s3.stop();
@@ -179,7 +219,10 @@ function defineTests(s3: TestS3): void {
 
       // One full part and a 2 MiB tail, in small chunks.
       const first = await one.writer(key, { append: false });
-      await writeSome(first, Array.from({ length: 7 * 16 }, () => 64 * 1024));
+      await writeSome(
+        first,
+        Array.from({ length: 7 * 16 }, () => 64 * 1024),
+      );
       assert.equal(first.size, 7 * MiB);
       await first.close();
       assert.equal((await two.stat(key)).size, 7 * MiB);
