@@ -11,11 +11,10 @@ import Fastify, {
   type FastifyServerFactory,
 } from 'fastify';
 import { RegistryError } from '../errors/index.js';
-import type { Registry } from '../registry/index.js';
+import type { RegistryServices } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import type { PullThroughCache } from '../proxy/index.js';
 import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
@@ -27,8 +26,6 @@ import { assertHeaderSize, guardServer } from './server-guards.js';
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
   readonly auth: HttpAuth | undefined;
-  /** The pull-through cache; undefined when no upstream is configured. */
-  readonly proxy: PullThroughCache | undefined;
   /** What GET /metrics serves (Prometheus text format). */
   readonly metrics: MetricsRegistry;
   readonly logger: FastifyBaseLogger;
@@ -54,7 +51,8 @@ export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
 
 const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-export function createHttpApp(registry: Registry, options: HttpAppOptions): FastifyInstance {
+/** `registry` is what handlers call: the registry itself or the pull-through cache decorating it. */
+export function createHttpApp(registry: RegistryServices, options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
     // One access-log line per request (onResponse below) instead of Fastify's two.
@@ -162,7 +160,6 @@ export function createHttpApp(registry: Registry, options: HttpAppOptions): Fast
       query,
       signal: aborter.signal,
       access,
-      proxy: options.proxy,
     };
     await match.handler(ctx);
     // Returning the reply tells Fastify the handler has sent (or is streaming) the response.

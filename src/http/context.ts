@@ -12,9 +12,8 @@ import {
   parseRepositoryName,
   type RepositoryName,
 } from '../oci/index.js';
-import type { Reference, Registry } from '../registry/index.js';
+import type { Reference, RegistryServices, RequestScope } from '../registry/index.js';
 import type { Principal } from '../auth/index.js';
-import type { PullThroughCache } from '../proxy/index.js';
 import { bodyChunks, readWholeBody } from './body-chunks.js';
 
 export interface HttpOptions {
@@ -24,6 +23,11 @@ export interface HttpOptions {
   readonly paginationMaxEntries: number;
   readonly catalogDefaultEntries: number;
   readonly maxTagsPerPush: number;
+  /**
+   * Whether containerd's ?ns=<registry host> selects upstreams (a pull-through cache is
+   * configured): then reads pass it on and echo it in OCI-Namespace.
+   */
+  readonly upstreamNamespaces: boolean;
 }
 
 /** What a handler may ask about the caller. With authentication off, everything is allowed. */
@@ -41,7 +45,8 @@ export const OPEN_ACCESS: RequestAccess = { principal: undefined, mayPull: async
 export interface RequestContext {
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
-  readonly registry: Registry;
+  /** The registry, or the decorators around it (the pull-through cache): handlers cannot tell. */
+  readonly registry: RegistryServices;
   readonly options: HttpOptions;
   /** Path parameters captured by the route pattern (raw, not yet validated). */
   readonly params: Readonly<Record<string, string>>;
@@ -50,8 +55,19 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Who is calling and what else they may read (everything when authentication is off). */
   readonly access: RequestAccess;
-  /** The pull-through cache, when upstreams are configured. */
-  readonly proxy: PullThroughCache | undefined;
+}
+
+/**
+ * What a read takes along into the registry: the request's signal (the context itself is a
+ * RequestScope, so most requests allocate nothing here), and containerd's ?ns= when upstreams
+ * are configured, echoed in OCI-Namespace.
+ */
+export function requestScope(ctx: RequestContext): RequestScope {
+  if (!ctx.options.upstreamNamespaces) return ctx;
+  const ns = ctx.query.get('ns');
+  if (ns === null) return ctx;
+  ctx.reply.header('OCI-Namespace', ns);
+  return { signal: ctx.signal, namespace: ns.toLowerCase() };
 }
 
 export function repositoryParam(ctx: RequestContext, key = 'name'): RepositoryName {
@@ -74,9 +90,13 @@ export function parseDigest(value: string | null | undefined): Digest {
     return Digest.parse(value ?? '');
   } catch (error) {
     if (error instanceof DigestFormatError) {
-      throw new RegistryError('DIGEST_INVALID', { digest: (value ?? '').slice(0, 300), reason: error.reason }, {
-        message: error.reason === 'malformed digest' ? 'invalid digest' : error.reason,
-      });
+      throw new RegistryError(
+        'DIGEST_INVALID',
+        { digest: (value ?? '').slice(0, 300), reason: error.reason },
+        {
+          message: error.reason === 'malformed digest' ? 'invalid digest' : error.reason,
+        },
+      );
     }
     throw error;
   }
@@ -161,12 +181,7 @@ export function pageParams(
 }
 
 /** The RFC 8288 Link header pointing at the next page. */
-export function nextPageLink(
-  path: string,
-  limit: number,
-  last: string,
-  extra: Readonly<Record<string, string>> = {},
-): string {
+export function nextPageLink(path: string, limit: number, last: string, extra: Readonly<Record<string, string>> = {}): string {
   const query = new URLSearchParams({ n: String(limit), last, ...extra });
   return `<${path}?${query.toString()}>; rel="next"`;
 }

@@ -1,14 +1,14 @@
 // One upstream fetch of a blob into the cache: the bytes go through the registry's ordinary
-// upload path (hashed while written, durable, committed only when they match the digest) and,
-// at the same pace, to the first client. The last chunk is held back from that client until
-// the digest has been verified, so a client of a tampered blob sees a truncated body and an
-// error, never a complete-looking one. The fill carries on when the first client goes away, so
-// clients that joined it still get the blob cached.
+// upload path (BlobUploads: hashed while written, durable, committed only when they match the
+// digest) and, at the same pace, to the first client. The last chunk is held back from that
+// client until the digest has been verified, so a client of a tampered blob sees a truncated body
+// and an error, never a complete-looking one. The fill carries on when the first client goes
+// away, so clients that joined it still get the blob cached.
 import type { PassThrough, Writable } from 'node:stream';
 import { UpstreamError, type RegistryClient } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
 import type { Digest, RepositoryName } from '../oci/index.js';
-import type { Registry } from '../registry/index.js';
+import type { BlobUploads } from '../registry/interfaces.js';
 
 /**
  * How long the first client may take no bytes at all before it is cut off, so that one stalled
@@ -19,7 +19,8 @@ const FIRST_CLIENT_STALL_MS = 60_000;
 export type FillStart = { readonly kind: 'absent' } | { readonly kind: 'streaming'; readonly size: number | undefined };
 
 export interface FillOptions {
-  readonly registry: Registry;
+  /** The registry's own uploads (not the cache's, which refuse cached names). */
+  readonly uploads: BlobUploads;
   readonly client: RegistryClient;
   readonly upstream: string;
   /** The name the upstream knows the repository by. */
@@ -60,7 +61,7 @@ export class BlobFill {
   }
 
   private async run(onStart: (start: FillStart) => void, onFail: (error: unknown) => void): Promise<{ size: number }> {
-    const { registry, client, repository, digest, firstClient: out } = this.options;
+    const { uploads, client, repository, digest, firstClient: out } = this.options;
     const signal = this.controller.signal;
     let response;
     try {
@@ -101,7 +102,7 @@ export class BlobFill {
 
     let upload;
     try {
-      upload = await registry.uploads.start(repository);
+      upload = await uploads.start(repository);
       // The held-back last bytes go to the client once the digest is known to match: as soon as
       // the running hash says so (before the fsync), else when the upload has completed.
       const releaseTail = (): void => {
@@ -109,17 +110,14 @@ export class BlobFill {
         if (held) out.write(held);
         out.end();
       };
-      const result = await registry.uploads.complete(repository, upload.id, digest, body(), {
-        signal,
-        onDigestMatch: { digest, callback: releaseTail },
-      });
+      const result = await uploads.complete(repository, upload.id, digest, body(), { signal, onVerified: releaseTail });
       releaseTail();
       return { size: result.size };
     } catch (error) {
       stream.destroy();
       // complete() removes the upload itself on a digest mismatch; after other failures the
       // partial bytes are of no use to anyone.
-      if (upload) await registry.uploads.cancel(repository, upload.id).catch(() => undefined);
+      if (upload) await uploads.cancel(repository, upload.id).catch(() => undefined);
       const upstream = this.options.upstream;
       const reported =
         error instanceof RegistryError && error.errorName === 'DIGEST_INVALID'

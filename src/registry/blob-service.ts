@@ -1,19 +1,16 @@
 // Reading blobs through a repository, and cross-repository mounts. A blob is visible in a
 // repository only when the index links it there; its bytes live once in the blob store.
-import type { Readable } from 'node:stream';
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { BlobIndex } from '../metadata/index.js';
-import type { ByteRange, Digest, RepositoryName } from '../oci/index.js';
+import type { Digest, RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import type { BlobContent, BlobInfo, BlobRead, BlobReader, BlobRedirect, BlobWriter, RequestScope } from './interfaces.js';
 import { blobKey } from './paths.js';
 import { deletesDisabled, type RegistryOptions } from './options.js';
 
-export interface BlobContent {
-  readonly size: number;
-  readonly stream: Readable;
-}
+const WHOLE_BLOB: BlobRead = {};
 
-export class BlobService {
+export class BlobService implements BlobReader, BlobWriter {
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: BlobIndex,
@@ -21,31 +18,35 @@ export class BlobService {
   ) {}
 
   /** The blob's size; BLOB_UNKNOWN unless it is linked into the repository. */
-  async stat(repository: RepositoryName, digest: Digest): Promise<{ size: number }> {
+  async stat(repository: RepositoryName, digest: Digest): Promise<BlobInfo> {
     const blob = await this.metadata.findRepositoryBlob(repository, digest.toString());
     if (!blob) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() });
     return blob;
   }
 
   /**
-   * Where the client may fetch the blob directly (storage.redirect with S3), after checking
-   * that the repository has it; undefined when the store offers no redirects.
+   * After one lookup of the repository's link: a redirect to the object store when asked for
+   * and offered (storage.redirect with S3), else a stream of the blob or of the range picked.
    */
-  async redirectUrl(repository: RepositoryName, digest: Digest): Promise<string | undefined> {
-    if (!this.storage.redirectUrl) return undefined;
-    await this.stat(repository, digest);
-    return this.storage.redirectUrl(blobKey(digest));
-  }
-
-  /** A stream of the blob, or of the inclusive byte range of it. */
-  async open(repository: RepositoryName, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<BlobContent> {
+  async open(
+    repository: RepositoryName,
+    digest: Digest,
+    read: BlobRead = WHOLE_BLOB,
+    scope?: RequestScope,
+  ): Promise<BlobContent | BlobRedirect> {
     const { size } = await this.stat(repository, digest);
+    if (read.redirect && this.storage.redirectUrl) {
+      const location = await this.storage.redirectUrl(blobKey(digest));
+      if (location !== undefined) return { location };
+    }
+    const range = read.range?.(size);
+    const signal = scope?.signal;
     try {
       const stream = await this.storage.reader(blobKey(digest), {
         ...(range ? { offset: range.start, length: range.end - range.start + 1 } : {}),
         ...(signal ? { signal } : {}),
       });
-      return { size, stream };
+      return { size, range, stream };
     } catch (error) {
       // Linked in the index but gone from the store: report it as unknown rather than fail.
       if (error instanceof PathNotFoundError) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() });
@@ -57,7 +58,7 @@ export class BlobService {
    * Links a blob that `from` has into `repository` without copying bytes. False when `from`
    * does not have it: the caller then starts an ordinary upload.
    */
-  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest): Promise<{ size: number } | undefined> {
+  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
     const blob = await this.metadata.findRepositoryBlob(from, digest.toString());
     if (!blob) return undefined;
     const linked = await this.metadata.linkExistingBlob(repository, digest.toString());

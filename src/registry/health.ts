@@ -3,11 +3,7 @@
 import { PathNotFoundError } from '../errors/index.js';
 import type { RegistryIndex } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
-
-export interface HealthReport {
-  readonly healthy: boolean;
-  readonly checks: Readonly<Record<'storage' | 'metadata', string>>;
-}
+import type { HealthReport } from './interfaces.js';
 
 const checkTimeoutMs = 5_000;
 

@@ -2,8 +2,9 @@
 import { RegistryError } from '../errors/index.js';
 import type { ListingIndex, Page, PageRequest } from '../metadata/index.js';
 import type { RepositoryName } from '../oci/index.js';
+import type { CatalogLister, TagLister } from './interfaces.js';
 
-export class ListingService {
+export class ListingService implements TagLister, CatalogLister {
   constructor(private readonly metadata: ListingIndex) {}
 
   async tags(repository: RepositoryName, page: PageRequest): Promise<Page<string>> {

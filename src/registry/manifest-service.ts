@@ -16,30 +16,12 @@ import {
   type RepositoryName,
 } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import type { ManifestPush, ManifestReader, ManifestWriter, Reference, StoredManifest } from './interfaces.js';
 import { ManifestMemo } from './manifest-memo.js';
 import { blobKey } from './paths.js';
 import { deletesDisabled, type IndexChildPolicy, type RegistryOptions } from './options.js';
 
-/** A tag or a digest, as it appeared in the URL, validated. */
-export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
-
-export interface ManifestPush {
-  readonly repository: RepositoryName;
-  readonly reference: Reference;
-  readonly bytes: Buffer;
-  /** The request's Content-Type without parameters. */
-  readonly contentType: string | undefined;
-  /** More tags to point at the manifest (the OCI ?tag= parameter). */
-  readonly extraTags?: readonly string[];
-}
-
-export interface StoredManifest {
-  readonly digest: Digest;
-  readonly mediaType: string;
-  readonly size: number;
-}
-
-export class ManifestService {
+export class ManifestService implements ManifestReader, ManifestWriter {
   /** Manifest bytes recently pushed or read, by digest. */
   private readonly memo = new ManifestMemo(64 * 1024 * 1024);
 

@@ -2,15 +2,7 @@
 // given digest, as an OCI image index. Never "not found": no referrers is an empty index.
 import type { ManifestIndex, PageRequest } from '../metadata/index.js';
 import { MediaType, type Digest, type RepositoryName } from '../oci/index.js';
-
-export interface ReferrersPage {
-  /** The serialized image index. */
-  readonly index: Buffer;
-  /** Whether the artifactType filter was applied (OCI-Filters-Applied). */
-  readonly filtered: boolean;
-  /** The last digest of this page when more follow, for the Link header. */
-  readonly next: string | undefined;
-}
+import type { ReferrerLister, ReferrersPage } from './interfaces.js';
 
 interface ReferrerDescriptor {
   mediaType: string;
@@ -20,7 +12,7 @@ interface ReferrerDescriptor {
   annotations?: Readonly<Record<string, string>>;
 }
 
-export class ReferrersService {
+export class ReferrersService implements ReferrerLister {
   constructor(private readonly metadata: Pick<ManifestIndex, 'listReferrers'>) {}
 
   async list(

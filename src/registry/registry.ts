@@ -1,23 +1,22 @@
-// The registry's use cases, assembled over one blob store and one metadata index.
+// The registry's use cases, assembled over one blob store and one metadata index: the
+// RegistryServices that http calls and that the pull-through cache (and events) decorate.
 import type { MetadataStore } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobService } from './blob-service.js';
-import { CacheService } from './cache-service.js';
-import { checkHealth, type HealthReport } from './health.js';
+import { checkHealth } from './health.js';
+import type { HealthReport, RegistryServices } from './interfaces.js';
 import { ListingService } from './listing-service.js';
 import { ManifestService } from './manifest-service.js';
 import type { RegistryOptions } from './options.js';
 import { ReferrersService } from './referrers-service.js';
 import { UploadService } from './upload-service.js';
 
-export class Registry {
+export class Registry implements RegistryServices {
   readonly blobs: BlobService;
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly listings: ListingService;
   readonly referrers: ReferrersService;
-  /** What the pull-through cache stores and records (used by proxy/ only). */
-  readonly cache: CacheService;
 
   constructor(
     readonly storage: StorageDriver,
@@ -29,8 +28,10 @@ export class Registry {
     this.manifests = new ManifestService(storage, metadata, options);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
-    this.cache = new CacheService(storage, metadata);
   }
+
+  /** Every name is hosted here: pushes are refused only by decorators (a pull-through cache). */
+  assertPushable(): void {}
 
   /** Whether the blob store and the metadata database answer (readiness). */
   health(): Promise<HealthReport> {

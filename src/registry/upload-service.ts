@@ -8,6 +8,7 @@ import { PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { BlobIndex, UploadIndex, UploadRecord } from '../metadata/index.js';
 import { Digest, type ByteRange, type RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import type { BlobUploads, ChunkOptions, CompleteOptions, UploadStatus } from './interfaces.js';
 import type { RegistryOptions } from './options.js';
 import { blobKey, isValidUploadId, uploadDataKey, uploadFolderKey } from './paths.js';
 
@@ -20,33 +21,19 @@ function activityIntervalMs(purgeAgeMs: number | undefined): number {
   return Math.min(60_000, (purgeAgeMs ?? Number.POSITIVE_INFINITY) / 10);
 }
 
-export interface UploadStatus {
-  readonly id: string;
-  readonly repository: RepositoryName;
-  /** Bytes received so far. */
-  readonly size: number;
-}
-
-export interface ChunkOptions {
-  /** The chunk's declared position (Content-Range); it must start where the upload ends. */
-  readonly range?: ByteRange;
-  readonly signal?: AbortSignal;
-  /**
-   * For the last chunk of complete(): called once every byte is in and the running hash equals
-   * this digest, before the bytes are made durable and visible. A pull-through fill hands its
-   * client the last bytes then, instead of after the fsync. Not called when the running hash
-   * is not at hand (the bytes are re-read at completion) or does not match.
-   */
-  readonly onDigestMatch?: { readonly digest: Digest; readonly callback: () => void };
-}
-
 interface RunningHash {
   readonly hash: Hash;
   /** Bytes hashed so far; the hash is usable only while this equals the upload's size. */
   offset: number;
 }
 
-export class UploadService {
+/** complete()'s onVerified with the digest it waits for, as write() checks it. */
+interface Verification {
+  readonly digest: Digest;
+  readonly onVerified: () => void;
+}
+
+export class UploadService implements BlobUploads {
   private readonly runningHashes = new Map<string, RunningHash>();
   /** Serialises requests on one upload within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -107,13 +94,14 @@ export class UploadService {
     id: string,
     digest: Digest,
     lastChunk: AsyncIterable<Uint8Array> | undefined,
-    options: ChunkOptions = {},
+    options: CompleteOptions = {},
   ): Promise<{ digest: Digest; size: number }> {
     return this.withLock(id, async () => {
       await this.session(repository, id);
       const stored = await this.storedSize(id);
       if (lastChunk && stored === undefined) return this.completeAtContentAddress(repository, id, digest, lastChunk, options);
-      const size = lastChunk ? await this.write(id, stored ?? 0, lastChunk, options, 'commit') : (stored ?? 0);
+      const verification = options.onVerified && { digest, onVerified: options.onVerified };
+      const size = lastChunk ? await this.write(id, stored ?? 0, lastChunk, options, 'commit', verification) : (stored ?? 0);
       const actual = await this.digestOf(id, digest.algorithm, size);
       if (!actual.equals(digest)) {
         await this.remove(id);
@@ -172,7 +160,8 @@ export class UploadService {
 
   /**
    * Streams a chunk into the upload's bytes, keeping the running hash in step. A PATCH ends
-   * with close() (durable, and cheap to continue); the last chunk of a PUT with commit().
+   * with close() (durable, and cheap to continue); the last chunk of a PUT with commit(), before
+   * which `verification` is told when the running hash already shows the digest matches.
    */
   private async write(
     id: string,
@@ -180,6 +169,7 @@ export class UploadService {
     chunk: AsyncIterable<Uint8Array>,
     options: ChunkOptions,
     finish: 'close' | 'commit',
+    verification?: Verification,
   ): Promise<number> {
     assertRangeStart(options.range, size);
     let running = this.runningHashes.get(id);
@@ -203,9 +193,8 @@ export class UploadService {
       // An HTTP/2 stream reset ends the body as if it were complete; the signal tells them apart.
       options.signal?.throwIfAborted();
       assertRangeLength(options.range, writer.size - size);
-      const match = options.onDigestMatch;
-      if (match && finish === 'commit' && running && running.offset === writer.size && match.digest.algorithm === 'sha256') {
-        if (Digest.fromHash('sha256', running.hash.copy()).equals(match.digest)) match.callback();
+      if (verification && running && running.offset === writer.size && verification.digest.algorithm === 'sha256') {
+        if (Digest.fromHash('sha256', running.hash.copy()).equals(verification.digest)) verification.onVerified();
       }
       await (finish === 'commit' ? writer.commit() : writer.close());
       return writer.size;
@@ -231,7 +220,7 @@ export class UploadService {
     id: string,
     digest: Digest,
     body: AsyncIterable<Uint8Array>,
-    options: ChunkOptions,
+    options: CompleteOptions,
   ): Promise<{ digest: Digest; size: number }> {
     assertRangeStart(options.range, 0);
     this.runningHashes.delete(id);
@@ -251,7 +240,7 @@ export class UploadService {
       if (!actual.equals(digest)) {
         throw new RegistryError('DIGEST_INVALID', { expected: digest.toString(), actual: actual.toString() });
       }
-      if (options.onDigestMatch?.digest.equals(digest)) options.onDigestMatch.callback();
+      options.onVerified?.();
       await writer.commit();
     } catch (error) {
       await writer.cancel().catch(() => undefined);

@@ -12,7 +12,7 @@ import { RegistryClient } from '../client/index.js';
 import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
-import { Registry } from '../registry/index.js';
+import { PullThroughLedgerService, Registry } from '../registry/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { MemoryBudget } from '../storage/memory-budget.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
@@ -58,7 +58,7 @@ export async function openStorage(config: Config, memory?: MemoryBudget): Promis
   });
 }
 
-/** The pull-through cache over the configured upstreams, or undefined when there are none. */
+/** The pull-through cache decorating the registry, over the configured upstreams; undefined when there are none. */
 function openPullThroughCache(config: Config, registry: Registry, logger: Logger): PullThroughCache | undefined {
   if (config.proxy.upstreams.length === 0) return undefined;
   const upstreams = config.proxy.upstreams.map((upstream) => ({
@@ -79,7 +79,7 @@ function openPullThroughCache(config: Config, registry: Registry, logger: Logger
     }),
   }));
   logger.info({ upstreams: config.proxy.upstreams.map(({ name, url, namespace }) => ({ name, url, namespace })) }, 'pull-through cache');
-  return new PullThroughCache(registry, upstreams, logger);
+  return new PullThroughCache(registry, new PullThroughLedgerService(registry.storage, registry.metadata), upstreams, logger);
 }
 
 /** The SQLite database, with open errors (SQLite's own say no path) naming the file. */
@@ -140,9 +140,10 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   });
   const auth = await createAuth(config, metadata, logger);
   const proxy = openPullThroughCache(config, registry, logger);
-  const http = createHttpApp(registry, {
+  // Handlers call the cache when there is one, else the registry: they cannot tell which.
+  const http = createHttpApp(proxy ?? registry, {
     auth,
-    proxy,
+    upstreamNamespaces: proxy !== undefined,
     metrics: createMetrics(proxy, memory),
     logger,
     accessLog: !config.log.accesslog.disabled,

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { RegistryError } from '../../src/errors/index.js';
-import { Digest, MediaType, type RepositoryName } from '../../src/oci/index.js';
+import { Digest, MediaType, type ByteRange, type RepositoryName } from '../../src/oci/index.js';
+import type { BlobContent, RequestScope } from '../../src/registry/index.js';
 import { localRegistry, type LocalRegistry } from '../../src/registry/testing/local-registry.js';
 import { PullThroughCache, type Upstream } from '../../src/proxy/index.js';
 import {
@@ -26,7 +27,7 @@ import {
   upstream,
 } from '../../src/proxy/testing/fixtures.js';
 
-const anyNs = { ns: undefined };
+const anyNs: RequestScope = {};
 const tagRef = (tag: string) => ({ kind: 'tag', tag }) as const;
 const digestRef = (digest: Digest) => ({ kind: 'digest', digest }) as const;
 
@@ -36,6 +37,19 @@ function isError(name: string): (error: unknown) => boolean {
     assert.equal(error.errorName, name);
     return true;
   };
+}
+
+/** A blob read through the cache as a GET makes it (a Range picked once the size is known); these registries never redirect. */
+async function openBlob(
+  cache: PullThroughCache,
+  repository: RepositoryName,
+  digest: Digest,
+  range: ByteRange | undefined,
+  scope: RequestScope,
+): Promise<BlobContent> {
+  const content = await cache.blobs.open(repository, digest, range ? { range: () => range } : undefined, scope);
+  assert.ok(!('location' in content), 'a redirect without storage.redirect');
+  return content;
 }
 
 class Clock {
@@ -59,7 +73,7 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
     const local = await localRegistry();
     const clock = new Clock();
     const logger = memoryLogger();
-    const cache = new PullThroughCache(local.registry, upstreams(up.url), logger, { now: clock.now });
+    const cache = new PullThroughCache(local.registry, local.ledger, upstreams(up.url), logger, { now: clock.now });
     try {
       await body(cache, local, clock, logger);
     } finally {
@@ -74,14 +88,14 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       (url) => [upstream(url)],
       async (cache, local, clock) => {
         const repo = name('cold/app');
-        const got = await cache.getManifest(repo, tagRef('v1'), undefined, anyNs);
+        const got = await cache.manifests.get(repo, tagRef('v1'), undefined, anyNs);
         assert.deepEqual(got.bytes, image.manifest);
         assert.ok(got.digest.equals(image.digest));
         assert.equal(got.mediaType, MediaType.ociManifest);
         for (const blob of [image.config, ...image.layers]) {
           const digest = Digest.parse(sha256(blob));
-          assert.deepEqual(await cache.statBlob(repo, digest, anyNs), { size: blob.length });
-          const content = await cache.openBlob(repo, digest, undefined, anyNs);
+          assert.deepEqual(await cache.blobs.stat(repo, digest, anyNs), { size: blob.length });
+          const content = await openBlob(cache, repo, digest, undefined, anyNs);
           assert.equal(content.size, blob.length);
           assert.deepEqual(await readAll(content.stream), blob);
           // Then linked in the local repository, complete and verified: the client's last bytes
@@ -93,10 +107,10 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
 
         // A second pull, within the TTL: from the cache, no upstream fetch.
         const before = countRequests(up.output(), 'GET', `/v2/cold/app/manifests/v1`);
-        const again = await cache.getManifest(repo, tagRef('v1'), undefined, anyNs);
+        const again = await cache.manifests.get(repo, tagRef('v1'), undefined, anyNs);
         assert.deepEqual(again.bytes, image.manifest);
         const layer = image.layers[0]!;
-        const range = await cache.openBlob(repo, Digest.parse(sha256(layer)), { start: 10, end: 19 }, anyNs);
+        const range = await openBlob(cache, repo, Digest.parse(sha256(layer)), { start: 10, end: 19 }, anyNs);
         assert.deepEqual(await readAll(range.stream), layer.subarray(10, 20));
         assert.equal(cache.stats.manifestFetches, 1);
         assert.equal(cache.stats.blobFetches, 2);
@@ -110,15 +124,15 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         assert.equal(item?.lastPulledAt.getTime(), clock.ms);
         // Pulled again within the minute: no write; a minute later: moved forward.
         clock.ms += 30_000;
-        await readAll((await cache.openBlob(repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
+        await readAll((await openBlob(cache, repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
         assert.equal(
           (await local.registry.metadata.cachedContent.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(),
           clock.ms - 30_000,
         );
         clock.ms += 31_000;
-        await readAll((await cache.openBlob(repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
+        await readAll((await openBlob(cache, repo, Digest.parse(sha256(layer)), undefined, anyNs)).stream);
         assert.equal((await local.registry.metadata.cachedContent.findItem(repo, sha256(layer)))?.lastPulledAt.getTime(), clock.ms);
-        await cache.getManifest(repo, tagRef('v1'), undefined, anyNs);
+        await cache.manifests.get(repo, tagRef('v1'), undefined, anyNs);
         assert.equal(
           (await local.registry.metadata.cachedContent.findItem(repo, image.digest.toString()))?.lastPulledAt.getTime(),
           clock.ms,
@@ -135,12 +149,12 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       (url) => [upstream(url, { tagTtlMs: 200 })],
       async (cache, _local, clock) => {
         const repo = name('moving/app');
-        assert.ok((await cache.describeManifest(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest));
+        assert.ok((await cache.manifests.describe(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest));
 
         // Unchanged upstream after the TTL: a HEAD, no new GET.
         clock.ms += 500;
         const gets = countRequests(up.output(), 'GET', '/v2/moving/app/manifests/latest');
-        assert.ok((await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest));
+        assert.ok((await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest));
         assert.equal(cache.stats.manifestFetches, 1);
         await until(() => countRequests(up.output(), 'HEAD', '/v2/moving/app/manifests/latest') >= 1);
         assert.equal(countRequests(up.output(), 'GET', '/v2/moving/app/manifests/latest'), gets);
@@ -148,21 +162,21 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         const second = await pushImage(up.url, 'moving/app', 'latest');
         clock.ms += 100;
         assert.ok(
-          (await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest),
+          (await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs)).digest.equals(first.digest),
           'trusted within the TTL',
         );
         clock.ms += 200;
-        const moved = await cache.getManifest(repo, tagRef('latest'), undefined, anyNs);
+        const moved = await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs);
         assert.ok(moved.digest.equals(second.digest), 'the moved tag after the TTL');
         assert.deepEqual(moved.bytes, second.manifest);
         // The old manifest stays reachable by digest (content-addressed).
-        assert.deepEqual((await cache.getManifest(repo, digestRef(first.digest), undefined, anyNs)).bytes, first.manifest);
+        assert.deepEqual((await cache.manifests.get(repo, digestRef(first.digest), undefined, anyNs)).bytes, first.manifest);
 
         // The upstream deletes the tag's manifest: after the TTL the cached tag is not served.
         const deleted = await fetch(`${up.url}/v2/moving/app/manifests/${second.digest.toString()}`, { method: 'DELETE' });
         assert.equal(deleted.status, 202);
         clock.ms += 300;
-        await assert.rejects(cache.getManifest(repo, tagRef('latest'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+        await assert.rejects(cache.manifests.get(repo, tagRef('latest'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
       },
     );
   });
@@ -188,19 +202,19 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       (url) => [upstream(url)],
       async (cache) => {
         const repo = name('multi/app');
-        const got = await cache.getManifest(repo, tagRef('latest'), undefined, anyNs);
+        const got = await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs);
         assert.ok(got.digest.equals(indexDigest));
         assert.equal(got.mediaType, MediaType.ociIndex);
         // The child is not fetched with the index; it is when a client asks for it.
         assert.equal(cache.stats.manifestFetches, 1);
-        const child = await cache.getManifest(repo, digestRef(image.digest), undefined, anyNs);
+        const child = await cache.manifests.get(repo, digestRef(image.digest), undefined, anyNs);
         assert.deepEqual(child.bytes, image.manifest);
         assert.equal(cache.stats.manifestFetches, 2);
 
         await withCache(
           (url) => [upstream(url)],
           async (fresh) => {
-            const old = await fresh.getManifest(repo, tagRef('latest'), [MediaType.ociManifest], anyNs);
+            const old = await fresh.manifests.get(repo, tagRef('latest'), [MediaType.ociManifest], anyNs);
             assert.ok(old.digest.equals(image.digest), 'an image-only Accept gets the linux/amd64 child');
           },
         );
@@ -218,7 +232,7 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         const repo = name('big/app');
         const results = await Promise.all(
           Array.from({ length: 5 }, async (_, i) => {
-            const content = await cache.openBlob(repo, digest, i === 4 ? { start: 1000, end: 1999 } : undefined, anyNs);
+            const content = await openBlob(cache, repo, digest, i === 4 ? { start: 1000, end: 1999 } : undefined, anyNs);
             return readAll(content.stream);
           }),
         );
@@ -242,11 +256,11 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       (url) => [upstream(url)],
       async (cache, local) => {
         const repo = name('gone/app');
-        const content = await cache.openBlob(repo, digest, undefined, anyNs);
+        const content = await openBlob(cache, repo, digest, undefined, anyNs);
         for await (const _chunk of content.stream) break; // reads one chunk, then destroys the stream
         assert.ok(content.stream.destroyed);
         await untilAsync(async () => (await local.registry.blobs.stat(repo, digest).catch(() => undefined)) !== undefined);
-        const again = await cache.openBlob(repo, digest, undefined, anyNs);
+        const again = await openBlob(cache, repo, digest, undefined, anyNs);
         assert.ok((await readAll(again.stream)).equals(blob));
         assert.equal(cache.stats.blobFetches, 1);
       },
@@ -260,20 +274,20 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
       async (cache, local, clock) => {
         const repo = name('hosted/app');
         const hosted = await pushLocally(local, repo, 'latest');
-        const got = await cache.getManifest(repo, tagRef('latest'), undefined, anyNs);
+        const got = await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs);
         assert.ok(got.digest.equals(hosted.digest));
         assert.ok(!got.digest.equals(upstreamImage.digest));
         assert.equal(cache.stats.manifestFetches, 0);
         // A tag pushed over a cached one is hosted from then on, even after the TTL.
         const cachedRepo = name('hosted/app2');
         await pushImage(up.url, 'hosted/app2', 'latest');
-        await cache.getManifest(cachedRepo, tagRef('latest'), undefined, anyNs);
+        await cache.manifests.get(cachedRepo, tagRef('latest'), undefined, anyNs);
         const pushed = await pushLocally(local, cachedRepo, 'latest');
         clock.ms += 10 * 60_000;
-        assert.ok((await cache.getManifest(cachedRepo, tagRef('latest'), undefined, anyNs)).digest.equals(pushed.digest));
+        assert.ok((await cache.manifests.get(cachedRepo, tagRef('latest'), undefined, anyNs)).digest.equals(pushed.digest));
         // A name no upstream has: the registry's own answer.
-        await assert.rejects(cache.getManifest(name('nowhere/app'), tagRef('latest'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
-        await assert.rejects(cache.statBlob(name('nowhere/app'), Digest.of(Buffer.from('x')), anyNs), isError('BLOB_UNKNOWN'));
+        await assert.rejects(cache.manifests.get(name('nowhere/app'), tagRef('latest'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+        await assert.rejects(cache.blobs.stat(name('nowhere/app'), Digest.of(Buffer.from('x')), anyNs), isError('BLOB_UNKNOWN'));
       },
     );
   });
@@ -293,30 +307,30 @@ describe('pull-through cache', { skip: testTarget === 'reference' ? 'needs Berth
         assert.equal(cache.isProxiedOnly(name('pt/app')), false, 'root upstreams never make a name proxied-only');
 
         const prefixed = name('mirror/pt/app');
-        const got = await cache.getManifest(prefixed, tagRef('v1'), undefined, anyNs);
+        const got = await cache.manifests.get(prefixed, tagRef('v1'), undefined, anyNs);
         assert.deepEqual(got.bytes, image.manifest);
         const layer = image.layers[0]!;
-        assert.deepEqual(await readAll((await cache.openBlob(prefixed, Digest.parse(sha256(layer)), undefined, anyNs)).stream), layer);
+        assert.deepEqual(await readAll((await openBlob(cache, prefixed, Digest.parse(sha256(layer)), undefined, anyNs)).stream), layer);
         assert.equal((await local.registry.metadata.cachedContent.findTag(prefixed, 'v1'))?.upstream, 'mirror');
 
         // Root upstreams, in order; ?ns= narrows them to those whose hosts include it.
-        await cache.getManifest(name('pt/app'), tagRef('v1'), undefined, anyNs);
+        await cache.manifests.get(name('pt/app'), tagRef('v1'), undefined, anyNs);
         assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/app'), 'v1'))?.upstream, 'first');
         await pushImage(up.url, 'pt/other', 'v1');
-        await cache.getManifest(name('pt/other'), tagRef('v1'), undefined, { ns: 'second.example' });
+        await cache.manifests.get(name('pt/other'), tagRef('v1'), undefined, { namespace: 'second.example' });
         assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/other'), 'v1'))?.upstream, 'second');
         // No upstream for that host: only hosted content, and there is none.
         await pushImage(up.url, 'pt/third', 'v1');
         await assert.rejects(
-          cache.getManifest(name('pt/third'), tagRef('v1'), undefined, { ns: 'elsewhere.example' }),
+          cache.manifests.get(name('pt/third'), tagRef('v1'), undefined, { namespace: 'elsewhere.example' }),
           isError('MANIFEST_UNKNOWN'),
         );
         // Selected by its host, the prefix upstream serves the name as containerd sends it.
-        await cache.getManifest(name('pt/third'), tagRef('v1'), undefined, { ns: 'mirror.example' });
+        await cache.manifests.get(name('pt/third'), tagRef('v1'), undefined, { namespace: 'mirror.example' });
         assert.equal((await local.registry.metadata.cachedContent.findTag(name('pt/third'), 'v1'))?.upstream, 'mirror');
         // The prefix upstream is not selected by another host.
         await assert.rejects(
-          cache.getManifest(name('mirror/pt/third'), tagRef('v1'), undefined, { ns: 'first.example' }),
+          cache.manifests.get(name('mirror/pt/third'), tagRef('v1'), undefined, { namespace: 'first.example' }),
           isError('MANIFEST_UNKNOWN'),
         );
       },
@@ -330,39 +344,47 @@ describe('pull-through cache: upstream down', { skip: testTarget === 'reference'
     const local = await localRegistry();
     const clock = new Clock();
     const logger = memoryLogger();
-    const offline = new PullThroughCache(local.registry, [upstream(down.url, { tagTtlMs: 1000 })], logger, { now: clock.now });
-    const strict = new PullThroughCache(local.registry, [upstream(down.url, { tagTtlMs: 1000, offline: false })], memoryLogger(), {
+    const offline = new PullThroughCache(local.registry, local.ledger, [upstream(down.url, { tagTtlMs: 1000 })], logger, {
       now: clock.now,
     });
+    const strict = new PullThroughCache(
+      local.registry,
+      local.ledger,
+      [upstream(down.url, { tagTtlMs: 1000, offline: false })],
+      memoryLogger(),
+      {
+        now: clock.now,
+      },
+    );
     try {
       const repo = name('down/app');
       const image = await pushImage(down.url, 'down/app', 'latest');
       const notCached = randomBytes(100);
       await pushBlob(down.url, 'down/app', notCached);
-      await offline.getManifest(repo, tagRef('latest'), undefined, anyNs);
+      await offline.manifests.get(repo, tagRef('latest'), undefined, anyNs);
       for (const blob of [image.config, ...image.layers])
-        await readAll((await offline.openBlob(repo, Digest.parse(sha256(blob)), undefined, anyNs)).stream);
+        await readAll((await openBlob(offline, repo, Digest.parse(sha256(blob)), undefined, anyNs)).stream);
       await down.stop();
 
       // Within the TTL: the cache alone.
-      assert.deepEqual((await offline.getManifest(repo, tagRef('latest'), undefined, anyNs)).bytes, image.manifest);
+      assert.deepEqual((await offline.manifests.get(repo, tagRef('latest'), undefined, anyNs)).bytes, image.manifest);
       for (const blob of [image.config, ...image.layers]) {
-        const content = await offline.openBlob(repo, Digest.parse(sha256(blob)), undefined, anyNs);
+        const content = await openBlob(offline, repo, Digest.parse(sha256(blob)), undefined, anyNs);
         assert.deepEqual(await readAll(content.stream), blob);
       }
-      assert.deepEqual((await offline.getManifest(repo, digestRef(image.digest), undefined, anyNs)).bytes, image.manifest);
+      assert.deepEqual((await offline.manifests.get(repo, digestRef(image.digest), undefined, anyNs)).bytes, image.manifest);
 
       // After the TTL the upstream cannot be asked: served stale, with a warning and a count.
       clock.ms += 5000;
-      assert.deepEqual((await offline.getManifest(repo, tagRef('latest'), undefined, anyNs)).bytes, image.manifest);
+      assert.deepEqual((await offline.manifests.get(repo, tagRef('latest'), undefined, anyNs)).bytes, image.manifest);
       assert.equal(offline.stats.staleServes, 1);
       assert.ok(logger.lines.some((l) => l.level === 'info' && /stale-if-error/.test(l.msg)));
       assert.ok(logger.lines.some((l) => l.level === 'warn' && /^upstream unreachable/.test(l.msg)));
       // Not marked offline: an error instead of the stale copy.
-      await assert.rejects(strict.getManifest(repo, tagRef('latest'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(strict.manifests.get(repo, tagRef('latest'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       // Never cached: nothing to serve.
-      await assert.rejects(offline.openBlob(repo, Digest.parse(sha256(notCached)), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
-      await assert.rejects(offline.getManifest(repo, tagRef('other'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(openBlob(offline, repo, Digest.parse(sha256(notCached)), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(offline.manifests.get(repo, tagRef('other'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
     } finally {
       await offline.close();
       await strict.close();
@@ -415,37 +437,34 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
     const local = await localRegistry();
     const clock = new Clock();
     const logger = memoryLogger();
-    const cache = new PullThroughCache(local.registry, [upstream(url, { tagTtlMs: 1000, offline: false })], logger, { now: clock.now });
+    const cache = new PullThroughCache(local.registry, local.ledger, [upstream(url, { tagTtlMs: 1000, offline: false })], logger, {
+      now: clock.now,
+    });
     const outageWarnings = (): string[] => logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
     try {
       down = false;
       const held = name('held/app');
-      await cache.getManifest(held, tagRef('v1'), undefined, anyNs);
+      await cache.manifests.get(held, tagRef('v1'), undefined, anyNs);
       const repo = name('mine/new');
       const digest = Digest.parse(sha256(randomBytes(64)));
       down = true;
 
       // A push's checks: a blob HEAD and a manifest HEAD miss (404), they do not fail (502).
-      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
-      await assert.rejects(cache.describeManifest(repo, tagRef('1'), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
-      await assert.rejects(
-        cache.describeManifest(repo, digestRef(digest), undefined, anyNs, undefined, 'miss'),
-        isError('MANIFEST_UNKNOWN'),
-      );
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.manifests.describe(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.manifests.describe(repo, digestRef(digest), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
       // Reads that need the bytes say the upstream failed.
-      await assert.rejects(cache.openBlob(repo, digest, undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
-      await assert.rejects(cache.statBlob(repo, digest, anyNs), isError('UPSTREAM_UNAVAILABLE'));
-      await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(openBlob(cache, repo, digest, undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      // (The size a ranged read needs first.)
+      await assert.rejects(openBlob(cache, repo, digest, { start: 0, end: 9 }, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+      await assert.rejects(cache.manifests.get(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       // A tag Berth holds but cannot revalidate (offline: false) is not a miss.
       clock.ms += 5000;
-      await assert.rejects(
-        cache.describeManifest(held, tagRef('v1'), undefined, anyNs, undefined, 'miss'),
-        isError('UPSTREAM_UNAVAILABLE'),
-      );
+      await assert.rejects(cache.manifests.describe(held, tagRef('v1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
 
       // One warning for the outage, however many requests failed.
       for (let i = 0; i < 5; i++)
-        await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
+        await assert.rejects(cache.manifests.get(repo, tagRef('1'), undefined, anyNs), isError('UPSTREAM_UNAVAILABLE'));
       assert.deepEqual(outageWarnings().length, 1, JSON.stringify(logger.lines));
       assert.match(outageWarnings()[0]!, /^upstream unreachable/);
       assert.ok(
@@ -456,11 +475,11 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
       // Just after a failure, HEADs do without the upstream (an upstream dropping packets would
       // hold each for the client's whole timeout); a few seconds later they ask it again.
       const before = requests;
-      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
-      await assert.rejects(cache.describeManifest(repo, tagRef('2'), undefined, anyNs, undefined, 'miss'), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.manifests.describe(repo, tagRef('2'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
       assert.equal(requests, before);
       clock.ms += 61_000;
-      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
       assert.ok(requests > before);
       // A minute on, the continuing outage is logged again, with what was left out.
       assert.deepEqual(outageWarnings(), [outageWarnings()[0], 'upstream still unreachable']);
@@ -469,10 +488,10 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
       // It answers again: logged once; a later outage is a new one.
       down = false;
       clock.ms += 11_000;
-      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
       assert.ok(logger.lines.some((l) => l.level === 'info' && l.msg === 'upstream answering again'));
       down = true;
-      await assert.rejects(cache.statBlob(repo, digest, anyNs, undefined, 'miss'), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
       assert.equal(outageWarnings().length, 3);
     } finally {
       down = false;
@@ -483,16 +502,16 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
 
   it('never asks an upstream about a hosted repository (one no upstream maps)', async () => {
     const local = await localRegistry();
-    const cache = new PullThroughCache(local.registry, [upstream(url, { namespace: 'mirror.example' })], memoryLogger());
+    const cache = new PullThroughCache(local.registry, local.ledger, [upstream(url, { namespace: 'mirror.example' })], memoryLogger());
     try {
       down = true;
       const before = requests;
       const repo = name('mine/app');
       const digest = Digest.parse(sha256(randomBytes(64)));
-      await assert.rejects(cache.statBlob(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
-      await assert.rejects(cache.openBlob(repo, digest, undefined, anyNs), isError('BLOB_UNKNOWN'));
-      await assert.rejects(cache.getManifest(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
-      await assert.rejects(cache.describeManifest(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.blobs.stat(repo, digest, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(openBlob(cache, repo, digest, undefined, anyNs), isError('BLOB_UNKNOWN'));
+      await assert.rejects(cache.manifests.get(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
+      await assert.rejects(cache.manifests.describe(repo, tagRef('1'), undefined, anyNs), isError('MANIFEST_UNKNOWN'));
       assert.equal(requests, before);
     } finally {
       down = false;
@@ -555,10 +574,10 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
 
   it('refuses a tampered blob and manifest, caches nothing, and a later correct fetch works', async () => {
     const local = await localRegistry();
-    const cache = new PullThroughCache(local.registry, [upstream(url)], memoryLogger());
+    const cache = new PullThroughCache(local.registry, local.ledger, [upstream(url)], memoryLogger());
     try {
       const repo = name('evil/app');
-      const content = await cache.openBlob(repo, digest, undefined, anyNs);
+      const content = await openBlob(cache, repo, digest, undefined, anyNs);
       assert.equal(content.size, good.length);
       // The first client gets an error, never a complete-looking body.
       let received = 0;
@@ -571,26 +590,29 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
       assert.ok(received < good.length, `received ${received} of ${good.length} bytes`);
       assert.equal(cache.stats.verificationFailures, 1);
       await assert.rejects(local.registry.blobs.stat(repo, digest), isError('BLOB_UNKNOWN'));
-      assert.equal(await local.registry.cache.storedBlobSize(digest), undefined);
+      assert.equal(await local.ledger.storedBlobSize(digest), undefined);
       // A range request on a miss waits for the fetch, and gets the same refusal.
-      await assert.rejects(cache.openBlob(repo, digest, { start: 0, end: 9 }, anyNs), isError('UPSTREAM_CONTENT_INVALID'));
+      await assert.rejects(openBlob(cache, repo, digest, { start: 0, end: 9 }, anyNs), isError('UPSTREAM_CONTENT_INVALID'));
 
-      await assert.rejects(cache.getManifest(repo, tagRef('latest'), undefined, anyNs), isError('UPSTREAM_CONTENT_INVALID'));
-      await assert.rejects(cache.getManifest(repo, digestRef(Digest.of(manifest)), undefined, anyNs), isError('UPSTREAM_CONTENT_INVALID'));
+      await assert.rejects(cache.manifests.get(repo, tagRef('latest'), undefined, anyNs), isError('UPSTREAM_CONTENT_INVALID'));
+      await assert.rejects(
+        cache.manifests.get(repo, digestRef(Digest.of(manifest)), undefined, anyNs),
+        isError('UPSTREAM_CONTENT_INVALID'),
+      );
       await assert.rejects(local.registry.manifests.describe(repo, tagRef('latest')), isError('MANIFEST_UNKNOWN'));
 
       // The connection breaks mid-body: the first client gets an error, nothing is cached.
       truncated = true;
-      const broken = await cache.openBlob(repo, digest, undefined, anyNs);
+      const broken = await openBlob(cache, repo, digest, undefined, anyNs);
       await assert.rejects(readAll(broken.stream), isError('UPSTREAM_UNAVAILABLE'));
       await assert.rejects(local.registry.blobs.stat(repo, digest), isError('BLOB_UNKNOWN'));
       truncated = false;
 
       tampered = false;
-      const fixed = await cache.openBlob(repo, digest, undefined, anyNs);
+      const fixed = await openBlob(cache, repo, digest, undefined, anyNs);
       assert.ok((await readAll(fixed.stream)).equals(good));
       assert.deepEqual(await cachedBlob(local, repo, digest), { size: good.length });
-      assert.deepEqual((await cache.getManifest(repo, tagRef('latest'), undefined, anyNs)).bytes, manifest);
+      assert.deepEqual((await cache.manifests.get(repo, tagRef('latest'), undefined, anyNs)).bytes, manifest);
       assert.equal(blobGets, 4);
       // No upload session is left behind by the failed fetches.
       assert.deepEqual(await local.registry.metadata.listUploadsIdleSince(new Date(Date.now() + 60_000)), []);

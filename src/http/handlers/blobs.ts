@@ -1,9 +1,12 @@
-// Blob reads: GET and HEAD /v2/<name>/blobs/<digest>, with single byte ranges.
+// Blob reads: GET and HEAD /v2/<name>/blobs/<digest>, with single byte ranges, and DELETE.
 import { RegistryError } from '../../errors/index.js';
-import { parseRangeHeader } from '../../oci/index.js';
-import { parseDigest, repositoryParam, type RequestContext } from '../context.js';
-import { contentSource } from '../content-source.js';
+import { parseRangeHeader, type ByteRange } from '../../oci/index.js';
+import type { BlobRead } from '../../registry/index.js';
+import { parseDigest, repositoryParam, requestScope, type RequestContext } from '../context.js';
 import { sendBody } from '../send-body.js';
+
+/** A GET without Range: the whole blob, or a redirect to the object store when it offers one. */
+const WHOLE_OR_REDIRECT: BlobRead = { redirect: true };
 
 function blobHeaders(ctx: RequestContext, digest: string): void {
   ctx.reply
@@ -18,38 +21,28 @@ function blobHeaders(ctx: RequestContext, digest: string): void {
 export async function headBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const { size } = await contentSource(ctx).headBlob(repository, digest);
+  const { size } = await ctx.registry.blobs.stat(repository, digest, requestScope(ctx));
   blobHeaders(ctx, digest.toString());
   ctx.reply.header('Content-Length', size).code(200).send();
 }
 
+/**
+ * One call to the registry: one lookup of the repository's link, and on a cache miss one upstream
+ * request (a Range needs the size first, so there the cache asks the upstream for it).
+ */
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const source = contentSource(ctx);
-  const redirect = await source.redirectUrl(repository, digest);
-  if (redirect !== undefined) {
+  const header = ctx.request.headers.range;
+  const read = header === undefined ? WHOLE_OR_REDIRECT : { redirect: true, range: (size: number) => byteRange(header, size) };
+  const content = await ctx.registry.blobs.open(repository, digest, read, requestScope(ctx));
+  if ('location' in content) {
     // The object store serves the bytes (and any Range) itself.
-    ctx.reply.code(307).header('Location', redirect).header('Docker-Content-Digest', digest.toString()).send();
+    ctx.reply.code(307).header('Location', content.location).header('Docker-Content-Digest', digest.toString()).send();
     return;
   }
-  if (ctx.request.headers.range === undefined) {
-    // The whole blob: one lookup, and on a cache miss one upstream request, not a HEAD first.
-    const content = await source.openBlob(repository, digest, undefined);
-    blobHeaders(ctx, digest.toString());
-    ctx.reply.code(200).header('Content-Length', content.size);
-    await sendBody(ctx, content.stream);
-    return;
-  }
-  const { size } = await source.statBlob(repository, digest);
-  const range = parseRangeHeader(ctx.request.headers.range, size);
-  if (range === 'unsatisfiable') {
-    throw new RegistryError('RANGE_INVALID', { size, range: ctx.request.headers.range }, {
-      headers: { 'Content-Range': `bytes */${size}` },
-    });
-  }
-  const content = await source.openBlob(repository, digest, range);
   blobHeaders(ctx, digest.toString());
+  const { size, range } = content;
   if (range) {
     ctx.reply
       .code(206)
@@ -59,6 +52,15 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     ctx.reply.code(200).header('Content-Length', size);
   }
   await sendBody(ctx, content.stream);
+}
+
+/** The Range header's one range within the blob; undefined (the whole blob) for one it ignores. */
+function byteRange(header: string, size: number): ByteRange | undefined {
+  const range = parseRangeHeader(header, size);
+  if (range === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', { size, range: header }, { headers: { 'Content-Range': `bytes */${size}` } });
+  }
+  return range;
 }
 
 export async function deleteBlob(ctx: RequestContext): Promise<void> {

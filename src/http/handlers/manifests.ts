@@ -9,9 +9,9 @@ import {
   parseReference,
   readBody,
   repositoryParam,
+  requestScope,
   type RequestContext,
 } from '../context.js';
-import { assertHosted, contentSource } from '../content-source.js';
 
 function manifestHeaders(ctx: RequestContext, manifest: StoredManifest): void {
   const digest = manifest.digest.toString();
@@ -40,7 +40,7 @@ function existingReference(ctx: RequestContext, repository: string): Reference {
 export async function headManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const reference = existingReference(ctx, repository);
-  const manifest = await contentSource(ctx).describeManifest(repository, reference, acceptedTypes(ctx));
+  const manifest = await ctx.registry.manifests.describe(repository, reference, acceptedTypes(ctx), requestScope(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send();
 }
@@ -48,20 +48,24 @@ export async function headManifest(ctx: RequestContext): Promise<void> {
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
   const reference = existingReference(ctx, repository);
-  const manifest = await contentSource(ctx).getManifest(repository, reference, acceptedTypes(ctx));
+  const manifest = await ctx.registry.manifests.get(repository, reference, acceptedTypes(ctx), requestScope(ctx));
   manifestHeaders(ctx, manifest);
   ctx.reply.code(200).send(manifest.bytes);
 }
 
 export async function putManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  assertHosted(ctx, repository);
+  ctx.registry.assertPushable(repository);
   const reference = parseReference(ctx.params.reference ?? '');
   const extraTags = ctx.query.getAll('tag');
   if (extraTags.length > ctx.options.maxTagsPerPush) {
-    throw new RegistryError('TAG_INVALID', { tags: extraTags.length, maximum: ctx.options.maxTagsPerPush }, {
-      message: `at most ${ctx.options.maxTagsPerPush} tags per manifest push`,
-    });
+    throw new RegistryError(
+      'TAG_INVALID',
+      { tags: extraTags.length, maximum: ctx.options.maxTagsPerPush },
+      {
+        message: `at most ${ctx.options.maxTagsPerPush} tags per manifest push`,
+      },
+    );
   }
   const badTag = extraTags.find((tag) => !isValidTag(tag));
   if (badTag !== undefined) throw new RegistryError('TAG_INVALID', { tag: badTag.slice(0, 300) });

@@ -6,7 +6,6 @@ import { rangeHeaderValue, type ChunkOptions, type UploadStatus } from '../../re
 import { hasBody, location, parseDigest, parseName, repositoryParam, type RequestContext } from '../context.js';
 import { bodyChunks } from '../body-chunks.js';
 import { bodyLimitsOf } from '../body-limits.js';
-import { assertHosted } from '../content-source.js';
 
 function uploadPath(status: UploadStatus): string {
   return `/v2/${status.repository}/blobs/uploads/${status.id}`;
@@ -89,7 +88,7 @@ async function* exactly(ctx: RequestContext, expected: number, contentRange: str
 
 export async function startUpload(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  assertHosted(ctx, repository);
+  ctx.registry.assertPushable(repository);
   const mount = ctx.query.get('mount');
   const from = ctx.query.get('from');
   if (mount !== null && from !== null) {

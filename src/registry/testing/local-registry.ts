@@ -1,15 +1,18 @@
-// A Registry composed in-process over a temporary filesystem store and SQLite file, for the
-// tests of layers above the registry (the pull-through cache) that may not name concrete
-// drivers themselves. Removed with its directory on close().
+// A Registry composed in-process over a temporary filesystem store and SQLite file, with the
+// pull-through cache's ledger over the same, for the tests of layers above the registry (the
+// pull-through cache) that may not name concrete drivers themselves. Removed with its directory
+// on close().
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetadataStore, openSqlite } from '../../metadata/index.js';
+import { PullThroughLedgerService } from '../pull-through-ledger.js';
 import { Registry } from '../registry.js';
 import { FilesystemDriver } from '../../storage/filesystem/filesystem-driver.js';
 
 export interface LocalRegistry {
   readonly registry: Registry;
+  readonly ledger: PullThroughLedgerService;
   close(): Promise<void>;
 }
 
@@ -21,6 +24,7 @@ export async function localRegistry(options: { deleteEnabled?: boolean } = {}): 
   const registry = new Registry(storage, metadata, { deleteEnabled: options.deleteEnabled ?? true });
   return {
     registry,
+    ledger: new PullThroughLedgerService(storage, metadata),
     async close() {
       await metadata.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,35 +1,22 @@
-// The registry side of the pull-through cache: storing manifests fetched from an upstream,
-// the records garbage collection will need (which tags and items came from which upstream, and
-// when each item was last pulled), and linking already-stored blobs into a cached repository.
-// Blob bytes from an upstream go through the ordinary upload path (UploadService), so they are
-// hashed, made durable and committed only when they match their digest (invariant 1).
+// The pull-through cache's ledger, the registry side of the cache (PullThroughLedger): storing
+// manifests fetched from an upstream, the books garbage collection will need (which tags and
+// items came from which upstream, and when each item was last pulled), and linking already-stored
+// blobs into a cached repository. Not part of Registry: the composition root hands it to the
+// cache. Blob bytes from an upstream go through the ordinary upload path (UploadService), so
+// they are hashed, made durable and committed only when they match their digest (invariant 1).
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { CachedTagRecord, MetadataStore } from '../metadata/index.js';
 import { Digest, ManifestFormatError, parseManifest, referencesOf, type RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
-import type { StoredManifest } from './manifest-service.js';
+import type { BlobInfo, CachedManifest, PullThroughLedger, StoredManifest } from './interfaces.js';
 import { blobKey } from './paths.js';
-
-export interface CachedManifest {
-  readonly repository: RepositoryName;
-  /** The exact bytes the upstream sent. */
-  readonly bytes: Buffer;
-  /** The upstream's Content-Type for them. */
-  readonly mediaType: string | undefined;
-  /** The digest the bytes must have (the reference, or the upstream's Docker-Content-Digest). */
-  readonly expected: Digest | undefined;
-  /** The tag the upstream resolved, when fetched by tag: it is moved to this manifest. */
-  readonly tag: string | undefined;
-  readonly upstream: string;
-  readonly at: Date;
-}
 
 /** Pulls of one item are recorded at most this often per process (no write per request). */
 const PULL_RECORD_INTERVAL_MS = 60_000;
 /** Bound on the throttle's memory; entries older than the interval are dropped past it. */
 const PULL_RECORD_MAX_ENTRIES = 10_000;
 
-export class CacheService {
+export class PullThroughLedgerService implements PullThroughLedger {
   /** When each repository/digest pull was last written, per process: a cache, safe to lose. */
   private readonly lastRecorded = new Map<string, number>();
 
@@ -134,7 +121,7 @@ export class CacheService {
    * established that the repository's upstream has the blob (a cached manifest references it,
    * or the upstream said so), so this exposes nothing the upstream would not serve.
    */
-  async linkStoredBlob(repository: RepositoryName, digest: Digest): Promise<{ size: number } | undefined> {
+  async linkStoredBlob(repository: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
     if (!(await this.metadata.linkExistingBlob(repository, digest.toString()))) return undefined;
     return this.metadata.findRepositoryBlob(repository, digest.toString());
   }
