@@ -55,6 +55,14 @@ module.exports = {
       to: { path: packagePaths(modules) },
     })),
     {
+      name: 'registry-interfaces-only',
+      comment:
+        'the pull-through cache and events decorate the registry interfaces (src/registry/interfaces.ts); only server assembles the registry itself (tests and testing/ may)',
+      severity: 'error',
+      from: { path: '^src/(proxy|events)/', pathNot: '\\.test\\.ts$|/testing/' },
+      to: { path: '^src/registry/', pathNot: '^src/registry/interfaces\\.ts$' },
+    },
+    {
       name: 'registry-storage-contract',
       comment: 'the registry uses the storage driver contract; only server names a driver (tests and testing/ may)',
       severity: 'error',

@@ -56,6 +56,11 @@ const tree: Record<string, string> = {
   // Forbidden: the query builder outside metadata; allowed inside it.
   'http/query.ts': "import { sql } from 'kysely';\nexport const query = sql;\n",
   'metadata/query.ts': "import { sql } from 'kysely';\nexport const query = sql;\n",
+  // Forbidden: the proxy using the registry's implementation; allowed: its interfaces.
+  'registry/interfaces.ts': 'export interface BlobReader { stat(): Promise<void> }\n',
+  'registry/registry.ts': 'export class Registry {}\n',
+  'proxy/cache.ts':
+    "import type { BlobReader } from '../registry/interfaces.js';\nimport type { Registry } from '../registry/registry.js';\nexport type Decorated = [BlobReader, Registry];\n",
   // Forbidden: the registry naming a concrete driver; allowed: its contract.
   'registry/blobs.ts':
     "import type { StorageDriver } from '../storage/driver.js';\nimport { client } from '../storage/s3/s3-driver.js';\nexport type Store = StorageDriver;\nexport const s3 = client;\n",
@@ -91,11 +96,12 @@ describe('the layer lint', () => {
       'package-aws-sdk: src/storage/filesystem/driver.ts -> @aws-sdk/client-s3',
       'package-fastify: src/oci/framework.ts -> fastify',
       'package-kysely: src/http/query.ts -> kysely',
+      'registry-interfaces-only: src/proxy/cache.ts -> src/registry/registry.ts',
       'registry-storage-contract: src/registry/blobs.ts -> src/storage/s3/s3-driver.ts',
       'testing-not-from-test-helpers: src/proxy/testing/fixtures.ts -> test/helpers/helper.ts',
     ]);
     const { status, output } = lint(dir);
-    assert.equal(status, 7, `the lint fails with one error per violation:\n${output}`);
+    assert.equal(status, 8, `the lint fails with one error per violation:\n${output}`);
     assert.match(output, /package-fastify: src\/oci\/framework\.ts/);
   });
 
