@@ -64,7 +64,7 @@ export class S3Writer extends WriterBase {
   #dirty: boolean;
 
   constructor(options: S3WriterOptions) {
-    super({ ...options, memory: options.context.memory });
+    super({ errors: options.errors, key: options.key, signal: options.signal, memory: options.context.memory });
     this.#context = options.context;
     this.#objectKey = options.context.keys.object(options.key);
     const continued = options.continued;
