@@ -3,14 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InvalidPathError } from '../errors/storage.js';
-import {
-  MAX_KEY_LENGTH,
-  MAX_SEGMENT_LENGTH,
-  assertValidKey,
-  assertValidPrefix,
-  isValidKey,
-  isValidKeySegment,
-} from './keys.js';
+import { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, assertValidKey, assertValidPrefix, isValidKey, isValidKeySegment } from './keys.js';
 
 describe('storage keys', () => {
   it('accepts ordinary keys', () => {
@@ -75,8 +68,7 @@ describe('storage keys', () => {
   it('carries the driver name and the key in the error', () => {
     assert.throws(
       () => assertValidKey('filesystem', '../x'),
-      (error: unknown) =>
-        error instanceof InvalidPathError && error.driver === 'filesystem' && error.key === '../x',
+      (error: unknown) => error instanceof InvalidPathError && error.driver === 'filesystem' && error.key === '../x',
     );
   });
 

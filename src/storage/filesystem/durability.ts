@@ -1,13 +1,13 @@
 // Helpers that make directory changes durable. A rename or a new file is only safe across a
 // power loss once the directory holding its entry has been fsynced, and a directory created
 // by mkdir needs the same in its own parent.
-import { mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errorCode } from './fs-errors.js';
 
 /** fsync a directory so that entries added, renamed or removed in it survive a crash. */
 export async function fsyncDirectory(directory: string): Promise<void> {
-  let handle;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(directory, 'r');
     await handle.sync();

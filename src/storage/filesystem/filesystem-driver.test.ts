@@ -133,12 +133,8 @@ describe('filesystem driver', () => {
   });
 
   it('leaves no temporary files behind putContent, even when it fails', async () => {
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => driverUnderTest().putContent(`temp/same`, Buffer.from(`version ${i}`))),
-    );
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => driverUnderTest().putContent(`temp/key-${i}`, Buffer.from(`${i}`))),
-    );
+    await Promise.all(Array.from({ length: 20 }, (_, i) => driverUnderTest().putContent(`temp/same`, Buffer.from(`version ${i}`))));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => driverUnderTest().putContent(`temp/key-${i}`, Buffer.from(`${i}`))));
     await driverUnderTest().putContent('temp/dir/child', Buffer.from('x'));
     // A directory where the file should go makes the rename fail after the temp file exists.
     await assert.rejects(driverUnderTest().putContent('temp/dir', Buffer.from('x')), StorageError);
@@ -224,4 +220,3 @@ describe('filesystem driver', () => {
     assert.equal(await hashStream(await driverUnderTest().reader(key)), expected.digest('hex'));
   });
 });
-

@@ -2,6 +2,7 @@
 // written to before it is renamed into place. A temporary name contains '~', which no storage key may contain, so it can never
 // collide with a key and list() can leave it out.
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from './fs-errors.js';
@@ -38,16 +39,13 @@ export interface RemoveStaleTempFilesOptions {
  * rootDirectory. Walks the whole tree, so it belongs at start-up or in maintenance jobs.
  * Returns how many files were removed. Symbolic links are not followed.
  */
-export async function removeStaleTempFiles(
-  rootDirectory: string,
-  options: RemoveStaleTempFilesOptions = {},
-): Promise<number> {
+export async function removeStaleTempFiles(rootDirectory: string, options: RemoveStaleTempFilesOptions = {}): Promise<number> {
   const cutoff = Date.now() - (options.olderThanMs ?? 60 * 60 * 1000);
   let removed = 0;
   const pending = [rootDirectory];
   for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
     options.signal?.throwIfAborted();
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(directory, { withFileTypes: true });
     } catch (error) {

@@ -231,9 +231,7 @@ export async function abortUploads(
 /** Aborts one upload; one that is already gone is fine. */
 export async function abortUpload(context: S3Context, objectKey: string, uploadId: string): Promise<void> {
   try {
-    await context.client.send(
-      new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: objectKey, UploadId: uploadId }),
-    );
+    await context.client.send(new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: objectKey, UploadId: uploadId }));
   } catch (error) {
     if (!isNotFound(error)) {
       throw error;
@@ -242,12 +240,7 @@ export async function abortUpload(context: S3Context, objectKey: string, uploadI
 }
 
 /** Deletes objects in batches; deleting an object that does not exist is not an error in S3. */
-export async function deleteObjects(
-  context: S3Context,
-  key: string,
-  objectKeys: readonly string[],
-  signal?: AbortSignal,
-): Promise<void> {
+export async function deleteObjects(context: S3Context, key: string, objectKeys: readonly string[], signal?: AbortSignal): Promise<void> {
   for (let start = 0; start < objectKeys.length; start += DELETE_BATCH) {
     const batch = objectKeys.slice(start, start + DELETE_BATCH);
     const result = await context.client.send(

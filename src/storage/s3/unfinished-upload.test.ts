@@ -13,7 +13,10 @@ describe('tail metadata', () => {
         uploadId: '2~abc',
         parts: 3,
         partsSize: 30 * 1024 * 1024,
-        copiedETags: new Map([[1, '"0123abcd-2"'], [4, '"not-in-the-content"']]),
+        copiedETags: new Map([
+          [1, '"0123abcd-2"'],
+          [4, '"not-in-the-content"'],
+        ]),
       }),
       ContentLength: 17,
       LastModified: modifiedAt,

@@ -38,9 +38,7 @@ export function unfinishedSize(upload: UnfinishedUpload): number {
 }
 
 /** The tail's user metadata for a state. */
-export function tailMetadata(
-  state: Pick<UnfinishedUpload, 'uploadId' | 'parts' | 'partsSize' | 'copiedETags'>,
-): Record<string, string> {
+export function tailMetadata(state: Pick<UnfinishedUpload, 'uploadId' | 'parts' | 'partsSize' | 'copiedETags'>): Record<string, string> {
   // "1=etag,2=etag"; ETags are hex digits (and a '-' for multipart ones), quotes stripped.
   const copied = [...state.copiedETags]
     .filter(([number]) => number <= state.parts)
@@ -75,7 +73,7 @@ export function parseTail(
     parts < 0 ||
     !Number.isSafeInteger(partsSize) ||
     partsSize < 0 ||
-    (parts > 0) !== (uploadId !== '') ||
+    parts > 0 !== (uploadId !== '') ||
     (parts === 0) !== (partsSize === 0) ||
     tailSize === undefined
   ) {
