@@ -55,8 +55,7 @@ export function summarise(profile: CpuProfile): ProfileSummary {
     byFunction.set(name, (byFunction.get(name) ?? 0) + hits * msPerSample);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + hits * msPerSample);
   }
-  const sorted = (map: Map<string, number>) =>
-    [...map].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
+  const sorted = (map: Map<string, number>) => [...map].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
   return { totalMs: totalSamples * msPerSample, byFunction: sorted(byFunction), byOrigin: sorted(byOrigin) };
 }
 

@@ -13,19 +13,28 @@ import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machin
 import { RssSampler } from './lib/proc-stats.js';
 import { parseOptions, usage, type BenchOptions } from './lib/options.js';
 import { proxyWorkloads, startProxyTargets, type ProxyTargets } from './lib/proxy-workloads.js';
-import { comparisonTable, cpuTable, limitsTable, summaries, type MemoryResult, type ProbeResult, type WorkloadResult } from './lib/report.js';
-import { runScaleOut } from './lib/scale-out.js';
-import { commandVersion, compileBerth, compiledDir, requireCommand, startBerth, startNginx, startReference, type ServerProcess } from './lib/servers.js';
-import { Meter, type MachineProbe, type Target, type Workload } from './lib/workload.js';
 import {
-  LARGE_SEED,
-  NGINX_FILE,
-  blobPull,
-  blobPush,
-  imageWorkloads,
-  listingWorkloads,
-  smallRequestWorkloads,
-} from './lib/workloads.js';
+  comparisonTable,
+  cpuTable,
+  limitsTable,
+  summaries,
+  type MemoryResult,
+  type ProbeResult,
+  type WorkloadResult,
+} from './lib/report.js';
+import { runScaleOut } from './lib/scale-out.js';
+import {
+  commandVersion,
+  compileBerth,
+  compiledDir,
+  requireCommand,
+  startBerth,
+  startNginx,
+  startReference,
+  type ServerProcess,
+} from './lib/servers.js';
+import { Meter, type MachineProbe, type Target, type Workload } from './lib/workload.js';
+import { LARGE_SEED, NGINX_FILE, blobPull, blobPush, imageWorkloads, listingWorkloads, smallRequestWorkloads } from './lib/workloads.js';
 
 const benchDir = import.meta.dirname;
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
@@ -55,7 +64,12 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function runWorkload(workload: Workload, targets: readonly Target[], options: BenchOptions, sampler: RssSampler): Promise<WorkloadResult> {
+async function runWorkload(
+  workload: Workload,
+  targets: readonly Target[],
+  options: BenchOptions,
+  sampler: RssSampler,
+): Promise<WorkloadResult> {
   sampler.markPhase();
   const result: WorkloadResult = {
     id: workload.id,
@@ -122,7 +136,11 @@ async function runProbe(probe: MachineProbe, options: BenchOptions): Promise<Pro
       const meter = new Meter(undefined);
       const metrics = await probe.run(rep, meter);
       appendValues(result.values, metrics);
-      log(`${probe.id} ${rep + 1}/${options.reps}: ${Object.values(metrics).map((v) => v.toPrecision(4)).join(', ')}`);
+      log(
+        `${probe.id} ${rep + 1}/${options.reps}: ${Object.values(metrics)
+          .map((v) => v.toPrecision(4))
+          .join(', ')}`,
+      );
     }
   } catch (error) {
     result.error = errorText(error);
@@ -212,10 +230,15 @@ async function main(): Promise<number> {
       nginx = await startNginx(join(workDir, 'nginx'), root);
       servers.push(nginx);
     }
-    log(`berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; reference pid ${reference.pid} at ${reference.url}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`);
+    log(
+      `berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; reference pid ${reference.pid} at ${reference.url}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`,
+    );
     if (want.basic || want.token) {
-      const describe = (targets: readonly Target[]): string => targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ') || '-';
-      log(`with auth (htpasswd, bcrypt cost ${options.bcryptCost}): Basic ${describe(authTargets.basic)}; token server ${describe(authTargets.token)}`);
+      const describe = (targets: readonly Target[]): string =>
+        targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ') || '-';
+      log(
+        `with auth (htpasswd, bcrypt cost ${options.bcryptCost}): Basic ${describe(authTargets.basic)}; token server ${describe(authTargets.token)}`,
+      );
     }
     if (proxyServers) {
       const caches = proxyServers.targets.map((t) => `${t.name} pid ${t.server.pid} at ${t.server.url}`).join(', ');
@@ -239,7 +262,12 @@ async function main(): Promise<number> {
     const open = (list: readonly Workload[]): { workload: Workload; targets: readonly Target[] }[] =>
       list.filter((w) => selected(options, w.id)).map((workload) => ({ workload, targets }));
     const runs = [
-      ...open([blobPull(options, () => nginx), blobPush(options, 'monolithic'), blobPush(options, 'chunked'), ...smallRequestWorkloads(options)]),
+      ...open([
+        blobPull(options, () => nginx),
+        blobPush(options, 'monolithic'),
+        blobPush(options, 'chunked'),
+        ...smallRequestWorkloads(options),
+      ]),
       ...authRows.basic.map((workload) => ({ workload, targets: authTargets.basic })),
       ...authRows.token.map((workload) => ({ workload, targets: authTargets.token })),
       ...proxyRows.map((workload) => ({ workload, targets: proxyServers?.targets ?? [] })),
@@ -282,7 +310,8 @@ async function main(): Promise<number> {
           ` The reference fetches a missed blob from the upstream twice: once for the client, once to store it.)\n`,
       );
     }
-    if (options.preset !== 'full') process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
+    if (options.preset !== 'full')
+      process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
 
     const failures = [...results, ...probeResults].filter((r) => r.error !== undefined);
     for (const failure of failures) process.stdout.write(`\nFAILED ${failure.id}: ${failure.error ?? ''}\n`);

@@ -33,7 +33,16 @@ describe('npm run bench -- --smoke', () => {
       const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
       const run = spawnSync(
         process.execPath,
-        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--smoke', '--tsx', '--output', output, ...(hasNginx ? [] : ['--no-nginx'])],
+        [
+          '--import',
+          'tsx',
+          join(projectRoot, 'bench', 'run.ts'),
+          '--smoke',
+          '--tsx',
+          '--output',
+          output,
+          ...(hasNginx ? [] : ['--no-nginx']),
+        ],
         { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 },
       );
       assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`);
@@ -60,7 +69,8 @@ describe('npm run bench -- --smoke', () => {
       ]) {
         assert.ok(ids.includes(id), `workload ${id} missing`);
       }
-      for (const workload of [...results.workloads, ...results.machineLimits]) assert.equal(workload.error, undefined, `${workload.id}: ${workload.error ?? ''}`);
+      for (const workload of [...results.workloads, ...results.machineLimits])
+        assert.equal(workload.error, undefined, `${workload.id}: ${workload.error ?? ''}`);
       for (const workload of results.workloads) {
         assert.ok(Object.keys(workload.values.berth).length > 0, `${workload.id}: no Berth values`);
         if (berthOnly.includes(workload.id)) assert.deepEqual(workload.values.reference, {}, `${workload.id}: runs against Berth alone`);
@@ -74,7 +84,10 @@ describe('npm run bench -- --smoke', () => {
       // their own, are among them.
       const perRequest = results.workloads.filter((w) => w.metrics.some((m) => m.key === 'cpuMsPerRequest'));
       for (const id of ['auth-manifest-get-c16', 'auth-blob-get-c16', ...berthOnly]) {
-        assert.ok(perRequest.some((w) => w.id === id), `${id}: no server CPU per request`);
+        assert.ok(
+          perRequest.some((w) => w.id === id),
+          `${id}: no server CPU per request`,
+        );
       }
       for (const workload of perRequest) {
         const subjects = berthOnly.includes(workload.id) ? (['berth'] as const) : (['berth', 'reference'] as const);
@@ -82,7 +95,8 @@ describe('npm run bench -- --smoke', () => {
           for (const metric of workload.metrics.filter((m) => /server CPU/.test(m.label))) {
             const values = workload.values[subject][metric.key] ?? [];
             assert.ok(values.length > 0, `${workload.id}: no ${subject} ${metric.key}`);
-            for (const value of values) assert.ok(value > 0, `${workload.id}: ${subject} ${metric.key} is ${value}, not > 0 (its process tree is not the server's?)`);
+            for (const value of values)
+              assert.ok(value > 0, `${workload.id}: ${subject} ${metric.key} is ${value}, not > 0 (its process tree is not the server's?)`);
           }
           assert.ok(workload.peakRssBytes[subject] > 0, `${workload.id}: ${subject} peak RSS is ${workload.peakRssBytes[subject]}`);
         }
@@ -90,7 +104,8 @@ describe('npm run bench -- --smoke', () => {
       // The pull-through cache row: cold and warm pulls through both caches, and the direct pull.
       const proxy = results.workloads.find((w) => w.id === 'proxy-cold-pull');
       for (const subject of ['berth', 'reference'] as const) {
-        for (const key of ['mbps', 'ttfbMs', 'warmMbps', 'warmTtfbMs']) assert.equal(proxy?.values[subject][key]?.length, 1, `proxy-cold-pull: ${subject} ${key}`);
+        for (const key of ['mbps', 'ttfbMs', 'warmMbps', 'warmTtfbMs'])
+          assert.equal(proxy?.values[subject][key]?.length, 1, `proxy-cold-pull: ${subject} ${key}`);
       }
       assert.equal(proxy?.values.limit.mbps?.length, 1, 'proxy-cold-pull: no direct pull');
       assert.match(results.table, /pull-through cache: cold pull/);

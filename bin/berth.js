@@ -22,7 +22,9 @@ try {
   // rather than printing Node's module-not-found trace.
   if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
   if (typeof error.url === 'string' && error.url.startsWith(built)) {
-    console.error(`berth: ${fileURLToPath(error.url)} is missing: Berth is not built. Run \`npm run build\` in ${checkout} (\`npm ci\` runs it too).`);
+    console.error(
+      `berth: ${fileURLToPath(error.url)} is missing: Berth is not built. Run \`npm run build\` in ${checkout} (\`npm ci\` runs it too).`,
+    );
   } else {
     console.error(`berth: ${error.message}. Run \`npm ci\` in ${checkout} to install Berth's dependencies and build it.`);
   }

@@ -22,7 +22,12 @@ function testFiles(dir) {
 
 const args = process.argv.slice(2);
 const unit = args.includes('--unit');
-const checks = args.find((arg) => arg.startsWith('--checks='))?.slice('--checks='.length).split(',').filter(Boolean) ?? [];
+const checks =
+  args
+    .find((arg) => arg.startsWith('--checks='))
+    ?.slice('--checks='.length)
+    .split(',')
+    .filter(Boolean) ?? [];
 // Paths as the shell completes them (./src/oci/) match too.
 const filters = args.filter((arg) => !arg.startsWith('--')).map((f) => f.replace(/^\.\//, ''));
 const roots = unit ? ['src'] : ['src', 'test', 'bench'];
@@ -43,9 +48,7 @@ if (!unit && filters.length === 0) {
 }
 
 const concurrency = process.env.BERTH_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
-  { stdio: 'inherit' },
-);
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

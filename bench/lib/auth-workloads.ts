@@ -62,7 +62,8 @@ async function bearer(target: Target): Promise<Record<string, string>> {
   const got = await target.client.request('GET', `/token?service=berth&scope=${scope}`);
   expectStatus(got, 200, `GET /token on ${target.name}`);
   const token = (JSON.parse(got.body.toString('utf8')) as { token?: unknown }).token;
-  if (typeof token !== 'string' || token === '') throw new Error(`GET /token on ${target.name}: no token in ${got.body.toString('utf8', 0, 200)}`);
+  if (typeof token !== 'string' || token === '')
+    throw new Error(`GET /token on ${target.name}: no token in ${got.body.toString('utf8', 0, 200)}`);
   return { Authorization: `Bearer ${token}` };
 }
 

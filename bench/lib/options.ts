@@ -128,7 +128,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     catalogRepos: integer('catalog-repos', values['catalog-repos'], defaults.catalogRepos, 1),
     tagCount: integer('tags', values.tags, defaults.tags, 1),
     bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
-    only: (values.only ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    only: (values.only ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     nginx: !values['no-nginx'],
     compiled: !values.tsx,
     profile: values.profile,

@@ -113,7 +113,12 @@ export function proxyWorkloads(options: BenchOptions, servers: () => ProxyTarget
         { key: 'cpuPerGB', label: ' cache server CPU, whole fill', unit: 'CPU-s/GB', better: 'lower' },
         { key: 'upstreamCpuPerGB', label: ' upstream server CPU, whole fill', unit: 'CPU-s/GB', better: 'lower' },
         { key: 'upstreamBlobs', label: ' upstream bytes written, whole fill', unit: 'x blob', better: 'lower' },
-        { key: 'warmMbps', label: `pull-through cache: warm pull ${formatSize(size)} (second GET, from the cache)`, unit: 'MB/s', better: 'higher' },
+        {
+          key: 'warmMbps',
+          label: `pull-through cache: warm pull ${formatSize(size)} (second GET, from the cache)`,
+          unit: 'MB/s',
+          better: 'higher',
+        },
         { key: 'warmTtfbMs', label: ' time to first byte', unit: 'ms', better: 'lower' },
       ],
       async setup(target) {
@@ -151,7 +156,9 @@ export function proxyWorkloads(options: BenchOptions, servers: () => ProxyTarget
         const warm = await pullVerified(target.server, digest, size, [warmUpstream]);
         const upstreamBytes = upstreamTree.writtenBytes() - written;
         if (upstreamBytes >= size / 2) {
-          throw new Error(`warm pull through ${target.name}: the upstream wrote ${upstreamBytes} bytes meanwhile, so the blob did not come from the cache`);
+          throw new Error(
+            `warm pull through ${target.name}: the upstream wrote ${upstreamBytes} bytes meanwhile, so the blob did not come from the cache`,
+          );
         }
         return {
           mbps: mbps(cold),
@@ -213,10 +220,28 @@ export async function startProxyTargets(
     if (name !== 'reference') return;
     // Distribution's filesystem layout: the repository's link to the blob, written after the blob's data.
     const [algorithm = 'sha256', hex = ''] = digest.split(':');
-    const link = join(referenceDir, 'data', 'docker', 'registry', 'v2', 'repositories', ...REPO.split('/'), '_layers', algorithm, hex, 'link');
+    const link = join(
+      referenceDir,
+      'data',
+      'docker',
+      'registry',
+      'v2',
+      'repositories',
+      ...REPO.split('/'),
+      '_layers',
+      algorithm,
+      hex,
+      'link',
+    );
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (await access(link).then(() => true, () => false)) return;
+      if (
+        await access(link).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`the reference did not store ${digest} within ${timeoutMs / 1000} s (no ${link})`);

@@ -54,7 +54,10 @@ export function makeImage(layers: readonly Blob[], label: string): Image {
 }
 
 /** The image behind the small-request workloads: three 4 KiB layers. */
-export const smallImage = makeImage([1, 2, 3].map((seed) => blob(blobBytes(seed, 4096))), 'small');
+export const smallImage = makeImage(
+  [1, 2, 3].map((seed) => blob(blobBytes(seed, 4096))),
+  'small',
+);
 /** A one-layer image (sharing the small image's first layer) for seeding many repositories cheaply. */
 export const miniImage = makeImage(smallImage.layers.slice(0, 1), 'mini');
 
@@ -77,7 +80,13 @@ export async function pushBlob(client: HttpClient, repo: string, bytes: Buffer, 
 }
 
 /** Streams a large blob as POST + PUT. */
-export async function pushBlobStream(client: HttpClient, repo: string, chunks: Iterable<Buffer>, size: number, digest: string): Promise<void> {
+export async function pushBlobStream(
+  client: HttpClient,
+  repo: string,
+  chunks: Iterable<Buffer>,
+  size: number,
+  digest: string,
+): Promise<void> {
   const location = await startUpload(client, repo);
   const done = await client.upload('PUT', withDigest(location, digest), { 'content-type': 'application/octet-stream' }, chunks, size);
   expectStatus(done, 201, `PUT blob ${digest} to ${repo}`);
@@ -105,7 +114,11 @@ export async function pushImage(client: HttpClient, repo: string, tag: string, i
 }
 
 /** Follows Link rel="next" from the first page; counts the entries under `key` and the pages. */
-export async function walkPages(client: HttpClient, firstPath: string, key: 'repositories' | 'tags'): Promise<{ pages: number; entries: number }> {
+export async function walkPages(
+  client: HttpClient,
+  firstPath: string,
+  key: 'repositories' | 'tags',
+): Promise<{ pages: number; entries: number }> {
   let path: string | undefined = firstPath;
   let pages = 0;
   let entries = 0;

@@ -160,7 +160,8 @@ export function limitsTable(workloads: readonly WorkloadResult[], probes: readon
     }
   }
   for (const p of probes) {
-    for (const spec of p.metrics) rows.push([rowLabel(p.id, spec), spec.unit, p.error ? `ERROR: ${p.error}` : cell(summarize(p.values[spec.key] ?? []))]);
+    for (const spec of p.metrics)
+      rows.push([rowLabel(p.id, spec), spec.unit, p.error ? `ERROR: ${p.error}` : cell(summarize(p.values[spec.key] ?? []))]);
   }
   return table(['machine limit', 'unit', 'median (min-max)'], rows, new Set([2]));
 }

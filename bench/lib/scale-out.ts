@@ -139,7 +139,13 @@ interface Deployment {
   readonly entry: ServerProcess;
 }
 
-async function deploy(config: Config, dir: string, options: BenchOptions, backends: { s3: TestS3; postgres: TestPostgres } | undefined, log: Log): Promise<Deployment> {
+async function deploy(
+  config: Config,
+  dir: string,
+  options: BenchOptions,
+  backends: { s3: TestS3; postgres: TestPostgres } | undefined,
+  log: Log,
+): Promise<Deployment> {
   const started: ServerProcess[] = [];
   try {
     if (config.replicas === 0) {
@@ -158,7 +164,10 @@ async function deploy(config: Config, dir: string, options: BenchOptions, backen
     for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed?.status === 'rejected') throw failed.reason;
-    const nginx = await startBalancer(join(dir, 'nginx'), started.map((s) => `127.0.0.1:${s.port}`));
+    const nginx = await startBalancer(
+      join(dir, 'nginx'),
+      started.map((s) => `127.0.0.1:${s.port}`),
+    );
     log(`${config.heading}: replicas pid ${started.map((s) => s.pid).join(', ')}; nginx pid ${nginx.pid} at ${nginx.url}`);
     return { config, replicas: started, nginx, entry: nginx };
   } catch (error) {
@@ -177,7 +186,12 @@ function seeds(configIndex: number, rep: number): number[] {
   return Array.from({ length: BLOBS }, (_, i) => 50_000 + configIndex * 1000 + rep * 100 + i);
 }
 
-async function measure(deployment: Deployment, configIndex: number, options: BenchOptions, log: Log): Promise<Record<WorkloadId, Sample[]>> {
+async function measure(
+  deployment: Deployment,
+  configIndex: number,
+  options: BenchOptions,
+  log: Log,
+): Promise<Record<WorkloadId, Sample[]>> {
   const size = options.blobBytes;
   const entry = deployment.entry;
   const hostPort = `127.0.0.1:${entry.port}`;
@@ -212,7 +226,8 @@ async function measure(deployment: Deployment, configIndex: number, options: Ben
         );
         pull.end();
         for (const r of responses) {
-          if (r.status !== 200 || r.bodyBytes !== size) throw new Error(`pull through ${label}: HTTP ${r.status}, ${r.bodyBytes} of ${size} bytes`);
+          if (r.status !== 200 || r.bodyBytes !== size)
+            throw new Error(`pull through ${label}: HTTP ${r.status}, ${r.bodyBytes} of ${size} bytes`);
         }
         const pulled = { mbps: (BLOBS * size) / MB / pull.seconds };
         samples.pull.push({ metrics: pulled, cpu: pull.cpu });
@@ -235,11 +250,17 @@ async function measure(deployment: Deployment, configIndex: number, options: Ben
         onWindowStart: () => window.begin(),
         onWindowEnd: () => window.end(),
       });
-      if (result.errors > 0) throw new Error(`manifest GET through ${label}: ${result.errors} failed requests (first: ${result.firstError ?? '?'})`);
+      if (result.errors > 0)
+        throw new Error(`manifest GET through ${label}: ${result.errors} failed requests (first: ${result.firstError ?? '?'})`);
       // Everything but the load generator: Berth, nginx, and the rest (PostgreSQL, RGW, ...).
       const serverCpu = window.cpu.replicas + window.cpu.nginx + window.cpu.rest;
       samples.manifest.push({
-        metrics: { rps: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, cpuMsPerRequest: (serverCpu * window.seconds * 1000) / result.requests },
+        metrics: {
+          rps: result.requestsPerSecond,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          cpuMsPerRequest: (serverCpu * window.seconds * 1000) / result.requests,
+        },
         cpu: window.cpu,
       });
       log(`${label} ${rep + 1}/${options.reps} manifest GET c=${MANIFEST_CONCURRENCY}: ${Math.round(result.requestsPerSecond)} req/s`);
@@ -294,7 +315,12 @@ function cell(values: readonly number[]): string {
 function render(table: readonly (readonly string[])[]): string {
   const widths = table[0]?.map((_, c) => Math.max(...table.map((row) => (row[c] ?? '').length))) ?? [];
   return table
-    .map((row) => row.map((text, c) => (c === 0 ? text.padEnd(widths[c] ?? 0) : text.padStart(widths[c] ?? 0))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((text, c) => (c === 0 ? text.padEnd(widths[c] ?? 0) : text.padStart(widths[c] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -322,7 +348,8 @@ function cpuTable(results: Results, options: BenchOptions): string {
     manifest: `manifest GET c=${MANIFEST_CONCURRENCY}`,
   };
   for (const workload of ['push', 'pull', 'manifest'] as const) {
-    const per = (pick: (cpu: CpuShares) => number): string[] => CONFIGS.map((c) => percent(samplesOf(results, c.id, workload).map((s) => pick(s.cpu))));
+    const per = (pick: (cpu: CpuShares) => number): string[] =>
+      CONFIGS.map((c) => percent(samplesOf(results, c.id, workload).map((s) => pick(s.cpu))));
     const replicas = CONFIGS.map((c) => {
       const samples = samplesOf(results, c.id, workload);
       const total = percent(samples.map((s) => s.cpu.replicas));
@@ -341,7 +368,13 @@ function cpuTable(results: Results, options: BenchOptions): string {
 }
 
 /** Runs the whole --scale-out measurement; returns the exit code. */
-export async function runScaleOut(options: BenchOptions, workDir: string, benchDir: string, log: Log, onCleanup: (stop: () => Promise<void>) => void): Promise<number> {
+export async function runScaleOut(
+  options: BenchOptions,
+  workDir: string,
+  benchDir: string,
+  log: Log,
+  onCleanup: (stop: () => Promise<void>) => void,
+): Promise<number> {
   requireCommand('nginx', 'nginx');
   const startedAt = new Date();
   const machineBefore = machineInfo(workDir);
@@ -401,7 +434,8 @@ export async function runScaleOut(options: BenchOptions, workDir: string, benchD
     cpuTable(results, options),
   ].join('\n');
   process.stdout.write(`\n${text}\n`);
-  if (options.preset !== 'full') process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
+  if (options.preset !== 'full')
+    process.stdout.write(`\n(--${options.preset}: reduced sizes; the numbers only show that the harness works)\n`);
   const failures = CONFIGS.flatMap((c) => {
     const r = results[c.id];
     return r !== undefined && 'error' in r ? [`${c.heading}: ${r.error}`] : r === undefined ? [`${c.heading}: not measured`] : [];

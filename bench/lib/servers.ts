@@ -30,7 +30,9 @@ const projectRoot = resolve(import.meta.dirname, '..', '..');
 export function requireCommand(command: string, debianPackage: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   if (found.status !== 0) {
-    throw new Error(`${command} not found: install the Debian package with \`apt-get install ${debianPackage}\` (the benchmark installs nothing itself)`);
+    throw new Error(
+      `${command} not found: install the Debian package with \`apt-get install ${debianPackage}\` (the benchmark installs nothing itself)`,
+    );
   }
 }
 
@@ -240,11 +242,9 @@ async function runNginx(dir: string, probePath: string, http: (port: number) => 
         '',
       ].join('\n'),
     );
-    const child = spawn(
-      'nginx',
-      ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn('nginx', ['-p', dir, '-c', configFile, '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return started('nginx', child, port, probePath);
   });
 }
@@ -297,7 +297,9 @@ async function started(name: string, child: ChildProcess, port: number, probePat
       const text = output.join('');
       // Another process took the port between freePort() and the bind, and ours exited.
       const taken = answered || /address already in use|EADDRINUSE/i.test(text);
-      throw new (taken ? PortTaken : Error)(`${name} exited before answering${taken ? ` (port ${port} taken by another process)` : ''}:\n${text}`);
+      throw new (taken ? PortTaken : Error)(
+        `${name} exited before answering${taken ? ` (port ${port} taken by another process)` : ''}:\n${text}`,
+      );
     }
     // Whatever answers on the port is ours only if our process (or a child of it) listens there:
     // a probe answered by another process would have every workload measure a process that

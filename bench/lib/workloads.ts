@@ -132,7 +132,10 @@ export function blobPush(options: BenchOptions, mode: 'monolithic' | 'chunked'):
   const repo = `bench/push-${mode}`;
   return {
     id: `blob-push-${mode}`,
-    title: mode === 'monolithic' ? `blob push ${formatSize(size)} monolithic` : `blob push ${formatSize(size)} chunked ${formatSize(options.chunkBytes)}`,
+    title:
+      mode === 'monolithic'
+        ? `blob push ${formatSize(size)} monolithic`
+        : `blob push ${formatSize(size)} chunked ${formatSize(options.chunkBytes)}`,
     metrics: [
       { key: 'mbps', label: '', unit: 'MB/s', better: 'higher', goal: { min: 1.5 } },
       { key: 'cpuPerGB', label: ' server CPU', unit: 'CPU-s/GB', better: 'lower' },
@@ -199,7 +202,9 @@ export interface SmallRequestSpec {
 export function smallRequests(options: BenchOptions, spec: SmallRequestSpec): Workload {
   const compared = spec.berthOnly !== true;
   /** The connection and request of a run (headers fetched now, untimed). */
-  const loadOf = async (target: Target): Promise<Pick<LoadOptions, 'host' | 'port' | 'concurrency' | 'request' | 'head' | 'expectStatus'>> => {
+  const loadOf = async (
+    target: Target,
+  ): Promise<Pick<LoadOptions, 'host' | 'port' | 'concurrency' | 'request' | 'head' | 'expectStatus'>> => {
     const headers = { ...spec.headers, ...(await spec.runHeaders?.(target)) };
     return {
       host: '127.0.0.1',
@@ -217,13 +222,20 @@ export function smallRequests(options: BenchOptions, spec: SmallRequestSpec): Wo
       { key: 'rps', label: '', unit: 'requests/s', better: 'higher', ...(compared ? { goal: { min: 5 } } : {}) },
       { key: 'p50Ms', label: ' p50 latency', unit: 'ms', better: 'lower' },
       { key: 'p99Ms', label: ' p99 latency', unit: 'ms', better: 'lower' },
-      { key: 'cpuMsPerRequest', label: ' server CPU per request', unit: 'ms', better: 'lower', ...(compared ? { goal: { max: 0.1 } } : {}) },
+      {
+        key: 'cpuMsPerRequest',
+        label: ' server CPU per request',
+        unit: 'ms',
+        better: 'lower',
+        ...(compared ? { goal: { max: 0.1 } } : {}),
+      },
     ],
     async setup(target) {
       await (spec.setup ?? ((t: Target) => seedSmall(t.client)))(target);
       if (spec.primeMs === undefined) return;
       const primed = await runLoad({ ...(await loadOf(target)), warmupMs: 0, durationMs: spec.primeMs });
-      if (primed.errors > 0) throw new Error(`${spec.title} on ${target.name}: ${primed.errors} failed requests (first: ${primed.firstError ?? '?'})`);
+      if (primed.errors > 0)
+        throw new Error(`${spec.title} on ${target.name}: ${primed.errors} failed requests (first: ${primed.firstError ?? '?'})`);
     },
     async run(target, _rep, meter) {
       const result = await runLoad({
@@ -234,7 +246,8 @@ export function smallRequests(options: BenchOptions, spec: SmallRequestSpec): Wo
         onWindowEnd: () => meter.end(),
         ...(spec.minRequests === undefined ? {} : { minRequests: spec.minRequests }),
       });
-      if (result.errors > 0) throw new Error(`${spec.title} on ${target.name}: ${result.errors} failed requests (first: ${result.firstError ?? '?'})`);
+      if (result.errors > 0)
+        throw new Error(`${spec.title} on ${target.name}: ${result.errors} failed requests (first: ${result.firstError ?? '?'})`);
       if (result.requests === 0) throw new Error(`${spec.title} on ${target.name}: no request completed in the measured window`);
       const window = meter.window;
       return {
@@ -428,8 +441,11 @@ export function listingWorkloads(options: BenchOptions): Workload[] {
         });
       },
       async run(target, _rep, meter) {
-        const { walked, walks, window } = await repeatWalk(options, meter, () => walkPages(target.client, '/v2/_catalog?n=100', 'repositories'));
-        if (walked.entries < options.catalogRepos) throw new Error(`catalog walk: ${walked.entries} repositories, expected at least ${options.catalogRepos}`);
+        const { walked, walks, window } = await repeatWalk(options, meter, () =>
+          walkPages(target.client, '/v2/_catalog?n=100', 'repositories'),
+        );
+        if (walked.entries < options.catalogRepos)
+          throw new Error(`catalog walk: ${walked.entries} repositories, expected at least ${options.catalogRepos}`);
         return { seconds: window.wallSeconds / walks, walks, pages: walked.pages, entries: walked.entries };
       },
     },
@@ -445,7 +461,9 @@ export function listingWorkloads(options: BenchOptions): Workload[] {
         await runPool(tags, 8, (tag) => putManifest(target.client, tagsRepo, tag, miniImage));
       },
       async run(target, _rep, meter) {
-        const { walked, walks, window } = await repeatWalk(options, meter, () => walkPages(target.client, `/v2/${tagsRepo}/tags/list`, 'tags'));
+        const { walked, walks, window } = await repeatWalk(options, meter, () =>
+          walkPages(target.client, `/v2/${tagsRepo}/tags/list`, 'tags'),
+        );
         if (walked.entries !== options.tagCount) throw new Error(`tags walk: ${walked.entries} tags, expected ${options.tagCount}`);
         return { seconds: window.wallSeconds / walks, walks, pages: walked.pages };
       },

@@ -60,7 +60,10 @@ describe('access policy', () => {
 
   it('with rules, grants only what rules, namespace roles and admin status give', async () => {
     const policy = new AccessPolicy(metadata.accounts, {
-      rules: [rule('lib/**', { anonymous: ['pull'], users: { carol: ['push'] }, teams: { devs: ['delete'] } }), rule('**', { authenticated: ['pull'] })],
+      rules: [
+        rule('lib/**', { anonymous: ['pull'], users: { carol: ['push'] }, teams: { devs: ['delete'] } }),
+        rule('**', { authenticated: ['pull'] }),
+      ],
       cacheMs: 0,
     });
     assert.deepEqual(await actions(policy, ANONYMOUS, 'lib/x'), ['pull']);
@@ -78,7 +81,9 @@ describe('access policy', () => {
 
   it('narrows a user signed in with an API token to the token scope', async () => {
     const policy = new AccessPolicy(metadata.accounts, { rules: [], cacheMs: 0 });
-    const viaToken = user('alice', [], { apiToken: { id: 'a1', scope: [{ repository: 'closed/ci-*', actions: ['pull', 'push', 'delete'] }] } });
+    const viaToken = user('alice', [], {
+      apiToken: { id: 'a1', scope: [{ repository: 'closed/ci-*', actions: ['pull', 'push', 'delete'] }] },
+    });
     assert.deepEqual(await actions(policy, viaToken, 'closed/ci-cache'), ['pull', 'push']);
     assert.deepEqual(await actions(policy, viaToken, 'closed/app'), []);
     const admin = user('root', [], { admin: true, apiToken: { id: 'r1', scope: [{ repository: 'x/*', actions: ['pull'] }] } });

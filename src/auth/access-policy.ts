@@ -87,7 +87,8 @@ export class AccessPolicy {
   }
 
   private async namespaceActions(principal: Principal, namespace: string): Promise<ReadonlySet<AccessAction>> {
-    const key = principal.kind === 'user' ? `user\0${principal.name}\0${principal.teams.join(',')}\0${namespace}` : `anonymous\0${namespace}`;
+    const key =
+      principal.kind === 'user' ? `user\0${principal.name}\0${principal.teams.join(',')}\0${namespace}` : `anonymous\0${namespace}`;
     const cached = this.cache.get(key);
     const now = Date.now();
     if (cached !== undefined && cached.until > now) return cached.actions;

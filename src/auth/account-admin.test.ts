@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
-import { AccountAdmin, MAX_TOKEN_LIFETIME_MS, parseLifetime, parseTokenScopes, validateAccountName, validateNamespaceName, validatePassword } from './account-admin.js';
+import {
+  AccountAdmin,
+  MAX_TOKEN_LIFETIME_MS,
+  parseLifetime,
+  parseTokenScopes,
+  validateAccountName,
+  validateNamespaceName,
+  validatePassword,
+} from './account-admin.js';
 import { RegistryError } from '../errors/index.js';
 import type { Principal } from './principal.js';
 
@@ -57,10 +65,13 @@ describe('AccountAdmin', () => {
     clock = new Date('2026-06-03T00:00:00.000Z');
     try {
       const listed = await admin.listTokens(ALICE);
-      assert.deepEqual(listed.map((t) => [t.name, t.expired]), [
-        ['ci', false],
-        ['day', true],
-      ]);
+      assert.deepEqual(
+        listed.map((t) => [t.name, t.expired]),
+        [
+          ['ci', false],
+          ['day', true],
+        ],
+      );
     } finally {
       clock = NOW;
     }
@@ -92,7 +103,10 @@ describe('AccountAdmin', () => {
     );
     // A Bearer token of Berth's own server stands for its credential, but never manages accounts.
     const bearer = { access: [{ type: 'repository', name: 'x/y', actions: ['pull'] }] };
-    await assert.rejects(admin.createUser({ ...ROOT, bearer } as Principal, { name: 'eve', password: 'long-enough-1' }), rejectsWith('DENIED'));
+    await assert.rejects(
+      admin.createUser({ ...ROOT, bearer } as Principal, { name: 'eve', password: 'long-enough-1' }),
+      rejectsWith('DENIED'),
+    );
     await assert.rejects(admin.setPassword({ ...ROOT, bearer } as Principal, 'root', 'long-enough-1'), rejectsWith('DENIED'));
     assert.deepEqual(
       { via: admin.me({ ...ROOT, bearer } as Principal).via, from: admin.me({ ...ROOT, bearer } as Principal).bearerFrom },

@@ -39,7 +39,10 @@ describe('authenticator', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-authn-'));
     htpasswdPath = join(dir, 'htpasswd');
-    await writeFile(htpasswdPath, `fileuser:${(await hashPassword('file-pass-1', 4)).replace(/^\$2b\$/, '$2y$')}\nroot:${await hashPassword('root-pass-1', 4)}\n`);
+    await writeFile(
+      htpasswdPath,
+      `fileuser:${(await hashPassword('file-pass-1', 4)).replace(/^\$2b\$/, '$2y$')}\nroot:${await hashPassword('root-pass-1', 4)}\n`,
+    );
     metadata = new MetadataStore(openSqlite(':memory:'));
     await metadata.migrate();
     await metadata.accounts.createUser({ name: 'dbuser', passwordHash: await hashPassword('db-pass-1', 4), admin: false });
@@ -54,8 +57,18 @@ describe('authenticator', () => {
 
   it('signs in htpasswd and database users, with teams and admin status', async () => {
     const auth = authenticator();
-    assert.deepEqual(await auth.authenticate(basic('fileuser', 'file-pass-1'), 'c'), { kind: 'user', name: 'fileuser', admin: false, teams: [] });
-    assert.deepEqual(await auth.authenticate(basic('dbuser', 'db-pass-1'), 'c'), { kind: 'user', name: 'dbuser', admin: false, teams: ['devs'] });
+    assert.deepEqual(await auth.authenticate(basic('fileuser', 'file-pass-1'), 'c'), {
+      kind: 'user',
+      name: 'fileuser',
+      admin: false,
+      teams: [],
+    });
+    assert.deepEqual(await auth.authenticate(basic('dbuser', 'db-pass-1'), 'c'), {
+      kind: 'user',
+      name: 'dbuser',
+      admin: false,
+      teams: ['devs'],
+    });
     assert.equal((await auth.authenticate(basic('dbadmin', 'db-admin-1'), 'c')).kind, 'user');
     const root = await auth.authenticate(basic('root', 'root-pass-1'), 'c');
     assert.ok(root.kind === 'user' && root.admin, 'auth.access.admins makes an htpasswd user an admin');
@@ -64,7 +77,14 @@ describe('authenticator', () => {
 
   it('refuses wrong passwords, unknown users and malformed headers', async () => {
     const auth = authenticator();
-    for (const header of [basic('fileuser', 'wrong'), basic('nobody', 'file-pass-1'), basic('dbuser', ''), 'Basic !!!', 'Digest abc', 'Bearer x.y.z']) {
+    for (const header of [
+      basic('fileuser', 'wrong'),
+      basic('nobody', 'file-pass-1'),
+      basic('dbuser', ''),
+      'Basic !!!',
+      'Digest abc',
+      'Bearer x.y.z',
+    ]) {
       await assert.rejects(auth.authenticate(header, 'c'), AuthenticationFailed, header);
     }
     assert.throws(() => parseAuthorization('Basic ' + Buffer.from('no-colon').toString('base64')), AuthenticationFailed);
@@ -101,8 +121,22 @@ describe('authenticator', () => {
     const live = createApiTokenSecret();
     const expired = createApiTokenSecret();
     const scopes = [{ repository: 'ci/*', actions: ['pull' as const, 'push' as const] }];
-    await metadata.accounts.createApiToken({ id: live.id, owner: 'dbuser', name: 'ci', secretHash: hashTokenSecret(live.secret), scopes, expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
-    await metadata.accounts.createApiToken({ id: expired.id, owner: 'dbuser', name: 'old', secretHash: hashTokenSecret(expired.secret), scopes, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    await metadata.accounts.createApiToken({
+      id: live.id,
+      owner: 'dbuser',
+      name: 'ci',
+      secretHash: hashTokenSecret(live.secret),
+      scopes,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    await metadata.accounts.createApiToken({
+      id: expired.id,
+      owner: 'dbuser',
+      name: 'old',
+      secretHash: hashTokenSecret(expired.secret),
+      scopes,
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
     const principal = await auth.authenticate(basic('dbuser', live.token), 'c');
     assert.ok(principal.kind === 'user');
     assert.deepEqual(principal.apiToken, { id: live.id, scope: scopes });
@@ -135,22 +169,40 @@ describe('token service', () => {
       tokenVerifier: undefined,
       bcryptCost: 4,
     });
-    issuer = new TokenIssuer({ key: await loadSigningKey(generateSigningKeyPem()), issuer: 'i', service: 's', expirationMs: 300_000, refreshExpirationMs: 3_600_000 });
+    issuer = new TokenIssuer({
+      key: await loadSigningKey(generateSigningKeyPem()),
+      issuer: 'i',
+      service: 's',
+      expirationMs: 300_000,
+      refreshExpirationMs: 3_600_000,
+    });
     service = new TokenService(auth, new AccessPolicy(metadata.accounts, { rules: [], cacheMs: 0 }), issuer);
   });
   after(() => metadata.close());
 
   it('parses scopes, dropping malformed ones', () => {
-    assert.deepEqual(parseScopes(['repository:a/b:pull,push', 'registry:catalog:* repository:c:pull', 'bad', 'repository::pull', 'repository:x:']), [
-      { type: 'repository', name: 'a/b', actions: ['pull', 'push'] },
-      { type: 'registry', name: 'catalog', actions: ['*'] },
-      { type: 'repository', name: 'c', actions: ['pull'] },
-    ]);
+    assert.deepEqual(
+      parseScopes(['repository:a/b:pull,push', 'registry:catalog:* repository:c:pull', 'bad', 'repository::pull', 'repository:x:']),
+      [
+        { type: 'repository', name: 'a/b', actions: ['pull', 'push'] },
+        { type: 'registry', name: 'catalog', actions: ['*'] },
+        { type: 'repository', name: 'c', actions: ['pull'] },
+      ],
+    );
   });
 
   it('grants the intersection; invalid names and unknown types get nothing', async () => {
     const ann = await auth.signIn('ann', 'ann-pass-1', 'c');
-    const granted = await service.grant(ann, parseScopes(['repository:team/app:pull,push,delete', 'repository:pub/x:*', 'repository:NOPE:pull', 'repository:other/x:pull', 'plugin:x:pull']));
+    const granted = await service.grant(
+      ann,
+      parseScopes([
+        'repository:team/app:pull,push,delete',
+        'repository:pub/x:*',
+        'repository:NOPE:pull',
+        'repository:other/x:pull',
+        'plugin:x:pull',
+      ]),
+    );
     assert.deepEqual(granted, [
       { type: 'repository', name: 'team/app', actions: ['pull'] },
       { type: 'repository', name: 'pub/x', actions: ['pull'] },

@@ -126,7 +126,11 @@ export class Authenticator {
 
     const retryAfter = this.options.limiter.retryAfterSeconds(client, user);
     if (retryAfter > 0) {
-      throw new RegistryError('TOO_MANY_REQUESTS', { reason: 'too many failed sign-ins' }, { headers: { 'Retry-After': String(retryAfter) } });
+      throw new RegistryError(
+        'TOO_MANY_REQUESTS',
+        { reason: 'too many failed sign-ins' },
+        { headers: { 'Retry-After': String(retryAfter) } },
+      );
     }
     const checked = await this.checkCredentials(user, password);
     if (checked === undefined) {

@@ -17,7 +17,8 @@ export function bcryptCostOf(hash: string): number | undefined {
 }
 
 export async function hashPassword(password: string, cost: number): Promise<string> {
-  if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new RangeError(`bcrypt cost must be a whole number from 4 to 31, got ${cost}`);
+  if (!Number.isInteger(cost) || cost < 4 || cost > 31)
+    throw new RangeError(`bcrypt cost must be a whole number from 4 to 31, got ${cost}`);
   // $2b$ and $2y$ are the same algorithm; $2y$ is what older crypt_blowfish builds (and
   // therefore many Apache installations) understand.
   const salt = (await bcrypt.genSalt(cost)).replace(/^\$2b\$/, '$2y$');

@@ -36,7 +36,10 @@ export function parseScopes(values: readonly string[]): AccessEntry[] {
       if (first <= 0 || last === first) continue;
       const type = scope.slice(0, first);
       const name = scope.slice(first + 1, last);
-      const actions = scope.slice(last + 1).split(',').filter((action) => action !== '');
+      const actions = scope
+        .slice(last + 1)
+        .split(',')
+        .filter((action) => action !== '');
       if (name === '' || actions.length === 0) continue;
       out.push({ type, name, actions });
     }
@@ -66,7 +69,8 @@ export class TokenService {
     if (principal.kind === 'user') {
       const fingerprint = await this.authenticator.passwordFingerprint(principal.name);
       if (fingerprint === undefined) throw new AuthenticationFailed('the user no longer exists');
-      credential = principal.apiToken === undefined ? { kind: 'password', binding: fingerprint } : { kind: 'api-token', id: principal.apiToken.id };
+      credential =
+        principal.apiToken === undefined ? { kind: 'password', binding: fingerprint } : { kind: 'api-token', id: principal.apiToken.id };
       // Bound to the password: changing it revokes the user's refresh tokens. API-token sign-ins
       // get none, so a token's scope and expiry cannot be outlived.
       if (offline && principal.apiToken === undefined) refreshToken = await this.issuer.issueRefreshToken(principal.name, fingerprint);

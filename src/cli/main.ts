@@ -84,7 +84,9 @@ export function buildCli(): Command {
       const warnings = [...loaded.warnings];
       if (!options.syntaxOnly) warnings.push(...(await checkAsServeWould(loaded)));
       for (const warning of warnings) console.log(`warning: ${warning}`);
-      console.log(`${file ?? 'configuration'} is valid${options.syntaxOnly ? ' (syntax only: files, directories and the database were not checked)' : ''}`);
+      console.log(
+        `${file ?? 'configuration'} is valid${options.syntaxOnly ? ' (syntax only: files, directories and the database were not checked)' : ''}`,
+      );
     });
   config
     .command('schema')

@@ -22,7 +22,11 @@ export function progressReporter(stream: NodeJS.WriteStream): { update: (progres
         const key = progress.phase === 'blobs' ? 'blobs' : `index ${progress.table}`;
         const [value, total, detail] =
           progress.phase === 'blobs'
-            ? [progress.bytes, progress.totalBytes, `${progress.done}/${progress.total} blobs, ${mib(progress.bytes)}/${mib(progress.totalBytes)} MiB`]
+            ? [
+                progress.bytes,
+                progress.totalBytes,
+                `${progress.done}/${progress.total} blobs, ${mib(progress.bytes)}/${mib(progress.totalBytes)} MiB`,
+              ]
             : [progress.copied, progress.total, `${progress.copied}/${progress.total} rows`];
         if (key !== phase) {
           if (phase !== '') bar.stop();

@@ -58,7 +58,12 @@ export function registerTlsCommand(program: Command): void {
   tls
     .command('dev-cert')
     .description('write a self-signed development CA and a server certificate signed by it (ca.crt, ca.key, server.crt, server.key)')
-    .option('--host <name>', 'host name or IP address clients use (repeatable); localhost and 127.0.0.1 are added unless --no-default-hosts', collect, [])
+    .option(
+      '--host <name>',
+      'host name or IP address clients use (repeatable); localhost and 127.0.0.1 are added unless --no-default-hosts',
+      collect,
+      [],
+    )
     .option('--out <dir>', 'directory to write the files into', './certs')
     .option('--days <n>', 'validity in days', '365')
     .option('--port <n>', 'port shown in the trust instructions', '5000')

@@ -79,19 +79,30 @@ describe('checkTarget', () => {
   it('refuses a downgrade from an https upstream or an https hop to http', () => {
     assert.throws(() => checkTarget(new URL('http://cdn.example.com/blob'), { upstream: https, allowPrivateAddresses: true }), /downgrade/);
     // Even to the upstream's own host.
-    assert.throws(() => checkTarget(new URL('http://registry.example.com/x'), { upstream: https, allowPrivateAddresses: true }), /downgrade/);
+    assert.throws(
+      () => checkTarget(new URL('http://registry.example.com/x'), { upstream: https, allowPrivateAddresses: true }),
+      /downgrade/,
+    );
     assert.throws(
       () => checkTarget(new URL('http://b.example/'), { upstream: http, from: new URL('https://a.example/'), allowPrivateAddresses: true }),
       /downgrade/,
     );
-    assert.deepEqual(checkTarget(new URL('https://cdn.example.com/blob'), { upstream: https, allowPrivateAddresses: false }), { trusted: false });
-    assert.deepEqual(checkTarget(new URL('https://cdn.example.com/blob'), { upstream: http, allowPrivateAddresses: false }), { trusted: false });
+    assert.deepEqual(checkTarget(new URL('https://cdn.example.com/blob'), { upstream: https, allowPrivateAddresses: false }), {
+      trusted: false,
+    });
+    assert.deepEqual(checkTarget(new URL('https://cdn.example.com/blob'), { upstream: http, allowPrivateAddresses: false }), {
+      trusted: false,
+    });
   });
 
   it("trusts the upstream's own host and port, even on loopback", () => {
-    assert.deepEqual(checkTarget(new URL('http://127.0.0.1:5000/token'), { upstream: http, allowPrivateAddresses: false }), { trusted: true });
+    assert.deepEqual(checkTarget(new URL('http://127.0.0.1:5000/token'), { upstream: http, allowPrivateAddresses: false }), {
+      trusted: true,
+    });
     assert.throws(() => checkTarget(new URL('http://127.0.0.1:5001/token'), { upstream: http, allowPrivateAddresses: false }), /loopback/);
-    assert.deepEqual(checkTarget(new URL('http://127.0.0.1:5001/token'), { upstream: http, allowPrivateAddresses: true }), { trusted: false });
+    assert.deepEqual(checkTarget(new URL('http://127.0.0.1:5001/token'), { upstream: http, allowPrivateAddresses: true }), {
+      trusted: false,
+    });
   });
 
   it('refuses IP literals in private classes, in every spelling, unless allowed', () => {
@@ -104,7 +115,11 @@ describe('checkTarget', () => {
       'http://10.0.0.1/',
       'http://[fd00::1]/',
     ]) {
-      assert.throws(() => checkTarget(new URL(target), { upstream: https, from: http, allowPrivateAddresses: false }), TargetRefusedError, target);
+      assert.throws(
+        () => checkTarget(new URL(target), { upstream: https, from: http, allowPrivateAddresses: false }),
+        TargetRefusedError,
+        target,
+      );
     }
     assert.throws(() => checkTarget(new URL('http://0.0.0.0:5000/'), { upstream: http, allowPrivateAddresses: true }), /unspecified/);
     assert.deepEqual(checkTarget(new URL('https://8.8.8.8/'), { upstream: https, allowPrivateAddresses: false }), { trusted: false });

@@ -7,14 +7,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIPv4, isIPv6, type LookupFunction } from 'node:net';
 
-export type AddressClass =
-  | 'public'
-  | 'loopback'
-  | 'link-local'
-  | 'private'
-  | 'unspecified'
-  | 'multicast'
-  | 'reserved';
+export type AddressClass = 'public' | 'loopback' | 'link-local' | 'private' | 'unspecified' | 'multicast' | 'reserved';
 
 /** The class of an IPv4 or IPv6 address (brackets and a zone id are tolerated); undefined if it is not one. */
 export function classifyAddress(address: string): AddressClass | undefined {
@@ -182,4 +175,3 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
 export function describeUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
-

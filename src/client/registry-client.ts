@@ -93,7 +93,12 @@ export class RegistryClient {
   }
 
   /** undefined when the upstream answers 404 (unknown name or manifest). */
-  async getManifest(repository: string, reference: string, accept: readonly string[], signal?: AbortSignal): Promise<ManifestResponse | undefined> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ManifestResponse | undefined> {
     const answer = await this.exchange('GET', repository, `manifests/${encodeSegment(reference)}`, accept, signal);
     const what = this.transport.describe('GET', answer.url);
     if (answer.status === 404) {
@@ -109,7 +114,12 @@ export class RegistryClient {
   }
 
   /** undefined on 404. */
-  async headManifest(repository: string, reference: string, accept: readonly string[], signal?: AbortSignal): Promise<ManifestHead | undefined> {
+  async headManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ManifestHead | undefined> {
     const answer = await this.exchange('HEAD', repository, `manifests/${encodeSegment(reference)}`, accept, signal);
     const what = this.transport.describe('HEAD', answer.url);
     discard(answer);
@@ -172,7 +182,13 @@ export class RegistryClient {
    * A request about a repository: authenticated as the upstream asks (one retry after a 401),
    * then redirects followed. The answer's status is the caller's to judge.
    */
-  private async exchange(method: 'GET' | 'HEAD', repository: string, subpath: string, accept: readonly string[], signal: AbortSignal | undefined): Promise<Answer> {
+  private async exchange(
+    method: 'GET' | 'HEAD',
+    repository: string,
+    subpath: string,
+    accept: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<Answer> {
     if (this.closed) throw new UpstreamError('unreachable', `${this.endpoint.name}: the client is closed`);
     const url = this.repositoryUrl(repository, subpath);
     const acceptHeader: Record<string, string> = accept.length > 0 ? { accept: accept.join(', ') } : {};
@@ -224,7 +240,11 @@ export class RegistryClient {
       }
       let trusted: boolean;
       try {
-        trusted = checkTarget(target, { upstream: this.upstream, from: answer.url, allowPrivateAddresses: this.endpoint.allowPrivateAddresses }).trusted;
+        trusted = checkTarget(target, {
+          upstream: this.upstream,
+          from: answer.url,
+          allowPrivateAddresses: this.endpoint.allowPrivateAddresses,
+        }).trusted;
       } catch (error) {
         if (error instanceof TargetRefusedError) throw new UpstreamError('refused', `${what}: redirect ${error.message}`, answer.status);
         throw error;
@@ -284,7 +304,9 @@ export class RegistryClient {
       stopTimer();
       // Closed without 'end' and without an error (destroyed by close()): not a complete body.
       if (!source.readableEnded && !out.destroyed && !out.writableEnded) {
-        out.destroy(signal?.aborted ? abortReason(signal) : new UpstreamError('unreachable', `${what}: connection closed before the end of the body`));
+        out.destroy(
+          signal?.aborted ? abortReason(signal) : new UpstreamError('unreachable', `${what}: connection closed before the end of the body`),
+        );
       }
     });
     out.once('close', () => {

@@ -5,7 +5,14 @@
 // keep-alive socket the server closed), and turning network failures into UpstreamError.
 // node:http rather than fetch: its lookup hook lets us re-check resolved addresses at connect
 // time without an extra dependency, and its response is a Readable with backpressure.
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type RequestOptions,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { guardedLookup, TargetRefusedError } from './address-policy.js';
@@ -156,7 +163,13 @@ export function discard(answer: Answer): void {
 }
 
 /** The body of an answer, up to limit bytes; longer bodies are a protocol error. */
-export async function readBounded(answer: Answer, limit: number, description: string, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readBounded(
+  answer: Answer,
+  limit: number,
+  description: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const declared = answer.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     answer.body.destroy();

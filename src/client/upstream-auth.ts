@@ -132,7 +132,11 @@ export class UpstreamAuth {
     const where = `${this.name}: token request to ${describeUrl(url)}`;
     let trusted: boolean;
     try {
-      trusted = checkTarget(url, { upstream: this.upstream, from: this.upstream, allowPrivateAddresses: this.allowPrivateAddresses }).trusted;
+      trusted = checkTarget(url, {
+        upstream: this.upstream,
+        from: this.upstream,
+        allowPrivateAddresses: this.allowPrivateAddresses,
+      }).trusted;
     } catch (error) {
       if (error instanceof TargetRefusedError) throw new UpstreamError('refused', `${this.name}: token realm ${error.message}`);
       throw error;
@@ -149,7 +153,11 @@ export class UpstreamAuth {
     if (answer.status !== 200) {
       discard(answer);
       if (answer.status === 401 || answer.status === 403) {
-        throw new UpstreamError('unauthorized', `${where}: ${answer.status}, the token server refused ${authorization ? 'the configured credentials' : 'anonymous access'}`, answer.status);
+        throw new UpstreamError(
+          'unauthorized',
+          `${where}: ${answer.status}, the token server refused ${authorization ? 'the configured credentials' : 'anonymous access'}`,
+          answer.status,
+        );
       }
       if (answer.status === 429 || answer.status >= 500) {
         throw new UpstreamError('unreachable', `${where}: ${answer.status}`, answer.status);
@@ -173,12 +181,12 @@ export function parseTokenAnswer(body: Buffer, where: string, now: number): Cach
   const record = parsed as Record<string, unknown>;
   const token = [record.token, record.access_token].find((value): value is string => typeof value === 'string' && value !== '');
   if (token === undefined) throw new UpstreamError('protocol', `${where}: the answer has no token`, 200);
-  const expiresIn = typeof record.expires_in === 'number' && Number.isFinite(record.expires_in) && record.expires_in > 0
-    ? record.expires_in
-    : defaultLifetimeSeconds;
+  const expiresIn =
+    typeof record.expires_in === 'number' && Number.isFinite(record.expires_in) && record.expires_in > 0
+      ? record.expires_in
+      : defaultLifetimeSeconds;
   // Stop using a token a little before it expires, so that it does not expire in flight
   // (and to absorb clock skew): a quarter of its life, at most 30 s.
   const marginSeconds = Math.min(30, expiresIn / 4);
   return { token, expiresAt: now + (expiresIn - marginSeconds) * 1000 };
 }
-

@@ -25,9 +25,7 @@ export function parseListenAddress(text: string): ListenAddress | { error: strin
   } else {
     const colon = text.lastIndexOf(':');
     if (colon < 0) {
-      return /^\d+$/.test(text)
-        ? { error: `write ":${text}" to listen on every interface` }
-        : { error: 'the port is missing' };
+      return /^\d+$/.test(text) ? { error: `write ":${text}" to listen on every interface` } : { error: 'the port is missing' };
     }
     host = text.slice(0, colon);
     portText = text.slice(colon + 1);

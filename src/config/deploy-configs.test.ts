@@ -73,11 +73,14 @@ describe('deploy/ configurations', () => {
 
   it('neither file holds a secret: without the environment the PostgreSQL URL is missing', async () => {
     for (const text of [await composeConfigText(), await kubernetesConfigText()]) {
-      assert.throws(() => parseConfig(text, { env: {} }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, /metadata\.postgres\.url/);
-        return true;
-      });
+      assert.throws(
+        () => parseConfig(text, { env: {} }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /metadata\.postgres\.url/);
+          return true;
+        },
+      );
     }
   });
 

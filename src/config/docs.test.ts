@@ -41,12 +41,24 @@ describe('docs/configuration.md', () => {
     for (const name of names) {
       if ((CONFIG_FILE_ENV_VARS as readonly string[]).includes(name)) continue;
       // Sections appear as examples of what cannot be set ("REGISTRY_HTTP is an error").
-      if (findNode(name.split('_').slice(1).map((part) => part.toLowerCase()))?.type === 'section') continue;
+      if (
+        findNode(
+          name
+            .split('_')
+            .slice(1)
+            .map((part) => part.toLowerCase()),
+        )?.type === 'section'
+      )
+        continue;
       // Other programs' variables, named as examples of what Berth ignores.
       if (FOREIGN_ENV_VARS.includes(name)) continue;
       const result = readEnvOverrides({ [name]: 'filesystem' });
       assert.deepEqual(result.issues, [], `docs mention ${name}, which is not a setting`);
-      assert.deepEqual(result.warnings.filter((w) => w.includes('names no setting')), [], `docs mention ${name}, which is not a setting`);
+      assert.deepEqual(
+        result.warnings.filter((w) => w.includes('names no setting')),
+        [],
+        `docs mention ${name}, which is not a setting`,
+      );
     }
   });
 });

@@ -69,7 +69,10 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
     const prefix = ENV_PREFIXES.find((candidate) => name.startsWith(`${candidate}_`));
     if (prefix === undefined) continue;
     const source = `env ${name}`;
-    const keyPath = name.slice(prefix.length + 1).toLowerCase().split('_');
+    const keyPath = name
+      .slice(prefix.length + 1)
+      .toLowerCase()
+      .split('_');
     const key = keyPath.join('.');
 
     // Distribution picks a storage driver or an auth method by setting the section itself
@@ -82,7 +85,9 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
       if (ignoredKeyFor([key, choice]) !== undefined) {
         result.warnings.push(ignoredWarning(`${key}.${choice}`, source));
       } else {
-        result.issues.push(invalid(key, `expected ${selector.what} (${selector.choices.join(' or ')}), got ${JSON.stringify(value)}`, source));
+        result.issues.push(
+          invalid(key, `expected ${selector.what} (${selector.choices.join(' or ')}), got ${JSON.stringify(value)}`, source),
+        );
       }
       continue;
     }
@@ -95,19 +100,13 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
         byKey.set(node.key, entry);
         result.settings.push(entry);
       } else if (previous.value !== value) {
-        result.issues.push(
-          invalid(node.key, `set to different values by ${previous.source.slice(4)} and ${name}`, source),
-        );
+        result.issues.push(invalid(node.key, `set to different values by ${previous.source.slice(4)} and ${name}`, source));
       }
       continue;
     }
     if (node?.type === 'section') {
-      const settings = settingKeysUnder(node.key).map((settingKey) =>
-        envVarName(prefix, settingKey.split('.')),
-      );
-      result.issues.push(
-        invalid(node.key, `a section cannot be set from the environment; set ${settings.join(', ')}`, source),
-      );
+      const settings = settingKeysUnder(node.key).map((settingKey) => envVarName(prefix, settingKey.split('.')));
+      result.issues.push(invalid(node.key, `a section cannot be set from the environment; set ${settings.join(', ')}`, source));
       continue;
     }
     const ignored = ignoredKeyFor(keyPath);

@@ -12,33 +12,35 @@ import { setting } from './setting.js';
 import { storageSection } from './storage-schema.js';
 import { validationSection } from './validation-schema.js';
 
-const fileSchema = z.strictObject({
-  version: setting(
-    z
-      .union([z.literal('0.1'), z.literal(0.1)])
-      .transform(() => '0.1')
-      .prefault('0.1'),
-    {
-      kind: 'string',
-      origin: 'distribution',
-      description: 'Configuration format version. Only "0.1" exists.',
-      expected: '"0.1"',
-      defaultText: '0.1',
-    },
-  ),
-  log: logSection,
-  http: httpSection,
-  auth: authSection,
-  proxy: proxySection,
-  storage: storageSection,
-  validation: validationSection,
-  metadata: metadataSection,
-  limits: limitsSection,
-}).superRefine((file, ctx) => {
-  for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy)]) {
-    ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
-  }
-});
+const fileSchema = z
+  .strictObject({
+    version: setting(
+      z
+        .union([z.literal('0.1'), z.literal(0.1)])
+        .transform(() => '0.1')
+        .prefault('0.1'),
+      {
+        kind: 'string',
+        origin: 'distribution',
+        description: 'Configuration format version. Only "0.1" exists.',
+        expected: '"0.1"',
+        defaultText: '0.1',
+      },
+    ),
+    log: logSection,
+    http: httpSection,
+    auth: authSection,
+    proxy: proxySection,
+    storage: storageSection,
+    validation: validationSection,
+    metadata: metadataSection,
+    limits: limitsSection,
+  })
+  .superRefine((file, ctx) => {
+    for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy)]) {
+      ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
+    }
+  });
 
 /** The configuration file's schema (input: what YAML holds; output: validated, defaults applied). */
 export const configFileSchema = fileSchema;

@@ -19,13 +19,19 @@ export interface LimitsConfig {
 
 export const limitsSection = z
   .strictObject({
-    manifestmaxbytes: setting(z.int().min(1).default(4 * 1024 * 1024), {
-      kind: 'integer',
-      origin: 'berth',
-      description: 'Largest manifest accepted on push, in bytes; a larger manifest is refused.',
-      expected: 'a whole number of bytes, at least 1',
-      defaultText: '4194304',
-    }),
+    manifestmaxbytes: setting(
+      z
+        .int()
+        .min(1)
+        .default(4 * 1024 * 1024),
+      {
+        kind: 'integer',
+        origin: 'berth',
+        description: 'Largest manifest accepted on push, in bytes; a larger manifest is refused.',
+        expected: 'a whole number of bytes, at least 1',
+        defaultText: '4194304',
+      },
+    ),
     paginationmaxentries: setting(z.int().min(1).default(1000), {
       kind: 'integer',
       origin: 'berth',
@@ -71,14 +77,20 @@ export const limitsSection = z
       minText: '1ms',
       info: { origin: 'berth', description: 'Time a client has to send the complete request headers.' },
     }),
-    bodymemory: setting(z.int().min(1024 * 1024).default(128 * 1024 * 1024), {
-      kind: 'integer',
-      origin: 'berth',
-      description:
-        'Most bytes the registry holds in memory for requests at once, all requests together: manifests and admin or token bodies being received, chunks checked before they are stored, upload staging buffers. A request that needs more gets 429 TOOMANYREQUESTS with Retry-After.',
-      expected: 'a whole number of bytes, at least 1048576 and at least limits.manifestmaxbytes',
-      defaultText: '134217728',
-    }),
+    bodymemory: setting(
+      z
+        .int()
+        .min(1024 * 1024)
+        .default(128 * 1024 * 1024),
+      {
+        kind: 'integer',
+        origin: 'berth',
+        description:
+          'Most bytes the registry holds in memory for requests at once, all requests together: manifests and admin or token bodies being received, chunks checked before they are stored, upload staging buffers. A request that needs more gets 429 TOOMANYREQUESTS with Retry-After.',
+        expected: 'a whole number of bytes, at least 1048576 and at least limits.manifestmaxbytes',
+        defaultText: '134217728',
+      },
+    ),
     bodytimeout: duration({
       defaultText: '30s',
       minMs: 1,
@@ -111,10 +123,7 @@ export const limitsSection = z
         code: 'custom',
         path: ['catalogdefaultentries'],
         input: limits.catalogdefaultentries,
-        message: expectedGot(
-          `at most limits.paginationmaxentries (${limits.paginationmaxentries})`,
-          limits.catalogdefaultentries,
-        ),
+        message: expectedGot(`at most limits.paginationmaxentries (${limits.paginationmaxentries})`, limits.catalogdefaultentries),
       });
     }
   })

@@ -251,9 +251,10 @@ describe('a Distribution config.yml', () => {
     assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
     assert.equal(config.auth.mode, 'basic');
     assert.deepEqual(config.auth.htpasswd, { realm: 'basic-realm', path: '/auth/htpasswd' });
-    assert.deepEqual(config.proxy.upstreams.map((upstream) => [upstream.url, upstream.namespace, upstream.hosts]), [
-      ['https://registry-1.docker.io', '', ['registry-1.docker.io', 'docker.io']],
-    ]);
+    assert.deepEqual(
+      config.proxy.upstreams.map((upstream) => [upstream.url, upstream.namespace, upstream.hosts]),
+      [['https://registry-1.docker.io', '', ['registry-1.docker.io', 'docker.io']]],
+    );
     assert.deepEqual(config.http.tls, {
       certificate: '/path/to/x509/public',
       key: '/path/to/x509/private',
@@ -346,10 +347,7 @@ describe('a Distribution config.yml', () => {
       maxConnections: 10,
       statementTimeoutMs: 30_000,
     });
-    assert.throws(
-      () => parseConfig('', { cwd, env: { BERTH_METADATA_POSTGRES_URL: 'mysql://x' } }),
-      /metadata\.postgres\.url/,
-    );
+    assert.throws(() => parseConfig('', { cwd, env: { BERTH_METADATA_POSTGRES_URL: 'mysql://x' } }), /metadata\.postgres\.url/);
   });
 
   it('accepts the deprecated top-level loglevel with a warning', () => {
@@ -404,7 +402,14 @@ describe('environment overrides', () => {
   });
 
   it('accepts the usual spellings of booleans, and treats empty values as unset', () => {
-    for (const [text, expected] of [['TRUE', true], ['yes', true], ['on', true], ['False', false], ['no', false], ['off', false]] as const) {
+    for (const [text, expected] of [
+      ['TRUE', true],
+      ['yes', true],
+      ['on', true],
+      ['False', false],
+      ['no', false],
+      ['off', false],
+    ] as const) {
       const config = parseConfig('', { cwd, env: { REGISTRY_STORAGE_DELETE_ENABLED: text } });
       assert.equal(config.storage.delete.enabled, expected, text);
     }
@@ -482,7 +487,10 @@ describe('errors', () => {
       failure('storage: {delete: {enabled: true}}', { REGISTRY_STORAGE_DELETE_ENABLED: 'maybe' }),
       'config: storage.delete.enabled: expected true or false, got "maybe" (env REGISTRY_STORAGE_DELETE_ENABLED)',
     );
-    assert.match(failure('', { BERTH_LIMITS_MANIFESTMAXBYTES: '4MiB' }), /^config: limits\.manifestmaxbytes: expected a whole number of bytes, at least 1, got "4MiB" \(env BERTH_LIMITS_MANIFESTMAXBYTES\)$/);
+    assert.match(
+      failure('', { BERTH_LIMITS_MANIFESTMAXBYTES: '4MiB' }),
+      /^config: limits\.manifestmaxbytes: expected a whole number of bytes, at least 1, got "4MiB" \(env BERTH_LIMITS_MANIFESTMAXBYTES\)$/,
+    );
   });
 
   it('rejects misspelled keys and suggests the right one', () => {
@@ -491,7 +499,10 @@ describe('errors', () => {
       'config: unknown key "storage.filesytem" (config.yml:2); did you mean "storage.filesystem"?',
     );
     assert.equal(failure('http:\n  addres: ":5000"\n'), 'config: unknown key "http.addres" (config.yml:2); did you mean "http.addr"?');
-    assert.equal(failure('storage:\n  delete:\n    enable: true\n'), 'config: unknown key "storage.delete.enable" (config.yml:3); did you mean "storage.delete.enabled"?');
+    assert.equal(
+      failure('storage:\n  delete:\n    enable: true\n'),
+      'config: unknown key "storage.delete.enable" (config.yml:3); did you mean "storage.delete.enabled"?',
+    );
     assert.equal(failure('frobnicate: 1\n'), 'config: unknown key "frobnicate" (config.yml:1)');
     // BERTH_* is Berth's own prefix: a variable there that names no key is a misspelling.
     assert.equal(
@@ -567,7 +578,10 @@ describe('errors', () => {
   });
 
   it('rejects bare-number durations below 1ms where a minimum applies, and warns otherwise', () => {
-    assert.match(failure('storage: {maintenance: {uploadpurging: {interval: 24}}}'), /uploadpurging\.interval: .*got 24 \(a bare number is nanoseconds\)/);
+    assert.match(
+      failure('storage: {maintenance: {uploadpurging: {interval: 24}}}'),
+      /uploadpurging\.interval: .*got 24 \(a bare number is nanoseconds\)/,
+    );
     const config = parseConfig('http:\n  draintimeout: 60\n', { cwd, source: 'config.yml' });
     assert.equal(config.http.draintimeoutMs, 1);
     assert.deepEqual(config.warnings, [
@@ -591,8 +605,14 @@ describe('errors', () => {
   });
 
   it('explains that a section cannot be set from one variable', () => {
-    assert.match(failure('', { REGISTRY_LOG: 'debug' }), /^config: log: a section cannot be set from the environment; set REGISTRY_LOG_LEVEL, REGISTRY_LOG_ACCESSLOG_DISABLED \(env REGISTRY_LOG\)$/);
-    assert.match(failure('', { REGISTRY_STORAGE: 'floppy' }), /^config: storage: expected a storage driver \(filesystem or s3\), got "floppy"/);
+    assert.match(
+      failure('', { REGISTRY_LOG: 'debug' }),
+      /^config: log: a section cannot be set from the environment; set REGISTRY_LOG_LEVEL, REGISTRY_LOG_ACCESSLOG_DISABLED \(env REGISTRY_LOG\)$/,
+    );
+    assert.match(
+      failure('', { REGISTRY_STORAGE: 'floppy' }),
+      /^config: storage: expected a storage driver \(filesystem or s3\), got "floppy"/,
+    );
   });
 });
 
@@ -663,7 +683,8 @@ describe('security settings', () => {
   });
 
   it('reads access rules from YAML and from an environment variable holding YAML', () => {
-    const yaml = 'auth:\n  tokenserver: {enabled: true}\n  access:\n    admins: [root]\n    rules:\n      - repository: "public/**"\n        anonymous: [pull]\n        users: {alice: ["*"]}\n';
+    const yaml =
+      'auth:\n  tokenserver: {enabled: true}\n  access:\n    admins: [root]\n    rules:\n      - repository: "public/**"\n        anonymous: [pull]\n        users: {alice: ["*"]}\n';
     const config = parseConfig(yaml, { cwd });
     assert.equal(config.auth.mode, 'token');
     assert.deepEqual(config.auth.access, {
@@ -671,7 +692,9 @@ describe('security settings', () => {
       rules: [{ repository: 'public/**', anonymous: ['pull'], authenticated: [], users: { alice: ['pull', 'push', 'delete'] }, teams: {} }],
     });
     const fromEnv = parseConfig('', { cwd, env: { BERTH_AUTH_ACCESS_RULES: '[{repository: "a/*", teams: {dev: [push]}}]' } });
-    assert.deepEqual(fromEnv.auth.access.rules, [{ repository: 'a/*', anonymous: [], authenticated: [], users: {}, teams: { dev: ['push'] } }]);
+    assert.deepEqual(fromEnv.auth.access.rules, [
+      { repository: 'a/*', anonymous: [], authenticated: [], users: {}, teams: { dev: ['push'] } },
+    ]);
     assert.match(failure('auth: {access: {rules: [{repository: x, anonymous: [steal]}]}}'), /auth\.access\.rules/);
   });
 
@@ -706,10 +729,33 @@ describe('proxy settings', () => {
     ].join('\n');
     const config = parseConfig(yaml, { cwd });
     assert.deepEqual(config.proxy.upstreams, [
-      { name: 'hub', url: 'https://registry-1.docker.io', username: undefined, password: undefined, namespace: 'docker.io', hosts: ['registry-1.docker.io', 'docker.io'], tagTtlMs: 300_000, offline: true, allowPrivateAddresses: false },
-      { name: 'ghcr', url: 'https://ghcr.io', username: 'u', password: 'p', namespace: 'ghcr.io', hosts: ['ghcr.io'], tagTtlMs: 3_600_000, offline: false, allowPrivateAddresses: false },
+      {
+        name: 'hub',
+        url: 'https://registry-1.docker.io',
+        username: undefined,
+        password: undefined,
+        namespace: 'docker.io',
+        hosts: ['registry-1.docker.io', 'docker.io'],
+        tagTtlMs: 300_000,
+        offline: true,
+        allowPrivateAddresses: false,
+      },
+      {
+        name: 'ghcr',
+        url: 'https://ghcr.io',
+        username: 'u',
+        password: 'p',
+        namespace: 'ghcr.io',
+        hosts: ['ghcr.io'],
+        tagTtlMs: 3_600_000,
+        offline: false,
+        allowPrivateAddresses: false,
+      },
     ]);
-    assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io"}, {name: a, url: "https://y.io"}]}'), /upstream name "a" is used twice/);
+    assert.match(
+      failure('proxy: {upstreams: [{name: a, url: "https://x.io"}, {name: a, url: "https://y.io"}]}'),
+      /upstream name "a" is used twice/,
+    );
     assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io", username: u}]}'), /give both username and password/);
     assert.match(failure('proxy: {upstreams: [{name: a, url: "ftp://x.io"}]}'), /proxy\.upstreams/);
   });

@@ -170,13 +170,7 @@ function readYaml(text: string, state: LoadState): RawMap | undefined {
   return value;
 }
 
-function recordLocations(
-  node: YamlNode | null,
-  parent: readonly string[],
-  text: string,
-  lineCounter: LineCounter,
-  state: LoadState,
-): void {
+function recordLocations(node: YamlNode | null, parent: readonly string[], text: string, lineCounter: LineCounter, state: LoadState): void {
   if (!isMap(node)) return;
   for (const pair of node.items) {
     if (!isPair(pair) || !isScalar(pair.key)) continue;
@@ -186,9 +180,10 @@ function recordLocations(
     const line = lineCounter.linePos(offset).line;
     const value = pair.value;
     // The plain text matters for string settings: YAML reads `secret: 0123` as the number 123.
-    const plain = isScalar(value) && value.type === 'PLAIN' && value.range !== undefined && value.range !== null
-      ? text.slice(value.range[0], value.range[1])
-      : undefined;
+    const plain =
+      isScalar(value) && value.type === 'PLAIN' && value.range !== undefined && value.range !== null
+        ? text.slice(value.range[0], value.range[1])
+        : undefined;
     state.origins.set(keyPath.join('.'), {
       source: state.fileLabel === undefined ? `line ${line}` : `${state.fileLabel}:${line}`,
       text: plain,
@@ -277,7 +272,10 @@ function coerce(kind: SettingKind, value: unknown, text: string | undefined): un
       return value;
     case 'list':
       return typeof value === 'string'
-        ? value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+        ? value
+            .split(',')
+            .map((item) => item.trim())
+            .filter((item) => item !== '')
         : value;
     case 'structured':
       return typeof value === 'string' ? parseStructured(value) : value;

@@ -50,16 +50,18 @@ export interface AuthConfig {
     /** PEM private key (EC P-256 or RSA); undefined: generated once, kept in the metadata database. */
     signingKey: string | undefined;
   };
-  externalToken: { realm: string; service: string; issuer: string; rootCertBundle: string | undefined; jwks: string | undefined } | undefined;
+  externalToken:
+    | { realm: string; service: string; issuer: string; rootCertBundle: string | undefined; jwks: string | undefined }
+    | undefined;
   bcryptCost: number;
   credentialCacheMs: number;
   rateLimit: { attempts: number; windowMs: number };
   access: { admins: string[]; rules: AccessRule[] | undefined };
 }
 
-const actionList = z.array(z.enum([...ACCESS_ACTIONS, '*'])).transform((actions): AccessAction[] =>
-  actions.includes('*') ? [...ACCESS_ACTIONS] : [...new Set(actions as AccessAction[])],
-);
+const actionList = z
+  .array(z.enum([...ACCESS_ACTIONS, '*']))
+  .transform((actions): AccessAction[] => (actions.includes('*') ? [...ACCESS_ACTIONS] : [...new Set(actions as AccessAction[])]));
 
 const accessRule = z.strictObject({
   repository: z.string().min(1),
@@ -195,7 +197,7 @@ export const authSection = section({
     realm: setting(httpUrl.optional(), {
       kind: 'string',
       origin: 'berth',
-      description: 'URL of the token endpoint that clients are sent to; by default http.host (or the request\'s own host) + /token.',
+      description: "URL of the token endpoint that clients are sent to; by default http.host (or the request's own host) + /token.",
       expected: URL_EXPECTED,
       defaultText: 'none',
     }),
@@ -301,23 +303,29 @@ export function authIssues(auth: AuthFile): { path: string[]; message: string }[
     return [{ path: ['auth', 'token'], message: 'auth.token (an external token server) and auth.tokenserver.enabled cannot both be set' }];
   }
   if (auth.openaccess && (auth.token !== undefined || auth.tokenserver.enabled || auth.htpasswd !== undefined)) {
-    return [{ path: ['auth', 'openaccess'], message: 'auth.openaccess serves everything openly: it cannot be set together with authentication (auth.htpasswd, auth.token or auth.tokenserver)' }];
+    return [
+      {
+        path: ['auth', 'openaccess'],
+        message:
+          'auth.openaccess serves everything openly: it cannot be set together with authentication (auth.htpasswd, auth.token or auth.tokenserver)',
+      },
+    ];
   }
   if (auth.token !== undefined && auth.token.rootcertbundle === undefined && auth.token.jwks === undefined) {
-    return [{ path: ['auth', 'token', 'rootcertbundle'], message: 'auth.token needs rootcertbundle or jwks: the keys tokens are verified against' }];
+    return [
+      {
+        path: ['auth', 'token', 'rootcertbundle'],
+        message: 'auth.token needs rootcertbundle or jwks: the keys tokens are verified against',
+      },
+    ];
   }
   return [];
 }
 
 export function toAuthConfig(auth: AuthFile, cwd: string): AuthConfig {
   const resolve = (file: string | undefined): string | undefined => (file === undefined ? undefined : path.resolve(cwd, file));
-  const mode = auth.token !== undefined
-    ? 'external-token'
-    : auth.tokenserver.enabled
-      ? 'token'
-      : auth.htpasswd !== undefined
-        ? 'basic'
-        : 'none';
+  const mode =
+    auth.token !== undefined ? 'external-token' : auth.tokenserver.enabled ? 'token' : auth.htpasswd !== undefined ? 'basic' : 'none';
   const server = auth.tokenserver;
   return {
     mode,

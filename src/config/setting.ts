@@ -55,7 +55,12 @@ const DURATION_EXAMPLES = 'a Go duration such as "300ms", "60s", "5m" or "1h30m"
 
 // A duration as Go's YAML decoder accepts it (string, or integer nanoseconds), returned in whole
 // milliseconds, rounded up so that a tiny non-zero duration never becomes 0 (a busy loop).
-export function duration(opts: { defaultText: string; minMs: number; minText: string; info: Omit<SettingInfo, 'kind' | 'expected' | 'defaultText'> }) {
+export function duration(opts: {
+  defaultText: string;
+  minMs: number;
+  minText: string;
+  info: Omit<SettingInfo, 'kind' | 'expected' | 'defaultText'>;
+}) {
   const expected = opts.minMs > 0 ? `${DURATION_EXAMPLES}, at least ${opts.minText}` : DURATION_EXAMPLES;
   const schema = z
     .union([z.string(), z.int().min(0)])
@@ -78,4 +83,3 @@ export function duration(opts: { defaultText: string; minMs: number; minText: st
     .prefault(opts.defaultText);
   return setting(schema, { ...opts.info, kind: 'duration', expected, defaultText: opts.defaultText });
 }
-

@@ -86,13 +86,19 @@ export const storageSection = section({
         expected: 'true or false',
         defaultText: 'false',
       }),
-      chunksize: setting(z.int().min(5 * 1024 * 1024).default(10 * 1024 * 1024), {
-        kind: 'integer',
-        origin: 'distribution',
-        description: 'Multipart upload part size in bytes (at least 5 MiB); also bounds the memory each upload uses.',
-        expected: 'a whole number of bytes, at least 5242880',
-        defaultText: '10485760',
-      }),
+      chunksize: setting(
+        z
+          .int()
+          .min(5 * 1024 * 1024)
+          .default(10 * 1024 * 1024),
+        {
+          kind: 'integer',
+          origin: 'distribution',
+          description: 'Multipart upload part size in bytes (at least 5 MiB); also bounds the memory each upload uses.',
+          expected: 'a whole number of bytes, at least 5242880',
+          defaultText: '10485760',
+        },
+      ),
       encrypt: setting(z.boolean().default(false), {
         kind: 'boolean',
         origin: 'distribution',

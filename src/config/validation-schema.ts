@@ -21,17 +21,14 @@ export const validationSection = section({
         expected: 'one of all, none, list',
         defaultText: 'all',
       }),
-      platformlist: setting(
-        z.array(z.strictObject({ architecture: z.string().min(1), os: z.string().min(1) })).default([]),
-        {
-          kind: 'structured',
-          origin: 'distribution',
-          description:
-            'With platforms: list, the platforms whose children must exist, each {architecture, os} (compared with the child descriptor\'s platform; a variant is not compared, and a child without a platform is not required).',
-          expected: 'a list such as [{architecture: amd64, os: linux}]',
-          defaultText: 'none',
-        },
-      ),
+      platformlist: setting(z.array(z.strictObject({ architecture: z.string().min(1), os: z.string().min(1) })).default([]), {
+        kind: 'structured',
+        origin: 'distribution',
+        description:
+          "With platforms: list, the platforms whose children must exist, each {architecture, os} (compared with the child descriptor's platform; a variant is not compared, and a child without a platform is not required).",
+        expected: 'a list such as [{architecture: amd64, os: linux}]',
+        defaultText: 'none',
+      }),
     }),
   }),
 });

@@ -30,7 +30,11 @@ export class InvalidPathError extends StorageError {
 
 /** A read asked for an offset beyond the end of the content, or a negative one. */
 export class InvalidOffsetError extends StorageError {
-  constructor(driver: string, key: string, readonly offset: number) {
+  constructor(
+    driver: string,
+    key: string,
+    readonly offset: number,
+  ) {
     super(`${driver}: invalid offset ${offset} for "${key}"`, driver, key);
   }
 }

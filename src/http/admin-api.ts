@@ -40,7 +40,9 @@ async function readJson(request: FastifyRequest): Promise<unknown> {
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > ADMIN_BODY_LIMIT) throw new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT });
   // Within the request memory budget and the body rate limit (body-limits.ts).
-  const text = (await readWholeBody(request.raw, ADMIN_BODY_LIMIT, () => new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT }))).toString('utf8');
+  const text = (
+    await readWholeBody(request.raw, ADMIN_BODY_LIMIT, () => new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT }))
+  ).toString('utf8');
   if (text.trim() === '') throw new RegistryError('REQUEST_INVALID', { reason: 'a JSON body is required' });
   try {
     return JSON.parse(text);
@@ -106,9 +108,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
     const input = await body(request, createUserBody);
     return json(reply, 201, await admin.createUser(principal, input));
   });
-  route('GET', '/users/:name', async (request, reply) =>
-    json(reply, 200, await admin.getUser(await who(request), param(request, 'name'))),
-  );
+  route('GET', '/users/:name', async (request, reply) => json(reply, 200, await admin.getUser(await who(request), param(request, 'name'))));
   route('PUT', '/users/:name/password', async (request, reply) => {
     const principal = await who(request);
     const { password } = await body(request, passwordBody);
@@ -132,9 +132,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
     const { name } = await body(request, createTeamBody);
     return json(reply, 201, await admin.createTeam(principal, name));
   });
-  route('GET', '/teams/:name', async (request, reply) =>
-    json(reply, 200, await admin.getTeam(await who(request), param(request, 'name'))),
-  );
+  route('GET', '/teams/:name', async (request, reply) => json(reply, 200, await admin.getTeam(await who(request), param(request, 'name'))));
   route('DELETE', '/teams/:name', async (request, reply) => {
     await admin.deleteTeam(await who(request), param(request, 'name'));
     return noContent(reply);
@@ -148,9 +146,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
   });
 
   // ---- namespaces and grants
-  route('GET', '/namespaces', async (request, reply) =>
-    json(reply, 200, { namespaces: await admin.listNamespaces(await who(request)) }),
-  );
+  route('GET', '/namespaces', async (request, reply) => json(reply, 200, { namespaces: await admin.listNamespaces(await who(request)) }));
   route('GET', '/namespaces/:name', async (request, reply) =>
     json(reply, 200, await admin.getNamespace(await who(request), param(request, 'name'))),
   );

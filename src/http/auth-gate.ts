@@ -4,13 +4,7 @@
 // a token; 401 insufficient_scope for a token that lacks the scope; 403 DENIED for a signed-in
 // user without the right. The answer never depends on whether the repository exists.
 import type { FastifyRequest } from 'fastify';
-import {
-  AuthenticationFailed,
-  type AccessPolicy,
-  type Authenticator,
-  type Principal,
-  type TokenService,
-} from '../auth/index.js';
+import { AuthenticationFailed, type AccessPolicy, type Authenticator, type Principal, type TokenService } from '../auth/index.js';
 import { withoutBearer } from '../auth/principal.js';
 import type { ResourceAccess } from '../auth/token/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';

@@ -47,7 +47,8 @@ export async function* bodyChunks(stream: Readable): AsyncGenerator<Buffer, void
     notify();
   };
   const onClose = (): void => {
-    if (!ended) failure ??= Object.assign(new Error('the request body ended before it was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    if (!ended)
+      failure ??= Object.assign(new Error('the request body ended before it was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     notify();
   };
   if (limits?.expired) throw limits.expired;

@@ -16,11 +16,15 @@ export function toRegistryError(error: unknown): RegistryError {
   if (isOutOfSpace(error)) return new RegistryError('INSUFFICIENT_STORAGE', undefined, { cause: error });
   if (isStorageBusy(error)) {
     // The storage writers' part of the request memory budget (limits.bodymemory) is in use.
-    return new RegistryError('TOO_MANY_REQUESTS', { reason: 'request memory in use' }, {
-      message: 'the registry holds as many request bytes in memory as it may (limits.bodymemory); retry later',
-      headers: { 'Retry-After': '1' },
-      cause: error,
-    });
+    return new RegistryError(
+      'TOO_MANY_REQUESTS',
+      { reason: 'request memory in use' },
+      {
+        message: 'the registry holds as many request bytes in memory as it may (limits.bodymemory); retry later',
+        headers: { 'Retry-After': '1' },
+        cause: error,
+      },
+    );
   }
   const status = (error as Partial<FastifyError>).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -138,7 +142,9 @@ export function sendRawError(socket: Duplex, registryError: RegistryError, isHea
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Docker-Distribution-Api-Version: registry/2.0\r\n' +
-      Object.entries(registryError.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+      Object.entries(registryError.headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       'Connection: close\r\n\r\n' +
       body,
   );

@@ -71,7 +71,11 @@ export class AccountStore {
 
   /** False when there is no such user. */
   async setAdmin(name: string, admin: boolean): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ admin: admin ? 1 : 0 }).where('name', '=', name).executeTakeFirst();
+    const result = await this.db
+      .updateTable('users')
+      .set({ admin: admin ? 1 : 0 })
+      .where('name', '=', name)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -149,11 +153,7 @@ export class AccountStore {
 
   /** False when the user was not a member. */
   async removeTeamMember(team: string, user: string): Promise<boolean> {
-    const deleted = await this.db
-      .deleteFrom('team_members')
-      .where('team', '=', team)
-      .where('user_name', '=', user)
-      .executeTakeFirst();
+    const deleted = await this.db.deleteFrom('team_members').where('team', '=', team).where('user_name', '=', user).executeTakeFirst();
     return Number(deleted.numDeletedRows) > 0;
   }
 
@@ -325,8 +325,14 @@ export class AccountStore {
    */
   async accessControlCounts(): Promise<AccessControlCounts> {
     const [users, grants, privateNamespaces] = await Promise.all([
-      this.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
-      this.db.selectFrom('namespace_grants').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('namespace_grants')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow(),
       // Anything but an explicit 'public' is private, as toNamespace reads it.
       this.db
         .selectFrom('namespaces')

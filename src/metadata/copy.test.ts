@@ -73,7 +73,14 @@ describe('copyMetadata', () => {
       await accounts.addTeamMember(`team${i}`, `user${i}`);
       await accounts.setNamespaceVisibility(`ns${i}`, i % 2 === 0 ? 'public' : 'private');
       await accounts.setGrant(`ns${i}`, 'user', `user${i}`, 'push');
-      await accounts.createApiToken({ id: `${i}`.repeat(16), owner: `user${i}`, name: `ci${i}`, secretHash: 'ab'.repeat(32), scopes: [{ repository: `ns${i}/*`, actions: ['pull'] }], expiresAt: undefined });
+      await accounts.createApiToken({
+        id: `${i}`.repeat(16),
+        owner: `user${i}`,
+        name: `ci${i}`,
+        secretHash: 'ab'.repeat(32),
+        scopes: [{ repository: `ns${i}/*`, actions: ['pull'] }],
+        expiresAt: undefined,
+      });
       await accounts.setSettingIfAbsent(`setting${i}`, `value${i}`);
     }
   });

@@ -17,11 +17,7 @@ export class ListingQueries implements ListingIndex {
   constructor(private readonly db: Kysely<Database>) {}
 
   async repositoryExists(repository: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('repositories')
-      .select('name')
-      .where('name', '=', repository)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('repositories').select('name').where('name', '=', repository).executeTakeFirst();
     return row !== undefined;
   }
 
@@ -29,13 +25,19 @@ export class ListingQueries implements ListingIndex {
     let query = this.db.selectFrom('tags').select('name').where('repository', '=', repository).orderBy('name');
     if (page.after !== undefined) query = query.where('name', '>', page.after);
     if (page.limit !== undefined) query = query.limit(page.limit + 1);
-    return toPage((await query.execute()).map((r) => r.name), page.limit);
+    return toPage(
+      (await query.execute()).map((r) => r.name),
+      page.limit,
+    );
   }
 
   async listRepositories(page: PageRequest): Promise<Page<string>> {
     let query = this.db.selectFrom('repositories').select('name').orderBy('name');
     if (page.after !== undefined) query = query.where('name', '>', page.after);
     if (page.limit !== undefined) query = query.limit(page.limit + 1);
-    return toPage((await query.execute()).map((r) => r.name), page.limit);
+    return toPage(
+      (await query.execute()).map((r) => r.name),
+      page.limit,
+    );
   }
 }

@@ -45,7 +45,11 @@ describe('withStatementCache', () => {
     });
     try {
       await sql`create table items (id integer primary key, label text not null)`.execute(db);
-      for (let id = 1; id <= 20; id++) await db.insertInto('items').values({ id, label: `item ${id}` }).execute();
+      for (let id = 1; id <= 20; id++)
+        await db
+          .insertInto('items')
+          .values({ id, label: `item ${id}` })
+          .execute();
       for (let round = 0; round < 3; round++) {
         for (const id of [3, 7, 20]) {
           const row = await db.selectFrom('items').select('label').where('id', '=', id).executeTakeFirst();
@@ -54,12 +58,19 @@ describe('withStatementCache', () => {
         // Lists of different lengths give different texts, pushing the others out of a cache of 3.
         for (const ids of [[1], [1, 2], [1, 2, 3], [1, 2, 3, 4]]) {
           const rows = await db.selectFrom('items').select('id').where('id', 'in', ids).orderBy('id').execute();
-          assert.deepEqual(rows.map((r) => r.id), ids);
+          assert.deepEqual(
+            rows.map((r) => r.id),
+            ids,
+          );
         }
       }
       const updated = await db.updateTable('items').set({ label: 'changed' }).where('id', '<=', 5).executeTakeFirst();
       assert.equal(updated.numUpdatedRows, 5n);
-      const { count } = await db.selectFrom('items').select((eb) => eb.fn.countAll<number>().as('count')).where('label', '=', 'changed').executeTakeFirstOrThrow();
+      const { count } = await db
+        .selectFrom('items')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('label', '=', 'changed')
+        .executeTakeFirstOrThrow();
       assert.equal(count, 5);
     } finally {
       await db.destroy();

@@ -205,16 +205,18 @@ describe('Digest.tryParse (property)', () => {
   const candidate = fc.oneof(
     fc.string(),
     fc.string({ unit: 'binary' }),
-    fc.tuple(
-      fc.constantFrom('sha256', 'sha512', 'SHA256', 'md5', 'sha384', 'sha256+b64u', '', 'sha256:'),
-      fc.constantFrom(':', '', '::', '/'),
-      fc.oneof(
-        fc.string({ unit: hexChars, minLength: 60, maxLength: 130 }),
-        fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }),
-        fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 128, maxLength: 128 }),
-        fc.string({ unit: fc.constantFrom(...'0123456789abcdef./%'), minLength: 60, maxLength: 130 }),
-      ),
-    ).map(([algorithm, separator, encoded]) => algorithm + separator + encoded),
+    fc
+      .tuple(
+        fc.constantFrom('sha256', 'sha512', 'SHA256', 'md5', 'sha384', 'sha256+b64u', '', 'sha256:'),
+        fc.constantFrom(':', '', '::', '/'),
+        fc.oneof(
+          fc.string({ unit: hexChars, minLength: 60, maxLength: 130 }),
+          fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }),
+          fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 128, maxLength: 128 }),
+          fc.string({ unit: fc.constantFrom(...'0123456789abcdef./%'), minLength: 60, maxLength: 130 }),
+        ),
+      )
+      .map(([algorithm, separator, encoded]) => algorithm + separator + encoded),
   );
 
   it('accepts only canonical strings made of [a-z0-9:]', () => {

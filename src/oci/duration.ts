@@ -116,7 +116,10 @@ function decimal(value: bigint, unit: bigint): string {
   const whole = value / unit;
   const fraction = value % unit;
   if (fraction === 0n) return whole.toString();
-  const digits = fraction.toString().padStart(unit.toString().length - 1, '0').replace(/0+$/, '');
+  const digits = fraction
+    .toString()
+    .padStart(unit.toString().length - 1, '0')
+    .replace(/0+$/, '');
   return `${whole}.${digits}`;
 }
 

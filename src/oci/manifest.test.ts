@@ -148,10 +148,7 @@ describe('parseManifest: kinds', () => {
   });
 
   it('reads an image manifest without layers as having none', () => {
-    const parsed = parse(
-      { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor },
-      MediaType.ociManifest,
-    );
+    const parsed = parse({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor }, MediaType.ociManifest);
     assert.deepEqual(parsed.layers, []);
   });
 
@@ -294,11 +291,7 @@ describe('parseManifest: descriptors', () => {
     rejects(withLayer({ ...layerB, digest: 'sha256:abc' }), undefined, /layers\[1\]\.digest: sha256 digest must be 64/);
     rejects(withLayer({ ...layerB, digest: `md5:${'a'.repeat(32)}` }), undefined, /unsupported digest algorithm "md5"/);
     rejects(withLayer({ ...layerB, digest: 'sha256:../../etc' }), undefined, /layers\[1\]\.digest: malformed digest/);
-    rejects(
-      { ...ociImage, config: { ...configDescriptor, digest: layerA.digest.toUpperCase() } },
-      undefined,
-      /config\.digest/,
-    );
+    rejects({ ...ociImage, config: { ...configDescriptor, digest: layerA.digest.toUpperCase() } }, undefined, /config\.digest/);
     rejects({ ...ociIndex, manifests: [childAmd64, { ...childArm64, digest: '' }] }, undefined, /manifests\[1\]\.digest/);
   });
 
@@ -406,10 +399,7 @@ describe('parseManifest: nesting', () => {
     const parsed = parse({ ...ociImage, annotations: { a: '['.repeat(1000), b: `\\"${'{'.repeat(1000)}`, c: '\\' } });
     assert.equal(parsed.annotations?.a, '['.repeat(1000));
     // A string ending in an escaped backslash closes normally; the nesting after it still counts.
-    const json = JSON.stringify({ ...ociImage, annotations: { c: 'x\\' } }).replace(
-      /}$/,
-      `,"x":${'['.repeat(100)}${']'.repeat(100)}}`,
-    );
+    const json = JSON.stringify({ ...ociImage, annotations: { c: 'x\\' } }).replace(/}$/, `,"x":${'['.repeat(100)}${']'.repeat(100)}}`);
     rejects(json, MediaType.ociManifest, /nested deeper/);
   });
 });

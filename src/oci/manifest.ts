@@ -2,13 +2,7 @@
 // what kind of document it is and extract what the registry must check and index: the blobs and
 // child manifests it references, its subject and artifact type. The bytes themselves are never
 // re-serialised: the registry stores and serves them exactly as received.
-import {
-  DescriptorError,
-  isPlainObject,
-  parseAnnotations,
-  parseDescriptor,
-  type Descriptor,
-} from './descriptor.js';
+import { DescriptorError, isPlainObject, parseAnnotations, parseDescriptor, type Descriptor } from './descriptor.js';
 import { manifestKindOf, type ManifestKind } from './media-types.js';
 
 export interface ParsedManifest {
@@ -62,8 +56,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
 
   try {
     const subject = document.subject === undefined ? undefined : parseDescriptor(document.subject, 'subject');
-    const annotations =
-      document.annotations === undefined ? undefined : parseAnnotations(document.annotations, 'annotations');
+    const annotations = document.annotations === undefined ? undefined : parseAnnotations(document.annotations, 'annotations');
     if (document.artifactType !== undefined && typeof document.artifactType !== 'string') {
       throw new DescriptorError('artifactType must be a string');
     }
@@ -96,9 +89,7 @@ function decideMediaType(document: Record<string, unknown>, contentType: string 
   }
   if (contentType !== undefined && manifestKindOf(contentType) !== undefined) {
     if (declared !== undefined && declared !== contentType) {
-      throw new ManifestFormatError(
-        `mediaType "${declared}" in the manifest does not match the Content-Type "${contentType}"`,
-      );
+      throw new ManifestFormatError(`mediaType "${declared}" in the manifest does not match the Content-Type "${contentType}"`);
     }
     return contentType;
   }
@@ -122,7 +113,8 @@ function checkNesting(bytes: Uint8Array): void {
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i];
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

@@ -44,7 +44,23 @@ describe('isValidRepositoryName', () => {
   });
 
   it('rejects empty segments and path traversal', () => {
-    for (const name of ['', '/', '//', 'a//b', 'a///b', '..', '.', 'a/..', '../a', 'a/../b', 'a/./b', '%2e%2e', 'a/%2e%2e/b', 'a%2fb', '%2e']) {
+    for (const name of [
+      '',
+      '/',
+      '//',
+      'a//b',
+      'a///b',
+      '..',
+      '.',
+      'a/..',
+      '../a',
+      'a/../b',
+      'a/./b',
+      '%2e%2e',
+      'a/%2e%2e/b',
+      'a%2fb',
+      '%2e',
+    ]) {
       assert.ok(!isValidRepositoryName(name), JSON.stringify(name));
     }
   });
@@ -80,12 +96,15 @@ describe('parseRepositoryName', () => {
   });
 
   it('throws NameFormatError with a reason', () => {
-    assert.throws(() => parseRepositoryName(''), (error: unknown) => {
-      assert.ok(error instanceof NameFormatError);
-      assert.equal(error.name, 'NameFormatError');
-      assert.match(error.message, /empty/);
-      return true;
-    });
+    assert.throws(
+      () => parseRepositoryName(''),
+      (error: unknown) => {
+        assert.ok(error instanceof NameFormatError);
+        assert.equal(error.name, 'NameFormatError');
+        assert.match(error.message, /empty/);
+        return true;
+      },
+    );
     assert.throws(() => parseRepositoryName('a'.repeat(300)), NameFormatError);
     assert.throws(() => parseRepositoryName('a'.repeat(300)), /300 characters; the limit is 255/);
     assert.throws(() => parseRepositoryName('Library/Ubuntu'), NameFormatError);
@@ -133,9 +152,7 @@ describe('repository names (property)', () => {
     fc.string({ unit: alphabet, maxLength: 40 }),
     fc.string({ maxLength: 300 }),
     fc.array(component, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/')),
-    fc.array(fc.oneof(component, fc.constantFrom('', '.', '..', '%2e')), { minLength: 1, maxLength: 6 }).map((parts) =>
-      parts.join('/'),
-    ),
+    fc.array(fc.oneof(component, fc.constantFrom('', '.', '..', '%2e')), { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/')),
   );
 
   it('every accepted name is safe to put in a path', () => {

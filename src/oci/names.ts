@@ -2,8 +2,7 @@
 // Names are validated before any storage key or query is built from them.
 
 /** path-component ("/" path-component)*, each [a-z0-9]+ joined by ".", "_", "__" or "-"+. */
-const repositoryNameGrammar =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const repositoryNameGrammar = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 /** Distribution limits the whole name to 255 characters; so do we. */
 export const maxRepositoryNameLength = 255;
 

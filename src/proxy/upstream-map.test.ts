@@ -5,7 +5,10 @@ import { isUnderPrefix, selectedBy, upstreamRepositoryName } from './upstream-ma
 
 describe('upstream mapping', () => {
   it('a root upstream gets the name as it is', () => {
-    assert.equal(upstreamRepositoryName({ namespace: '', url: 'https://registry-1.docker.io', hosts: [] }, 'library/alpine'), 'library/alpine');
+    assert.equal(
+      upstreamRepositoryName({ namespace: '', url: 'https://registry-1.docker.io', hosts: [] }, 'library/alpine'),
+      'library/alpine',
+    );
     assert.equal(upstreamRepositoryName({ namespace: '', url: 'https://ghcr.io', hosts: [] }, 'alpine'), 'alpine');
   });
 

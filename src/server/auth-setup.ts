@@ -39,10 +39,14 @@ export async function createAuth(config: Config, metadata: MetadataStore, logger
     auth.htpasswd &&
     new HtpasswdFile(auth.htpasswd.path, {
       onReload: ({ users, skipped }) => {
-        logger.info({ path: auth.htpasswd?.path, users, skipped: skipped.map((entry) => `line ${entry.line}: ${entry.reason}`) }, 'htpasswd loaded');
+        logger.info(
+          { path: auth.htpasswd?.path, users, skipped: skipped.map((entry) => `line ${entry.line}: ${entry.reason}`) },
+          'htpasswd loaded',
+        );
         authenticator?.forgetCredentials();
       },
-      onError: (error) => logger.error({ err: error, path: auth.htpasswd?.path }, 'cannot read the htpasswd file; keeping the users last read'),
+      onError: (error) =>
+        logger.error({ err: error, path: auth.htpasswd?.path }, 'cannot read the htpasswd file; keeping the users last read'),
     });
   // Read it now, so a missing file is reported at start-up rather than at the first login.
   await htpasswd?.refresh(true);

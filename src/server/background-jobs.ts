@@ -9,7 +9,13 @@ import type { MetadataStore } from '../metadata/index.js';
 import type { Registry } from '../registry/index.js';
 import { CERTIFICATE_POLL_MS, type TlsServers } from './tls.js';
 
-export function createJobScheduler(config: Config, registry: Registry, metadata: MetadataStore, tls: TlsServers | undefined, logger: Logger): JobScheduler {
+export function createJobScheduler(
+  config: Config,
+  registry: Registry,
+  metadata: MetadataStore,
+  tls: TlsServers | undefined,
+  logger: Logger,
+): JobScheduler {
   const jobs = new JobScheduler({ logger, lock: metadata });
   const purging = config.storage.maintenance.uploadpurging;
   if (purging.enabled) {

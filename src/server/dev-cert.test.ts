@@ -89,15 +89,12 @@ describe('writeDevCertificates', () => {
 
   it('refuses to overwrite existing files, and replaces them with force', async () => {
     const before = await readFile(result.serverCert, 'utf8');
-    await assert.rejects(
-      writeDevCertificates({ hosts: ['x.test'], outDir: join(dir, 'certs'), days: 1 }),
-      (error: unknown) => {
-        assert.ok(error instanceof DevCertExistsError);
-        assert.equal(error.files.length, 4);
-        assert.match(error.message, /refusing to overwrite .*ca\.crt.*--force/);
-        return true;
-      },
-    );
+    await assert.rejects(writeDevCertificates({ hosts: ['x.test'], outDir: join(dir, 'certs'), days: 1 }), (error: unknown) => {
+      assert.ok(error instanceof DevCertExistsError);
+      assert.equal(error.files.length, 4);
+      assert.match(error.message, /refusing to overwrite .*ca\.crt.*--force/);
+      return true;
+    });
     assert.equal(await readFile(result.serverCert, 'utf8'), before, 'untouched');
 
     // One existing file is enough to refuse, and nothing is written then.

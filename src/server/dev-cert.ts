@@ -80,7 +80,8 @@ function checkDays(days: number): void {
 function name(attributes: ReadonlyArray<readonly [oid: string, value: string]>): Name {
   return new Name(
     attributes.map(
-      ([type, value]) => new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]),
+      ([type, value]) =>
+        new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]),
     ),
   );
 }
@@ -238,9 +239,10 @@ async function exists(file: string): Promise<boolean> {
 
 /** Writes `content` with `mode`; with force an existing file is replaced (and gets the mode). */
 async function writeNew(file: string, content: string, mode: number, force: boolean): Promise<void> {
-  if (force) await unlink(file).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
+  if (force)
+    await unlink(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   // 'wx': fail rather than overwrite a file that appeared since the check.
   const handle = await open(file, 'wx', mode);
   try {

@@ -143,7 +143,8 @@ async function copyBlob(
     throw error;
   }
   const stored = await existingSize(target, key);
-  if (stored !== size) throw new Error(`blob ${name}: the target storage holds ${stored ?? 'nothing'} bytes after the copy, expected ${size}`);
+  if (stored !== size)
+    throw new Error(`blob ${name}: the target storage holds ${stored ?? 'nothing'} bytes after the copy, expected ${size}`);
 }
 
 /** Copies the blobs and the index of `from` into `to`; see the module comment. */

@@ -48,7 +48,9 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
   }
   const auth = config.auth;
   if (auth.mode === 'token' && auth.tokenServer.signingKey !== undefined) {
-    await loadSigningKeyFile(auth.tokenServer.signingKey).catch((error: unknown) => problem('auth.tokenserver.signingkey', messageOf(error)));
+    await loadSigningKeyFile(auth.tokenServer.signingKey).catch((error: unknown) =>
+      problem('auth.tokenserver.signingkey', messageOf(error)),
+    );
   }
   if (auth.mode === 'external-token' && auth.externalToken) {
     await externalTokenVerifierFromFiles(auth.externalToken).catch((error: unknown) => problem('auth.token', messageOf(error)));
@@ -57,7 +59,9 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
     // Not fatal for serve (the file is re-read when it appears), but rarely meant.
     const info = await stat(auth.htpasswd.path).catch(() => undefined);
     if (!info?.isFile()) {
-      warnings.push(`auth.htpasswd.path: ${auth.htpasswd.path} ${info ? 'is not a file' : 'does not exist'}: no htpasswd user can sign in until it does`);
+      warnings.push(
+        `auth.htpasswd.path: ${auth.htpasswd.path} ${info ? 'is not a file' : 'does not exist'}: no htpasswd user can sign in until it does`,
+      );
     }
   }
 
@@ -101,11 +105,7 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
  * as `berth user add` and `berth namespace ...` write them) with authentication off, which
  * would serve every private repository to anyone, unless auth.openaccess says so.
  */
-export async function checkOpenAccess(
-  config: Config,
-  readCounts: () => Promise<AccessControlCounts>,
-  database: string,
-): Promise<void> {
+export async function checkOpenAccess(config: Config, readCounts: () => Promise<AccessControlCounts>, database: string): Promise<void> {
   if (config.auth.mode !== 'none' || config.auth.openAccess) return;
   const counts = await readCounts();
   const held = [
@@ -143,7 +143,9 @@ export async function checkAsServeWould(config: Config): Promise<string[]> {
   if (config.auth.mode !== 'none' || config.auth.openAccess) return warnings;
   const counts = await readAccessControlCounts(config);
   if ('notChecked' in counts) {
-    warnings.push(`not checked whether the database holds users, grants or private namespaces (serve refuses those with authentication off): ${counts.notChecked}`);
+    warnings.push(
+      `not checked whether the database holds users, grants or private namespaces (serve refuses those with authentication off): ${counts.notChecked}`,
+    );
     return warnings;
   }
   await checkOpenAccess(config, () => Promise.resolve(counts), databaseLabel(config));

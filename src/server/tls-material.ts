@@ -51,10 +51,7 @@ export async function readTlsMaterial(tls: TlsConfig): Promise<TlsMaterial> {
     throw tlsError('http.tls.key', `${tls.key} holds no PEM private key (keys protected by a passphrase are not supported)`);
   }
   if (!leaf.checkPrivateKey(privateKey)) {
-    throw tlsError(
-      'http.tls.key',
-      `${tls.key} is not the private key of the certificate in ${tls.certificate} (http.tls.certificate)`,
-    );
+    throw tlsError('http.tls.key', `${tls.key} is not the private key of the certificate in ${tls.certificate} (http.tls.certificate)`);
   }
   ca.forEach((bundle, index) => {
     if (!holdsCertificate(bundle)) {

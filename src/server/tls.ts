@@ -136,9 +136,5 @@ export async function openTls(config: Config, logger: Logger): Promise<TlsServer
   if (Date.parse(loaded.material.leaf.validTo) < Date.now()) {
     logger.warn(describeCertificate(loaded.material.leaf), 'the TLS certificate has expired; clients will refuse it');
   }
-  return new TlsServers(
-    tls,
-    { http2: !config.http.http2.disabled, idleTimeoutMs: config.limits.idleTimeoutMs, logger },
-    loaded,
-  );
+  return new TlsServers(tls, { http2: !config.http.http2.disabled, idleTimeoutMs: config.limits.idleTimeoutMs, logger }, loaded);
 }

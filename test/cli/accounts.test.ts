@@ -117,7 +117,11 @@ describe('berth user --htpasswd', { timeout: 120_000 }, () => {
     const alice = parsed.users.get('alice') ?? '';
     assert.match(alice, /^\$2y\$05\$/, '$2y$ as htpasswd -B writes, with the requested cost');
     assert.equal(await verifyPassword('alice-password', alice), true, 'the trailing newline of stdin is not part of the password');
-    assert.equal(await verifyPassword('U*U', parsed.users.get('ci') ?? ''), true, 'the $2y$ entry of another tool still parses and verifies');
+    assert.equal(
+      await verifyPassword('U*U', parsed.users.get('ci') ?? ''),
+      true,
+      'the $2y$ entry of another tool still parses and verifies',
+    );
     assert.equal((await stat(file)).mode & 0o777, 0o640, 'an existing file keeps its mode');
 
     fails(await berth(['user', 'add', 'alice', '--htpasswd', file, '--password-stdin'], { input: 'another-password' }), /already exists/);
@@ -151,7 +155,10 @@ describe('berth user --htpasswd', { timeout: 120_000 }, () => {
     assert.ok(!added.stdout.includes('typed-password'), `the password is not echoed: ${added.stdout}`);
     assert.equal(await verifyPassword('typed-password', parseHtpasswd(await readFile(file, 'utf8')).users.get('tty') ?? ''), true);
 
-    const mismatch = await berthOnTerminal(['user', 'passwd', 'tty', '--htpasswd', file, '--cost', '4'], ['first-password', 'other-password']);
+    const mismatch = await berthOnTerminal(
+      ['user', 'passwd', 'tty', '--htpasswd', file, '--cost', '4'],
+      ['first-password', 'other-password'],
+    );
     assert.equal(mismatch.code, 1, mismatch.stdout);
     assert.match(mismatch.stdout, /do not match/);
     assert.equal(await verifyPassword('typed-password', parseHtpasswd(await readFile(file, 'utf8')).users.get('tty') ?? ''), true);
@@ -173,8 +180,14 @@ describe('berth user --htpasswd', { timeout: 120_000 }, () => {
     fails(await berth(['user', 'add', 'carol', '--htpasswd', file, '--password-stdin'], { input: 'short' }), /at least 8 characters/);
     fails(await berth(['user', 'add', 'Carol!', '--htpasswd', file, '--password-stdin'], { input: 'long-enough' }), /invalid name/);
     fails(await berth(['user', 'add', 'carol', '--htpasswd', file]), /no password given: use --password-stdin/);
-    fails(await berth(['user', 'add', 'carol', '--htpasswd', file, '--admin', '--password-stdin'], { input: 'long-enough' }), /auth\.access\.admins/);
-    fails(await berth(['user', 'add', 'carol', '--htpasswd', file, '--cost', '99', '--password-stdin'], { input: 'long-enough' }), /--cost/);
+    fails(
+      await berth(['user', 'add', 'carol', '--htpasswd', file, '--admin', '--password-stdin'], { input: 'long-enough' }),
+      /auth\.access\.admins/,
+    );
+    fails(
+      await berth(['user', 'add', 'carol', '--htpasswd', file, '--cost', '99', '--password-stdin'], { input: 'long-enough' }),
+      /--cost/,
+    );
     await assert.rejects(stat(file), { code: 'ENOENT' });
   });
 });
@@ -195,10 +208,13 @@ describe('berth user | team | namespace | token on the database', { timeout: 180
     fails(await berth(['user', 'add', 'alice', '--password-stdin', '-c', config], { input: 'alice-password' }), /already exists/);
     const list = ok(await berth(['user', 'list', '--json', '-c', config]));
     const users = (JSON.parse(list.stdout) as { users: { name: string; admin: boolean }[] }).users;
-    assert.deepEqual(users.map((u) => [u.name, u.admin]), [
-      ['alice', false],
-      ['root', true],
-    ]);
+    assert.deepEqual(
+      users.map((u) => [u.name, u.admin]),
+      [
+        ['alice', false],
+        ['root', true],
+      ],
+    );
     assert.doesNotMatch(list.stdout, /\$2y\$/, 'hashes are never printed');
 
     ok(await berth(['user', 'passwd', 'alice', '--password-stdin', '-c', config], { input: 'alice-new-password\n' }));
@@ -223,25 +239,46 @@ describe('berth user | team | namespace | token on the database', { timeout: 180
     ok(await berth(['namespace', 'grant', 'team-a', '--team', 'devs', '--role', 'push', '-c', config]));
     ok(await berth(['namespace', 'grant', 'team-a', '--user', 'alice', '--role', 'admin', '-c', config]));
     fails(await berth(['namespace', 'grant', 'team-a', '--user', 'alice', '--role', 'owner', '-c', config]), /role/);
-    fails(await berth(['namespace', 'grant', 'team-a', '--user', 'alice', '--team', 'devs', '--role', 'pull', '-c', config]), /exactly one/);
+    fails(
+      await berth(['namespace', 'grant', 'team-a', '--user', 'alice', '--team', 'devs', '--role', 'pull', '-c', config]),
+      /exactly one/,
+    );
     const namespaces = JSON.parse(ok(await berth(['namespace', 'list', '--json', '-c', config])).stdout) as {
       namespaces: { name: string; visibility: string; grants: unknown[] }[];
     };
-    assert.deepEqual(namespaces.namespaces.map((n) => [n.name, n.visibility, n.grants]), [
+    assert.deepEqual(
+      namespaces.namespaces.map((n) => [n.name, n.visibility, n.grants]),
       [
-        'team-a',
-        'public',
         [
-          { kind: 'user', subject: 'alice', role: 'admin' },
-          { kind: 'team', subject: 'devs', role: 'push' },
+          'team-a',
+          'public',
+          [
+            { kind: 'user', subject: 'alice', role: 'admin' },
+            { kind: 'team', subject: 'devs', role: 'push' },
+          ],
         ],
       ],
-    ]);
+    );
     ok(await berth(['namespace', 'revoke', 'team-a', '--user', 'alice', '-c', config]));
     fails(await berth(['namespace', 'revoke', 'team-a', '--user', 'alice', '-c', config]), /no such grant/);
 
     const created = ok(
-      await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--scope', 'team-a/**:pull,push', '--scope', 'library/*:pull', '--expires', '720h', '-c', config]),
+      await berth([
+        'token',
+        'create',
+        '--user',
+        'alice',
+        '--name',
+        'ci',
+        '--scope',
+        'team-a/**:pull,push',
+        '--scope',
+        'library/*:pull',
+        '--expires',
+        '720h',
+        '-c',
+        config,
+      ]),
     );
     const token = created.stdout.trim();
     const parsed = parseApiToken(token);
@@ -257,9 +294,15 @@ describe('berth user | team | namespace | token on the database', { timeout: 180
         { repository: 'library/*', actions: ['pull'] },
       ]);
     });
-    fails(await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--scope', 'team-a/**:pull', '--expires', '9000h', '-c', config]), /at most a year/);
+    fails(
+      await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--scope', 'team-a/**:pull', '--expires', '9000h', '-c', config]),
+      /at most a year/,
+    );
     fails(await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--expires', '1h', '-c', config]), /--scope/);
-    fails(await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--scope', 'team-a', '--expires', '1h', '-c', config]), /REPOSITORY-GLOB:ACTIONS/);
+    fails(
+      await berth(['token', 'create', '--user', 'alice', '--name', 'ci', '--scope', 'team-a', '--expires', '1h', '-c', config]),
+      /REPOSITORY-GLOB:ACTIONS/,
+    );
 
     const listed = ok(await berth(['token', 'list', '--user', 'alice', '-c', config]));
     assert.match(listed.stdout, new RegExp(`^${parsed.id}  alice  "ci"  team-a/\\*\\*:pull,push library/\\*:pull  expires `, 'm'));

@@ -40,12 +40,18 @@ async function run(command: string, args: string[], cwd: string): Promise<Result
 
 async function filesUnder(dir: string, keep: (path: string) => boolean): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).filter(keep);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .filter(keep);
 }
 
 /** Newest modification time of the sources `npm run build` compiles. */
 async function newestSource(): Promise<number> {
-  const sources = await filesUnder(join(projectRoot, 'src'), (p) => p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.includes('/testing/'));
+  const sources = await filesUnder(
+    join(projectRoot, 'src'),
+    (p) => p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.includes('/testing/'),
+  );
   let newest = (await stat(join(projectRoot, 'package.json'))).mtimeMs;
   for (const file of sources) newest = Math.max(newest, (await stat(file)).mtimeMs);
   return newest;
@@ -56,7 +62,10 @@ const version = (JSON.parse(await readFile(join(projectRoot, 'package.json'), 'u
 describe('./bin/berth.js from the checkout', { timeout: 300_000 }, () => {
   before(async () => {
     // CI runs `npm ci` (which builds) before `npm test`; in a working copy, build what changed.
-    const built = await stat(join(projectRoot, 'dist/cli/main.js')).then((s) => s.mtimeMs, () => 0);
+    const built = await stat(join(projectRoot, 'dist/cli/main.js')).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     if (built >= (await newestSource())) return;
     const result = spawnSync('npm', ['run', 'build'], { cwd: projectRoot, encoding: 'utf8' });
     assert.equal(result.status, 0, `npm run build failed:\n${result.stdout}${result.stderr}`);

@@ -146,7 +146,10 @@ describe('start-up checks shared by config check and serve', () => {
     await writeFile(join(root, 'berth.db'), Buffer.alloc(8192, 7));
     const served = await serve(await configFile('garbage.yml', storageAt(root)));
     assert.notEqual(served.outcome, 'listening', served.output);
-    assert.match(served.output, new RegExp(`config: metadata\\.sqlite\\.path: cannot open the SQLite database ${join(root, 'berth.db')}: `));
+    assert.match(
+      served.output,
+      new RegExp(`config: metadata\\.sqlite\\.path: cannot open the SQLite database ${join(root, 'berth.db')}: `),
+    );
   });
 });
 
@@ -201,7 +204,13 @@ describe('start-up checks: read-only file systems', () => {
       '  sqlite:',
       `    path: ${join(dir, 'ro-blobs-meta', 'berth.db')}`,
     ]);
-    await bothRefuse(config, new RegExp(`^config: storage\\.filesystem\\.rootdirectory: ${root} is not writable \\(read-only file system\\): Berth writes blobs and uploads there$`, 'm'));
+    await bothRefuse(
+      config,
+      new RegExp(
+        `^config: storage\\.filesystem\\.rootdirectory: ${root} is not writable \\(read-only file system\\): Berth writes blobs and uploads there$`,
+        'm',
+      ),
+    );
   });
 
   it('a read-only blobs folder below a writable root', async (t) => {

@@ -201,7 +201,9 @@ describe('RegistryClient', () => {
     let image: Image;
     let endpoint: UpstreamEndpoint;
     before(async () => {
-      registry = await startRegistry({ extraConfig: ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${JSON.stringify(htpasswd)}`].join('\n') });
+      registry = await startRegistry({
+        extraConfig: ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${JSON.stringify(htpasswd)}`].join('\n'),
+      });
       image = await pushImage(registry.url, basicAuthorization(USER, PASSWORD), 'team/app');
       endpoint = { name: 'berth-basic', url: registry.url, username: USER, password: PASSWORD, allowPrivateAddresses: false };
     });

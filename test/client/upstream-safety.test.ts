@@ -68,7 +68,12 @@ const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIF
 const manifestDigest = sha256(manifest);
 
 function sendManifest(response: ServerResponse, headers: Record<string, string> = {}): void {
-  response.writeHead(200, { 'content-type': MANIFEST_TYPE, 'docker-content-digest': manifestDigest, 'content-length': manifest.length, ...headers });
+  response.writeHead(200, {
+    'content-type': MANIFEST_TYPE,
+    'docker-content-digest': manifestDigest,
+    'content-length': manifest.length,
+    ...headers,
+  });
   response.end(manifest);
 }
 
@@ -76,14 +81,19 @@ function endpoint(server: TinyServer, extra: Partial<UpstreamEndpoint> = {}): Up
   return { name: 'tiny', url: server.url, username: USER, password: PASSWORD, allowPrivateAddresses: false, ...extra };
 }
 
-async function expectError(promise: Promise<unknown>, kind: UpstreamError['kind'], secrets: readonly string[] = []): Promise<UpstreamError> {
+async function expectError(
+  promise: Promise<unknown>,
+  kind: UpstreamError['kind'],
+  secrets: readonly string[] = [],
+): Promise<UpstreamError> {
   const error = await promise.then(
     () => assert.fail(`expected UpstreamError ${kind}`),
     (caught: unknown) => caught,
   );
   assert.ok(error instanceof UpstreamError, `expected UpstreamError, got ${String(error)}`);
   assert.equal(error.kind, kind, error.message);
-  for (const secret of [PASSWORD, BASIC.slice(6), ...secrets]) assert.ok(!error.message.includes(secret), `message leaks a secret: ${error.message}`);
+  for (const secret of [PASSWORD, BASIC.slice(6), ...secrets])
+    assert.ok(!error.message.includes(secret), `message leaks a secret: ${error.message}`);
   return error;
 }
 
@@ -124,7 +134,10 @@ async function bearerUpstream(realm: () => string, accepted: (token: string) => 
 describe('token realm on another host', () => {
   it('is refused on loopback unless allowPrivateAddresses; then it gets the credentials, the upstream only the token', async () => {
     const realm = await tokenServer();
-    const upstream = await bearerUpstream(() => `${realm.url}/token`, (token) => realm.issued.includes(token));
+    const upstream = await bearerUpstream(
+      () => `${realm.url}/token`,
+      (token) => realm.issued.includes(token),
+    );
 
     const strict = new RegistryClient(endpoint(upstream));
     await expectError(strict.getManifest('team/app', 'v1', ACCEPT), 'refused');
@@ -148,7 +161,10 @@ describe('token realm on another host', () => {
 
   it('checks the resolved address of a realm given by name (localhost), at connect time', async () => {
     const realm = await tokenServer();
-    const upstream = await bearerUpstream(() => `http://localhost:${realm.port}/token`, () => false);
+    const upstream = await bearerUpstream(
+      () => `http://localhost:${realm.port}/token`,
+      () => false,
+    );
     const client = new RegistryClient(endpoint(upstream));
     const error = await expectError(client.getManifest('team/app', 'v1', ACCEPT), 'refused');
     assert.match(error.message, /loopback/);
@@ -158,7 +174,10 @@ describe('token realm on another host', () => {
 
   it('refuses realms with other schemes, and invalid realm URLs are protocol errors', async () => {
     let realm = 'file:///etc/passwd';
-    const upstream = await bearerUpstream(() => realm, () => false);
+    const upstream = await bearerUpstream(
+      () => realm,
+      () => false,
+    );
     const client = new RegistryClient(endpoint(upstream, { allowPrivateAddresses: true }));
     await expectError(client.getManifest('team/app', 'v1', ACCEPT), 'refused');
     realm = 'not a url';
@@ -168,7 +187,10 @@ describe('token realm on another host', () => {
 
   it('anonymous token flow: the realm gets no Authorization when no credentials are configured', async () => {
     const realm = await tokenServer();
-    const upstream = await bearerUpstream(() => `${realm.url}/token`, (token) => realm.issued.includes(token));
+    const upstream = await bearerUpstream(
+      () => `${realm.url}/token`,
+      (token) => realm.issued.includes(token),
+    );
     const client = new RegistryClient({ name: 'anon', url: upstream.url, allowPrivateAddresses: true });
     assert.ok(await client.getManifest('team/app', 'v1', ACCEPT));
     await client.close();
@@ -315,7 +337,10 @@ describe('blob redirects', () => {
     const client = new RegistryClient(endpoint(upstream, { allowPrivateAddresses: true }));
     assert.deepEqual(await client.headBlob('team/app', blobDigest), { size: blob.length });
     await client.close();
-    assert.deepEqual(target.seen.map((request) => request.method), ['HEAD', 'GET']);
+    assert.deepEqual(
+      target.seen.map((request) => request.method),
+      ['HEAD', 'GET'],
+    );
   });
 
   it('checks the resolved address of a redirect target given by name, and refuses non-http schemes', async () => {

@@ -71,7 +71,7 @@ async function mountSmallFilesystem(base: string): Promise<SmallFilesystem | str
 }
 
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? ((error as Error & { stderr?: string }).stderr || error.message) : String(error);
+  const text = error instanceof Error ? (error as Error & { stderr?: string }).stderr || error.message : String(error);
   return text.trim().split('\n')[0] ?? '';
 }
 
@@ -228,11 +228,10 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
     const post = await api().request('POST', `/v2/${REPO}/blobs/uploads/`);
     const response =
       post.status === 202
-        ? await api().request(
-            'PUT',
-            locationWith(api().baseUrl, header(post, 'location') ?? '', { digest: sha256(monolithic) }),
-            { headers: { 'content-type': 'application/octet-stream' }, body: monolithic },
-          )
+        ? await api().request('PUT', locationWith(api().baseUrl, header(post, 'location') ?? '', { digest: sha256(monolithic) }), {
+            headers: { 'content-type': 'application/octet-stream' },
+            body: monolithic,
+          })
         : post;
     failures.push({ what: `${post.status === 202 ? 'PUT with body' : 'POST (upload start)'} on a full disk`, response });
 
@@ -262,30 +261,24 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
     await assertServed('fits', stored, [config, layer]);
   });
 
-  it(
-    'the failure is reported clearly: 507 Insufficient Storage, or an OCI error code other than UNKNOWN',
-    (t) => {
-      if (skipReason) return t.skip(skipReason);
-      assert.ok(failures.length > 0, 'needs the overflow test');
-      for (const { what, response } of failures) {
-        const codes = ociErrorCodes(response);
-        assert.ok(codes, `${what}: not an OCI error body: ${describeResponse(response)}`);
-        assert.ok(
-          response.status === 507 || !codes.includes('UNKNOWN'),
-          `${what}: expected 507 or a specific error, got ${describeResponse(response)}`,
-        );
-      }
-    },
-  );
+  it('the failure is reported clearly: 507 Insufficient Storage, or an OCI error code other than UNKNOWN', (t) => {
+    if (skipReason) return t.skip(skipReason);
+    assert.ok(failures.length > 0, 'needs the overflow test');
+    for (const { what, response } of failures) {
+      const codes = ociErrorCodes(response);
+      assert.ok(codes, `${what}: not an OCI error body: ${describeResponse(response)}`);
+      assert.ok(
+        response.status === 507 || !codes.includes('UNKNOWN'),
+        `${what}: expected 507 or a specific error, got ${describeResponse(response)}`,
+      );
+    }
+  });
 
-  it(
-    'a keep-alive connection whose push failed for lack of space is closed or still answers',
-    (t) => {
-      if (skipReason) return t.skip(skipReason);
-      assert.ok(reusedConnection, 'needs the overflow test');
-      assert.match(reusedConnection, /next request on the same keep-alive connection: answered 200$/);
-    },
-  );
+  it('a keep-alive connection whose push failed for lack of space is closed or still answers', (t) => {
+    if (skipReason) return t.skip(skipReason);
+    assert.ok(reusedConnection, 'needs the overflow test');
+    assert.match(reusedConnection, /next request on the same keep-alive connection: answered 200$/);
+  });
 
   it('after space is freed, the interrupted chunked upload resumes and new pushes succeed', async (t) => {
     if (skipReason) return t.skip(skipReason);
@@ -316,9 +309,7 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
     assert.equal(put.status, 201, `completing the resumed upload: ${describeResponse(put)}`);
 
     // A new image, with a blob that failed before.
-    const newConfig = Buffer.from(
-      JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
-    );
+    const newConfig = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
     const newLayer = randomBytes(MiB / 2);
     await pushBlob(newConfig);
     await pushBlob(newLayer);
@@ -333,33 +324,30 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
     await assertUp();
   });
 
-  it(
-    'a failed single-request push (POST ?digest=) gives its space back',
-    async (t) => {
-      if (skipReason) return t.skip(skipReason);
-      const mountPoint = filesystem?.mountPoint ?? '';
-      const secondFiller = join(mountPoint, 'filler-2');
-      await writeFile(secondFiller, Buffer.alloc(Math.max(0, (await freeBytes(mountPoint)) - HEADROOM)));
-      try {
-        const before = await freeBytes(mountPoint);
-        const bytes = randomBytes(BIG);
-        const response = await api().request('POST', `/v2/${REPO}/blobs/uploads/?digest=${sha256(bytes)}`, {
-          headers: { 'content-type': 'application/octet-stream' },
-          body: bytes,
-        });
-        const afterwards = await freeBytes(mountPoint);
-        assert.ok(response.status >= 400, describeResponse(response));
-        assert.equal((await api().request('HEAD', `/v2/${REPO}/blobs/${sha256(bytes)}`)).status, 404);
-        // The client got no upload id, so it can neither resume nor cancel: nothing may stay.
-        assert.ok(
-          afterwards >= before - 512 * 1024,
-          `the failed single POST still holds ${before - afterwards} bytes (${afterwards} bytes free)`,
-        );
-      } finally {
-        await rm(secondFiller, { force: true });
-      }
-    },
-  );
+  it('a failed single-request push (POST ?digest=) gives its space back', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const mountPoint = filesystem?.mountPoint ?? '';
+    const secondFiller = join(mountPoint, 'filler-2');
+    await writeFile(secondFiller, Buffer.alloc(Math.max(0, (await freeBytes(mountPoint)) - HEADROOM)));
+    try {
+      const before = await freeBytes(mountPoint);
+      const bytes = randomBytes(BIG);
+      const response = await api().request('POST', `/v2/${REPO}/blobs/uploads/?digest=${sha256(bytes)}`, {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
+      });
+      const afterwards = await freeBytes(mountPoint);
+      assert.ok(response.status >= 400, describeResponse(response));
+      assert.equal((await api().request('HEAD', `/v2/${REPO}/blobs/${sha256(bytes)}`)).status, 404);
+      // The client got no upload id, so it can neither resume nor cancel: nothing may stay.
+      assert.ok(
+        afterwards >= before - 512 * 1024,
+        `the failed single POST still holds ${before - afterwards} bytes (${afterwards} bytes free)`,
+      );
+    } finally {
+      await rm(secondFiller, { force: true });
+    }
+  });
 
   // Above, the blob bytes hit the full disk first. Here the bytes are already stored and only
   // the index must grow: SQLite itself runs out of space (SQLITE_FULL) while appending to its WAL.
@@ -402,7 +390,10 @@ describe('full disk: pushes that do not fit fail cleanly and Berth recovers', { 
     const unclear = indexFull.filter(
       ({ response }) => response.status !== 507 || ociErrorCodes(response)?.join() !== 'INSUFFICIENT_STORAGE',
     );
-    assert.deepEqual(unclear.map(({ what, response }) => `${what}: ${describeResponse(response)}`), []);
+    assert.deepEqual(
+      unclear.map(({ what, response }) => `${what}: ${describeResponse(response)}`),
+      [],
+    );
     await assertUp();
     // Nothing changed: every image is served as before, the failed writes left no trace.
     await assertServed('fits', stored, [config, layer]);

@@ -157,10 +157,16 @@ class Workload {
   }
 
   /** One request; network failures become Interrupted, unexpected statuses a recorded problem and Failed. */
-  async call(kind: string, method: string, path: string, expected: readonly number[], options: {
-    headers?: Record<string, string>;
-    body?: Buffer;
-  } = {}): Promise<HttpResponse> {
+  async call(
+    kind: string,
+    method: string,
+    path: string,
+    expected: readonly number[],
+    options: {
+      headers?: Record<string, string>;
+      body?: Buffer;
+    } = {},
+  ): Promise<HttpResponse> {
     this.#inFlight.set(kind, (this.#inFlight.get(kind) ?? 0) + 1);
     let response: HttpResponse;
     try {
@@ -181,9 +187,7 @@ class Workload {
     return response;
   }
 
-  async pushImage(
-    options: { repo?: Repo; tag?: string; methods?: readonly UploadMethod[] } = {},
-  ): Promise<BuiltManifest> {
+  async pushImage(options: { repo?: Repo; tag?: string; methods?: readonly UploadMethod[] } = {}): Promise<BuiltManifest> {
     const repo = options.repo ?? this.rng.pick(REPOS);
     const format = this.rng.pick(['oci', 'docker'] as const);
     const blobs = this.#imageBlobs(format, 'amd64');

@@ -155,7 +155,12 @@ describe('crash safety: SIGKILL during a large blob upload', { timeout: 300_000 
     // re-reads all 30 MiB: kill it at growing delays until one PUT gets through.
     let location = resumable.location;
     let visible: 'visible' | 'absent' = 'absent';
-    for (const [low, high] of [[0, 60], [60, 250], [250, 700], [700, 2000]] as const) {
+    for (const [low, high] of [
+      [0, 60],
+      [60, 250],
+      [250, 700],
+      [700, 2000],
+    ] as const) {
       const put = complete(c, location).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
       const delay = randomInt(low, high);
       await sleep(delay);
@@ -203,8 +208,7 @@ describe('crash safety: SIGKILL during a large blob upload', { timeout: 300_000 
     assert.equal(head.status, 404, 'a blob whose body was cut off is not visible in the repository');
     const state = await uploadState(c, location, sent);
     console.log(`monolithic PUT killed after ${sent} of ${SIZE} bytes; after restart the upload ${describeState(state)}`);
-    const finishAt =
-      state === 'unknown' ? await patchRest(c, await startUpload(c, repo), 0) : await patchRest(c, location, state);
+    const finishAt = state === 'unknown' ? await patchRest(c, await startUpload(c, repo), 0) : await patchRest(c, location, state);
     const done = await complete(c, finishAt);
     assert.equal(done.status, 201, `completing after the restart: ${describeResponse(done)}`);
     const get = await c.request('GET', `/v2/${repo}/blobs/${digest}`);

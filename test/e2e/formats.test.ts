@@ -14,14 +14,7 @@ import {
   type BuiltImage,
 } from '../helpers/clients.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import {
-  assertFiles,
-  assertSameBytes,
-  filePaths,
-  readOciLayout,
-  stopRegistry,
-  type OciLayoutImage,
-} from './support.js';
+import { assertFiles, assertSameBytes, filePaths, readOciLayout, stopRegistry, type OciLayoutImage } from './support.js';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';

@@ -18,7 +18,10 @@ const PUSHER = { user: 'alice', password: 'alice-password-1' };
 const READER = { user: 'bob', password: 'bob-password-1' };
 
 for (const mode of ['basic', 'token'] as const) {
-  describe(`podman and skopeo log in over TLS (${mode} mode)`, { concurrency: false, skip: testTarget === 'reference' ? 'Berth-only' : false }, () => {
+  describe(`podman and skopeo log in over TLS (${mode} mode)`, {
+    concurrency: false,
+    skip: testTarget === 'reference' ? 'Berth-only' : false,
+  }, () => {
     let registry: TestRegistry | undefined;
     let pusher: ContainerClients | undefined;
     let reader: ContainerClients | undefined;
@@ -42,7 +45,11 @@ for (const mode of ['basic', 'token'] as const) {
       await mkdir(certDir);
       await copyFile(certs.caCert, join(certDir, 'ca.crt'));
       const htpasswd = join(dir, 'htpasswd');
-      await writeFile(htpasswd, [PUSHER, READER].map(({ user, password }) => `${user}:${bcrypt.hashSync(password, 5).replace(/^\$2b\$/, '$2y$')}`).join('\n') + '\n');
+      await writeFile(
+        htpasswd,
+        [PUSHER, READER].map(({ user, password }) => `${user}:${bcrypt.hashSync(password, 5).replace(/^\$2b\$/, '$2y$')}`).join('\n') +
+          '\n',
+      );
       registry = await startRegistry({
         tls: { certificate: certs.serverCert, key: certs.serverKey },
         extraConfig: [
@@ -89,7 +96,9 @@ for (const mode of ['basic', 'token'] as const) {
       assert.ok(pushedDigest, 'the push did not happen');
       const login = await reader.skopeo(['login', ...tls, certDir, '-u', READER.user, '-p', READER.password, host]);
       assert.match(login.stdout, /Login Succeeded/);
-      const inspected = JSON.parse((await reader.skopeo(['inspect', ...tls, certDir, `docker://${host}/team/app:1`])).stdout) as { Digest: string };
+      const inspected = JSON.parse((await reader.skopeo(['inspect', ...tls, certDir, `docker://${host}/team/app:1`])).stdout) as {
+        Digest: string;
+      };
       assert.equal(inspected.Digest, pushedDigest);
       await reader.podman(['pull', '-q', ...tls, certDir, `${host}/team/app:1`]);
       const pulled = (await reader.podman(['image', 'inspect', '--format', '{{.Digest}}', `${host}/team/app:1`])).stdout.trim();
@@ -98,22 +107,19 @@ for (const mode of ['basic', 'token'] as const) {
 
     it('denies the reader a push', async () => {
       const { reader } = env();
-      await assert.rejects(
-        reader.podman(['push', ...tls, certDir, `${host}/team/app:1`, `docker://${host}/team/copy:1`]),
-        (error: Error) => /denied|unauthorized|authentication required/i.test(error.message),
+      await assert.rejects(reader.podman(['push', ...tls, certDir, `${host}/team/app:1`, `docker://${host}/team/copy:1`]), (error: Error) =>
+        /denied|unauthorized|authentication required/i.test(error.message),
       );
     });
 
     it('lets no anonymous client read the private repository, and no client without the CA connect', async () => {
       const anonymous = await ContainerClients.create();
       try {
-        await assert.rejects(
-          anonymous.skopeo(['inspect', ...tls, certDir, `docker://${host}/team/app:1`]),
-          (error: Error) => /unauthorized|authentication required|denied/i.test(error.message),
+        await assert.rejects(anonymous.skopeo(['inspect', ...tls, certDir, `docker://${host}/team/app:1`]), (error: Error) =>
+          /unauthorized|authentication required|denied/i.test(error.message),
         );
-        await assert.rejects(
-          anonymous.skopeo(['inspect', '--tls-verify=true', `docker://${host}/team/app:1`]),
-          (error: Error) => /certificate|x509|tls/i.test(error.message),
+        await assert.rejects(anonymous.skopeo(['inspect', '--tls-verify=true', `docker://${host}/team/app:1`]), (error: Error) =>
+          /certificate|x509|tls/i.test(error.message),
         );
       } finally {
         await anonymous.cleanup();

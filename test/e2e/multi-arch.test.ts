@@ -85,10 +85,7 @@ describe('multi-platform images (manifest list / OCI index)', { concurrency: fal
     const index = parseImageIndex(raw);
     assert.equal(index.mediaType, OCI_INDEX);
     assert.equal(index.manifests.length, 2);
-    assert.deepEqual(
-      index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).sort(),
-      ['linux/amd64', 'linux/arm64'],
-    );
+    assert.deepEqual(index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).sort(), ['linux/amd64', 'linux/arm64']);
     // Each child manifest is in the repository, served by digest with the size the index declares.
     for (const child of index.manifests) {
       const childRaw = await builder.rawManifest(dockerRef(registry.hostPort, repo, child.digest));
@@ -131,7 +128,10 @@ describe('multi-platform images (manifest list / OCI index)', { concurrency: fal
     assert.equal(sha256Digest(raw), digest);
     const list = parseImageIndex(raw);
     assert.equal(list.mediaType, DOCKER_LIST);
-    assert.deepEqual(list.manifests.map((m) => m.mediaType), [DOCKER_MANIFEST, DOCKER_MANIFEST]);
+    assert.deepEqual(
+      list.manifests.map((m) => m.mediaType),
+      [DOCKER_MANIFEST, DOCKER_MANIFEST],
+    );
 
     const dir = `${await builder.scratchDir('pull-docker-amd64')}/image`;
     await builder.skopeoCopy(reference, `dir:${dir}`, { overrideArch: 'amd64', overrideOs: 'linux' });
@@ -142,11 +142,10 @@ describe('multi-platform images (manifest list / OCI index)', { concurrency: fal
 
   it('skopeo copy --all --preserve-digests copies the whole index to another repository', async () => {
     const { registry, builder } = env();
-    const copied = await builder.skopeoCopy(
-      dockerRef(registry.hostPort, repo, '1'),
-      dockerRef(registry.hostPort, 'e2e/multi/copy', '1'),
-      { all: true, preserveDigests: true },
-    );
+    const copied = await builder.skopeoCopy(dockerRef(registry.hostPort, repo, '1'), dockerRef(registry.hostPort, 'e2e/multi/copy', '1'), {
+      all: true,
+      preserveDigests: true,
+    });
     assert.equal(copied.digest, indexDigest);
     const index = parseImageIndex(await builder.rawManifest(dockerRef(registry.hostPort, 'e2e/multi/copy', '1')));
     for (const arch of ARCHES) {

@@ -15,7 +15,10 @@ import { startReferenceRegistry, type ReferenceRegistry } from '../helpers/refer
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { stopRegistry } from './support.js';
 
-describe('pull-through cache with podman and skopeo', { concurrency: false, skip: testTarget === 'reference' ? 'Berth-only' : false }, () => {
+describe('pull-through cache with podman and skopeo', {
+  concurrency: false,
+  skip: testTarget === 'reference' ? 'Berth-only' : false,
+}, () => {
   let dir: string;
   let hub: TestRegistry | undefined;
   let reference: ReferenceRegistry | undefined;
@@ -79,7 +82,10 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
       await puller.podmanPull(ref);
       const digest = (await puller.podman(['image', 'inspect', '--format', '{{.Digest}}', ref])).stdout.trim();
       assert.equal(digest, hubDigest);
-      const files = await puller.readImageFiles(ref, image.files.map((file) => file.path));
+      const files = await puller.readImageFiles(
+        ref,
+        image.files.map((file) => file.path),
+      );
       for (const file of image.files) assert.deepEqual(files.get(file.path), file.content, file.path);
     } finally {
       await puller.cleanup();
@@ -92,7 +98,12 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
       (await clients.skopeo(['inspect', '--tls-verify=false', `docker://${mirror.hostPort}/ref.example/team/app:1`])).stdout,
     ) as { Digest: string };
     assert.equal(inspected.Digest, referenceDigest);
-    await clients.skopeo(['copy', '--src-tls-verify=false', `docker://${mirror.hostPort}/ref.example/team/app:1`, `dir:${join(dir, 'copied')}`]);
+    await clients.skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${mirror.hostPort}/ref.example/team/app:1`,
+      `dir:${join(dir, 'copied')}`,
+    ]);
   });
 
   it('accepts pushes to hosted names and refuses pushes into a cached prefix', async () => {
@@ -148,7 +159,10 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
     const puller = await ContainerClients.create();
     try {
       await puller.podmanPull(ref);
-      const files = await puller.readImageFiles(ref, fresh.files.map((file) => file.path));
+      const files = await puller.readImageFiles(
+        ref,
+        fresh.files.map((file) => file.path),
+      );
       for (const file of fresh.files) assert.deepEqual(files.get(file.path), file.content, file.path);
     } finally {
       await puller.cleanup();
@@ -163,9 +177,16 @@ describe('pull-through cache with podman and skopeo', { concurrency: false, skip
           return [];
         }
       });
-    assert.deepEqual(lines(mirror.output().slice(before)).filter((l) => l.level >= 50), [], 'no error-level lines');
+    assert.deepEqual(
+      lines(mirror.output().slice(before)).filter((l) => l.level >= 50),
+      [],
+      'no error-level lines',
+    );
     const warns = lines(mirror.output()).filter((l) => l.level === 40 && l.upstream === 'hub');
     assert.equal(warns.filter((l) => /^upstream unreachable/.test(l.msg)).length, 1, JSON.stringify(warns));
-    assert.ok(warns.every((l) => /^upstream (unreachable|still unreachable)/.test(l.msg)), JSON.stringify(warns));
+    assert.ok(
+      warns.every((l) => /^upstream (unreachable|still unreachable)/.test(l.msg)),
+      JSON.stringify(warns),
+    );
   });
 });

@@ -3,22 +3,9 @@
 // image again finds every blob already present and yields the same manifest digest.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  ContainerClients,
-  dockerRef,
-  parseImageManifest,
-  sha256Digest,
-  type BuiltImage,
-} from '../helpers/clients.js';
+import { ContainerClients, dockerRef, parseImageManifest, sha256Digest, type BuiltImage } from '../helpers/clients.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import {
-  assertFiles,
-  blobStatus,
-  filePaths,
-  readOciLayout,
-  stopRegistry,
-  uploadRequests,
-} from './support.js';
+import { assertFiles, blobStatus, filePaths, readOciLayout, stopRegistry, uploadRequests } from './support.js';
 
 describe('buildah push, skopeo inspect, podman pull', { concurrency: false }, () => {
   let registry: TestRegistry | undefined;

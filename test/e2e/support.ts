@@ -4,14 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  digestHex,
-  parseImageIndex,
-  parseImageManifest,
-  sha256Digest,
-  type ImageFile,
-  type ImageManifest,
-} from '../helpers/clients.js';
+import { digestHex, parseImageIndex, parseImageManifest, sha256Digest, type ImageFile, type ImageManifest } from '../helpers/clients.js';
 import type { TestRegistry } from '../helpers/registry.js';
 
 /** Compares bytes by digest and length, so a mismatch of a 1 MiB file prints two lines. */
@@ -44,9 +37,7 @@ export interface OciLayoutImage {
 /** Reads the image tagged `tag` from an OCI image layout directory. */
 export async function readOciLayout(path: string, tag: string): Promise<OciLayoutImage> {
   const index = parseImageIndex(await readFile(join(path, 'index.json')));
-  const descriptor = index.manifests.find(
-    (entry) => entry.annotations?.['org.opencontainers.image.ref.name'] === tag,
-  );
+  const descriptor = index.manifests.find((entry) => entry.annotations?.['org.opencontainers.image.ref.name'] === tag);
   assert.ok(descriptor, `tag ${tag} not in ${path}/index.json`);
   const blob = (digest: string): Promise<Buffer> => readFile(join(path, 'blobs', 'sha256', digestHex(digest)));
   const manifestBytes = await blob(descriptor.digest);

@@ -124,7 +124,10 @@ describe('real clients over HTTPS with a development certificate', { skip, concu
     const { registry } = env();
     const uploads = accessLog(registry).filter((line) => /\/blobs\/uploads\//.test(line.url) && line.method !== 'GET');
     assert.ok(uploads.length >= 6, `expected the uploads of both pushes in the log, got ${uploads.length}`);
-    assert.ok(uploads.some((line) => line.method === 'PUT' && line.status === 201), 'uploads completed with PUT');
+    assert.ok(
+      uploads.some((line) => line.method === 'PUT' && line.status === 201),
+      'uploads completed with PUT',
+    );
     // containers/image builds its own http.Transport with a TLS config and without
     // ForceAttemptHTTP2, so Go does not offer h2 in ALPN: HTTP/2 is exercised by curl below.
     const protocols = [...new Set(uploads.map((line) => line.http))];
@@ -141,7 +144,22 @@ describe('real clients over HTTPS with a development certificate', { skip, concu
       const body = join(work, 'body');
       const result = await runCommand(
         'curl',
-        ['-sS', '--http2', '--cacert', caFile, '-X', method, '-D', headers, '-o', body, '-w', '%{http_code} %{http_version}', ...extra, url],
+        [
+          '-sS',
+          '--http2',
+          '--cacert',
+          caFile,
+          '-X',
+          method,
+          '-D',
+          headers,
+          '-o',
+          body,
+          '-w',
+          '%{http_code} %{http_version}',
+          ...extra,
+          url,
+        ],
         { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       );
       const [status, version] = result.stdout.trim().split(' ');
@@ -158,7 +176,10 @@ describe('real clients over HTTPS with a development certificate', { skip, concu
     assert.deepEqual([started.status, started.version], [202, '2']);
     assert.ok(started.location);
     const patched = await curl('PATCH', new URL(started.location, registry.url).href, [
-      '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${layerFile}`,
+      '-H',
+      'Content-Type: application/octet-stream',
+      '--data-binary',
+      `@${layerFile}`,
     ]);
     assert.deepEqual([patched.status, patched.version], [202, '2'], patched.body.toString());
     assert.ok(patched.location);
@@ -171,27 +192,42 @@ describe('real clients over HTTPS with a development certificate', { skip, concu
     const configFile = join(work, 'config');
     await writeFile(configFile, config);
     const monolithic = await curl('POST', `${registry.url}/v2/${repo}/blobs/uploads/?digest=${sha256Digest(config)}`, [
-      '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${configFile}`,
+      '-H',
+      'Content-Type: application/octet-stream',
+      '--data-binary',
+      `@${configFile}`,
     ]);
     assert.deepEqual([monolithic.status, monolithic.version], [201, '2'], monolithic.body.toString());
 
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256Digest(layer), size: layer.length }],
-    }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256Digest(layer), size: layer.length }],
+      }),
+    );
     const manifestFile = join(work, 'manifest');
     await writeFile(manifestFile, manifest);
     const put = await curl('PUT', `${registry.url}/v2/${repo}/manifests/1`, [
-      '-H', 'Content-Type: application/vnd.oci.image.manifest.v1+json', '--data-binary', `@${manifestFile}`,
+      '-H',
+      'Content-Type: application/vnd.oci.image.manifest.v1+json',
+      '--data-binary',
+      `@${manifestFile}`,
     ]);
     assert.deepEqual([put.status, put.version], [201, '2'], put.body.toString());
 
     const got = await curl('GET', `${registry.url}/v2/${repo}/blobs/${sha256Digest(layer)}`);
     assert.deepEqual([got.status, got.version], [200, '2']);
     assert.equal(sha256Digest(got.body), sha256Digest(layer), 'the layer comes back byte for byte');
-    const raw = await puller.skopeo(['inspect', '--raw', '--cert-dir', certDir, '--tls-verify=true', `docker://${registry.hostPort}/${repo}:1`]);
+    const raw = await puller.skopeo([
+      'inspect',
+      '--raw',
+      '--cert-dir',
+      certDir,
+      '--tls-verify=true',
+      `docker://${registry.hostPort}/${repo}:1`,
+    ]);
     assert.deepEqual(raw.stdoutBytes, manifest, 'skopeo reads the manifest curl pushed over HTTP/2');
     assert.ok(
       accessLog(registry).some((line) => line.method === 'PATCH' && line.url.includes(repo) && line.http === '2.0'),
@@ -234,13 +270,10 @@ describe('real clients over HTTPS with a development certificate', { skip, concu
       assert.match(error.stderr, /x509: certificate signed by unknown authority|tls: failed to verify certificate/);
       return true;
     });
-    await assert.rejects(
-      puller.podman(['pull', '-q', '--tls-verify=true', `${registry.hostPort}/e2e/tls-podman:1`]),
-      (error: unknown) => {
-        assert.ok(error instanceof ClientCommandError);
-        assert.match(error.stderr, /x509: certificate signed by unknown authority|tls: failed to verify certificate/);
-        return true;
-      },
-    );
+    await assert.rejects(puller.podman(['pull', '-q', '--tls-verify=true', `${registry.hostPort}/e2e/tls-podman:1`]), (error: unknown) => {
+      assert.ok(error instanceof ClientCommandError);
+      assert.match(error.stderr, /x509: certificate signed by unknown authority|tls: failed to verify certificate/);
+      return true;
+    });
   });
 });

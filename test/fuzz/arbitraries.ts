@@ -24,9 +24,7 @@ export const nameComponent: Arbitrary<string> = fc
   )
   .map(([head, rest]) => head + rest.map(([sep, part]) => sep + part).join(''));
 
-export const validName: Arbitrary<string> = fc
-  .array(nameComponent, { minLength: 1, maxLength: 4 })
-  .map((parts) => parts.join('/'));
+export const validName: Arbitrary<string> = fc.array(nameComponent, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
 
 /** Encodes every byte outside the printable ASCII range, so node:http will send the path. */
 export function encodeUnsafe(value: string): string {
@@ -109,9 +107,11 @@ export const anyName: Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 250, max: 270 }).map((length) => 'a'.repeat(length)) },
   {
     weight: 1,
-    arbitrary: fc
-      .tuple(nameComponent, fc.integer({ min: 20, max: 1600 }))
-      .map(([component, times]) => Array.from({ length: times }, () => component).join('/').slice(0, 8000)),
+    arbitrary: fc.tuple(nameComponent, fc.integer({ min: 20, max: 1600 })).map(([component, times]) =>
+      Array.from({ length: times }, () => component)
+        .join('/')
+        .slice(0, 8000),
+    ),
   },
   { weight: 1, arbitrary: fc.integer({ min: 256, max: 8000 }).map((length) => 'ab/'.repeat(Math.ceil(length / 3)).slice(0, length)) },
 );
@@ -229,7 +229,19 @@ export const pathPrefix: Arbitrary<string> = fc.oneof(
   { weight: 12, arbitrary: fc.constant('/v2/') },
   {
     weight: 1,
-    arbitrary: fc.constantFrom('//v2/', '/v2//', '/V2/', '/v2/./', '/v2/../v2/', '/v1/', '/v2/%2e%2e/', '/./v2/', '/v2%2f', 'v2/', '/%76%32/'),
+    arbitrary: fc.constantFrom(
+      '//v2/',
+      '/v2//',
+      '/V2/',
+      '/v2/./',
+      '/v2/../v2/',
+      '/v1/',
+      '/v2/%2e%2e/',
+      '/./v2/',
+      '/v2%2f',
+      'v2/',
+      '/%76%32/',
+    ),
   },
 );
 
@@ -302,9 +314,9 @@ export const arbitraryRangeHeader: Arbitrary<string> = fc.oneof(
     `bytes=${'0'.repeat(5000)}1-2`,
     `bytes=0-${'9'.repeat(5000)}`,
   ),
-  fc.array(fc.tuple(fc.nat(5000), fc.nat(5000)), { minLength: 2, maxLength: 50 }).map(
-    (pairs) => `bytes=${pairs.map(([a, b]) => `${a}-${b}`).join(',')}`,
-  ),
+  fc
+    .array(fc.tuple(fc.nat(5000), fc.nat(5000)), { minLength: 2, maxLength: 50 })
+    .map((pairs) => `bytes=${pairs.map(([a, b]) => `${a}-${b}`).join(',')}`),
 );
 
 // ---- Query strings ---------------------------------------------------------------------------
@@ -316,7 +328,26 @@ export const paginationNumber: Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.double({ noNaN: false }).map(String) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('', ' ', '1 ', ' 1', '+1', '0x10', '1e3', '1.0', '1.5', '-0', '00', '000000001', '0000000001', 'NaN', 'Infinity', '%31', '１', '1%00'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '1 ',
+      ' 1',
+      '+1',
+      '0x10',
+      '1e3',
+      '1.0',
+      '1.5',
+      '-0',
+      '00',
+      '000000001',
+      '0000000001',
+      'NaN',
+      'Infinity',
+      '%31',
+      '１',
+      '1%00',
+    ),
   },
   { weight: 1, arbitrary: headerSafeString(12) },
 );
@@ -386,7 +417,8 @@ export function nestedJson(depth: number): string {
 }
 
 function descriptorAt(document: Record<string, unknown>, which: 'config' | 'layer'): Record<string, unknown> | undefined {
-  const value: unknown = which === 'config' ? document.config : Array.isArray(document.layers) ? (document.layers as unknown[])[0] : undefined;
+  const value: unknown =
+    which === 'config' ? document.config : Array.isArray(document.layers) ? (document.layers as unknown[])[0] : undefined;
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
@@ -440,9 +472,14 @@ export function manifestMutation(unknownDigest: Arbitrary<string>, subjectDigest
     ),
     fc.tuple(field, fc.constantFrom(...wrongTypes)).map(([key, value]) =>
       // An empty layers array is a valid (if odd) image.
-      topMutation(`${key} = ${JSON.stringify(value)}`, key === 'layers' && Array.isArray(value) && value.length === 0 ? 'valid' : 'invalid', key, (document) => {
-        document[key] = value;
-      }),
+      topMutation(
+        `${key} = ${JSON.stringify(value)}`,
+        key === 'layers' && Array.isArray(value) && value.length === 0 ? 'valid' : 'invalid',
+        key,
+        (document) => {
+          document[key] = value;
+        },
+      ),
     ),
     fc.constantFrom(1, 3, '2', 2.5, -2, 2 ** 53).map((value) =>
       topMutation(`schemaVersion = ${JSON.stringify(value)}`, 'invalid', 'schemaVersion', (document) => {
@@ -471,13 +508,23 @@ export function manifestMutation(unknownDigest: Arbitrary<string>, subjectDigest
       }),
     ),
     // A valid subject (it need not exist) makes the manifest a referrer; artifactType is free text.
-    fc.tuple(subjectDigest, fc.nat({ max: 100_000 }), fc.option(fc.stringMatching(/^application\/vnd\.[a-z]{1,8}\+json$/), { nil: undefined })).map(
-      ([digest, size, artifactType]) =>
-        topMutation(`subject -> ${digest.slice(0, 20)}${artifactType ? ` artifactType ${artifactType}` : ''}`, 'valid', 'subject', (document) => {
-          document.subject = { mediaType: MEDIA.ociManifest, digest, size };
-          if (artifactType !== undefined) document.artifactType = artifactType;
-        }),
-    ),
+    fc
+      .tuple(
+        subjectDigest,
+        fc.nat({ max: 100_000 }),
+        fc.option(fc.stringMatching(/^application\/vnd\.[a-z]{1,8}\+json$/), { nil: undefined }),
+      )
+      .map(([digest, size, artifactType]) =>
+        topMutation(
+          `subject -> ${digest.slice(0, 20)}${artifactType ? ` artifactType ${artifactType}` : ''}`,
+          'valid',
+          'subject',
+          (document) => {
+            document.subject = { mediaType: MEDIA.ociManifest, digest, size };
+            if (artifactType !== undefined) document.artifactType = artifactType;
+          },
+        ),
+      ),
     fc.constant<Mutation>({
       name: 'layers: a null entry',
       expect: 'invalid',
@@ -534,12 +581,19 @@ export function manifestMutation(unknownDigest: Arbitrary<string>, subjectDigest
         descriptor.mediaType = mediaType;
       }),
     ),
-    fc.tuple(which, fc.constantFrom('annotations', 'urls', 'platform', 'artifactType'), fc.constantFrom(5, 'x', [5], { a: 5 })).map(
-      ([w, key, value]) =>
-        descriptorMutation(`${key} = ${JSON.stringify(value)}`, key === 'artifactType' && typeof value === 'string' ? 'valid' : 'invalid', w, key, (descriptor) => {
-          descriptor[key] = value;
-        }),
-    ),
+    fc
+      .tuple(which, fc.constantFrom('annotations', 'urls', 'platform', 'artifactType'), fc.constantFrom(5, 'x', [5], { a: 5 }))
+      .map(([w, key, value]) =>
+        descriptorMutation(
+          `${key} = ${JSON.stringify(value)}`,
+          key === 'artifactType' && typeof value === 'string' ? 'valid' : 'invalid',
+          w,
+          key,
+          (descriptor) => {
+            descriptor[key] = value;
+          },
+        ),
+      ),
   );
 }
 
@@ -573,9 +627,19 @@ export const junkManifestBody: Arbitrary<Buffer> = fc.oneof(
   fc.json().map((text) => Buffer.from(text)),
   fc.jsonValue({ maxDepth: 6 }).map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
   fc.string({ unit: 'grapheme', maxLength: 200 }).map((text) => Buffer.from(text)),
-  fc.constantFrom('', '{', '}', '[]', 'null', '{"schemaVersion":2}', '{"schemaVersion":2,"layers":[]}', '\uFEFF{}', '{"__proto__":{"schemaVersion":2}}').map(
-    (text) => Buffer.from(text),
-  ),
+  fc
+    .constantFrom(
+      '',
+      '{',
+      '}',
+      '[]',
+      'null',
+      '{"schemaVersion":2}',
+      '{"schemaVersion":2,"layers":[]}',
+      '\uFEFF{}',
+      '{"__proto__":{"schemaVersion":2}}',
+    )
+    .map((text) => Buffer.from(text)),
   fc.integer({ min: 65, max: 20_000 }).map((depth) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))),
   fc.integer({ min: 65, max: 20_000 }).map((depth) => Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth))),
   fc.integer({ min: 1000, max: 200_000 }).map((depth) => Buffer.from('['.repeat(depth))),

@@ -146,7 +146,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
 
   it('paths: random names, suffixes and methods never get a 5xx', async () => {
     const references = fc.oneof(anyTagLike, anyDigest, fc.constant(KNOWN_TAG), fc.constant(image.manifest.digest));
-    const digests = fc.oneof({ weight: 5, arbitrary: anyDigest }, { weight: 1, arbitrary: fc.constantFrom(...blobsOf(image).map((b) => b.digest)) });
+    const digests = fc.oneof(
+      { weight: 5, arbitrary: anyDigest },
+      { weight: 1, arbitrary: fc.constantFrom(...blobsOf(image).map((b) => b.digest)) },
+    );
     const pathCase = fc.record({
       method: anyMethod,
       prefix: pathPrefix,
@@ -200,14 +203,27 @@ describe('hostile input', { timeout: 900_000 }, () => {
     const manifestBytes = Buffer.from(JSON.stringify({ ...baseManifest(), annotations: { fixed: 'digests' } }));
 
     /** Codes a digest in a path segment may draw when it is not an accepted digest. */
-    const loose = ['DIGEST_INVALID', 'BAD_REQUEST', 'NOT_FOUND', 'UNSUPPORTED', 'NAME_INVALID', 'TAG_INVALID', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'BLOB_UPLOAD_UNKNOWN'];
+    const loose = [
+      'DIGEST_INVALID',
+      'BAD_REQUEST',
+      'NOT_FOUND',
+      'UNSUPPORTED',
+      'NAME_INVALID',
+      'TAG_INVALID',
+      'MANIFEST_UNKNOWN',
+      'BLOB_UNKNOWN',
+      'BLOB_UPLOAD_UNKNOWN',
+    ];
     /** A path segment the route table sees as one digest parameter, unescaped. */
     const plainSegment = (segment: string): boolean => segment !== '' && !/[/%]/.test(segment) && segment !== 'uploads';
 
     await runProperty(
       'digests',
       fc.asyncProperty(
-        fc.oneof({ weight: 6, arbitrary: anyDigest }, { weight: 1, arbitrary: fc.constantFrom(...knownBlobs.keys(), image.manifest.digest, bodyDigest) }),
+        fc.oneof(
+          { weight: 6, arbitrary: anyDigest },
+          { weight: 1, arbitrary: fc.constantFrom(...knownBlobs.keys(), image.manifest.digest, bodyDigest) },
+        ),
         async (digest) => {
           const inPath = encodeUnsafe(digest);
           const inQuery = encodeURIComponent(digest);
@@ -281,7 +297,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
                 if (accepted) {
                   // A known blob may be unlinked once (202); anything else is unknown there.
                   if (response.status < 400) {
-                    assert.ok(kind === 'blobs' && knownBlobs.has(digest) && response.status === 202, `DELETE succeeded: ${context} -> ${response.status}`);
+                    assert.ok(
+                      kind === 'blobs' && knownBlobs.has(digest) && response.status === 202,
+                      `DELETE succeeded: ${context} -> ${response.status}`,
+                    );
                   } else {
                     assert.equal(response.status, 404, context);
                     expectCodes(codes, response.status, [unknown], context);
@@ -327,12 +346,17 @@ describe('hostile input', { timeout: 900_000 }, () => {
           // Complete an upload session with ?digest=.
           checks.push(
             (async () => {
-              const start = await send(target, 'digests', 'POST', `/v2/${DIGESTS_REPO}/blobs/uploads/`, { headers: { 'content-length': '0' } });
+              const start = await send(target, 'digests', 'POST', `/v2/${DIGESTS_REPO}/blobs/uploads/`, {
+                headers: { 'content-length': '0' },
+              });
               assert.equal(start.status, 202);
               const location = header(start, 'location') ?? '';
               const path = `${location}?digest=${inQuery}`;
               const context = describeRequest('PUT', path);
-              const response = await send(target, 'digests', 'PUT', path, { body: bodyBytes, headers: { 'content-type': 'application/octet-stream' } });
+              const response = await send(target, 'digests', 'PUT', path, {
+                body: bodyBytes,
+                headers: { 'content-type': 'application/octet-stream' },
+              });
               const codes = checkAnswer(response, 'PUT', context);
               if (digest === bodyDigest) assert.equal(response.status, 201, context);
               else {
@@ -347,7 +371,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
             (async () => {
               const path = `/v2/${DIGESTS_REPO}/blobs/uploads/?digest=${inQuery}`;
               const context = describeRequest('POST', path);
-              const response = await send(target, 'digests', 'POST', path, { body: bodyBytes, headers: { 'content-type': 'application/octet-stream' } });
+              const response = await send(target, 'digests', 'POST', path, {
+                body: bodyBytes,
+                headers: { 'content-type': 'application/octet-stream' },
+              });
               const codes = checkAnswer(response, 'POST', context);
               if (digest === bodyDigest) assert.equal(response.status, 201, context);
               else {
@@ -365,7 +392,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
                 assert.equal(header(response, 'docker-content-digest'), digest, context);
               } else if (accepted) {
                 // Not mountable: an ordinary upload session starts (a manifest digest may mount).
-                assert.ok(response.status === 202 || (response.status === 201 && digest === image.manifest.digest), `${context} -> ${response.status}`);
+                assert.ok(
+                  response.status === 202 || (response.status === 201 && digest === image.manifest.digest),
+                  `${context} -> ${response.status}`,
+                );
               } else {
                 assert.equal(response.status, 400, context);
                 expectCodes(codes, response.status, ['DIGEST_INVALID'], context);
@@ -378,7 +408,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
             (async () => {
               const path = `/v2/${DIGESTS_REPO}/manifests/${inPath}`;
               const context = describeRequest('PUT', path);
-              const response = await send(target, 'digests', 'PUT', path, { body: manifestBytes, headers: { 'content-type': MEDIA.ociManifest } });
+              const response = await send(target, 'digests', 'PUT', path, {
+                body: manifestBytes,
+                headers: { 'content-type': MEDIA.ociManifest },
+              });
               const codes = checkAnswer(response, 'PUT', context);
               const matches = digest === sha256(manifestBytes) || digest === sha512(manifestBytes);
               if (accepted) {
@@ -479,10 +512,7 @@ describe('hostile input', { timeout: 900_000 }, () => {
               assert.equal(response.status, 206, context);
               assert.equal(header(response, 'content-range'), `bytes ${expected.slice[0]}-${expected.slice[1]}/${size}`, context);
             } else {
-              assert.ok(
-                (expected.full && response.status === 200) || (expected.unsatisfiable && response.status === 416),
-                context,
-              );
+              assert.ok((expected.full && response.status === 200) || (expected.unsatisfiable && response.status === 416), context);
             }
           }
         },
@@ -505,11 +535,16 @@ describe('hostile input', { timeout: 900_000 }, () => {
       | { readonly kind: 'upload'; readonly query: string }
       | { readonly kind: 'tag-params'; readonly reference: string; readonly query: string };
 
-    const listQuery = pairs(fc.constantFrom('n', 'n', 'last', 'N', 'x', '', 'n[]', 'last'), fc.oneof(queryValue(paginationNumber), queryValue(anyTagLike)));
+    const listQuery = pairs(
+      fc.constantFrom('n', 'n', 'last', 'N', 'x', '', 'n[]', 'last'),
+      fc.oneof(queryValue(paginationNumber), queryValue(anyTagLike)),
+    );
     const uploadQuery = pairs(
       fc.constantFrom('mount', 'from', 'digest', 'mount', 'from', 'Mount'),
       fc.oneof(
-        queryValue(fc.constantFrom(...knownBlobDigests, KNOWN_REPO, EMPTY_SHA256, 'fuzz/nowhere', KNOWN_REPO.toUpperCase(), '../fuzz/known')),
+        queryValue(
+          fc.constantFrom(...knownBlobDigests, KNOWN_REPO, EMPTY_SHA256, 'fuzz/nowhere', KNOWN_REPO.toUpperCase(), '../fuzz/known'),
+        ),
         queryValue(anyDigest),
         queryValue(anyName),
       ),
@@ -522,7 +557,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
       fc.record({ kind: fc.constantFrom('tags' as const, 'catalog' as const), query: listQuery }),
       fc.record({
         kind: fc.constant('referrers' as const),
-        query: fc.oneof(listQuery, pairs(fc.constantFrom('artifactType', 'artifacttype', 'n'), fc.oneof(queryValue(anyTagLike), queryValue(paginationNumber)))),
+        query: fc.oneof(
+          listQuery,
+          pairs(fc.constantFrom('artifactType', 'artifacttype', 'n'), fc.oneof(queryValue(anyTagLike), queryValue(paginationNumber))),
+        ),
       }),
       fc.record({ kind: fc.constant('upload' as const), query: uploadQuery }),
       fc.record({
@@ -618,7 +656,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
         const manifestBytes = Buffer.from(JSON.stringify(baseManifest()));
         const path = `/v2/${QUERIES_REPO}/manifests/${c.reference}?${c.query}`;
         const context = describeRequest('PUT', path);
-        const response = await send(target, 'queries', 'PUT', path, { body: manifestBytes, headers: { 'content-type': MEDIA.ociManifest } });
+        const response = await send(target, 'queries', 'PUT', path, {
+          body: manifestBytes,
+          headers: { 'content-type': MEDIA.ociManifest },
+        });
         const codes = checkAnswer(response, 'PUT', context);
         if (response.status === 431 && path.length > 15_000) return;
         const tags = params.getAll('tag');
@@ -646,13 +687,17 @@ describe('hostile input', { timeout: 900_000 }, () => {
 
   it('manifests: junk and mutated manifests get 4xx, valid ones 201 and are served byte-for-byte', async () => {
     const unknownDigest = hex(64).map((h) => `sha256:${h}`);
-    type Body = { readonly kind: 'mutated'; readonly mutations: readonly Mutation[]; readonly indent: number | string | undefined } | { readonly kind: 'junk'; readonly bytes: Buffer };
+    type Body =
+      | { readonly kind: 'mutated'; readonly mutations: readonly Mutation[]; readonly indent: number | string | undefined }
+      | { readonly kind: 'junk'; readonly bytes: Buffer };
     const body: Arbitrary<Body> = fc.oneof(
       {
         weight: 4,
         arbitrary: fc.record({
           kind: fc.constant('mutated' as const),
-          mutations: fc.array(manifestMutation(unknownDigest, fc.oneof(fc.constant(image.manifest.digest), unknownDigest)), { maxLength: 3 }),
+          mutations: fc.array(manifestMutation(unknownDigest, fc.oneof(fc.constant(image.manifest.digest), unknownDigest)), {
+            maxLength: 3,
+          }),
           indent: fc.constantFrom<number | string | undefined>(undefined, undefined, 2, '\t', ' '),
         }),
       },
@@ -660,7 +705,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
     );
     const reference = fc.oneof(
       { weight: 4, arbitrary: fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,12}$/).map((tag) => ({ kind: 'tag' as const, tag })) },
-      { weight: 1, arbitrary: fc.constantFrom('right-sha256' as const, 'right-sha512' as const, 'wrong' as const).map((kind) => ({ kind })) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('right-sha256' as const, 'right-sha512' as const, 'wrong' as const).map((kind) => ({ kind })),
+      },
     );
 
     function combine(...parts: Expectation[]): Expectation {
@@ -700,13 +748,23 @@ describe('hostile input', { timeout: 900_000 }, () => {
           expect = schemaVersion === 2 ? 'either' : 'invalid';
         }
         const referenceText =
-          ref.kind === 'tag' ? ref.tag : ref.kind === 'right-sha256' ? sha256(bytes) : ref.kind === 'right-sha512' ? sha512(bytes) : sha256(`not ${bytes.length}`);
+          ref.kind === 'tag'
+            ? ref.tag
+            : ref.kind === 'right-sha256'
+              ? sha256(bytes)
+              : ref.kind === 'right-sha512'
+                ? sha512(bytes)
+                : sha256(`not ${bytes.length}`);
         if (ref.kind === 'wrong') expect = 'invalid';
         const path = `/v2/${MANIFESTS_REPO}/manifests/${referenceText}`;
         const headers: Record<string, string> = {};
         if (contentType !== undefined) headers['content-type'] = contentType;
         const mutationNames = b.kind === 'mutated' ? b.mutations.map((m) => m.name).join('; ') : 'junk';
-        const context = describeRequest('PUT', path, ` Content-Type: ${JSON.stringify(contentType)} [${mutationNames}] body ${bytes.subarray(0, 300).toString()}`);
+        const context = describeRequest(
+          'PUT',
+          path,
+          ` Content-Type: ${JSON.stringify(contentType)} [${mutationNames}] body ${bytes.subarray(0, 300).toString()}`,
+        );
         let response: { status: number; headers: Readonly<Record<string, string | string[] | undefined>>; body: Buffer };
         let codes: string[];
         if (bytes.length > 1024 * 1024) {
@@ -723,7 +781,12 @@ describe('hostile input', { timeout: 900_000 }, () => {
         if (expect === 'valid') assert.equal(response.status, 201, `${context} -> ${response.body.toString().slice(0, 300)}`);
         if (expect === 'invalid') {
           assert.ok(response.status >= 400, `invalid manifest accepted: ${context} -> ${response.status}`);
-          expectCodes(codes, response.status, ['MANIFEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'DIGEST_INVALID', 'SIZE_INVALID', 'TAG_INVALID'], context);
+          expectCodes(
+            codes,
+            response.status,
+            ['MANIFEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'DIGEST_INVALID', 'SIZE_INVALID', 'TAG_INVALID'],
+            context,
+          );
         }
         if (response.status === 201) {
           const digest = ref.kind === 'right-sha512' ? sha512(bytes) : sha256(bytes);
@@ -767,7 +830,17 @@ describe('hostile input', { timeout: 900_000 }, () => {
           // The bare-socket client keeps whatever the server answered even when it closes the
           // connection while the body is still being written (node:http reports only EPIPE then).
           const request = chunked
-            ? wireRequest(target, 'PUT', path, [['Content-Type', MEDIA.ociManifest], ['Transfer-Encoding', 'chunked']], chunkedBody(bytes), { contentLength: false, connection })
+            ? wireRequest(
+                target,
+                'PUT',
+                path,
+                [
+                  ['Content-Type', MEDIA.ociManifest],
+                  ['Transfer-Encoding', 'chunked'],
+                ],
+                chunkedBody(bytes),
+                { contentLength: false, connection },
+              )
             : wireRequest(target, 'PUT', path, [['Content-Type', MEDIA.ociManifest]], bytes, { connection });
           const outcome = await sendWire(target, 'manifests', request, { method: 'PUT', untilFirstResponse: true });
           const tooLarge = bytes.length > MANIFEST_MAX_BYTES;
@@ -834,7 +907,24 @@ describe('hostile input', { timeout: 900_000 }, () => {
     };
 
     const garbageRange = fc.oneof(
-      fc.constantFrom('', ' ', 'bytes=0-1', 'abc', '-1-5', '5', '5-', '-5', '1-2-3', 'bytes */5', '0-1/0', '0-1/1', '10-5', '0x1-0x2', '1e2-1e3', '9999999999999999-99999999999999999'),
+      fc.constantFrom(
+        '',
+        ' ',
+        'bytes=0-1',
+        'abc',
+        '-1-5',
+        '5',
+        '5-',
+        '-5',
+        '1-2-3',
+        'bytes */5',
+        '0-1/0',
+        '0-1/1',
+        '10-5',
+        '0x1-0x2',
+        '1e2-1e3',
+        '9999999999999999-99999999999999999',
+      ),
       fc.stringMatching(/^[a-z=*/ ]{1,12}$/),
     );
 
@@ -959,9 +1049,19 @@ describe('hostile input', { timeout: 900_000 }, () => {
       async run(model: UploadModel, real: Real): Promise<void> {
         const session = sessionPath(model, this.index)!;
         const sent = Math.min(this.sent, this.chunk.length - 1);
-        const request = wireRequest(real, 'PATCH', session.path, [['Content-Length', String(this.chunk.length)], ['Content-Type', 'application/octet-stream']], this.chunk.subarray(0, sent), {
-          contentLength: false,
-        });
+        const request = wireRequest(
+          real,
+          'PATCH',
+          session.path,
+          [
+            ['Content-Length', String(this.chunk.length)],
+            ['Content-Type', 'application/octet-stream'],
+          ],
+          this.chunk.subarray(0, sent),
+          {
+            contentLength: false,
+          },
+        );
         const outcome = await sendWire(real, 'chunks', request, { method: 'PATCH', timeoutMs: 150 });
         if (outcome.kind === 'response') checkAnswer(outcome.response, 'PATCH', this.toString());
         const range = await settledRange(real, session);
@@ -1160,13 +1260,23 @@ describe('hostile input', { timeout: 900_000 }, () => {
       }
     }
 
-    const chunkBytes = fc.oneof(
-      { weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
-      { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) },
-      { weight: 1, arbitrary: fc.integer({ min: 1000, max: 70_000 }).map((n) => new Uint8Array(n).fill(n % 251)) },
-    ).map((bytes) => Buffer.from(bytes));
+    const chunkBytes = fc
+      .oneof(
+        { weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
+        { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) },
+        { weight: 1, arbitrary: fc.integer({ min: 1000, max: 70_000 }).map((n) => new Uint8Array(n).fill(n % 251)) },
+      )
+      .map((bytes) => Buffer.from(bytes));
     const rangeMode = fc.constantFrom<RangeMode>('none', 'none', 'right', 'right', 'total', 'wrong', 'garbage', 'mismatch');
-    const digestMode = fc.constantFrom<DigestMode>('right-sha256', 'right-sha256', 'right-sha256', 'right-sha512', 'wrong', 'malformed', 'missing');
+    const digestMode = fc.constantFrom<DigestMode>(
+      'right-sha256',
+      'right-sha256',
+      'right-sha256',
+      'right-sha512',
+      'wrong',
+      'malformed',
+      'missing',
+    );
     const index = fc.nat({ max: 7 });
     const shift = fc.nat({ max: 1000 });
 
@@ -1185,7 +1295,13 @@ describe('hostile input', { timeout: 900_000 }, () => {
         index.map((i) => new Status(i)),
         index.map((i) => new Cancel(i)),
         fc
-          .tuple(index, fc.constantFrom('GET' as const, 'PATCH' as const, 'PUT' as const, 'DELETE' as const), fc.option(fc.oneof(fc.uuid(), fc.constantFrom('..', '%2e%2e', 'x', '00000000-0000-0000-0000-000000000000')), { nil: undefined }))
+          .tuple(
+            index,
+            fc.constantFrom('GET' as const, 'PATCH' as const, 'PUT' as const, 'DELETE' as const),
+            fc.option(fc.oneof(fc.uuid(), fc.constantFrom('..', '%2e%2e', 'x', '00000000-0000-0000-0000-000000000000')), {
+              nil: undefined,
+            }),
+          )
           .map(([i, m, id]) => new Foreign(i, m, id)),
         fc.tuple(chunkBytes, digestMode).map(([c, d]) => new Monolithic(c, d)),
       ],
@@ -1243,20 +1359,75 @@ describe('hostile input', { timeout: 900_000 }, () => {
 
     /** Malformed framing; mayHang marks requests the server may rightly wait on for more bytes. */
     const host = (): string => `Host: ${target.host}:${target.port}`;
-    const framing: readonly { readonly name: string; readonly bytes: () => string; readonly mayHang?: boolean; readonly method?: string }[] = [
-      { name: 'two different Content-Lengths', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n123456` },
-      { name: 'Content-Length and chunked', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n0\r\n\r\n` },
-      { name: 'Transfer-Encoding gzip', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc`, mayHang: true },
-      { name: 'bad chunk size', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n` },
-      { name: 'huge chunk size', bytes: () => `PATCH /v2/${HEADERS_REPO}/blobs/uploads/x HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nfffffffffffffffffff\r\nabc\r\n`, mayHang: true },
-      { name: 'truncated chunked body', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\nabc`, mayHang: true },
-      { name: 'negative Content-Length', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: -1\r\nConnection: close\r\n\r\n` },
-      { name: 'non-numeric Content-Length', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: abc\r\nConnection: close\r\n\r\n` },
-      { name: 'Content-Length +5', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: +5\r\nConnection: close\r\n\r\n12345` },
-      { name: 'Content-Length 1e3', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 1e3\r\nConnection: close\r\n\r\n12345` },
-      { name: 'Content-Length beyond 2^64', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 99999999999999999999999\r\nConnection: close\r\n\r\n12345` },
-      { name: 'Content-Length 10 GiB on a manifest', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 10737418240\r\nConnection: close\r\n\r\n{}` },
-      { name: 'Content-Length 2^53 on a chunk', bytes: () => `PATCH /v2/${HEADERS_REPO}/blobs/uploads/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\n${host()}\r\nContent-Length: 9007199254740993\r\nConnection: close\r\n\r\nabc`, mayHang: true },
+    const framing: readonly {
+      readonly name: string;
+      readonly bytes: () => string;
+      readonly mayHang?: boolean;
+      readonly method?: string;
+    }[] = [
+      {
+        name: 'two different Content-Lengths',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n123456`,
+      },
+      {
+        name: 'Content-Length and chunked',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n0\r\n\r\n`,
+      },
+      {
+        name: 'Transfer-Encoding gzip',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc`,
+        mayHang: true,
+      },
+      {
+        name: 'bad chunk size',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`,
+      },
+      {
+        name: 'huge chunk size',
+        bytes: () =>
+          `PATCH /v2/${HEADERS_REPO}/blobs/uploads/x HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nfffffffffffffffffff\r\nabc\r\n`,
+        mayHang: true,
+      },
+      {
+        name: 'truncated chunked body',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\nabc`,
+        mayHang: true,
+      },
+      {
+        name: 'negative Content-Length',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: -1\r\nConnection: close\r\n\r\n`,
+      },
+      {
+        name: 'non-numeric Content-Length',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: abc\r\nConnection: close\r\n\r\n`,
+      },
+      {
+        name: 'Content-Length +5',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: +5\r\nConnection: close\r\n\r\n12345`,
+      },
+      {
+        name: 'Content-Length 1e3',
+        bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 1e3\r\nConnection: close\r\n\r\n12345`,
+      },
+      {
+        name: 'Content-Length beyond 2^64',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 99999999999999999999999\r\nConnection: close\r\n\r\n12345`,
+      },
+      {
+        name: 'Content-Length 10 GiB on a manifest',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nContent-Length: 10737418240\r\nConnection: close\r\n\r\n{}`,
+      },
+      {
+        name: 'Content-Length 2^53 on a chunk',
+        bytes: () =>
+          `PATCH /v2/${HEADERS_REPO}/blobs/uploads/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\n${host()}\r\nContent-Length: 9007199254740993\r\nConnection: close\r\n\r\nabc`,
+        mayHang: true,
+      },
       { name: 'missing Host', bytes: () => `GET /v2/ HTTP/1.1\r\nConnection: close\r\n\r\n` },
       { name: 'two Hosts', bytes: () => `GET /v2/ HTTP/1.1\r\n${host()}\r\n${host()}\r\nConnection: close\r\n\r\n` },
       { name: 'HTTP/1.0', bytes: () => `GET /v2/${KNOWN_REPO}/tags/list HTTP/1.0\r\n\r\n` },
@@ -1270,13 +1441,35 @@ describe('hostile input', { timeout: 900_000 }, () => {
       { name: 'obsolete line folding', bytes: () => `GET /v2/ HTTP/1.1\r\n${host()}\r\nX-Folded: a\r\n b\r\nConnection: close\r\n\r\n` },
       { name: 'NUL in a header value', bytes: () => `GET /v2/ HTTP/1.1\r\n${host()}\r\nX-Nul: a\x00b\r\nConnection: close\r\n\r\n` },
       { name: 'CR in the path', bytes: () => `GET /v2/a\rb/tags/list HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n` },
-      { name: 'absolute-form target', bytes: () => `GET http://${target.host}:${target.port}/v2/${KNOWN_REPO}/tags/list HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n` },
+      {
+        name: 'absolute-form target',
+        bytes: () =>
+          `GET http://${target.host}:${target.port}/v2/${KNOWN_REPO}/tags/list HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n`,
+      },
       { name: 'asterisk target', bytes: () => `OPTIONS * HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n` },
       { name: 'empty method', bytes: () => ` /v2/ HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n` },
-      { name: 'pipelined requests', bytes: () => `GET /v2/ HTTP/1.1\r\n${host()}\r\n\r\nGET /v2/${KNOWN_REPO}/tags/list HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n` },
-      { name: 'Expect: 100-continue without body', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nExpect: 100-continue\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`, mayHang: true },
-      { name: 'Expect: something else', bytes: () => `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nExpect: 200-ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n` },
-      { name: 'HEAD with a body', method: 'HEAD', bytes: () => `HEAD /v2/${KNOWN_REPO}/manifests/${KNOWN_TAG} HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello` },
+      {
+        name: 'pipelined requests',
+        bytes: () =>
+          `GET /v2/ HTTP/1.1\r\n${host()}\r\n\r\nGET /v2/${KNOWN_REPO}/tags/list HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n`,
+      },
+      {
+        name: 'Expect: 100-continue without body',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nExpect: 100-continue\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`,
+        mayHang: true,
+      },
+      {
+        name: 'Expect: something else',
+        bytes: () =>
+          `PUT /v2/${HEADERS_REPO}/manifests/f HTTP/1.1\r\n${host()}\r\nExpect: 200-ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      },
+      {
+        name: 'HEAD with a body',
+        method: 'HEAD',
+        bytes: () =>
+          `HEAD /v2/${KNOWN_REPO}/manifests/${KNOWN_TAG} HTTP/1.1\r\n${host()}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+      },
     ];
 
     const headerCase: Arbitrary<HeaderCase> = fc.oneof(
@@ -1289,13 +1482,31 @@ describe('hostile input', { timeout: 900_000 }, () => {
           ending: fc.constantFrom('half-close' as const, 'half-close' as const, 'wait' as const),
         }),
       },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('length-less' as const), target: fc.nat({ max: targets.length - 1 }), short: fc.integer({ min: 1, max: 19 }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant('length-less' as const),
+          target: fc.nat({ max: targets.length - 1 }),
+          short: fc.integer({ min: 1, max: 19 }),
+        }),
+      },
       {
         weight: 2,
         arbitrary: fc.record({
           kind: fc.constant('content-type' as const),
           target: fc.nat({ max: 3 }),
-          contentType: fc.oneof(headerSafeString(80), fc.constantFrom('', ';', ';;;', 'a/b; c=d; e', '*/*', `${MEDIA.ociManifest}; ${'p=1; '.repeat(500)}`, 'multipart/form-data; boundary=x')),
+          contentType: fc.oneof(
+            headerSafeString(80),
+            fc.constantFrom(
+              '',
+              ';',
+              ';;;',
+              'a/b; c=d; e',
+              '*/*',
+              `${MEDIA.ociManifest}; ${'p=1; '.repeat(500)}`,
+              'multipart/form-data; boundary=x',
+            ),
+          ),
         }),
       },
       {
@@ -1303,7 +1514,11 @@ describe('hostile input', { timeout: 900_000 }, () => {
         arbitrary: fc.record({
           kind: fc.constant('huge' as const),
           name: fc.constantFrom('x-fuzz', 'accept', 'content-type', 'range', 'authorization', 'user-agent', 'cookie'),
-          size: fc.oneof(fc.integer({ min: 8_000, max: 16_100 }), fc.integer({ min: 16_200, max: 16_600 }), fc.integer({ min: 16_600, max: 300_000 })),
+          size: fc.oneof(
+            fc.integer({ min: 8_000, max: 16_100 }),
+            fc.integer({ min: 16_200, max: 16_600 }),
+            fc.integer({ min: 16_600, max: 300_000 }),
+          ),
           count: fc.constantFrom(1, 1, 1, 50, 500, 3000),
         }),
       },
@@ -1332,7 +1547,12 @@ describe('hostile input', { timeout: 900_000 }, () => {
             assert.ok(entry.mayHang || outcome.ended === 'closed', `${context}: no answer (${outcome.ended})`);
             return;
           }
-          checkAnswer(outcome.response, entry.method ?? 'GET', context, entry.name === 'pipelined requests' ? Buffer.alloc(0) : outcome.rest);
+          checkAnswer(
+            outcome.response,
+            entry.method ?? 'GET',
+            context,
+            entry.name === 'pipelined requests' ? Buffer.alloc(0) : outcome.rest,
+          );
           checkTrailingResponses(outcome, context);
           return;
         }
@@ -1389,7 +1609,8 @@ describe('hostile input', { timeout: 900_000 }, () => {
           timeoutMs: c.ending === 'wait' ? 300 : 5_000,
           endAfterWrite: c.ending === 'half-close',
         });
-        if (outcome.kind === 'response') checkAnswer(outcome.response, t.method, context, t.method === 'HEAD' ? Buffer.alloc(0) : outcome.rest);
+        if (outcome.kind === 'response')
+          checkAnswer(outcome.response, t.method, context, t.method === 'HEAD' ? Buffer.alloc(0) : outcome.rest);
       }),
       320,
     );
@@ -1415,11 +1636,19 @@ describe('hostile input', { timeout: 900_000 }, () => {
         schemaVersion: 2,
         mediaType: MEDIA.ociIndex,
         manifests: [
-          { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.bytes.length, platform: { architecture: 'amd64', os: 'linux' } },
+          {
+            mediaType: image.manifest.mediaType,
+            digest: image.manifest.digest,
+            size: image.manifest.bytes.length,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
         ],
       }),
     );
-    const index = await send(target, 'setup', 'PUT', `/v2/${INDEX_REPO}/manifests/multi`, { headers: { 'content-type': MEDIA.ociIndex }, body: indexBytes });
+    const index = await send(target, 'setup', 'PUT', `/v2/${INDEX_REPO}/manifests/multi`, {
+      headers: { 'content-type': MEDIA.ociIndex },
+      body: indexBytes,
+    });
     assert.equal(index.status, 201, index.body.toString());
     const documents = new Map([
       [sha256(indexBytes), { bytes: indexBytes, mediaType: MEDIA.ociIndex }],
@@ -1427,7 +1656,9 @@ describe('hostile input', { timeout: 900_000 }, () => {
     ]);
     const acceptPart = fc.oneof(
       fc.constantFrom(...MANIFEST_TYPES, '*/*', 'application/*', 'application/json', 'text/html', '', ' ', ',', ';q=0'),
-      fc.tuple(fc.constantFrom(...MANIFEST_TYPES), fc.constantFrom('', ';q=0', ';q=0.5', '; q=1', ';charset=utf-8', ';;;', '; q=')).map(([type, params]) => type + params),
+      fc
+        .tuple(fc.constantFrom(...MANIFEST_TYPES), fc.constantFrom('', ';q=0', ';q=0.5', '; q=1', ';charset=utf-8', ';;;', '; q='))
+        .map(([type, params]) => type + params),
       fc.constantFrom(...MANIFEST_TYPES).map((type) => type.toUpperCase()),
       headerSafeString(40),
     );
@@ -1500,10 +1731,20 @@ describe('hostile input', { timeout: 900_000 }, () => {
             const repos = Array.from({ length: k }, (_, i) => (i % 2 === 0 ? repo : `${repo}-b`));
             const statuses = await Promise.all(
               repos.map((r) =>
-                statusOf(send(target, 'races', 'POST', `/v2/${r}/blobs/uploads/?digest=${digest}`, { body: chunk, headers: { 'content-type': 'application/octet-stream' } }), 'POST', context),
+                statusOf(
+                  send(target, 'races', 'POST', `/v2/${r}/blobs/uploads/?digest=${digest}`, {
+                    body: chunk,
+                    headers: { 'content-type': 'application/octet-stream' },
+                  }),
+                  'POST',
+                  context,
+                ),
               ),
             );
-            assert.ok(statuses.every((status) => status === 201), `${context}: ${statuses.join(',')}`);
+            assert.ok(
+              statuses.every((status) => status === 201),
+              `${context}: ${statuses.join(',')}`,
+            );
             for (const r of new Set(repos)) {
               const read = await send(target, 'races', 'GET', `/v2/${r}/blobs/${digest}`);
               assert.equal(read.status, 200, context);
@@ -1516,10 +1757,17 @@ describe('hostile input', { timeout: 900_000 }, () => {
             const session = await startSession(repo);
             const statuses = await Promise.all(
               Array.from({ length: k }, () =>
-                statusOf(send(target, 'races', 'PATCH', session, { body: chunk, headers: { 'content-type': 'application/octet-stream' } }), 'PATCH', context),
+                statusOf(
+                  send(target, 'races', 'PATCH', session, { body: chunk, headers: { 'content-type': 'application/octet-stream' } }),
+                  'PATCH',
+                  context,
+                ),
               ),
             );
-            assert.ok(statuses.every((status) => status === 202), `${context}: ${statuses.join(',')}`);
+            assert.ok(
+              statuses.every((status) => status === 202),
+              `${context}: ${statuses.join(',')}`,
+            );
             const whole = Buffer.concat(Array.from({ length: k }, () => chunk));
             const status = await send(target, 'races', 'GET', session);
             assert.equal(header(status, 'range'), `0-${whole.length - 1}`, context);
@@ -1542,7 +1790,10 @@ describe('hostile input', { timeout: 900_000 }, () => {
               statusOf(send(target, 'races', 'GET', session), 'GET', context),
             ]);
             const outcome = `PUT ${put}, DELETE ${cancel}, PATCH ${patch}, GET ${get}`;
-            assert.ok([201, 400, 404].includes(put) && [204, 404].includes(cancel) && [202, 404].includes(patch) && [204, 404].includes(get), `${context}: ${outcome}`);
+            assert.ok(
+              [201, 400, 404].includes(put) && [204, 404].includes(cancel) && [202, 404].includes(patch) && [204, 404].includes(get),
+              `${context}: ${outcome}`,
+            );
             const finishers = [put === 201 || put === 400, cancel === 204].filter(Boolean).length;
             assert.equal(finishers, 1, `${context}: ${outcome}`);
             const after = await send(target, 'races', 'GET', session);
@@ -1554,7 +1805,9 @@ describe('hostile input', { timeout: 900_000 }, () => {
           }
           // Manifests: push the known blobs' bytes into this repository.
           for (const blob of blobsOf(image)) {
-            const mount = await send(target, 'races', 'POST', `/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${KNOWN_REPO}`, { headers: { 'content-length': '0' } });
+            const mount = await send(target, 'races', 'POST', `/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${KNOWN_REPO}`, {
+              headers: { 'content-length': '0' },
+            });
             assert.equal(mount.status, 201);
           }
           const manifest = Buffer.from(JSON.stringify(baseManifest()));
@@ -1563,7 +1816,11 @@ describe('hostile input', { timeout: 900_000 }, () => {
           if (race === 'manifest-vs-blob-delete') {
             // A manifest push and the deletion of a blob it references: never both.
             const [put, del] = await Promise.all([
-              statusOf(send(target, 'races', 'PUT', `/v2/${repo}/manifests/t`, { body: manifest, headers: { 'content-type': MEDIA.ociManifest } }), 'PUT', context),
+              statusOf(
+                send(target, 'races', 'PUT', `/v2/${repo}/manifests/t`, { body: manifest, headers: { 'content-type': MEDIA.ociManifest } }),
+                'PUT',
+                context,
+              ),
               statusOf(send(target, 'races', 'DELETE', `/v2/${repo}/blobs/${layer.digest}`), 'DELETE', context),
             ]);
             const outcome = `PUT ${put}, DELETE ${del}`;
@@ -1579,19 +1836,34 @@ describe('hostile input', { timeout: 900_000 }, () => {
             return;
           }
           // Tags pushed while the manifest is deleted: afterwards every listed tag resolves.
-          const pushed = await send(target, 'races', 'PUT', `/v2/${repo}/manifests/t0`, { body: manifest, headers: { 'content-type': MEDIA.ociManifest } });
+          const pushed = await send(target, 'races', 'PUT', `/v2/${repo}/manifests/t0`, {
+            body: manifest,
+            headers: { 'content-type': MEDIA.ociManifest },
+          });
           assert.equal(pushed.status, 201);
           const statuses = await Promise.all([
             ...Array.from({ length: k }, (_, i) =>
-              statusOf(send(target, 'races', 'PUT', `/v2/${repo}/manifests/t${i + 1}`, { body: manifest, headers: { 'content-type': MEDIA.ociManifest } }), 'PUT', context),
+              statusOf(
+                send(target, 'races', 'PUT', `/v2/${repo}/manifests/t${i + 1}`, {
+                  body: manifest,
+                  headers: { 'content-type': MEDIA.ociManifest },
+                }),
+                'PUT',
+                context,
+              ),
             ),
             statusOf(send(target, 'races', 'DELETE', `/v2/${repo}/manifests/${manifestDigest}`), 'DELETE', context),
           ]);
-          assert.ok(statuses.slice(0, k).every((status) => status === 201) && [202, 404].includes(statuses[k] ?? 0), `${context}: ${statuses.join(',')}`);
+          assert.ok(
+            statuses.slice(0, k).every((status) => status === 201) && [202, 404].includes(statuses[k] ?? 0),
+            `${context}: ${statuses.join(',')}`,
+          );
           const tags = await send(target, 'races', 'GET', `/v2/${repo}/tags/list`);
           const listed = tags.status === 200 ? ((JSON.parse(tags.body.toString()) as { tags?: string[] | null }).tags ?? []) : [];
           for (const tag of listed) {
-            const read = await send(target, 'races', 'GET', `/v2/${repo}/manifests/${tag}`, { headers: { accept: MANIFEST_TYPES.join(', ') } });
+            const read = await send(target, 'races', 'GET', `/v2/${repo}/manifests/${tag}`, {
+              headers: { accept: MANIFEST_TYPES.join(', ') },
+            });
             assert.equal(read.status, 200, `tag ${tag} points at nothing after ${statuses.join(',')}`);
             assert.ok(read.body.equals(manifest), context);
           }

@@ -181,8 +181,7 @@ function crashCheck(target: Target, what: string, error: unknown): Error {
   const reason = error instanceof Error ? error.message : String(error);
   if (!isAlive(target)) {
     return new Error(
-      `the registry died (exit ${String(target.exitStatus)}) around ${what}: ${reason}\n` +
-        target.registry.output().slice(-4000),
+      `the registry died (exit ${String(target.exitStatus)}) around ${what}: ${reason}\n` + target.registry.output().slice(-4000),
     );
   }
   return error instanceof Error ? error : new Error(reason);
@@ -206,13 +205,7 @@ export interface SendOptions {
  * One request on a fresh connection (no keep-alive pool, so a connection the server closed after
  * an error never poisons the next request). The path is sent exactly as given.
  */
-export function send(
-  target: Target,
-  label: string,
-  method: string,
-  path: string,
-  options: SendOptions = {},
-): Promise<HttpResponse> {
+export function send(target: Target, label: string, method: string, path: string, options: SendOptions = {}): Promise<HttpResponse> {
   requests.add(label);
   const what = `${method} ${path.slice(0, 200)}`;
   return new Promise<HttpResponse>((resolve, reject) => {
@@ -282,12 +275,7 @@ export interface WireOptions {
 }
 
 /** Writes raw bytes on a fresh connection and collects everything until the server closes. */
-export function sendWire(
-  target: Target,
-  label: string,
-  bytes: Uint8Array | string,
-  options: WireOptions = {},
-): Promise<WireOutcome> {
+export function sendWire(target: Target, label: string, bytes: Uint8Array | string, options: WireOptions = {}): Promise<WireOutcome> {
   requests.add(label);
   return new Promise<WireOutcome>((resolve) => {
     const socket = connect(target.port, target.host);
@@ -344,10 +332,7 @@ export function wireRequest(
 }
 
 /** Parses the first HTTP/1.x response in `data`; undefined when there is no complete header block. */
-export function parseWireResponse(
-  data: Buffer,
-  method: string,
-): { response: WireResponse; rest: Buffer } | undefined {
+export function parseWireResponse(data: Buffer, method: string): { response: WireResponse; rest: Buffer } | undefined {
   let offset = 0;
   for (;;) {
     const split = data.indexOf('\r\n\r\n', offset);
@@ -444,7 +429,11 @@ export function checkAnswer(
     return [];
   }
   const contentType = headerString(response.headers['content-type']) ?? '';
-  assert.match(contentType, /^application\/json\b/, `4xx without application/json: ${context} -> ${response.status} ${contentType} ${text}`);
+  assert.match(
+    contentType,
+    /^application\/json\b/,
+    `4xx without application/json: ${context} -> ${response.status} ${contentType} ${text}`,
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(response.body.toString('utf8'));
@@ -665,10 +654,7 @@ export async function checkDataDirectory(workspace: Workspace): Promise<{ files:
     assert.ok(!rel.includes('..'), `path with '..' in the data directory: ${rel}`);
     assert.ok(description.startsWith('dir') || description.startsWith('file'), `unexpected ${description}: ${rel}`);
     if (!description.startsWith('file')) {
-      assert.ok(
-        /^(?:blobs|uploads)(?:\/|$)/.test(rel),
-        `unexpected directory in the data directory: ${rel}`,
-      );
+      assert.ok(/^(?:blobs|uploads)(?:\/|$)/.test(rel), `unexpected directory in the data directory: ${rel}`);
       continue;
     }
     files++;

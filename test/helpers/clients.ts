@@ -39,9 +39,7 @@ export class ClientCommandError extends Error {
   readonly stderr: string;
 
   constructor(command: string, exitCode: number | string | null, stdout: string, stderr: string, reason: string) {
-    super(
-      `${command}\n  ${reason}\n--- stderr (tail) ---\n${tail(stderr)}\n--- stdout (tail) ---\n${tail(stdout)}`,
-    );
+    super(`${command}\n  ${reason}\n--- stderr (tail) ---\n${tail(stderr)}\n--- stdout (tail) ---\n${tail(stdout)}`);
     this.name = 'ClientCommandError';
     this.command = command;
     this.exitCode = exitCode;
@@ -137,10 +135,7 @@ export interface ImageIndex {
   readonly manifests: readonly Descriptor[];
 }
 
-const INDEX_TYPES = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -164,9 +159,7 @@ function toDescriptor(value: unknown, where: string): Descriptor {
     };
   }
   if (isRecord(annotations)) {
-    const strings = Object.entries(annotations).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    );
+    const strings = Object.entries(annotations).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
     descriptor = { ...descriptor, annotations: Object.fromEntries(strings) };
   }
   return descriptor;
@@ -361,24 +354,13 @@ export class ContainerClients {
     // registries are plain HTTP; the commands also pass --tls-verify=false explicitly.
     await writeFile(
       this.registriesConf,
-      [
-        'unqualified-search-registries = []',
-        '',
-        '[[registry]]',
-        'location = "127.0.0.1"',
-        'insecure = true',
-        '',
-      ].join('\n'),
+      ['unqualified-search-registries = []', '', '[[registry]]', 'location = "127.0.0.1"', 'insecure = true', ''].join('\n'),
     );
     await writeFile(
       join(containersConfig, 'storage.conf'),
-      [
-        '[storage]',
-        'driver = "vfs"',
-        `graphroot = ${JSON.stringify(this.root)}`,
-        `runroot = ${JSON.stringify(this.runroot)}`,
-        '',
-      ].join('\n'),
+      ['[storage]', 'driver = "vfs"', `graphroot = ${JSON.stringify(this.root)}`, `runroot = ${JSON.stringify(this.runroot)}`, ''].join(
+        '\n',
+      ),
     );
     await writeFile(
       join(containersConfig, 'containers.conf'),
@@ -548,11 +530,7 @@ export class ContainerClients {
   }
 
   /** buildah manifest push --all of a local list to "host:port/repo:tag"; returns the list digest. */
-  async buildahManifestPush(
-    list: string,
-    destination: string,
-    options: { readonly format?: 'oci' | 'v2s2' } = {},
-  ): Promise<PushResult> {
+  async buildahManifestPush(list: string, destination: string, options: { readonly format?: 'oci' | 'v2s2' } = {}): Promise<PushResult> {
     const digestFile = join(await this.scratchDir('digest'), 'digest');
     const result = await this.buildah([
       'manifest',
@@ -690,19 +668,13 @@ export async function readDirImage(path: string): Promise<DirImage> {
  * Unpacks the layers of a dir: layout, in order, into `destination` (GNU tar detects gzip by
  * itself), and returns the requested files. Whiteouts are not interpreted: test images have none.
  */
-export async function readDirImageFiles(
-  path: string,
-  destination: string,
-  files: readonly string[],
-): Promise<Map<string, Buffer>> {
+export async function readDirImageFiles(path: string, destination: string, files: readonly string[]): Promise<Map<string, Buffer>> {
   const image = await readDirImage(path);
   await mkdir(destination, { recursive: true });
   for (const layer of image.layers) {
-    await runCommand(
-      'tar',
-      ['-x', '-f', join(path, digestHex(layer.digest)), '-C', destination, '--no-same-owner'],
-      { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    );
+    await runCommand('tar', ['-x', '-f', join(path, digestHex(layer.digest)), '-C', destination, '--no-same-owner'], {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    });
   }
   const result = new Map<string, Buffer>();
   for (const file of files) result.set(file, await readFile(join(destination, file)));

@@ -82,15 +82,23 @@ async function startCluster(): Promise<TestPostgres> {
     const child = spawn(
       join(bin, 'postgres'),
       [
-        '-D', dataDir,
-        '-k', dir,
-        '-h', '127.0.0.1',
-        '-p', String(port),
+        '-D',
+        dataDir,
+        '-k',
+        dir,
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
         // A throwaway cluster: durability buys nothing and costs seconds per test file.
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'max_connections=200',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
       ],
       { cwd: dir, env, stdio: ['ignore', log, log], ...owner },
     );
@@ -222,9 +230,7 @@ class Databases {
       const client = new pg.Client({ connectionString: this.adminUrl });
       client.on('error', () => {});
       await client.connect();
-      const { rows } = await client.query<{ version: string }>(
-        `SELECT current_setting('server_version_num') AS version`,
-      );
+      const { rows } = await client.query<{ version: string }>(`SELECT current_setting('server_version_num') AS version`);
       return { client, fileCopy: Number(rows[0]?.version) >= 150000 };
     })();
     return this.admin;
@@ -268,7 +274,6 @@ function userIds(user: string): { uid: number; gid: number } {
   const id = (flag: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
 }
-
 
 function stderrOf(error: unknown): string {
   if (error && typeof error === 'object' && 'stderr' in error) {

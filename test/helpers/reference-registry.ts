@@ -70,7 +70,12 @@ async function startOnce(dir: string, options: ReferenceRegistryOptions): Promis
   const configFile = join(dir, 'config.yml');
   await writeFile(
     configFile,
-    referenceConfig({ rootDirectory: join(dir, 'data'), port, deleteEnabled: true, ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}) }),
+    referenceConfig({
+      rootDirectory: join(dir, 'data'),
+      port,
+      deleteEnabled: true,
+      ...(options.htpasswd ? { htpasswd: options.htpasswd } : {}),
+    }),
   );
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const collected: string[] = [];

@@ -51,17 +51,14 @@ export interface TestRegistry {
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
 
-export const testTarget: 'berth' | 'reference' =
-  process.env.BERTH_TEST_TARGET === 'reference' ? 'reference' : 'berth';
+export const testTarget: 'berth' | 'reference' = process.env.BERTH_TEST_TARGET === 'reference' ? 'reference' : 'berth';
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   if (options.tls && testTarget === 'reference') {
     throw new Error('the tls option is not supported for the reference registry; skip such tests with BERTH_TEST_TARGET=reference');
   }
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
-  return testTarget === 'reference'
-    ? startReference(dataDir, options)
-    : startBerth(dataDir, options);
+  return testTarget === 'reference' ? startReference(dataDir, options) : startBerth(dataDir, options);
 }
 
 async function startBerth(dataDir: string, options: RegistryOptions): Promise<TestRegistry> {
@@ -83,11 +80,11 @@ async function startBerth(dataDir: string, options: RegistryOptions): Promise<Te
       options.extraConfig ?? '',
     ].join('\n'),
   );
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'serve', '--config', configFile],
-    { cwd: projectRoot, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'serve', '--config', configFile], {
+    cwd: projectRoot,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const collected: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => collected.push(chunk.toString()));
   const url = await new Promise<string>((resolveUrl, reject) => {

@@ -74,9 +74,7 @@ export async function startS3(): Promise<TestS3> {
       backend,
       startSeconds: (Date.now() - started) / 1000,
       stop: () => {
-        stopped ??= run('bash', [join(servicesDir, 'stop-s3.sh'), String(port), '--purge'], 120_000).then(
-          () => undefined,
-        );
+        stopped ??= run('bash', [join(servicesDir, 'stop-s3.sh'), String(port), '--purge'], 120_000).then(() => undefined);
         return stopped;
       },
     };

@@ -211,12 +211,20 @@ describe('admin API: users', () => {
   });
 
   it('refuses a duplicate (409), bad names, short or overlong passwords and malformed bodies (400), large bodies (413)', async () => {
-    expectStatus(await call('POST', '/api/v1/users', { as: 'root', body: { name: 'alice', password: 'another-pass' } }), 409, 'ALREADY_EXISTS');
+    expectStatus(
+      await call('POST', '/api/v1/users', { as: 'root', body: { name: 'alice', password: 'another-pass' } }),
+      409,
+      'ALREADY_EXISTS',
+    );
     for (const name of ['Alice', '-x', '', 'a'.repeat(65), 'a/b', 'a b', '../etc']) {
       expectStatus(await call('POST', '/api/v1/users', { as: 'root', body: { name, password: 'long-enough' } }), 400, 'INVALID_REQUEST');
     }
     expectStatus(await call('POST', '/api/v1/users', { as: 'root', body: { name: 'eve', password: 'short' } }), 400, 'INVALID_REQUEST');
-    expectStatus(await call('POST', '/api/v1/users', { as: 'root', body: { name: 'eve', password: 'x'.repeat(73) } }), 400, 'INVALID_REQUEST');
+    expectStatus(
+      await call('POST', '/api/v1/users', { as: 'root', body: { name: 'eve', password: 'x'.repeat(73) } }),
+      400,
+      'INVALID_REQUEST',
+    );
     expectStatus(await call('POST', '/api/v1/users', { as: 'root', raw: '{"name": "eve",' }), 400, 'INVALID_REQUEST');
     expectStatus(await call('POST', '/api/v1/users', { as: 'root' }), 400, 'INVALID_REQUEST');
     expectStatus(await call('POST', '/api/v1/users', { as: 'root', body: [] }), 400, 'INVALID_REQUEST');
@@ -247,10 +255,13 @@ describe('admin API: users', () => {
     assert.equal(await store.accounts.getUser('mallory'), undefined);
   });
 
-  it('a user changes their own password; an admin changes anyone\'s', async () => {
+  it("a user changes their own password; an admin changes anyone's", async () => {
     await store.accounts.createUser({ name: 'frank', passwordHash: await hashPassword('frank-password', 4) });
     expectStatus(
-      await call('PUT', '/api/v1/users/frank/password', { auth: basic('frank', 'frank-password'), body: { password: 'frank-new-password' } }),
+      await call('PUT', '/api/v1/users/frank/password', {
+        auth: basic('frank', 'frank-password'),
+        body: { password: 'frank-new-password' },
+      }),
       204,
     );
     expectStatus(await call('GET', '/api/v1/me', { auth: basic('frank', 'frank-password') }), 401, 'UNAUTHORIZED');
@@ -258,7 +269,11 @@ describe('admin API: users', () => {
     expectStatus(await call('PUT', '/api/v1/users/frank/password', { as: 'root', body: { password: 'set-by-admin' } }), 204);
     expectStatus(await call('GET', '/api/v1/me', { auth: basic('frank', 'set-by-admin') }), 200);
     expectStatus(await call('PUT', '/api/v1/users/frank/password', { as: 'root', body: { password: 'short' } }), 400, 'INVALID_REQUEST');
-    expectStatus(await call('PUT', '/api/v1/users/nobody/password', { as: 'root', body: { password: 'long-enough' } }), 404, 'RESOURCE_UNKNOWN');
+    expectStatus(
+      await call('PUT', '/api/v1/users/nobody/password', { as: 'root', body: { password: 'long-enough' } }),
+      404,
+      'RESOURCE_UNKNOWN',
+    );
     expectStatus(await call('PUT', '/api/v1/users/frank/password', { as: 'root', body: {} }), 400, 'INVALID_REQUEST');
   });
 });
@@ -301,10 +316,16 @@ describe('admin API: teams', () => {
     await store.accounts.addTeamMember('ops', 'alice');
     const mine = await call('GET', '/api/v1/teams', { as: 'alice' });
     expectStatus(mine, 200);
-    assert.deepEqual((mine.body as { teams: { name: string }[] }).teams.map((t) => t.name), ['devs', 'ops']);
+    assert.deepEqual(
+      (mine.body as { teams: { name: string }[] }).teams.map((t) => t.name),
+      ['devs', 'ops'],
+    );
     assert.deepEqual(((await call('GET', '/api/v1/teams', { as: 'bob' })).body as { teams: unknown[] }).teams, []);
     const all = (await call('GET', '/api/v1/teams', { as: 'root' })).body as { teams: { name: string }[] };
-    assert.deepEqual(all.teams.map((t) => t.name), ['devs', 'ops']);
+    assert.deepEqual(
+      all.teams.map((t) => t.name),
+      ['devs', 'ops'],
+    );
 
     expectStatus(await call('GET', '/api/v1/teams/ops', { as: 'alice' }), 200);
     expectStatus(await call('GET', '/api/v1/teams/ops', { as: 'bob' }), 403, 'DENIED');
@@ -330,9 +351,21 @@ describe('admin API: namespaces and grants', () => {
     expectStatus(grant, 200);
     assert.deepEqual(grant.body, { kind: 'user', subject: 'alice', role: 'admin' });
     expectStatus(await call('PUT', '/api/v1/namespaces/team-a/grants/team/devs', { as: 'root', body: { role: 'push' } }), 200);
-    expectStatus(await call('PUT', '/api/v1/namespaces/team-a/grants/team/ghosts', { as: 'root', body: { role: 'push' } }), 404, 'RESOURCE_UNKNOWN');
-    expectStatus(await call('PUT', '/api/v1/namespaces/team-a/grants/user/bob', { as: 'root', body: { role: 'owner' } }), 400, 'INVALID_REQUEST');
-    expectStatus(await call('PUT', '/api/v1/namespaces/team-a/grants/robot/bob', { as: 'root', body: { role: 'pull' } }), 400, 'INVALID_REQUEST');
+    expectStatus(
+      await call('PUT', '/api/v1/namespaces/team-a/grants/team/ghosts', { as: 'root', body: { role: 'push' } }),
+      404,
+      'RESOURCE_UNKNOWN',
+    );
+    expectStatus(
+      await call('PUT', '/api/v1/namespaces/team-a/grants/user/bob', { as: 'root', body: { role: 'owner' } }),
+      400,
+      'INVALID_REQUEST',
+    );
+    expectStatus(
+      await call('PUT', '/api/v1/namespaces/team-a/grants/robot/bob', { as: 'root', body: { role: 'pull' } }),
+      400,
+      'INVALID_REQUEST',
+    );
 
     const grants = await call('GET', '/api/v1/namespaces/team-a/grants', { as: 'root' });
     expectStatus(grants, 200);
@@ -408,7 +441,10 @@ describe('admin API: tokens', () => {
     const listed = await call('GET', '/api/v1/tokens', { as: 'alice' });
     expectStatus(listed, 200);
     const tokens = (listed.body as { tokens: Record<string, unknown>[] }).tokens;
-    assert.deepEqual(tokens.map((t) => t.id), [token.id]);
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      [token.id],
+    );
     assert.equal(tokens[0]?.token, undefined, 'the secret is never listed');
     assert.ok(!listed.text.includes(token.token.slice(23)), 'no part of the secret is listed');
     assert.equal(tokens[0]?.expired, false);
@@ -435,7 +471,11 @@ describe('admin API: tokens', () => {
   it('a user cannot see, revoke or create tokens of another user; an admin can', async () => {
     const bobs = await call('POST', '/api/v1/tokens', {
       as: 'bob',
-      body: { name: 'deploy', scopes: [{ repository: 'team-a/app', actions: ['pull'] }], expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+      body: {
+        name: 'deploy',
+        scopes: [{ repository: 'team-a/app', actions: ['pull'] }],
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      },
     });
     expectStatus(bobs, 201);
     const id = (bobs.body as { id: string }).id;
@@ -452,10 +492,13 @@ describe('admin API: tokens', () => {
       403,
       'DENIED',
     );
-    assert.ok(await store.accounts.getApiToken(id), 'bob\'s token is untouched');
+    assert.ok(await store.accounts.getApiToken(id), "bob's token is untouched");
 
     const forBob = await call('GET', '/api/v1/tokens?user=bob', { as: 'root' });
-    assert.deepEqual((forBob.body as { tokens: { id: string }[] }).tokens.map((t) => t.id), [id]);
+    assert.deepEqual(
+      (forBob.body as { tokens: { id: string }[] }).tokens.map((t) => t.id),
+      [id],
+    );
     const all = await call('GET', '/api/v1/tokens?all=true', { as: 'root' });
     assert.ok((all.body as { tokens: { id: string }[] }).tokens.some((t) => t.id === id));
     const minted = await call('POST', '/api/v1/tokens', {

@@ -78,7 +78,11 @@ describe('permissions managed through the admin API', berthOnly, () => {
   });
 
   it('narrows an API token to its scope, and ends access when the user is deleted', async () => {
-    const created = await call('POST', '/api/v1/tokens', BOB, { name: 'ci', scopes: [{ repository: 'team/ci-*', actions: ['pull', 'push'] }], expiresIn: '24h' });
+    const created = await call('POST', '/api/v1/tokens', BOB, {
+      name: 'ci',
+      scopes: [{ repository: 'team/ci-*', actions: ['pull', 'push'] }],
+      expiresIn: '24h',
+    });
     assert.equal(created.status, 201, JSON.stringify(created.json));
     const secret = (created.json as { token: string }).token;
     assert.match(secret, /^berth_/);

@@ -61,7 +61,12 @@ interface Fixture {
 }
 
 /** Pushes one image into each repository (and a tag per kind to delete), as `authorization`. */
-async function pushFixture(registry: TestRegistry, authorization: string, repositories: readonly string[], kinds: readonly Kind[]): Promise<Fixture> {
+async function pushFixture(
+  registry: TestRegistry,
+  authorization: string,
+  repositories: readonly string[],
+  kinds: readonly Kind[],
+): Promise<Fixture> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   const layer = randomBytes(500);
   const manifest = Buffer.from(
@@ -95,13 +100,23 @@ interface Cell {
 
 const CELLS: readonly Cell[] = [
   { name: 'GET /v2/', run: (r, _f, _k, a) => call(r, 'GET', '/v2/', a) },
-  { name: 'GET private manifest', run: (r, _f, _k, a) => call(r, 'GET', `/v2/${SECRET_REPO}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }) },
+  {
+    name: 'GET private manifest',
+    run: (r, _f, _k, a) => call(r, 'GET', `/v2/${SECRET_REPO}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }),
+  },
   { name: 'GET private blob', run: (r, f, _k, a) => call(r, 'GET', `/v2/${SECRET_REPO}/blobs/${f.layerDigest}`, a) },
   { name: 'GET private referrers', run: (r, f, _k, a) => call(r, 'GET', `/v2/${SECRET_REPO}/referrers/${f.manifestDigest}`, a) },
-  { name: 'GET ci manifest', run: (r, _f, _k, a) => call(r, 'GET', `/v2/${CI_REPO}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }) },
+  {
+    name: 'GET ci manifest',
+    run: (r, _f, _k, a) => call(r, 'GET', `/v2/${CI_REPO}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }),
+  },
   {
     name: 'PUT ci manifest',
-    run: (r, f, k, a) => call(r, 'PUT', `/v2/${CI_REPO}/manifests/put-${k.toLowerCase()}`, a, { body: f.manifest, headers: { 'content-type': MEDIA.ociManifest } }),
+    run: (r, f, k, a) =>
+      call(r, 'PUT', `/v2/${CI_REPO}/manifests/put-${k.toLowerCase()}`, a, {
+        body: f.manifest,
+        headers: { 'content-type': MEDIA.ociManifest },
+      }),
   },
   { name: 'DELETE ci tag', run: (r, _f, k, a) => call(r, 'DELETE', `/v2/${CI_REPO}/manifests/del-${k.toLowerCase()}`, a) },
   {
@@ -113,7 +128,8 @@ const CELLS: readonly Cell[] = [
   { name: 'GET /api/v1/users', run: (r, _f, _k, a) => call(r, 'GET', '/api/v1/users', a) },
   {
     name: 'POST /api/v1/users (an administrator)',
-    run: (r, _f, k, a) => call(r, 'POST', '/api/v1/users', a, { json: { name: `made-by-${k.toLowerCase()}`, password: 'made-password-1', admin: true } }),
+    run: (r, _f, k, a) =>
+      call(r, 'POST', '/api/v1/users', a, { json: { name: `made-by-${k.toLowerCase()}`, password: 'made-password-1', admin: true } }),
   },
   {
     name: 'PUT /api/v1/users/victim/password',
@@ -121,27 +137,134 @@ const CELLS: readonly Cell[] = [
   },
   {
     name: 'POST /api/v1/tokens (unscoped)',
-    run: (r, _f, k, a) => call(r, 'POST', '/api/v1/tokens', a, { json: { name: `more-${k}`, scopes: [{ repository: '**', actions: ['pull', 'push', 'delete'] }], expiresIn: '1h' } }),
+    run: (r, _f, k, a) =>
+      call(r, 'POST', '/api/v1/tokens', a, {
+        json: { name: `more-${k}`, scopes: [{ repository: '**', actions: ['pull', 'push', 'delete'] }], expiresIn: '1h' },
+      }),
   },
 ];
 
 // A row per cell, a column per kind of credential. Bearer tokens that lack a scope get 401 (so the
 // client may fetch a better token); Basic callers without the right get 403.
 const EXPECTED: Record<string, Partial<Record<Kind, number>>> = {
-  'GET /v2/': { anonymous: 401, password: 200, apiToken: 200, bearerPassword: 200, bearerApiToken: 200, bearerAnonymous: 200, bearerExternal: 200 },
-  'GET private manifest': { anonymous: 401, password: 200, apiToken: 403, bearerPassword: 200, bearerApiToken: 401, bearerAnonymous: 401, bearerExternal: 401 },
-  'GET private blob': { anonymous: 401, password: 200, apiToken: 403, bearerPassword: 200, bearerApiToken: 401, bearerAnonymous: 401, bearerExternal: 401 },
-  'GET private referrers': { anonymous: 401, password: 200, apiToken: 403, bearerPassword: 200, bearerApiToken: 401, bearerAnonymous: 401, bearerExternal: 401 },
-  'GET ci manifest': { anonymous: 401, password: 200, apiToken: 200, bearerPassword: 200, bearerApiToken: 200, bearerAnonymous: 401, bearerExternal: 200 },
-  'PUT ci manifest': { anonymous: 401, password: 201, apiToken: 201, bearerPassword: 201, bearerApiToken: 201, bearerAnonymous: 401, bearerExternal: 201 },
+  'GET /v2/': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 200,
+    bearerPassword: 200,
+    bearerApiToken: 200,
+    bearerAnonymous: 200,
+    bearerExternal: 200,
+  },
+  'GET private manifest': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 403,
+    bearerPassword: 200,
+    bearerApiToken: 401,
+    bearerAnonymous: 401,
+    bearerExternal: 401,
+  },
+  'GET private blob': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 403,
+    bearerPassword: 200,
+    bearerApiToken: 401,
+    bearerAnonymous: 401,
+    bearerExternal: 401,
+  },
+  'GET private referrers': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 403,
+    bearerPassword: 200,
+    bearerApiToken: 401,
+    bearerAnonymous: 401,
+    bearerExternal: 401,
+  },
+  'GET ci manifest': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 200,
+    bearerPassword: 200,
+    bearerApiToken: 200,
+    bearerAnonymous: 401,
+    bearerExternal: 200,
+  },
+  'PUT ci manifest': {
+    anonymous: 401,
+    password: 201,
+    apiToken: 201,
+    bearerPassword: 201,
+    bearerApiToken: 201,
+    bearerAnonymous: 401,
+    bearerExternal: 201,
+  },
   // The API token may pull and push in ci/**, not delete.
-  'DELETE ci tag': { anonymous: 401, password: 202, apiToken: 403, bearerPassword: 202, bearerApiToken: 401, bearerAnonymous: 401, bearerExternal: 401 },
-  'POST mount from private into ci': { anonymous: 401, password: 201, apiToken: 202, bearerPassword: 201, bearerApiToken: 202, bearerAnonymous: 401, bearerExternal: 202 },
-  'GET /api/v1/me': { anonymous: 401, password: 200, apiToken: 200, bearerPassword: 200, bearerApiToken: 200, bearerAnonymous: 401, bearerExternal: 200 },
-  'GET /api/v1/users': { anonymous: 401, password: 200, apiToken: 403, bearerPassword: 403, bearerApiToken: 403, bearerAnonymous: 401, bearerExternal: 403 },
-  'POST /api/v1/users (an administrator)': { anonymous: 401, password: 201, apiToken: 403, bearerPassword: 403, bearerApiToken: 403, bearerAnonymous: 401, bearerExternal: 403 },
-  'PUT /api/v1/users/victim/password': { anonymous: 401, password: 204, apiToken: 403, bearerPassword: 403, bearerApiToken: 403, bearerAnonymous: 401, bearerExternal: 403 },
-  'POST /api/v1/tokens (unscoped)': { anonymous: 401, password: 201, apiToken: 403, bearerPassword: 403, bearerApiToken: 403, bearerAnonymous: 401, bearerExternal: 403 },
+  'DELETE ci tag': {
+    anonymous: 401,
+    password: 202,
+    apiToken: 403,
+    bearerPassword: 202,
+    bearerApiToken: 401,
+    bearerAnonymous: 401,
+    bearerExternal: 401,
+  },
+  'POST mount from private into ci': {
+    anonymous: 401,
+    password: 201,
+    apiToken: 202,
+    bearerPassword: 201,
+    bearerApiToken: 202,
+    bearerAnonymous: 401,
+    bearerExternal: 202,
+  },
+  'GET /api/v1/me': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 200,
+    bearerPassword: 200,
+    bearerApiToken: 200,
+    bearerAnonymous: 401,
+    bearerExternal: 200,
+  },
+  'GET /api/v1/users': {
+    anonymous: 401,
+    password: 200,
+    apiToken: 403,
+    bearerPassword: 403,
+    bearerApiToken: 403,
+    bearerAnonymous: 401,
+    bearerExternal: 403,
+  },
+  'POST /api/v1/users (an administrator)': {
+    anonymous: 401,
+    password: 201,
+    apiToken: 403,
+    bearerPassword: 403,
+    bearerApiToken: 403,
+    bearerAnonymous: 401,
+    bearerExternal: 403,
+  },
+  'PUT /api/v1/users/victim/password': {
+    anonymous: 401,
+    password: 204,
+    apiToken: 403,
+    bearerPassword: 403,
+    bearerApiToken: 403,
+    bearerAnonymous: 401,
+    bearerExternal: 403,
+  },
+  'POST /api/v1/tokens (unscoped)': {
+    anonymous: 401,
+    password: 201,
+    apiToken: 403,
+    bearerPassword: 403,
+    bearerApiToken: 403,
+    bearerAnonymous: 401,
+    bearerExternal: 403,
+  },
 };
 
 /** What /api/v1/me reports for each kind that may call it. */
@@ -162,8 +285,10 @@ async function runMatrix(registry: TestRegistry, fixture: Fixture, credentials: 
       assert.ok(expected !== undefined, `no expectation for ${cell.name} as ${kind}`);
       const answer = await cell.run(registry, fixture, kind, authorization);
       cells++;
-      if (answer.status !== expected) mismatches.push(`${cell.name} as ${kind}: ${answer.status}, expected ${expected} ${answer.text.slice(0, 160)}`);
-      if (answer.status === 401 && !answer.headers.get('www-authenticate')) mismatches.push(`${cell.name} as ${kind}: 401 without a challenge`);
+      if (answer.status !== expected)
+        mismatches.push(`${cell.name} as ${kind}: ${answer.status}, expected ${expected} ${answer.text.slice(0, 160)}`);
+      if (answer.status === 401 && !answer.headers.get('www-authenticate'))
+        mismatches.push(`${cell.name} as ${kind}: 401 without a challenge`);
       if (answer.status >= 400) {
         const body = JSON.parse(answer.text || '{}') as { errors?: { code: string }[] };
         if (!Array.isArray(body.errors) || body.errors.length === 0) mismatches.push(`${cell.name} as ${kind}: no OCI error body`);
@@ -221,7 +346,10 @@ describe('authorization by kind of credential, built-in token server', berthOnly
       ].join('\n'),
     });
     // alice is a registry administrator in the database; her CI token may pull and push in ci/**.
-    for (const [name, admin] of [['alice', true], ['victim', false]] as const) {
+    for (const [name, admin] of [
+      ['alice', true],
+      ['victim', false],
+    ] as const) {
       const created = await call(registry, 'POST', '/api/v1/users', ROOT, { json: { name, password: ALICE_PASSWORD, admin } });
       assert.equal(created.status, 201, created.text);
     }
@@ -271,7 +399,10 @@ describe('authorization by kind of credential, built-in token server', berthOnly
       assert.ok(Array.isArray(listed), `${kind}: ${String(listed)}`);
       assert.ok(!listed.includes(SECRET_REPO), `${kind} lists ${SECRET_REPO}`);
       assert.ok(listed.includes(CI_REPO), `${kind} misses ${CI_REPO}`);
-      assert.ok(listed.every((name) => name.startsWith('ci/')), `${kind}: ${listed.join(', ')}`);
+      assert.ok(
+        listed.every((name) => name.startsWith('ci/')),
+        `${kind}: ${listed.join(', ')}`,
+      );
     }
     assert.deepEqual(await catalog(registry, credentials.get('bearerAnonymous')), []);
     // A mount refused as a mount does not make the private layer readable afterwards.
@@ -280,7 +411,12 @@ describe('authorization by kind of credential, built-in token server', berthOnly
   });
 
   it('refuses to exchange a Bearer token for another one', async () => {
-    const answer = await call(registry, 'GET', `/token?service=berth-kinds&scope=repository:${SECRET_REPO}:pull`, credentials.get('bearerApiToken'));
+    const answer = await call(
+      registry,
+      'GET',
+      `/token?service=berth-kinds&scope=repository:${SECRET_REPO}:pull`,
+      credentials.get('bearerApiToken'),
+    );
     assert.equal(answer.status, 401, answer.text);
   });
 });
@@ -292,7 +428,16 @@ describe('authorization by kind of credential, external token server', berthOnly
 
   async function externalToken(access: unknown[]): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: 'ext-issuer', sub: 'alice', aud: 'ext-service', exp: now + 300, nbf: now - 5, iat: now - 5, jti: randomBytes(8).toString('hex'), access };
+    const claims = {
+      iss: 'ext-issuer',
+      sub: 'alice',
+      aud: 'ext-service',
+      exp: now + 300,
+      nbf: now - 5,
+      iat: now - 5,
+      jti: randomBytes(8).toString('hex'),
+      access,
+    };
     return signToken({ alg: 'RS256', typ: 'JWT', kid: libtrustKeyId(root.publicKey) }, claims, root.privateKey);
   }
 
@@ -301,7 +446,14 @@ describe('authorization by kind of credential, external token server', berthOnly
     const bundle = join(dir, 'root.pem');
     await writeFile(bundle, root.pem);
     registry = await startRegistry({
-      extraConfig: ['auth:', '  token:', '    realm: https://auth.example.test/token', '    service: ext-service', '    issuer: ext-issuer', `    rootcertbundle: ${JSON.stringify(bundle)}`].join('\n'),
+      extraConfig: [
+        'auth:',
+        '  token:',
+        '    realm: https://auth.example.test/token',
+        '    service: ext-service',
+        '    issuer: ext-issuer',
+        `    rootcertbundle: ${JSON.stringify(bundle)}`,
+      ].join('\n'),
     });
     const everything = await externalToken(
       [SECRET_REPO, CI_REPO].map((name) => ({ type: 'repository', name, actions: ['pull', 'push', 'delete'] })),

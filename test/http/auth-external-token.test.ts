@@ -23,10 +23,25 @@ describe('external token server (auth.token)', berthOnly, () => {
 
   function claims(access: unknown[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: 'ext-issuer', sub: 'ci-bot', aud: 'ext-service', exp: now + 300, nbf: now - 5, iat: now - 5, jti: randomBytes(8).toString('hex'), access, ...overrides };
+    return {
+      iss: 'ext-issuer',
+      sub: 'ci-bot',
+      aud: 'ext-service',
+      exp: now + 300,
+      nbf: now - 5,
+      iat: now - 5,
+      jti: randomBytes(8).toString('hex'),
+      access,
+      ...overrides,
+    };
   }
 
-  async function token(access: unknown[], key: KeyObject = root.privateKey, header: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Promise<string> {
+  async function token(
+    access: unknown[],
+    key: KeyObject = root.privateKey,
+    header: Record<string, unknown> = {},
+    overrides: Record<string, unknown> = {},
+  ): Promise<string> {
     return signToken({ alg: 'RS256', typ: 'JWT', kid: libtrustKeyId(root.publicKey), ...header }, claims(access, overrides), key);
   }
 
@@ -59,7 +74,10 @@ describe('external token server (auth.token)', berthOnly, () => {
   it('challenges with the external realm and service', async () => {
     const response = await call('GET', '/v2/team/app/tags/list');
     assert.equal(response.status, 401);
-    assert.equal(response.headers.get('www-authenticate'), `Bearer realm="${REALM}",service="ext-service",scope="repository:team/app:pull"`);
+    assert.equal(
+      response.headers.get('www-authenticate'),
+      `Bearer realm="${REALM}",service="ext-service",scope="repository:team/app:pull"`,
+    );
     assert.equal(((await response.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
     assert.equal((await call('GET', '/token')).status, 404, 'no token server of its own in this mode');
   });

@@ -139,7 +139,10 @@ const CELLS: readonly Cell[] = [
   { name: 'GET /v2/', run: (r, _f, _id, a) => call(r, 'GET', '/v2/', a) },
   { name: 'GET tags', run: (r, _f, _id, a) => call(r, 'GET', `/v2/${PRIVATE}/tags/list`, a) },
   { name: 'GET tags of a missing private repo', run: (r, _f, _id, a) => call(r, 'GET', '/v2/private/missing/tags/list', a) },
-  { name: 'GET manifest', run: (r, _f, _id, a) => call(r, 'GET', `/v2/${PRIVATE}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }) },
+  {
+    name: 'GET manifest',
+    run: (r, _f, _id, a) => call(r, 'GET', `/v2/${PRIVATE}/manifests/v1`, a, { headers: { accept: MEDIA.ociManifest } }),
+  },
   { name: 'HEAD manifest', run: (r, f, _id, a) => call(r, 'HEAD', `/v2/${PRIVATE}/manifests/${f.manifest.digest}`, a) },
   {
     name: 'PUT manifest',
@@ -154,7 +157,8 @@ const CELLS: readonly Cell[] = [
   { name: 'GET upload status', run: (r, f, id, a) => call(r, 'GET', f.session.get(id) ?? '', a) },
   {
     name: 'PATCH upload',
-    run: (r, f, id, a) => call(r, 'PATCH', f.session.get(id) ?? '', a, { body: 'abc', headers: { 'content-type': 'application/octet-stream' } }),
+    run: (r, f, id, a) =>
+      call(r, 'PATCH', f.session.get(id) ?? '', a, { body: 'abc', headers: { 'content-type': 'application/octet-stream' } }),
   },
   {
     name: 'PUT upload',
@@ -173,7 +177,15 @@ const CELLS: readonly Cell[] = [
 const BASIC: Record<string, Expectation> = {
   'GET /v2/': { anonymous: 401, wrongPassword: 401, outsider: 200, puller: 200, pusher: 200, deleter: 200, admin: 200 },
   'GET tags': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 200, pusher: 200, deleter: 200, admin: 200 },
-  'GET tags of a missing private repo': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 404, pusher: 404, deleter: 404, admin: 404 },
+  'GET tags of a missing private repo': {
+    anonymous: 401,
+    wrongPassword: 401,
+    outsider: 403,
+    puller: 404,
+    pusher: 404,
+    deleter: 404,
+    admin: 404,
+  },
   'GET manifest': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 200, pusher: 200, deleter: 200, admin: 200 },
   'HEAD manifest': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 200, pusher: 200, deleter: 200, admin: 200 },
   'PUT manifest': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 403, pusher: 201, deleter: 201, admin: 201 },
@@ -188,7 +200,15 @@ const BASIC: Record<string, Expectation> = {
   'DELETE upload': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 403, pusher: 204, deleter: 204, admin: 204 },
   'GET referrers': { anonymous: 401, wrongPassword: 401, outsider: 403, puller: 200, pusher: 200, deleter: 200, admin: 200 },
   // The outsider may push to sandbox but not read private: the mount becomes an upload (202).
-  'POST mount from private into sandbox': { anonymous: 401, wrongPassword: 401, outsider: 202, puller: 201, pusher: 201, deleter: 201, admin: 201 },
+  'POST mount from private into sandbox': {
+    anonymous: 401,
+    wrongPassword: 401,
+    outsider: 202,
+    puller: 201,
+    pusher: 201,
+    deleter: 201,
+    admin: 201,
+  },
 };
 
 /** Token mode: everything a token does not grant is 401, so the client can fetch a better one. */
@@ -219,7 +239,8 @@ async function runMatrix(
       const expected = row[id];
       assert.ok(expected !== undefined, `no expectation for ${cell.name} as ${id}`);
       const result = await cell.run(registry, fixture, id, authorization);
-      if (result.status !== expected) mismatches.push(`${cell.name} as ${id}: ${result.status}, expected ${expected} ${result.text.slice(0, 200)}`);
+      if (result.status !== expected)
+        mismatches.push(`${cell.name} as ${id}: ${result.status}, expected ${expected} ${result.text.slice(0, 200)}`);
       if (result.status === 401) {
         if (!result.headers.get('www-authenticate')) mismatches.push(`${cell.name} as ${id}: 401 without WWW-Authenticate`);
       }
@@ -279,7 +300,10 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
       await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?mount=${fixture.layer.digest}&from=${PRIVATE}`, admin);
       const configBlob = JSON.parse(manifest.toString()).config.digest as string;
       await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?mount=${configBlob}&from=${PRIVATE}`, admin);
-      const put = await call(registry, 'PUT', `/v2/${repo}/manifests/latest`, admin, { body: manifest, headers: { 'content-type': MEDIA.ociManifest } });
+      const put = await call(registry, 'PUT', `/v2/${repo}/manifests/latest`, admin, {
+        body: manifest,
+        headers: { 'content-type': MEDIA.ociManifest },
+      });
       assert.equal(put.status, 201, put.text);
     }
     const catalog = async (authorization: string | undefined): Promise<string[]> => {
@@ -307,7 +331,9 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
   });
 
   it('lets anonymous callers pull public repositories, but never with wrong credentials', async () => {
-    const anonymous = await call(registry, 'GET', '/v2/public/tool/manifests/latest', undefined, { headers: { accept: MEDIA.ociManifest } });
+    const anonymous = await call(registry, 'GET', '/v2/public/tool/manifests/latest', undefined, {
+      headers: { accept: MEDIA.ociManifest },
+    });
     assert.equal(anonymous.status, 200, anonymous.text);
     const wrong = await call(registry, 'GET', '/v2/public/tool/manifests/latest', basicAuthorization('outsider', 'nope'));
     assert.equal(wrong.status, 401);
@@ -325,7 +351,12 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
   async function tokenFor(user: User | undefined, scopes: readonly string[]): Promise<string> {
     const query = new URLSearchParams({ service: 'berth-test' });
     for (const scope of scopes) query.append('scope', scope);
-    const result = await call(registry, 'GET', `/token?${query}`, user === undefined ? undefined : basicAuthorization(user, PASSWORDS[user]));
+    const result = await call(
+      registry,
+      'GET',
+      `/token?${query}`,
+      user === undefined ? undefined : basicAuthorization(user, PASSWORDS[user]),
+    );
     assert.equal(result.status, 200, result.text);
     return (JSON.parse(result.text) as { token: string }).token;
   }
@@ -396,7 +427,11 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
   });
 
   it('grants the intersection of what was asked and what is allowed', async () => {
-    const token = await tokenFor('puller', [`repository:${PRIVATE}:pull,push,delete`, 'repository:sandbox/x:push', 'repository:other/y:pull']);
+    const token = await tokenFor('puller', [
+      `repository:${PRIVATE}:pull,push,delete`,
+      'repository:sandbox/x:push',
+      'repository:other/y:pull',
+    ]);
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
     assert.deepEqual(claims['access'], [
       { type: 'repository', name: PRIVATE, actions: ['pull'] },
@@ -451,7 +486,12 @@ describe('authorization matrix, token mode (built-in token server)', berthOnly, 
     assert.equal(grant.scope, `repository:${PRIVATE}:pull,push`);
     assert.ok(grant.refresh_token);
     const refreshed = await call(registry, 'POST', '/token', undefined, {
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: grant.refresh_token, service: 'berth-test', scope: `repository:${PRIVATE}:pull` }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: grant.refresh_token,
+        service: 'berth-test',
+        scope: `repository:${PRIVATE}:pull`,
+      }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     assert.equal(refreshed.status, 200, refreshed.text);

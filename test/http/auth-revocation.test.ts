@@ -20,10 +20,19 @@ const ROOT = basicAuthorization('root', 'root-password');
 /** docs/security.md promises "within 2 seconds" on other replicas; the test allows slack for a busy machine. */
 const OTHER_REPLICA_DEADLINE_MS = 10_000;
 
-async function call(registry: TestRegistry, method: string, path: string, authorization?: string, json?: unknown): Promise<{ status: number; text: string }> {
+async function call(
+  registry: TestRegistry,
+  method: string,
+  path: string,
+  authorization?: string,
+  json?: unknown,
+): Promise<{ status: number; text: string }> {
   const response = await fetch(new URL(path, registry.url), {
     method,
-    headers: { ...(authorization === undefined ? {} : { authorization }), ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(authorization === undefined ? {} : { authorization }),
+      ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(json === undefined ? {} : { body: JSON.stringify(json) }),
   });
   return { status: response.status, text: await response.text() };
@@ -54,7 +63,12 @@ async function createUser(registry: TestRegistry, name: string, password: string
 }
 
 async function createApiToken(registry: TestRegistry, owner: string): Promise<{ id: string; authorization: string }> {
-  const created = await call(registry, 'POST', '/api/v1/tokens', ROOT, { name: 'ci', user: owner, scopes: [{ repository: 'team/**', actions: ['pull', 'push'] }], expiresIn: '1h' });
+  const created = await call(registry, 'POST', '/api/v1/tokens', ROOT, {
+    name: 'ci',
+    user: owner,
+    scopes: [{ repository: 'team/**', actions: ['pull', 'push'] }],
+    expiresIn: '1h',
+  });
   assert.equal(created.status, 201, created.text);
   const { id, token } = JSON.parse(created.text) as { id: string; token: string };
   return { id, authorization: basicAuthorization(owner, token) };
@@ -89,7 +103,12 @@ function config(htpasswd: string): string {
 
 async function writeHtpasswd(dir: string, users: Record<string, string>): Promise<string> {
   const file = join(dir, 'htpasswd');
-  await writeFile(file, Object.entries(users).map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}\n`).join(''));
+  await writeFile(
+    file,
+    Object.entries(users)
+      .map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}\n`)
+      .join(''),
+  );
   return file;
 }
 
@@ -179,7 +198,8 @@ describe('revocation across replicas sharing PostgreSQL', berthOnly, () => {
     const token = await createApiToken(first, 'grace');
     const derived = await bearer(second, token.authorization, 'repository:team/app:pull,push');
     // Every credential is used (and so remembered) on the second replica first.
-    for (const authorization of [grace, heidi, ivan, token.authorization, derived]) assert.equal(await push(second, 'team/app', authorization), 201);
+    for (const authorization of [grace, heidi, ivan, token.authorization, derived])
+      assert.equal(await push(second, 'team/app', authorization), 201);
 
     assert.equal((await call(first, 'DELETE', `/api/v1/tokens/${token.id}`, ROOT)).status, 204);
     assert.equal((await call(first, 'PUT', '/api/v1/users/grace/password', ROOT, { password: 'grace-password-2' })).status, 204);

@@ -3,16 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import {
-  ACCEPT_ALL_MANIFESTS,
-  assertOciError,
-  headWireBytes,
-  pushBlob,
-  pushImage,
-  randomBlob,
-  sha256,
-  uniqueRepo,
-} from './support.js';
+import { ACCEPT_ALL_MANIFESTS, assertOciError, headWireBytes, pushBlob, pushImage, randomBlob, sha256, uniqueRepo } from './support.js';
 
 describe('base API', { timeout: 120_000 }, () => {
   let registry: TestRegistry;
@@ -51,10 +42,7 @@ describe('base API', { timeout: 120_000 }, () => {
   it('HEAD on an unknown blob answers 404 and sends no body', async () => {
     const repo = uniqueRepo('base');
     await pushBlob(registry.url, repo, randomBlob(10));
-    const { head, after } = await headWireBytes(
-      registry.url,
-      `/v2/${repo}/blobs/${sha256(randomBlob(16))}`,
-    );
+    const { head, after } = await headWireBytes(registry.url, `/v2/${repo}/blobs/${sha256(randomBlob(16))}`);
     assert.match(head, /^HTTP\/1\.1 404 /);
     assert.equal(after.length, 0);
   });
@@ -82,14 +70,12 @@ describe('base API', { timeout: 120_000 }, () => {
     assert.equal(after.length, 0);
   });
 
-  it(
-    'an unknown path under /v2/ answers 404 with an OCI error body',
-    { skip: testTarget === 'reference' && 'Distribution answers a plain-text 404 page' },
-    async () => {
-      // The spec fixes no code for an unknown route; assert the status and the body's shape.
-      for (const path of ['/v2/foo/bar/unknown', '/v2/foo/blobs', '/v2/_nothing']) {
-        await assertOciError(await fetch(`${registry.url}${path}`), 404, undefined);
-      }
-    },
-  );
+  it('an unknown path under /v2/ answers 404 with an OCI error body', {
+    skip: testTarget === 'reference' && 'Distribution answers a plain-text 404 page',
+  }, async () => {
+    // The spec fixes no code for an unknown route; assert the status and the body's shape.
+    for (const path of ['/v2/foo/bar/unknown', '/v2/foo/blobs', '/v2/_nothing']) {
+      await assertOciError(await fetch(`${registry.url}${path}`), 404, undefined);
+    }
+  });
 });

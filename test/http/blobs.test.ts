@@ -3,17 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import {
-  EMPTY_BLOB_DIGEST,
-  assertOciError,
-  pushBlob,
-  randomBlob,
-  sha256,
-  sha512,
-  startUpload,
-  uniqueRepo,
-  withQuery,
-} from './support.js';
+import { EMPTY_BLOB_DIGEST, assertOciError, pushBlob, randomBlob, sha256, sha512, startUpload, uniqueRepo, withQuery } from './support.js';
 
 describe('blobs', { timeout: 120_000 }, () => {
   let registry: TestRegistry;
@@ -135,11 +125,7 @@ describe('blobs', { timeout: 120_000 }, () => {
   });
 
   it('a blob in an unknown repository answers 404 BLOB_UNKNOWN', async () => {
-    await assertOciError(
-      await fetch(`${registry.url}/v2/${uniqueRepo('never')}/blobs/${digest}`),
-      404,
-      'BLOB_UNKNOWN',
-    );
+    await assertOciError(await fetch(`${registry.url}/v2/${uniqueRepo('never')}/blobs/${digest}`), 404, 'BLOB_UNKNOWN');
   });
 
   // [label, digest, whether Distribution 2.8 answers it with a route 404 instead of 400]
@@ -153,17 +139,15 @@ describe('blobs', { timeout: 120_000 }, () => {
     ['empty hex', 'sha256:', true],
   ];
   for (const [label, bad, referenceRoutes404] of invalidDigests) {
-    it(
-      `an invalid digest (${label}) answers 400 DIGEST_INVALID on GET and HEAD`,
-      { skip: testTarget === 'reference' && referenceRoutes404 && 'Distribution routes this to 404' },
-      async () => {
-        const url = `${registry.url}/v2/${repo}/blobs/${bad}`;
-        await assertOciError(await fetch(url), 400, 'DIGEST_INVALID');
-        const head = await fetch(url, { method: 'HEAD' });
-        assert.equal(head.status, 400);
-        assert.equal((await head.arrayBuffer()).byteLength, 0);
-      },
-    );
+    it(`an invalid digest (${label}) answers 400 DIGEST_INVALID on GET and HEAD`, {
+      skip: testTarget === 'reference' && referenceRoutes404 && 'Distribution routes this to 404',
+    }, async () => {
+      const url = `${registry.url}/v2/${repo}/blobs/${bad}`;
+      await assertOciError(await fetch(url), 400, 'DIGEST_INVALID');
+      const head = await fetch(url, { method: 'HEAD' });
+      assert.equal(head.status, 400);
+      assert.equal((await head.arrayBuffer()).byteLength, 0);
+    });
   }
 
   describe('sha512', () => {
@@ -186,17 +170,15 @@ describe('blobs', { timeout: 120_000 }, () => {
       assert.equal(head.headers.get('content-length'), String(bytes.length));
     });
 
-    it(
-      'Docker-Content-Digest echoes the sha512 digest',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 answers with the sha256 digest' },
-      async () => {
-        for (const method of ['GET', 'HEAD']) {
-          const response = await fetch(url(), { method });
-          await response.arrayBuffer();
-          assert.equal(response.headers.get('docker-content-digest'), digest512, method);
-        }
-      },
-    );
+    it('Docker-Content-Digest echoes the sha512 digest', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 answers with the sha256 digest',
+    }, async () => {
+      for (const method of ['GET', 'HEAD']) {
+        const response = await fetch(url(), { method });
+        await response.arrayBuffer();
+        assert.equal(response.headers.get('docker-content-digest'), digest512, method);
+      }
+    });
 
     it('a sha512 digest that does not match the bytes is refused', async () => {
       const upload = await startUpload(registry.url, repo512);

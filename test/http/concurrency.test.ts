@@ -130,9 +130,7 @@ describe('concurrency', { timeout: 300_000 }, () => {
     it(`${CLIENTS} clients into one repository: all 201, the blob reads back byte for byte`, async () => {
       const repo = uniqueRepo('concurrency');
       const data = randomBlob(1024 * 1024 + 17);
-      const answers = await Promise.all(
-        Array.from({ length: CLIENTS }, (_, i) => pushStyle(registry.url, repo, data, i)),
-      );
+      const answers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => pushStyle(registry.url, repo, data, i)));
       answers.forEach((answer, i) => assert.equal(answer.status, 201, `client ${i}: ${answer.text}`));
       for (const answer of answers) assert.equal(answer.headers.get('docker-content-digest'), sha256(data));
       await assertBlobReads(registry.url, repo, data);
@@ -185,110 +183,103 @@ describe('concurrency', { timeout: 300_000 }, () => {
     assert.deepEqual(await listTagsOf(registry.url, repo), ['latest']);
   });
 
-  it(
-    'pulls of a tag while it moves between two manifests always get one of them, whole',
-    {
-      skip:
-        testTarget === 'reference' &&
-        'the reference answers some GETs 500 UNKNOWN while the tag is being moved',
-    },
-    async (t) => {
+  it('pulls of a tag while it moves between two manifests always get one of them, whole', {
+    skip: testTarget === 'reference' && 'the reference answers some GETs 500 UNKNOWN while the tag is being moved',
+  }, async (t) => {
+    const repo = uniqueRepo('concurrency');
+    const pair: BuiltManifest[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+      const manifest = ociManifest(config, layers);
+      await pushManifest(registry.url, repo, manifest.digest, manifest);
+      pair.push(manifest);
+    }
+    const [first, second] = pair;
+    assert.ok(first && second);
+    await pushManifest(registry.url, repo, 'moving', first);
+
+    const byDigest = new Map(pair.map((manifest) => [manifest.digest, manifest]));
+    const seen = new Map<string, number>();
+    let pushing = true;
+    const pusher = (async () => {
+      try {
+        for (let i = 0; i < 100; i++) {
+          const target = i % 2 === 0 ? second : first;
+          const { response, text } = await putManifest(registry.url, repo, 'moving', target);
+          assert.equal(response.status, 201, `PUT ${i}: ${text}`);
+        }
+      } finally {
+        pushing = false;
+      }
+    })();
+    const puller = (async () => {
+      let pullsWhilePushing = 0;
+      for (let i = 0; i < 200; i++) {
+        const duringPush = pushing;
+        const response = await fetch(`${registry.url}/v2/${repo}/manifests/moving`, {
+          headers: { accept: ACCEPT_ALL_MANIFESTS },
+        });
+        const body = Buffer.from(await response.arrayBuffer());
+        assert.equal(response.status, 200, `GET ${i}: ${body.toString()}`);
+        const digest = response.headers.get('docker-content-digest') ?? '';
+        const expected = byDigest.get(digest);
+        assert.ok(expected, `GET ${i}: Docker-Content-Digest ${digest} is neither manifest`);
+        assert.ok(body.equals(expected.bytes), `GET ${i}: the bytes are not those of ${digest}`);
+        assert.equal(response.headers.get('content-length'), String(expected.bytes.length));
+        seen.set(digest, (seen.get(digest) ?? 0) + 1);
+        if (duringPush) pullsWhilePushing++;
+      }
+      return pullsWhilePushing;
+    })();
+    const [, pullsWhilePushing] = await Promise.all([pusher, puller]);
+    assert.equal(
+      [...seen.values()].reduce((a, b) => a + b, 0),
+      200,
+    );
+    // Not a timing assertion: only a note that the two loops overlapped at all.
+    assert.ok(pullsWhilePushing > 0, 'no pull ran while the tag was moving');
+    t.diagnostic(`pulls while pushing: ${pullsWhilePushing}; first ${seen.get(first.digest) ?? 0}, second ${seen.get(second.digest) ?? 0}`);
+    const final = await fetchManifest(registry.url, repo, 'moving');
+    assert.equal(final.digest, first.digest, 'the last PUT (i = 99) moved the tag back to the first manifest');
+  });
+
+  it('a blob DELETE racing a manifest PUT that references the blob: never both succeed', {
+    skip: testTarget === 'reference' && 'Berth-only: BLOB_REFERENCED (the reference unlinks referenced blobs)',
+  }, async (t) => {
+    const outcomes = new Map<string, number>();
+    const violations: string[] = [];
+    for (let round = 0; round < 20; round++) {
       const repo = uniqueRepo('concurrency');
-      const pair: BuiltManifest[] = [];
-      for (let i = 0; i < 2; i++) {
-        const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
-        const manifest = ociManifest(config, layers);
-        await pushManifest(registry.url, repo, manifest.digest, manifest);
-        pair.push(manifest);
+      const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+      const layer = layers[0];
+      assert.ok(layer);
+      const victim = round % 2 === 0 ? config : layer;
+      const manifest = ociManifest(config, layers);
+      // The DELETE is a smaller request than the PUT; starting it 0 to 4 ms later makes it
+      // land at different points of the PUT's handling across rounds.
+      const [put, del] = await Promise.all([
+        putManifest(registry.url, repo, 'v1', manifest),
+        new Promise((resolve) => setTimeout(resolve, round % 5)).then(() =>
+          send(`${registry.url}/v2/${repo}/blobs/${victim.digest}`, { method: 'DELETE' }),
+        ),
+      ]);
+      const head = await fetch(`${registry.url}/v2/${repo}/blobs/${victim.digest}`, { method: 'HEAD' });
+      await head.arrayBuffer();
+      const outcome = `PUT ${put.response.status}, DELETE ${del.status}, blob HEAD ${head.status}`;
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (put.response.status === 201) {
+        // The manifest is accepted: its blob must have stayed (the DELETE refused).
+        if (del.status !== 400 || head.status !== 200) violations.push(`round ${round}: ${outcome}`);
+      } else {
+        assert.equal(put.response.status, 400, `round ${round}: PUT: ${put.text}`);
+        assert.match(put.text, /MANIFEST_BLOB_UNKNOWN/);
+        assert.equal(del.status, 202, `round ${round}: DELETE: ${del.text}`);
+        assert.equal((await fetchManifest(registry.url, repo, 'v1')).status, 404);
       }
-      const [first, second] = pair;
-      assert.ok(first && second);
-      await pushManifest(registry.url, repo, 'moving', first);
-
-      const byDigest = new Map(pair.map((manifest) => [manifest.digest, manifest]));
-      const seen = new Map<string, number>();
-      let pushing = true;
-      const pusher = (async () => {
-        try {
-          for (let i = 0; i < 100; i++) {
-            const target = i % 2 === 0 ? second : first;
-            const { response, text } = await putManifest(registry.url, repo, 'moving', target);
-            assert.equal(response.status, 201, `PUT ${i}: ${text}`);
-          }
-        } finally {
-          pushing = false;
-        }
-      })();
-      const puller = (async () => {
-        let pullsWhilePushing = 0;
-        for (let i = 0; i < 200; i++) {
-          const duringPush = pushing;
-          const response = await fetch(`${registry.url}/v2/${repo}/manifests/moving`, {
-            headers: { accept: ACCEPT_ALL_MANIFESTS },
-          });
-          const body = Buffer.from(await response.arrayBuffer());
-          assert.equal(response.status, 200, `GET ${i}: ${body.toString()}`);
-          const digest = response.headers.get('docker-content-digest') ?? '';
-          const expected = byDigest.get(digest);
-          assert.ok(expected, `GET ${i}: Docker-Content-Digest ${digest} is neither manifest`);
-          assert.ok(body.equals(expected.bytes), `GET ${i}: the bytes are not those of ${digest}`);
-          assert.equal(response.headers.get('content-length'), String(expected.bytes.length));
-          seen.set(digest, (seen.get(digest) ?? 0) + 1);
-          if (duringPush) pullsWhilePushing++;
-        }
-        return pullsWhilePushing;
-      })();
-      const [, pullsWhilePushing] = await Promise.all([pusher, puller]);
-      assert.equal([...seen.values()].reduce((a, b) => a + b, 0), 200);
-      // Not a timing assertion: only a note that the two loops overlapped at all.
-      assert.ok(pullsWhilePushing > 0, 'no pull ran while the tag was moving');
-      t.diagnostic(`pulls while pushing: ${pullsWhilePushing}; first ${seen.get(first.digest) ?? 0}, second ${seen.get(second.digest) ?? 0}`);
-      const final = await fetchManifest(registry.url, repo, 'moving');
-      assert.equal(final.digest, first.digest, 'the last PUT (i = 99) moved the tag back to the first manifest');
-    },
-  );
-
-  it(
-    'a blob DELETE racing a manifest PUT that references the blob: never both succeed',
-    {
-      skip: testTarget === 'reference' && 'Berth-only: BLOB_REFERENCED (the reference unlinks referenced blobs)',
-    },
-    async (t) => {
-      const outcomes = new Map<string, number>();
-      const violations: string[] = [];
-      for (let round = 0; round < 20; round++) {
-        const repo = uniqueRepo('concurrency');
-        const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
-        const layer = layers[0];
-        assert.ok(layer);
-        const victim = round % 2 === 0 ? config : layer;
-        const manifest = ociManifest(config, layers);
-        // The DELETE is a smaller request than the PUT; starting it 0 to 4 ms later makes it
-        // land at different points of the PUT's handling across rounds.
-        const [put, del] = await Promise.all([
-          putManifest(registry.url, repo, 'v1', manifest),
-          new Promise((resolve) => setTimeout(resolve, round % 5)).then(() =>
-            send(`${registry.url}/v2/${repo}/blobs/${victim.digest}`, { method: 'DELETE' }),
-          ),
-        ]);
-        const head = await fetch(`${registry.url}/v2/${repo}/blobs/${victim.digest}`, { method: 'HEAD' });
-        await head.arrayBuffer();
-        const outcome = `PUT ${put.response.status}, DELETE ${del.status}, blob HEAD ${head.status}`;
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        if (put.response.status === 201) {
-          // The manifest is accepted: its blob must have stayed (the DELETE refused).
-          if (del.status !== 400 || head.status !== 200) violations.push(`round ${round}: ${outcome}`);
-        } else {
-          assert.equal(put.response.status, 400, `round ${round}: PUT: ${put.text}`);
-          assert.match(put.text, /MANIFEST_BLOB_UNKNOWN/);
-          assert.equal(del.status, 202, `round ${round}: DELETE: ${del.text}`);
-          assert.equal((await fetchManifest(registry.url, repo, 'v1')).status, 404);
-        }
-      }
-      t.diagnostic(`outcomes: ${[...outcomes].map(([k, v]) => `${k} x${v}`).join('; ')}`);
-      assert.deepEqual(violations, [], 'accepted manifests whose referenced blob was unlinked');
-    },
-  );
+    }
+    t.diagnostic(`outcomes: ${[...outcomes].map(([k, v]) => `${k} x${v}`).join('; ')}`);
+    assert.deepEqual(violations, [], 'accepted manifests whose referenced blob was unlinked');
+  });
 
   describe('concurrent PATCHes to one upload session', () => {
     const rounds = 5;
@@ -311,10 +302,7 @@ describe('concurrency', { timeout: 300_000 }, () => {
      */
     function settle(sent: readonly [Sent, Sent]): { bytes: Buffer; location: URL; outcome: string } {
       for (const { answer } of sent) {
-        assert.ok(
-          answer.status === 202 || refused.includes(answer.status),
-          `PATCH answered ${answer.status}: ${answer.text}`,
-        );
+        assert.ok(answer.status === 202 || refused.includes(answer.status), `PATCH answered ${answer.status}: ${answer.text}`);
       }
       const accepted = sent.filter(({ answer }) => answer.status === 202);
       assert.ok(accepted.length > 0, `neither PATCH was accepted: ${sent.map((s) => s.answer.text).join(' / ')}`);

@@ -92,8 +92,7 @@ describe('deletes', { timeout: 120_000 }, () => {
     await registry.stop();
   });
 
-  const manifestUrl = (repo: string, reference: string): string =>
-    `${registry.url}/v2/${repo}/manifests/${reference}`;
+  const manifestUrl = (repo: string, reference: string): string => `${registry.url}/v2/${repo}/manifests/${reference}`;
   const blobUrl = (repo: string, digest: string): string => `${registry.url}/v2/${repo}/blobs/${digest}`;
 
   describe('manifests', () => {
@@ -117,11 +116,7 @@ describe('deletes', { timeout: 120_000 }, () => {
       const repo = uniqueRepo('deletes');
       const image = await pushTaggedImage(registry.url, repo, ['v1']);
       await assertAccepted(manifestUrl(repo, image.manifest.digest));
-      await assertOciError(
-        await send(manifestUrl(repo, image.manifest.digest), 'DELETE'),
-        404,
-        'MANIFEST_UNKNOWN',
-      );
+      await assertOciError(await send(manifestUrl(repo, image.manifest.digest), 'DELETE'), 404, 'MANIFEST_UNKNOWN');
       assert.equal(await headStatus(blobUrl(repo, image.config.digest)), 200);
       for (const layer of image.layers) assert.equal(await headStatus(blobUrl(repo, layer.digest)), 200);
     });
@@ -140,10 +135,10 @@ describe('deletes', { timeout: 120_000 }, () => {
       const second = uniqueRepo('deletes');
       const image = await pushTaggedImage(registry.url, first, ['v1']);
       for (const blob of [image.config, ...image.layers]) {
-        const response = await fetch(
-          `${registry.url}/v2/${second}/blobs/uploads/?mount=${blob.digest}&from=${first}`,
-          { method: 'POST', headers: { 'content-length': '0' } },
-        );
+        const response = await fetch(`${registry.url}/v2/${second}/blobs/uploads/?mount=${blob.digest}&from=${first}`, {
+          method: 'POST',
+          headers: { 'content-length': '0' },
+        });
         await response.arrayBuffer();
         assert.equal(response.status, 201, `mount ${blob.digest}`);
       }
@@ -155,23 +150,21 @@ describe('deletes', { timeout: 120_000 }, () => {
       await assertManifestReads(registry.url, second, image.manifest.digest, image.manifest);
     });
 
-    it(
-      'DELETE by tag answers 202 and removes only that tag; the manifest and its other tags stay',
-      { skip: berthOnly('tag delete (the reference answers 400 DIGEST_INVALID)') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const image = await pushTaggedImage(registry.url, repo, ['a', 'b']);
-        await assertAccepted(manifestUrl(repo, 'a'));
-        await assertManifestGone(registry.url, repo, 'a');
-        await assertManifestReads(registry.url, repo, 'b', image.manifest);
-        await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
-        assert.deepEqual(await listTagsOf(registry.url, repo), ['b']);
-        // Deleting the last tag leaves the manifest, untagged.
-        await assertAccepted(manifestUrl(repo, 'b'));
-        await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
-        assert.deepEqual(await listTagsOf(registry.url, repo), []);
-      },
-    );
+    it('DELETE by tag answers 202 and removes only that tag; the manifest and its other tags stay', {
+      skip: berthOnly('tag delete (the reference answers 400 DIGEST_INVALID)'),
+    }, async () => {
+      const repo = uniqueRepo('deletes');
+      const image = await pushTaggedImage(registry.url, repo, ['a', 'b']);
+      await assertAccepted(manifestUrl(repo, 'a'));
+      await assertManifestGone(registry.url, repo, 'a');
+      await assertManifestReads(registry.url, repo, 'b', image.manifest);
+      await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
+      assert.deepEqual(await listTagsOf(registry.url, repo), ['b']);
+      // Deleting the last tag leaves the manifest, untagged.
+      await assertAccepted(manifestUrl(repo, 'b'));
+      await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
+      assert.deepEqual(await listTagsOf(registry.url, repo), []);
+    });
 
     it('DELETE of an unknown digest answers 404 MANIFEST_UNKNOWN', async () => {
       const repo = uniqueRepo('deletes');
@@ -185,31 +178,20 @@ describe('deletes', { timeout: 120_000 }, () => {
       const other = uniqueRepo('deletes');
       await pushTaggedImage(registry.url, repo, ['v1']);
       const elsewhere = await pushTaggedImage(registry.url, other, ['v1']);
-      await assertOciError(
-        await send(manifestUrl(repo, elsewhere.manifest.digest), 'DELETE'),
-        404,
-        'MANIFEST_UNKNOWN',
-      );
+      await assertOciError(await send(manifestUrl(repo, elsewhere.manifest.digest), 'DELETE'), 404, 'MANIFEST_UNKNOWN');
       await assertManifestReads(registry.url, other, 'v1', elsewhere.manifest);
     });
 
-    it(
-      'DELETE of an unknown tag answers 404 MANIFEST_UNKNOWN',
-      { skip: berthOnly('tag delete') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        await pushTaggedImage(registry.url, repo, ['v1']);
-        await assertOciError(await send(manifestUrl(repo, 'nope'), 'DELETE'), 404, 'MANIFEST_UNKNOWN');
-        assert.deepEqual(await listTagsOf(registry.url, repo), ['v1']);
-      },
-    );
+    it('DELETE of an unknown tag answers 404 MANIFEST_UNKNOWN', { skip: berthOnly('tag delete') }, async () => {
+      const repo = uniqueRepo('deletes');
+      await pushTaggedImage(registry.url, repo, ['v1']);
+      await assertOciError(await send(manifestUrl(repo, 'nope'), 'DELETE'), 404, 'MANIFEST_UNKNOWN');
+      assert.deepEqual(await listTagsOf(registry.url, repo), ['v1']);
+    });
 
     it('DELETE in a repository that does not exist answers 404', async () => {
       const repo = uniqueRepo('never');
-      await assertOciError(await send(manifestUrl(repo, sha256(randomBlob(8))), 'DELETE'), 404, [
-        'MANIFEST_UNKNOWN',
-        'NAME_UNKNOWN',
-      ]);
+      await assertOciError(await send(manifestUrl(repo, sha256(randomBlob(8))), 'DELETE'), 404, ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN']);
     });
 
     it('DELETE with an invalid digest answers 400 DIGEST_INVALID', async () => {
@@ -224,42 +206,36 @@ describe('deletes', { timeout: 120_000 }, () => {
       await assertManifestReads(registry.url, repo, 'v1', image.manifest);
     });
 
-    it(
-      'DELETE of a manifest an index lists answers 409 MANIFEST_REFERENCED naming the index, until the index is deleted',
-      { skip: berthOnly('MANIFEST_REFERENCED (the reference deletes children an index still lists)') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const amd64 = await pushTaggedImage(registry.url, repo, ['amd64']);
-        const arm64 = await pushTaggedImage(registry.url, repo, []);
-        const index = ociIndex([amd64.manifest, arm64.manifest]);
-        await pushManifest(registry.url, repo, 'multi', index);
+    it('DELETE of a manifest an index lists answers 409 MANIFEST_REFERENCED naming the index, until the index is deleted', {
+      skip: berthOnly('MANIFEST_REFERENCED (the reference deletes children an index still lists)'),
+    }, async () => {
+      const repo = uniqueRepo('deletes');
+      const amd64 = await pushTaggedImage(registry.url, repo, ['amd64']);
+      const arm64 = await pushTaggedImage(registry.url, repo, []);
+      const index = ociIndex([amd64.manifest, arm64.manifest]);
+      await pushManifest(registry.url, repo, 'multi', index);
 
-        for (const child of [amd64, arm64]) {
-          const body = await assertOciError(
-            await send(manifestUrl(repo, child.manifest.digest), 'DELETE'),
-            409,
-            'MANIFEST_REFERENCED',
-          );
-          assert.deepEqual(body.errors[0]?.detail, { digest: child.manifest.digest, index: index.digest });
-          assert.match(body.errors[0]?.message ?? '', new RegExp(index.digest));
-          await assertManifestReads(registry.url, repo, child.manifest.digest, child.manifest);
-        }
-        // Nothing changed: the index and its children are served, and its bytes push again.
-        await assertManifestReads(registry.url, repo, 'amd64', amd64.manifest);
-        await assertManifestReads(registry.url, repo, 'multi', index);
-        await pushManifest(registry.url, repo, 'multi', index);
-        // A child's tag is not a reference: it can go.
-        await assertAccepted(manifestUrl(repo, 'amd64'));
+      for (const child of [amd64, arm64]) {
+        const body = await assertOciError(await send(manifestUrl(repo, child.manifest.digest), 'DELETE'), 409, 'MANIFEST_REFERENCED');
+        assert.deepEqual(body.errors[0]?.detail, { digest: child.manifest.digest, index: index.digest });
+        assert.match(body.errors[0]?.message ?? '', new RegExp(index.digest));
+        await assertManifestReads(registry.url, repo, child.manifest.digest, child.manifest);
+      }
+      // Nothing changed: the index and its children are served, and its bytes push again.
+      await assertManifestReads(registry.url, repo, 'amd64', amd64.manifest);
+      await assertManifestReads(registry.url, repo, 'multi', index);
+      await pushManifest(registry.url, repo, 'multi', index);
+      // A child's tag is not a reference: it can go.
+      await assertAccepted(manifestUrl(repo, 'amd64'));
 
-        // Index first, then its children.
-        await assertAccepted(manifestUrl(repo, index.digest));
-        await assertManifestGone(registry.url, repo, 'multi');
-        for (const child of [amd64, arm64]) {
-          await assertAccepted(manifestUrl(repo, child.manifest.digest));
-          await assertManifestGone(registry.url, repo, child.manifest.digest);
-        }
-      },
-    );
+      // Index first, then its children.
+      await assertAccepted(manifestUrl(repo, index.digest));
+      await assertManifestGone(registry.url, repo, 'multi');
+      for (const child of [amd64, arm64]) {
+        await assertAccepted(manifestUrl(repo, child.manifest.digest));
+        await assertManifestGone(registry.url, repo, child.manifest.digest);
+      }
+    });
 
     it('an index in another repository, or a referrer, does not keep a manifest from being deleted', async () => {
       const repo = uniqueRepo('deletes');
@@ -387,83 +363,68 @@ describe('deletes', { timeout: 120_000 }, () => {
       await assertBlobReads(registry.url, targets[1], data);
     });
 
-    it(
-      'DELETE of a blob a manifest references answers 400 BLOB_REFERENCED until the manifest is deleted',
-      { skip: berthOnly('BLOB_REFERENCED (the reference unlinks referenced blobs)') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const image = await pushTaggedImage(registry.url, repo, ['v1']);
-        const layer = image.layers[0];
-        assert.ok(layer);
-        for (const blob of [image.config, layer]) {
-          await assertOciError(await send(blobUrl(repo, blob.digest), 'DELETE'), 400, 'BLOB_REFERENCED');
-          assert.equal(await headStatus(blobUrl(repo, blob.digest)), 200, `${blob.digest} still linked`);
-        }
-        await assertManifestReads(registry.url, repo, 'v1', image.manifest);
+    it('DELETE of a blob a manifest references answers 400 BLOB_REFERENCED until the manifest is deleted', {
+      skip: berthOnly('BLOB_REFERENCED (the reference unlinks referenced blobs)'),
+    }, async () => {
+      const repo = uniqueRepo('deletes');
+      const image = await pushTaggedImage(registry.url, repo, ['v1']);
+      const layer = image.layers[0];
+      assert.ok(layer);
+      for (const blob of [image.config, layer]) {
+        await assertOciError(await send(blobUrl(repo, blob.digest), 'DELETE'), 400, 'BLOB_REFERENCED');
+        assert.equal(await headStatus(blobUrl(repo, blob.digest)), 200, `${blob.digest} still linked`);
+      }
+      await assertManifestReads(registry.url, repo, 'v1', image.manifest);
 
-        await assertAccepted(manifestUrl(repo, image.manifest.digest));
-        for (const blob of [image.config, layer]) {
-          await assertAccepted(blobUrl(repo, blob.digest));
-          assert.equal(await headStatus(blobUrl(repo, blob.digest)), 404);
-        }
-      },
-    );
+      await assertAccepted(manifestUrl(repo, image.manifest.digest));
+      for (const blob of [image.config, layer]) {
+        await assertAccepted(blobUrl(repo, blob.digest));
+        assert.equal(await headStatus(blobUrl(repo, blob.digest)), 404);
+      }
+    });
 
-    it(
-      'a manifest, readable as a blob, cannot be deleted through the blob endpoint',
-      { skip: berthOnly('manifests readable as blobs (the reference answers 404 BLOB_UNKNOWN)') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const image = await pushTaggedImage(registry.url, repo, ['v1']);
-        await assertOciError(
-          await send(blobUrl(repo, image.manifest.digest), 'DELETE'),
-          400,
-          'BLOB_REFERENCED',
-        );
-        await assertManifestReads(registry.url, repo, 'v1', image.manifest);
-        await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
-      },
-    );
+    it('a manifest, readable as a blob, cannot be deleted through the blob endpoint', {
+      skip: berthOnly('manifests readable as blobs (the reference answers 404 BLOB_UNKNOWN)'),
+    }, async () => {
+      const repo = uniqueRepo('deletes');
+      const image = await pushTaggedImage(registry.url, repo, ['v1']);
+      await assertOciError(await send(blobUrl(repo, image.manifest.digest), 'DELETE'), 400, 'BLOB_REFERENCED');
+      await assertManifestReads(registry.url, repo, 'v1', image.manifest);
+      await assertManifestReads(registry.url, repo, image.manifest.digest, image.manifest);
+    });
 
-    it(
-      'a blob shared by two manifests stays referenced until both are deleted',
-      { skip: berthOnly('BLOB_REFERENCED') },
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
-        const extra = randomBlob(200);
-        const extraDescriptor: Descriptor = {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: await pushBlob(registry.url, repo, extra),
-          size: extra.length,
-        };
-        const one = ociManifest(config, layers);
-        const two = ociManifest(config, [...layers, extraDescriptor]);
-        await pushManifest(registry.url, repo, 'one', one);
-        await pushManifest(registry.url, repo, 'two', two);
+    it('a blob shared by two manifests stays referenced until both are deleted', { skip: berthOnly('BLOB_REFERENCED') }, async () => {
+      const repo = uniqueRepo('deletes');
+      const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+      const extra = randomBlob(200);
+      const extraDescriptor: Descriptor = {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: await pushBlob(registry.url, repo, extra),
+        size: extra.length,
+      };
+      const one = ociManifest(config, layers);
+      const two = ociManifest(config, [...layers, extraDescriptor]);
+      await pushManifest(registry.url, repo, 'one', one);
+      await pushManifest(registry.url, repo, 'two', two);
 
-        await assertAccepted(manifestUrl(repo, one.digest));
-        await assertOciError(await send(blobUrl(repo, config.digest), 'DELETE'), 400, 'BLOB_REFERENCED');
-        await assertAccepted(manifestUrl(repo, two.digest));
-        await assertAccepted(blobUrl(repo, config.digest));
-      },
-    );
+      await assertAccepted(manifestUrl(repo, one.digest));
+      await assertOciError(await send(blobUrl(repo, config.digest), 'DELETE'), 400, 'BLOB_REFERENCED');
+      await assertAccepted(manifestUrl(repo, two.digest));
+      await assertAccepted(blobUrl(repo, config.digest));
+    });
 
-    it(
-      'a blob referenced by a manifest in another repository can be deleted here',
-      async () => {
-        const repo = uniqueRepo('deletes');
-        const other = uniqueRepo('deletes');
-        const image = await pushTaggedImage(registry.url, other, ['v1']);
-        const layer = image.layers[0];
-        assert.ok(layer);
-        const bytes = await fetch(blobUrl(other, layer.digest)).then(async (r) => Buffer.from(await r.arrayBuffer()));
-        await pushBlob(registry.url, repo, bytes);
-        await assertAccepted(blobUrl(repo, layer.digest));
-        await assertBlobReads(registry.url, other, bytes);
-        await assertManifestReads(registry.url, other, 'v1', image.manifest);
-      },
-    );
+    it('a blob referenced by a manifest in another repository can be deleted here', async () => {
+      const repo = uniqueRepo('deletes');
+      const other = uniqueRepo('deletes');
+      const image = await pushTaggedImage(registry.url, other, ['v1']);
+      const layer = image.layers[0];
+      assert.ok(layer);
+      const bytes = await fetch(blobUrl(other, layer.digest)).then(async (r) => Buffer.from(await r.arrayBuffer()));
+      await pushBlob(registry.url, repo, bytes);
+      await assertAccepted(blobUrl(repo, layer.digest));
+      await assertBlobReads(registry.url, other, bytes);
+      await assertManifestReads(registry.url, other, 'v1', image.manifest);
+    });
   });
 
   describe('with deletes disabled', () => {

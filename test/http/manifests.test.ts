@@ -40,8 +40,7 @@ describe('manifests', { timeout: 120_000 }, () => {
     await registry.stop();
   });
 
-  const manifestUrl = (repo: string, reference: string): string =>
-    `${registry.url}/v2/${repo}/manifests/${reference}`;
+  const manifestUrl = (repo: string, reference: string): string => `${registry.url}/v2/${repo}/manifests/${reference}`;
 
   /** GET a manifest and assert the exact bytes, the content type and the digest header. */
   async function assertManifest(repo: string, reference: string, manifest: BuiltManifest): Promise<void> {
@@ -214,18 +213,11 @@ describe('manifests', { timeout: 120_000 }, () => {
           digest: sha256(randomBlob(30)),
           size: 30,
         };
-        const manifest =
-          kind === 'oci'
-            ? ociManifest(config, [...layers, missing])
-            : dockerManifest(config, [...layers, missing]);
+        const manifest = kind === 'oci' ? ociManifest(config, [...layers, missing]) : dockerManifest(config, [...layers, missing]);
         const put = await putManifest(registry.url, repo, `v-${kind}`, manifest);
         await assertOciError(put, 400, 'MANIFEST_BLOB_UNKNOWN');
       }
-      await assertOciError(
-        await fetch(manifestUrl(repo, 'v-oci'), { headers: { accept: ACCEPT_ALL_MANIFESTS } }),
-        404,
-        'MANIFEST_UNKNOWN',
-      );
+      await assertOciError(await fetch(manifestUrl(repo, 'v-oci'), { headers: { accept: ACCEPT_ALL_MANIFESTS } }), 404, 'MANIFEST_UNKNOWN');
     });
 
     it('a blob present only in another repository counts as missing', async () => {
@@ -263,21 +255,14 @@ describe('manifests', { timeout: 120_000 }, () => {
       }
     });
 
-    it(
-      'a mediaType field that disagrees with Content-Type answers 400 MANIFEST_INVALID',
-      async () => {
-        const repo = uniqueRepo('manifests');
-        const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
-        const manifest = ociManifest(config, layers);
-        const put = await putManifest(registry.url, repo, 'v1', manifest, MEDIA.dockerManifest);
-        await assertOciError(put, 400, 'MANIFEST_INVALID');
-        await assertOciError(
-          await fetch(manifestUrl(repo, 'v1'), { headers: { accept: ACCEPT_ALL_MANIFESTS } }),
-          404,
-          'MANIFEST_UNKNOWN',
-        );
-      },
-    );
+    it('a mediaType field that disagrees with Content-Type answers 400 MANIFEST_INVALID', async () => {
+      const repo = uniqueRepo('manifests');
+      const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+      const manifest = ociManifest(config, layers);
+      const put = await putManifest(registry.url, repo, 'v1', manifest, MEDIA.dockerManifest);
+      await assertOciError(put, 400, 'MANIFEST_INVALID');
+      await assertOciError(await fetch(manifestUrl(repo, 'v1'), { headers: { accept: ACCEPT_ALL_MANIFESTS } }), 404, 'MANIFEST_UNKNOWN');
+    });
 
     it('PUT by a digest that does not match the bytes answers 400 DIGEST_INVALID', async () => {
       const repo = uniqueRepo('manifests');
@@ -290,19 +275,15 @@ describe('manifests', { timeout: 120_000 }, () => {
       await assertOciError(get, 404, 'MANIFEST_UNKNOWN');
     });
 
-    it(
-      'a manifest over 4 MiB answers 413',
-      { skip: testTarget === 'reference' && 'Berth-only: manifest size limit' },
-      async () => {
-        const repo = uniqueRepo('manifests');
-        const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
-        const manifest = ociManifest(config, layers, {
-          annotations: { padding: 'x'.repeat(4 * 1024 * 1024 + 16) },
-        });
-        const { response } = await putManifest(registry.url, repo, 'big', manifest);
-        assert.equal(response.status, 413);
-      },
-    );
+    it('a manifest over 4 MiB answers 413', { skip: testTarget === 'reference' && 'Berth-only: manifest size limit' }, async () => {
+      const repo = uniqueRepo('manifests');
+      const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci');
+      const manifest = ociManifest(config, layers, {
+        annotations: { padding: 'x'.repeat(4 * 1024 * 1024 + 16) },
+      });
+      const { response } = await putManifest(registry.url, repo, 'big', manifest);
+      assert.equal(response.status, 413);
+    });
 
     it('a manifest just under 4 MiB is accepted', async () => {
       const repo = uniqueRepo('manifests');
@@ -364,108 +345,103 @@ describe('manifests', { timeout: 120_000 }, () => {
 
     it('a manifest in an unknown repository answers 404', async () => {
       const url = manifestUrl(uniqueRepo('never'), 'latest');
-      await assertOciError(await fetch(url, { headers: { accept: ACCEPT_ALL_MANIFESTS } }), 404, [
-        'MANIFEST_UNKNOWN',
-        'NAME_UNKNOWN',
-      ]);
+      await assertOciError(await fetch(url, { headers: { accept: ACCEPT_ALL_MANIFESTS } }), 404, ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN']);
     });
   });
 
-  describe(
-    'validation.manifests.indexes: an index may name children the registry does not hold when allowed',
-    { skip: testTarget === 'reference' && 'Berth-only: the reference (2.8) has no validation.manifests.indexes' },
-    () => {
-      const indexesConfig = (lines: readonly string[]): string =>
-        ['validation:', '  manifests:', '    indexes:', ...lines.map((line) => `      ${line}`)].join('\n');
-      let none: TestRegistry;
-      let list: TestRegistry;
-      before(async () => {
-        none = await startRegistry({ extraConfig: indexesConfig(['platforms: none']) });
-        list = await startRegistry({
-          extraConfig: indexesConfig(['platforms: LIST', 'platformlist:', '  - {architecture: amd64, os: linux}']),
-        });
+  describe('validation.manifests.indexes: an index may name children the registry does not hold when allowed', {
+    skip: testTarget === 'reference' && 'Berth-only: the reference (2.8) has no validation.manifests.indexes',
+  }, () => {
+    const indexesConfig = (lines: readonly string[]): string =>
+      ['validation:', '  manifests:', '    indexes:', ...lines.map((line) => `      ${line}`)].join('\n');
+    let none: TestRegistry;
+    let list: TestRegistry;
+    before(async () => {
+      none = await startRegistry({ extraConfig: indexesConfig(['platforms: none']) });
+      list = await startRegistry({
+        extraConfig: indexesConfig(['platforms: LIST', 'platformlist:', '  - {architecture: amd64, os: linux}']),
       });
-      after(async () => {
-        await Promise.all([none.stop(), list.stop()]);
+    });
+    after(async () => {
+      await Promise.all([none.stop(), list.stop()]);
+    });
+
+    /** An image whose blobs are pushed to the registry and whose manifest is not. */
+    async function unpushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
+      const { config, layers } = await pushImageBlobs(target.url, repo, kind);
+      return kind === 'oci' ? ociManifest(config, layers) : dockerManifest(config, layers);
+    }
+
+    async function pushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
+      const image = await unpushedImage(target, repo, kind);
+      await pushManifest(target.url, repo, image.digest, image);
+      return image;
+    }
+
+    async function assertServed(target: TestRegistry, repo: string, reference: string, manifest: BuiltManifest): Promise<void> {
+      const response = await fetch(`${target.url}/v2/${repo}/manifests/${reference}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+      assert.equal(response.status, 200, `GET ${repo}:${reference}`);
+      assert.deepEqual(Buffer.from(await response.arrayBuffer()), manifest.bytes);
+    }
+
+    it('none: an index or manifest list whose children are missing is accepted; a missing child is 404', async () => {
+      const repo = uniqueRepo('indexes');
+      const present = await pushedImage(none, repo);
+      const absent = await unpushedImage(none, repo);
+      const index = ociIndex([present, absent]); // amd64 present, arm64 absent
+      await pushManifest(none.url, repo, 'multi', index);
+      await assertServed(none, repo, 'multi', index);
+      await assertServed(none, repo, present.digest, present);
+      await assertOciError(
+        await fetch(`${none.url}/v2/${repo}/manifests/${absent.digest}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } }),
+        404,
+        'MANIFEST_UNKNOWN',
+      );
+      const dockerList = dockerManifestList([await unpushedImage(none, repo, 'docker')]);
+      await pushManifest(none.url, repo, 'docker-multi', dockerList);
+      await assertServed(none, repo, 'docker-multi', dockerList);
+      // The children that are there are still held by the index.
+      const refused = await fetch(`${none.url}/v2/${repo}/manifests/${present.digest}`, { method: 'DELETE' });
+      await assertOciError(refused, 409, 'MANIFEST_REFERENCED');
+    });
+
+    it('none: an image manifest still needs its blobs', async () => {
+      const repo = uniqueRepo('indexes');
+      const { config } = await pushImageBlobs(none.url, repo, 'oci');
+      const missing = { mediaType: MEDIA.ociLayer, digest: sha256(randomBlob(40)), size: 40 };
+      await assertOciError(await putManifest(none.url, repo, 'v1', ociManifest(config, [missing])), 400, 'MANIFEST_BLOB_UNKNOWN');
+    });
+
+    it('list: only children whose platform is listed must exist', async () => {
+      const repo = uniqueRepo('indexes');
+      const amd64 = await pushedImage(list, repo);
+      const arm64 = await unpushedImage(list, repo);
+      const withListed = ociIndex([amd64, arm64]); // linux/amd64 present, linux/arm64 absent
+      await pushManifest(list.url, repo, 'multi', withListed);
+      await assertServed(list, repo, 'multi', withListed);
+
+      const missingAmd64 = await unpushedImage(list, repo);
+      const withoutListed = ociIndex([missingAmd64, arm64]);
+      const put = await putManifest(list.url, repo, 'broken', withoutListed);
+      const body = await assertOciError(put, 400, 'MANIFEST_BLOB_UNKNOWN');
+      assert.deepEqual(body.errors[0]?.detail, { digest: missingAmd64.digest });
+
+      // A child with another OS or no platform at all is not required either.
+      const windows = await unpushedImage(list, repo);
+      const bare = await unpushedImage(list, repo);
+      const mixed = manifestOf(MEDIA.ociIndex, {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociIndex,
+        manifests: [
+          { ...descriptorOf(amd64), platform: { architecture: 'amd64', os: 'linux', variant: 'v3' } },
+          descriptorOf(windows, { platform: { architecture: 'amd64', os: 'windows' } }),
+          descriptorOf(bare),
+        ],
       });
-
-      /** An image whose blobs are pushed to the registry and whose manifest is not. */
-      async function unpushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
-        const { config, layers } = await pushImageBlobs(target.url, repo, kind);
-        return kind === 'oci' ? ociManifest(config, layers) : dockerManifest(config, layers);
-      }
-
-      async function pushedImage(target: TestRegistry, repo: string, kind: 'oci' | 'docker' = 'oci'): Promise<BuiltManifest> {
-        const image = await unpushedImage(target, repo, kind);
-        await pushManifest(target.url, repo, image.digest, image);
-        return image;
-      }
-
-      async function assertServed(target: TestRegistry, repo: string, reference: string, manifest: BuiltManifest): Promise<void> {
-        const response = await fetch(`${target.url}/v2/${repo}/manifests/${reference}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
-        assert.equal(response.status, 200, `GET ${repo}:${reference}`);
-        assert.deepEqual(Buffer.from(await response.arrayBuffer()), manifest.bytes);
-      }
-
-      it('none: an index or manifest list whose children are missing is accepted; a missing child is 404', async () => {
-        const repo = uniqueRepo('indexes');
-        const present = await pushedImage(none, repo);
-        const absent = await unpushedImage(none, repo);
-        const index = ociIndex([present, absent]); // amd64 present, arm64 absent
-        await pushManifest(none.url, repo, 'multi', index);
-        await assertServed(none, repo, 'multi', index);
-        await assertServed(none, repo, present.digest, present);
-        await assertOciError(
-          await fetch(`${none.url}/v2/${repo}/manifests/${absent.digest}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } }),
-          404,
-          'MANIFEST_UNKNOWN',
-        );
-        const dockerList = dockerManifestList([await unpushedImage(none, repo, 'docker')]);
-        await pushManifest(none.url, repo, 'docker-multi', dockerList);
-        await assertServed(none, repo, 'docker-multi', dockerList);
-        // The children that are there are still held by the index.
-        const refused = await fetch(`${none.url}/v2/${repo}/manifests/${present.digest}`, { method: 'DELETE' });
-        await assertOciError(refused, 409, 'MANIFEST_REFERENCED');
-      });
-
-      it('none: an image manifest still needs its blobs', async () => {
-        const repo = uniqueRepo('indexes');
-        const { config } = await pushImageBlobs(none.url, repo, 'oci');
-        const missing = { mediaType: MEDIA.ociLayer, digest: sha256(randomBlob(40)), size: 40 };
-        await assertOciError(await putManifest(none.url, repo, 'v1', ociManifest(config, [missing])), 400, 'MANIFEST_BLOB_UNKNOWN');
-      });
-
-      it('list: only children whose platform is listed must exist', async () => {
-        const repo = uniqueRepo('indexes');
-        const amd64 = await pushedImage(list, repo);
-        const arm64 = await unpushedImage(list, repo);
-        const withListed = ociIndex([amd64, arm64]); // linux/amd64 present, linux/arm64 absent
-        await pushManifest(list.url, repo, 'multi', withListed);
-        await assertServed(list, repo, 'multi', withListed);
-
-        const missingAmd64 = await unpushedImage(list, repo);
-        const withoutListed = ociIndex([missingAmd64, arm64]);
-        const put = await putManifest(list.url, repo, 'broken', withoutListed);
-        const body = await assertOciError(put, 400, 'MANIFEST_BLOB_UNKNOWN');
-        assert.deepEqual(body.errors[0]?.detail, { digest: missingAmd64.digest });
-
-        // A child with another OS or no platform at all is not required either.
-        const windows = await unpushedImage(list, repo);
-        const bare = await unpushedImage(list, repo);
-        const mixed = manifestOf(MEDIA.ociIndex, {
-          schemaVersion: 2,
-          mediaType: MEDIA.ociIndex,
-          manifests: [
-            { ...descriptorOf(amd64), platform: { architecture: 'amd64', os: 'linux', variant: 'v3' } },
-            descriptorOf(windows, { platform: { architecture: 'amd64', os: 'windows' } }),
-            descriptorOf(bare),
-          ],
-        });
-        await pushManifest(list.url, repo, 'mixed', mixed);
-        await assertServed(list, repo, 'mixed', mixed);
-      });
-    },
-  );
+      await pushManifest(list.url, repo, 'mixed', mixed);
+      await assertServed(list, repo, 'mixed', mixed);
+    });
+  });
 
   describe('Accept negotiation', () => {
     it('GET by tag of a Docker manifest list with Accept listing the list type returns the list', async () => {

@@ -28,11 +28,9 @@ export const ACCEPT_ALL_MANIFESTS = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
-export const EMPTY_JSON_DIGEST =
-  'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
+export const EMPTY_JSON_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
 /** sha256 of zero bytes. */
-export const EMPTY_BLOB_DIGEST =
-  'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+export const EMPTY_BLOB_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -79,8 +77,7 @@ export async function assertOciError(
   status: number,
   code: string | readonly string[] | undefined,
 ): Promise<OciErrorBody> {
-  const { response, text } =
-    result instanceof Response ? { response: result, text: await result.text() } : result;
+  const { response, text } = result instanceof Response ? { response: result, text: await result.text() } : result;
   assert.equal(response.status, status, `expected ${status} ${String(code)}, got ${response.status}: ${text}`);
   const contentType = response.headers.get('content-type') ?? '';
   assert.match(contentType, /^application\/json\b/, `error content type was ${contentType}`);
@@ -104,10 +101,7 @@ export async function assertOciError(
 function isOciErrorBody(value: unknown): value is OciErrorBody {
   if (typeof value !== 'object' || value === null || !('errors' in value)) return false;
   const errors = (value as { errors: unknown }).errors;
-  return (
-    Array.isArray(errors) &&
-    errors.every((e: unknown) => typeof e === 'object' && e !== null && 'code' in e)
-  );
+  return Array.isArray(errors) && errors.every((e: unknown) => typeof e === 'object' && e !== null && 'code' in e);
 }
 
 /** Starts an upload session; returns the upload URL (Location resolved). */
@@ -122,12 +116,7 @@ export async function startUpload(baseUrl: string, repo: string): Promise<URL> {
 }
 
 /** Pushes a blob monolithically (POST, then PUT ?digest= with the bytes); returns its digest. */
-export async function pushBlob(
-  baseUrl: string,
-  repo: string,
-  data: Uint8Array,
-  digest: string = sha256(data),
-): Promise<string> {
+export async function pushBlob(baseUrl: string, repo: string, data: Uint8Array, digest: string = sha256(data)): Promise<string> {
   const upload = await startUpload(baseUrl, repo);
   const response = await fetch(withQuery(upload, { digest }), {
     method: 'PUT',
@@ -204,11 +193,7 @@ export function dockerManifest(config: Descriptor, layers: Descriptor[]): BuiltM
   });
 }
 
-export function ociManifest(
-  config: Descriptor,
-  layers: Descriptor[],
-  extra: Readonly<Record<string, unknown>> = {},
-): BuiltManifest {
+export function ociManifest(config: Descriptor, layers: Descriptor[], extra: Readonly<Record<string, unknown>> = {}): BuiltManifest {
   return manifestOf(MEDIA.ociManifest, {
     schemaVersion: 2,
     mediaType: MEDIA.ociManifest,
@@ -274,23 +259,13 @@ export async function putManifest(
 }
 
 /** PUT a manifest and assert 201. */
-export async function pushManifest(
-  baseUrl: string,
-  repo: string,
-  reference: string,
-  manifest: BuiltManifest,
-): Promise<void> {
+export async function pushManifest(baseUrl: string, repo: string, reference: string, manifest: BuiltManifest): Promise<void> {
   const { response, text } = await putManifest(baseUrl, repo, reference, manifest);
   assert.equal(response.status, 201, `PUT manifest ${repo}:${reference}: ${text}`);
 }
 
 /** Pushes blobs and an image manifest (Docker schema2 or OCI) and tags it. */
-export async function pushImage(
-  baseUrl: string,
-  repo: string,
-  tag: string,
-  kind: 'docker' | 'oci' = 'oci',
-): Promise<BuiltManifest> {
+export async function pushImage(baseUrl: string, repo: string, tag: string, kind: 'docker' | 'oci' = 'oci'): Promise<BuiltManifest> {
   const { config, layers } = await pushImageBlobs(baseUrl, repo, kind);
   const manifest = kind === 'docker' ? dockerManifest(config, layers) : ociManifest(config, layers);
   await pushManifest(baseUrl, repo, tag, manifest);
@@ -313,17 +288,12 @@ export function rawRequest(
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: hostname, port: Number(port), method, path: rawPath, headers: { ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const req = httpRequest({ host: hostname, port: Number(port), method, path: rawPath, headers: { ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -337,7 +307,10 @@ export function assertRawOciError(response: RawResponse, status: number, code: s
   assert.ok(typeof contentType === 'string' && /^application\/json\b/.test(contentType));
   const body = JSON.parse(text) as unknown;
   assert.ok(isOciErrorBody(body), `not an OCI error body: ${text}`);
-  assert.ok(body.errors.some((error) => error.code === code), `expected code ${code} in ${text}`);
+  assert.ok(
+    body.errors.some((error) => error.code === code),
+    `expected code ${code} in ${text}`,
+  );
 }
 
 /**

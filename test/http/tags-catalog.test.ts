@@ -3,15 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import {
-  assertOciError,
-  getJson,
-  nextLink,
-  ociManifest,
-  pushImageBlobs,
-  pushManifest,
-  uniqueRepo,
-} from './support.js';
+import { assertOciError, getJson, nextLink, ociManifest, pushImageBlobs, pushManifest, uniqueRepo } from './support.js';
 
 interface TagList {
   name: string;
@@ -87,109 +79,82 @@ describe('tags list and catalog', { timeout: 120_000 }, () => {
       assert.deepEqual(lexical(body.tags ?? []), sorted);
     });
 
-    it(
-      'lists tags in lexical order',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 lists tags in directory order' },
-      async () => {
-        const { body } = await getJson<TagList>(tagsUrl());
-        assert.deepEqual(body.tags, sorted);
-      },
-    );
+    it('lists tags in lexical order', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 lists tags in directory order',
+    }, async () => {
+      const { body } = await getJson<TagList>(tagsUrl());
+      assert.deepEqual(body.tags, sorted);
+    });
 
-    it(
-      '?n=2 returns the first two tags and a Link to the next page',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags' },
-      async () => {
-        const { response, body } = await getJson<TagList>(tagsUrl('?n=2'));
-        assert.deepEqual(body.tags, sorted.slice(0, 2));
-        const link = response.headers.get('link');
-        assert.match(link ?? '', /^<[^>]+>; rel="next"$/);
-        const next = new URL(nextLink(link) ?? '', registry.url);
-        assert.equal(next.pathname, `/v2/${repo}/tags/list`);
-        assert.equal(next.searchParams.get('n'), '2');
-        assert.equal(next.searchParams.get('last'), sorted[1]);
-      },
-    );
+    it('?n=2 returns the first two tags and a Link to the next page', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags',
+    }, async () => {
+      const { response, body } = await getJson<TagList>(tagsUrl('?n=2'));
+      assert.deepEqual(body.tags, sorted.slice(0, 2));
+      const link = response.headers.get('link');
+      assert.match(link ?? '', /^<[^>]+>; rel="next"$/);
+      const next = new URL(nextLink(link) ?? '', registry.url);
+      assert.equal(next.pathname, `/v2/${repo}/tags/list`);
+      assert.equal(next.searchParams.get('n'), '2');
+      assert.equal(next.searchParams.get('last'), sorted[1]);
+    });
 
-    it(
-      'following Link pages through every tag once, in order',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags' },
-      async () => {
-        for (const n of [1, 2, 3, tags.length - 1]) {
-          const { all, pages } = await pageThrough<TagList>(
-            registry.url,
-            `/v2/${repo}/tags/list?n=${n}`,
-            (body) => body.tags ?? [],
-            n,
-          );
-          assert.deepEqual(all, sorted, `n=${n}`);
-          assert.equal(new Set(all).size, all.length, 'no duplicates');
-          assert.ok(pages >= Math.ceil(tags.length / n), `n=${n}: ${pages} pages`);
-        }
-      },
-    );
+    it('following Link pages through every tag once, in order', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags',
+    }, async () => {
+      for (const n of [1, 2, 3, tags.length - 1]) {
+        const { all, pages } = await pageThrough<TagList>(registry.url, `/v2/${repo}/tags/list?n=${n}`, (body) => body.tags ?? [], n);
+        assert.deepEqual(all, sorted, `n=${n}`);
+        assert.equal(new Set(all).size, all.length, 'no duplicates');
+        assert.ok(pages >= Math.ceil(tags.length / n), `n=${n}: ${pages} pages`);
+      }
+    });
 
-    it(
-      '?n=2&last=x continues after x (x need not be a tag)',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags' },
-      async () => {
-        const { body } = await getJson<TagList>(tagsUrl('?n=2&last=a.b'));
-        assert.deepEqual(body.tags, ['beta_1', 'latest']);
-        const between = await getJson<TagList>(tagsUrl('?n=3&last=b'));
-        assert.deepEqual(between.body.tags, ['beta_1', 'latest', 'v1']);
-        const lastOnly = await getJson<TagList>(tagsUrl('?last=v1'));
-        assert.deepEqual(lastOnly.body.tags, ['v10', 'v2']);
-      },
-    );
+    it('?n=2&last=x continues after x (x need not be a tag)', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags',
+    }, async () => {
+      const { body } = await getJson<TagList>(tagsUrl('?n=2&last=a.b'));
+      assert.deepEqual(body.tags, ['beta_1', 'latest']);
+      const between = await getJson<TagList>(tagsUrl('?n=3&last=b'));
+      assert.deepEqual(between.body.tags, ['beta_1', 'latest', 'v1']);
+      const lastOnly = await getJson<TagList>(tagsUrl('?last=v1'));
+      assert.deepEqual(lastOnly.body.tags, ['v10', 'v2']);
+    });
 
-    it(
-      'the last page has no Link; n larger than the list returns everything without a Link',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags' },
-      async () => {
-        const end = await getJson<TagList>(tagsUrl(`?n=2&last=${sorted[sorted.length - 2] ?? ''}`));
-        assert.deepEqual(end.body.tags, sorted.slice(-1));
-        assert.equal(end.response.headers.get('link'), null);
-        const big = await getJson<TagList>(tagsUrl('?n=100'));
-        assert.deepEqual(big.body.tags, sorted);
-        assert.equal(big.response.headers.get('link'), null);
-      },
-    );
+    it('the last page has no Link; n larger than the list returns everything without a Link', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags',
+    }, async () => {
+      const end = await getJson<TagList>(tagsUrl(`?n=2&last=${sorted[sorted.length - 2] ?? ''}`));
+      assert.deepEqual(end.body.tags, sorted.slice(-1));
+      assert.equal(end.response.headers.get('link'), null);
+      const big = await getJson<TagList>(tagsUrl('?n=100'));
+      assert.deepEqual(big.body.tags, sorted);
+      assert.equal(big.response.headers.get('link'), null);
+    });
 
-    it(
-      '?n=0 returns an empty list without a Link',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags' },
-      async () => {
-        const { response, body } = await getJson<TagList>(tagsUrl('?n=0'));
-        assert.deepEqual(body.tags ?? [], []);
-        assert.equal(response.headers.get('link'), null);
-      },
-    );
+    it('?n=0 returns an empty list without a Link', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 does not paginate tags',
+    }, async () => {
+      const { response, body } = await getJson<TagList>(tagsUrl('?n=0'));
+      assert.deepEqual(body.tags ?? [], []);
+      assert.equal(response.headers.get('link'), null);
+    });
 
     for (const n of ['abc', '-1', '100000', '1.5']) {
-      it(
-        `?n=${n} answers 400 PAGINATION_NUMBER_INVALID`,
-        { skip: testTarget === 'reference' && 'Berth-only: Distribution 2.8 ignores n on tags' },
-        async () => {
-          await assertOciError(await fetch(tagsUrl(`?n=${n}`)), 400, 'PAGINATION_NUMBER_INVALID');
-        },
-      );
+      it(`?n=${n} answers 400 PAGINATION_NUMBER_INVALID`, {
+        skip: testTarget === 'reference' && 'Berth-only: Distribution 2.8 ignores n on tags',
+      }, async () => {
+        await assertOciError(await fetch(tagsUrl(`?n=${n}`)), 400, 'PAGINATION_NUMBER_INVALID');
+      });
     }
 
-    it(
-      '?n=1000 (the maximum) is accepted',
-      { skip: testTarget === 'reference' && 'Berth-only: the maximum page size' },
-      async () => {
-        const { body } = await getJson<TagList>(tagsUrl('?n=1000'));
-        assert.deepEqual(body.tags, sorted);
-      },
-    );
+    it('?n=1000 (the maximum) is accepted', { skip: testTarget === 'reference' && 'Berth-only: the maximum page size' }, async () => {
+      const { body } = await getJson<TagList>(tagsUrl('?n=1000'));
+      assert.deepEqual(body.tags, sorted);
+    });
 
     it('an unknown repository answers 404 NAME_UNKNOWN', async () => {
-      await assertOciError(
-        await fetch(`${registry.url}/v2/${uniqueRepo('never')}/tags/list`),
-        404,
-        'NAME_UNKNOWN',
-      );
+      await assertOciError(await fetch(`${registry.url}/v2/${uniqueRepo('never')}/tags/list`), 404, 'NAME_UNKNOWN');
     });
 
     it('a multi-segment repository lists its tags', async () => {
@@ -229,12 +194,7 @@ describe('tags list and catalog', { timeout: 120_000 }, () => {
     it('following Link pages through every repository once, in order', async () => {
       const expected = lexical([...pushedRepos]);
       for (const n of [1, 2, 3, expected.length - 1]) {
-        const { all } = await pageThrough<Catalog>(
-          registry.url,
-          `/v2/_catalog?n=${n}`,
-          (body) => body.repositories,
-          n,
-        );
+        const { all } = await pageThrough<Catalog>(registry.url, `/v2/_catalog?n=${n}`, (body) => body.repositories, n);
         assert.deepEqual(all, expected, `n=${n}`);
         assert.equal(new Set(all).size, all.length, 'no duplicates');
       }
@@ -249,9 +209,7 @@ describe('tags list and catalog', { timeout: 120_000 }, () => {
 
     it('the last page has no Link', async () => {
       const expected = lexical([...pushedRepos]);
-      const { response, body } = await getJson<Catalog>(
-        `${registry.url}/v2/_catalog?n=${expected.length + 5}`,
-      );
+      const { response, body } = await getJson<Catalog>(`${registry.url}/v2/_catalog?n=${expected.length + 5}`);
       assert.deepEqual(body.repositories, expected);
       assert.equal(response.headers.get('link'), null);
     });
@@ -262,31 +220,23 @@ describe('tags list and catalog', { timeout: 120_000 }, () => {
       ['-1', true],
       ['100000', false],
     ] as const) {
-      it(
-        `?n=${n} answers 400 PAGINATION_NUMBER_INVALID`,
-        { skip: testTarget === 'reference' && referenceAccepts && 'Distribution 2.8 ignores this n' },
-        async () => {
-          await assertOciError(
-            await fetch(`${registry.url}/v2/_catalog?n=${n}`),
-            400,
-            'PAGINATION_NUMBER_INVALID',
-          );
-        },
-      );
+      it(`?n=${n} answers 400 PAGINATION_NUMBER_INVALID`, {
+        skip: testTarget === 'reference' && referenceAccepts && 'Distribution 2.8 ignores this n',
+      }, async () => {
+        await assertOciError(await fetch(`${registry.url}/v2/_catalog?n=${n}`), 400, 'PAGINATION_NUMBER_INVALID');
+      });
     }
 
-    it(
-      'orders names by the whole string, not path segment by segment',
-      { skip: testTarget === 'reference' && 'Distribution 2.8 orders the catalog by a directory walk' },
-      async () => {
-        // '-' (0x2d) sorts before '/' (0x2f): "order-b" < "order/a" as strings.
-        await pushTags('order/a', ['latest']);
-        await pushTags('order-b', ['latest']);
-        const { body } = await getJson<Catalog>(`${registry.url}/v2/_catalog`);
-        assert.deepEqual(body.repositories, lexical([...pushedRepos]));
-        const { all } = await pageThrough<Catalog>(registry.url, '/v2/_catalog?n=2', (b) => b.repositories, 2);
-        assert.deepEqual(all, lexical([...pushedRepos]));
-      },
-    );
+    it('orders names by the whole string, not path segment by segment', {
+      skip: testTarget === 'reference' && 'Distribution 2.8 orders the catalog by a directory walk',
+    }, async () => {
+      // '-' (0x2d) sorts before '/' (0x2f): "order-b" < "order/a" as strings.
+      await pushTags('order/a', ['latest']);
+      await pushTags('order-b', ['latest']);
+      const { body } = await getJson<Catalog>(`${registry.url}/v2/_catalog`);
+      assert.deepEqual(body.repositories, lexical([...pushedRepos]));
+      const { all } = await pageThrough<Catalog>(registry.url, '/v2/_catalog?n=2', (b) => b.repositories, 2);
+      assert.deepEqual(all, lexical([...pushedRepos]));
+    });
   });
 });

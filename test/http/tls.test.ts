@@ -53,9 +53,7 @@ function h2(
     });
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('error', reject);
-    stream.on('end', () =>
-      resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks) }),
-    );
+    stream.on('end', () => resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks) }));
     if (Buffer.isBuffer(body)) stream.end(body);
     else if (body !== undefined) {
       void (async () => {
@@ -77,7 +75,10 @@ function header(response: H2Response, name: string): string {
 }
 
 /** An HTTPS/1.1 GET; rejects on a TLS error. */
-function httpsGet(url: string, options: { ca?: string; cert?: string; key?: string } = {}): Promise<{ status: number; body: string; alpn: string | false | null }> {
+function httpsGet(
+  url: string,
+  options: { ca?: string; cert?: string; key?: string } = {},
+): Promise<{ status: number; body: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(url, { ...options, agent: false }, (response) => {
       let body = '';
@@ -185,10 +186,16 @@ describe('HTTPS and HTTP/2', { skip, concurrency: false }, () => {
     let location = header(started, 'location');
 
     const first = parts[0] ?? Buffer.alloc(0);
-    const patched = await h2(session, 'PATCH', location, {
-      'content-type': 'application/octet-stream',
-      'content-range': `0-${first.length - 1}`,
-    }, first);
+    const patched = await h2(
+      session,
+      'PATCH',
+      location,
+      {
+        'content-type': 'application/octet-stream',
+        'content-range': `0-${first.length - 1}`,
+      },
+      first,
+    );
     assert.equal(patched.status, 202, patched.body.toString());
     assert.equal(header(patched, 'range'), `0-${first.length - 1}`);
     location = header(patched, 'location');
@@ -228,15 +235,27 @@ describe('HTTPS and HTTP/2', { skip, concurrency: false }, () => {
   it('over HTTP/2: monolithic POST ?digest= with a streamed body, and a 4 MiB one with a length', async () => {
     const { session } = env();
     const streamedBlob = randomBytes(150 * 1024);
-    const streamed = await h2(session, 'POST', `/v2/${repo}/blobs/uploads/?digest=${sha256(streamedBlob)}`, {
-      'content-type': 'application/octet-stream',
-    }, [streamedBlob.subarray(0, 50_000), streamedBlob.subarray(50_000)]);
+    const streamed = await h2(
+      session,
+      'POST',
+      `/v2/${repo}/blobs/uploads/?digest=${sha256(streamedBlob)}`,
+      {
+        'content-type': 'application/octet-stream',
+      },
+      [streamedBlob.subarray(0, 50_000), streamedBlob.subarray(50_000)],
+    );
     assert.equal(streamed.status, 201, streamed.body.toString());
 
     const big = randomBytes(4 * 1024 * 1024);
-    const sized = await h2(session, 'POST', `/v2/${repo}/blobs/uploads/?digest=${sha256(big)}`, {
-      'content-type': 'application/octet-stream',
-    }, big);
+    const sized = await h2(
+      session,
+      'POST',
+      `/v2/${repo}/blobs/uploads/?digest=${sha256(big)}`,
+      {
+        'content-type': 'application/octet-stream',
+      },
+      big,
+    );
     assert.equal(sized.status, 201, sized.body.toString());
 
     for (const blob of [streamedBlob, big]) {
@@ -255,12 +274,16 @@ describe('HTTPS and HTTP/2', { skip, concurrency: false }, () => {
       assert.equal(pushed.status, 201);
     }
     const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA.ociManifest,
-        config: { mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length },
-        layers: [{ mediaType: MEDIA.ociLayer, digest: sha256(layer), size: layer.length }],
-      }, null, 3),
+      JSON.stringify(
+        {
+          schemaVersion: 2,
+          mediaType: MEDIA.ociManifest,
+          config: { mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length },
+          layers: [{ mediaType: MEDIA.ociLayer, digest: sha256(layer), size: layer.length }],
+        },
+        null,
+        3,
+      ),
     );
     const put = await h2(session, 'PUT', `/v2/${repo}/manifests/v1`, { 'content-type': MEDIA.ociManifest }, manifest);
     assert.equal(put.status, 201, put.body.toString());

@@ -176,9 +176,7 @@ describe('postgresql: two replicas racing', () => {
     const manifestsWithoutLink = await db
       .selectFrom('manifests')
       .leftJoin('repository_blobs', (j) =>
-        j
-          .onRef('repository_blobs.repository', '=', 'manifests.repository')
-          .onRef('repository_blobs.digest', '=', 'manifests.digest'),
+        j.onRef('repository_blobs.repository', '=', 'manifests.repository').onRef('repository_blobs.digest', '=', 'manifests.digest'),
       )
       .select(['manifests.repository', 'manifests.digest'])
       .where('repository_blobs.digest', 'is', null)
@@ -216,18 +214,14 @@ describe('postgresql: two replicas racing', () => {
     referencesWithoutManifest: [],
   };
 
-  const pick = (replicas: readonly [MetadataStore, MetadataStore], n: number): MetadataStore =>
-    n % 2 === 0 ? replicas[0] : replicas[1];
+  const pick = (replicas: readonly [MetadataStore, MetadataStore], n: number): MetadataStore => (n % 2 === 0 ? replicas[0] : replicas[1]);
 
   async function withReplicas(
     body: (replicas: readonly [MetadataStore, MetadataStore], db: Kysely<Database>, url: string) => Promise<void>,
   ): Promise<void> {
     const url = await migratedDatabase();
     // Each replica has its own pool, as separate processes would.
-    const replicas = [
-      new MetadataStore(openPostgres(url, { max: 5 })),
-      new MetadataStore(openPostgres(url, { max: 5 })),
-    ] as const;
+    const replicas = [new MetadataStore(openPostgres(url, { max: 5 })), new MetadataStore(openPostgres(url, { max: 5 }))] as const;
     const db = openPostgres(url, { max: 1 });
     try {
       await body(replicas, db, url);
@@ -248,7 +242,11 @@ describe('postgresql: two replicas racing', () => {
   /** Waits until `count` sessions wait for a lock, or one of the operations has settled. */
   async function untilWaiting(db: Kysely<Database>, count: number, ...operations: Promise<unknown>[]): Promise<void> {
     let settled = false;
-    for (const op of operations) op.then(() => (settled = true), () => (settled = true));
+    for (const op of operations)
+      op.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
     for (let i = 0; i < 500 && !settled; i++) {
       if ((await lockWaiters(db)) >= count) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -259,10 +257,7 @@ describe('postgresql: two replicas racing', () => {
    * Runs `lock` in a transaction on its own connection and keeps the transaction open until the
    * returned release() is called: a third party holding row locks, to force an interleaving.
    */
-  async function holdLocks(
-    url: string,
-    lock: (trx: Kysely<Database>) => Promise<unknown>,
-  ): Promise<() => Promise<void>> {
+  async function holdLocks(url: string, lock: (trx: Kysely<Database>) => Promise<unknown>): Promise<() => Promise<void>> {
     const db = openPostgres(url, { max: 1 });
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -390,7 +385,11 @@ describe('postgresql: two replicas racing', () => {
       }
       const results = await Promise.allSettled(operations.map((op) => op()));
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      assert.deepEqual(failures.map((f) => String(f.reason)), [], 'no operation failed');
+      assert.deepEqual(
+        failures.map((f) => String(f.reason)),
+        [],
+        'no operation failed',
+      );
 
       assert.deepEqual(await inconsistencies(db), none);
       // A final push from each replica: both see the same tag, at a manifest that exists.
@@ -445,7 +444,11 @@ describe('postgresql: two replicas racing', () => {
       }
       const results = await Promise.allSettled(operations.map((op) => op()));
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      assert.deepEqual(failures.map((f) => String(f.reason)), [], 'no operation failed');
+      assert.deepEqual(
+        failures.map((f) => String(f.reason)),
+        [],
+        'no operation failed',
+      );
       assert.deepEqual(await inconsistencies(db), none);
 
       // Both replicas agree, and the blob can still be linked, found and unlinked everywhere.

@@ -149,11 +149,7 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     const started = Date.now();
     const image: BuiltImage = await builder.buildImage({
       name: 'localhost/scale-out/app:1',
-      layers: [
-        [100, 8 * 1024],
-        [32 * 1024, 2 * MiB],
-        [3 * MiB],
-      ],
+      layers: [[100, 8 * 1024], [32 * 1024, 2 * MiB], [3 * MiB]],
     });
     const repo = 'scale-out/app';
     const before = replicas.map((replica) => replica.output().length);
@@ -178,8 +174,8 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     console.log(`# ${servedBy.size} uploads seen in the replicas' access logs, ${crossed} served by two or more replicas`);
     assert.ok(servedBy.size > 0, 'the replicas logged upload requests');
     assert.ok(crossed >= 1, 'at least one upload was continued on another replica');
-    const servingReplicas = replicas.filter((_, index) =>
-      accessEntries(replicas[index]?.output().slice(before[index]) ?? '').length > 0,
+    const servingReplicas = replicas.filter(
+      (_, index) => accessEntries(replicas[index]?.output().slice(before[index]) ?? '').length > 0,
     ).length;
     assert.equal(servingReplicas, 3, 'round-robin: every replica served requests');
 
@@ -289,7 +285,9 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     await builder.skopeoCopy(builder.storageRef(image.name), `oci:${layout}:v1`);
     const source = await readOciLayout(layout, 'v1');
     const total = [...source.blobs.values()].reduce((sum, bytes) => sum + bytes.length, 0);
-    console.log(`# big image: ${source.manifest.layers.length} layers, ${(total / MiB).toFixed(1)} MiB compressed, built in ${seconds(started)}`);
+    console.log(
+      `# big image: ${source.manifest.layers.length} layers, ${(total / MiB).toFixed(1)} MiB compressed, built in ${seconds(started)}`,
+    );
     const target = dockerRef(lb.hostPort, 'scale-out/big', '1');
     const victimIndex = 1;
     const victim = replicas[victimIndex];
@@ -335,9 +333,7 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     );
     // What the load balancer saw of the killed replica: requests cut mid-flight, and where
     // the rest of the push went.
-    const lbErrors = (await lb.errorLog())
-      .split('\n')
-      .filter((line) => line.includes(victim.hostPort) && /\[error\]/.test(line));
+    const lbErrors = (await lb.errorLog()).split('\n').filter((line) => line.includes(victim.hostPort) && /\[error\]/.test(line));
     const lbLines = (await lb.accessLog()).split('\n').filter((line) => line.includes('/v2/scale-out/big/'));
     console.log(
       `# nginx: ${lbErrors.length} upstream errors on the killed replica (${[...new Set(lbErrors.map((line) => /\] \d+#\d+: \*\d+ ([^,]+)/.exec(line)?.[1] ?? '?'))].join('; ')}), ` +
@@ -346,7 +342,8 @@ describe('three Berth replicas on Ceph RGW + PostgreSQL behind nginx', { skip, c
     for (const line of lbErrors) console.log(`#   cut: ${/request: "([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 200)}`);
     for (const line of lbLines.filter((entry) => entry.includes(victim.hostPort))) console.log(`#   nginx: ${line.slice(0, 220)}`);
     if (!first.ok) {
-      const message = first.error instanceof ClientCommandError ? first.error.stderr.trim().split('\n').slice(-3).join(' | ') : String(first.error);
+      const message =
+        first.error instanceof ClientCommandError ? first.error.stderr.trim().split('\n').slice(-3).join(' | ') : String(first.error);
       console.log(`# first push error: ${message.slice(0, 600)}`);
     }
     assert.ok(killedMidPush, 'the replica died while the push was still running');

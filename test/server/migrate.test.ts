@@ -101,7 +101,10 @@ describe('migrate between filesystem + SQLite configurations', () => {
     // Three blobs and the manifest (stored as a blob too).
     assert.equal(summary.blobsCopied, 4);
     assert.equal(summary.blobsSkipped, 0);
-    assert.equal(summary.bytesCopied, image.blobs.reduce((sum, b) => sum + b.length, image.manifest.length));
+    assert.equal(
+      summary.bytesCopied,
+      image.blobs.reduce((sum, b) => sum + b.length, image.manifest.length),
+    );
     assert.deepEqual(summary.rows, {
       repositories: 1,
       blobs: 4,
@@ -124,7 +127,10 @@ describe('migrate between filesystem + SQLite configurations', () => {
     await assertServes(target, 'team/app', '1.0', image);
 
     // A second run refuses the index it already filled, before copying anything.
-    await assert.rejects(migrate(source, target, { verify: true }), /target metadata database is not empty \(table repositories has rows\)/);
+    await assert.rejects(
+      migrate(source, target, { verify: true }),
+      /target metadata database is not empty \(table repositories has rows\)/,
+    );
   });
 
   it('skips blobs already present (an interrupted run) and still copies the index', async () => {

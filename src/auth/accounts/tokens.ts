@@ -5,7 +5,17 @@ import type { ApiTokenRecord, TokenScope } from '../../metadata/index.js';
 import { createApiTokenSecret, hashTokenSecret } from '../api-tokens.js';
 import type { Principal } from '../principal.js';
 import { AccountUseCase } from './account-use-case.js';
-import { denied, invalid, MAX_TOKEN_LIFETIME_MS, parseLifetime, parseTokenScopes, TOKEN_NAME, unknown, validateAccountName, type ScopeInput } from './validation.js';
+import {
+  denied,
+  invalid,
+  MAX_TOKEN_LIFETIME_MS,
+  parseLifetime,
+  parseTokenScopes,
+  TOKEN_NAME,
+  unknown,
+  validateAccountName,
+  type ScopeInput,
+} from './validation.js';
 
 export interface TokenView {
   id: string;
@@ -44,7 +54,7 @@ export class TokenAdmin extends AccountUseCase {
     }
     const owner = options.user ?? user.name;
     validateAccountName('user', owner);
-    if (owner !== user.name && !user.admin) throw denied('only registry administrators may list other users\' tokens');
+    if (owner !== user.name && !user.admin) throw denied("only registry administrators may list other users' tokens");
     return (await this.accounts.listApiTokens(owner)).map((t) => this.tokenView(t));
   }
 

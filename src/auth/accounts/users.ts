@@ -39,7 +39,8 @@ export class UserAdmin extends AccountUseCase {
       view.via = 'bearer-token';
       view.bearerFrom = signIn;
     }
-    if (who.apiToken !== undefined) view.tokenScopes = who.apiToken.scope.map((s) => ({ repository: s.repository, actions: [...s.actions] }));
+    if (who.apiToken !== undefined)
+      view.tokenScopes = who.apiToken.scope.map((s) => ({ repository: s.repository, actions: [...s.actions] }));
     return view;
   }
 
@@ -75,7 +76,7 @@ export class UserAdmin extends AccountUseCase {
   async setPassword(who: Principal, name: string, password: string): Promise<void> {
     const user = this.user(who);
     validateAccountName('name', name);
-    if (!user.admin && user.name !== name) throw denied('only registry administrators may set other users\' passwords');
+    if (!user.admin && user.name !== name) throw denied("only registry administrators may set other users' passwords");
     validatePassword(password);
     // Unknown names fail before the (slow) hash, and again after it if the user went away meanwhile.
     if (!(await this.accounts.getUser(name))) throw unknown('user', name);

@@ -101,6 +101,9 @@ export function parseLifetime(text: string): number {
   try {
     return parseDuration(text);
   } catch {
-    throw invalid('expiresIn', `${JSON.stringify(text)} is not a lifetime: use a whole number of days (d), or hours (h), minutes (m) and seconds (s), such as 30d, 720h or 1h30m`);
+    throw invalid(
+      'expiresIn',
+      `${JSON.stringify(text)} is not a lifetime: use a whole number of days (d), or hours (h), minutes (m) and seconds (s), such as 30d, 720h or 1h30m`,
+    );
   }
 }

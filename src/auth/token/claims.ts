@@ -16,9 +16,7 @@ export const LEEWAY_MS = 60_000;
  */
 export const CREDENTIAL_CLAIM = 'berth_credential';
 
-export type TokenCredential =
-  | { readonly kind: 'password'; readonly binding: string }
-  | { readonly kind: 'api-token'; readonly id: string };
+export type TokenCredential = { readonly kind: 'password'; readonly binding: string } | { readonly kind: 'api-token'; readonly id: string };
 
 /** The private claim that tells a refresh token from an access token. */
 export const TOKEN_USE_CLAIM = 'token_use';

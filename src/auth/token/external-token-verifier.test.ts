@@ -124,7 +124,7 @@ describe('externalTokenVerifier with a root certificate bundle', () => {
     await assertRefused(verifier.verify(token), 'token signature is invalid', token);
   });
 
-  it('never uses an embedded jwk, even with the trusted key\'s libtrust kid (CVE-2025-24976)', async () => {
+  it("never uses an embedded jwk, even with the trusted key's libtrust kid (CVE-2025-24976)", async () => {
     const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = await exportJWK(attacker.publicKey);
     for (const kid of [libtrustKeyId(root.publicKey), await jwkThumbprint(attacker.publicKey)]) {
@@ -233,7 +233,7 @@ describe('externalTokenVerifier with a JWKS', () => {
     await assertRefused(verifier.verify(embedded), 'token signature is invalid', embedded);
   });
 
-  it('honours a JWK\'s alg: an RSA key declared RS256 does not verify PS256', async () => {
+  it("honours a JWK's alg: an RSA key declared RS256 does not verify PS256", async () => {
     const token = await signToken({ alg: 'PS256', kid: 'rsa-1' }, CLAIMS, rsa.privateKey);
     await assertRefused(verifier.verify(token), 'token signing algorithm does not match the trusted key', token);
   });

@@ -46,7 +46,8 @@ export async function parseJwks(json: string): Promise<TrustedKey[]> {
     const kid = typeof fields['kid'] === 'string' ? [fields['kid']] : [];
     trusted.push({ key, algorithms, keyIds: [...kid, await jwkThumbprint(key), libtrustKeyId(key)] });
   }
-  if (trusted.length === 0) throw new JwksError('the JWKS file holds no usable signature key (EC P-256/P-384, RSA of 2048 bits or more, Ed25519)');
+  if (trusted.length === 0)
+    throw new JwksError('the JWKS file holds no usable signature key (EC P-256/P-384, RSA of 2048 bits or more, Ed25519)');
   return trusted;
 }
 

@@ -31,7 +31,10 @@ describe('key ids', () => {
     const id = libtrustKeyId(publicKey);
     assert.match(id, /^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$/);
     // Independent computation: 240 bits as one big integer, read five bits at a time.
-    const digest = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest().subarray(0, 30);
+    const digest = createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest()
+      .subarray(0, 30);
     let value = BigInt(`0x${digest.toString('hex')}`);
     let base32 = '';
     for (let i = 0; i < 48; i++) {

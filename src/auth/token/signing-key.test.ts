@@ -89,7 +89,10 @@ describe('signing key', () => {
       await writeFile(join(dir, 'ed.pem'), pemOf('ed25519'));
       await assert.rejects(loadSigningKeyFile(join(dir, 'ed.pem')), (error: unknown) => {
         assert.ok(error instanceof SigningKeyError);
-        assert.equal(error.message, `${join(dir, 'ed.pem')}: the signing key is of type ed25519; only EC P-256, EC P-384 and RSA keys are supported`);
+        assert.equal(
+          error.message,
+          `${join(dir, 'ed.pem')}: the signing key is of type ed25519; only EC P-256, EC P-384 and RSA keys are supported`,
+        );
         return true;
       });
     } finally {

@@ -31,9 +31,7 @@ export async function loadSigningKey(pem: string): Promise<SigningKey> {
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch {
-    throw new SigningKeyError(
-      'the signing key is not a readable unencrypted PEM private key (expected EC P-256, EC P-384 or RSA)',
-    );
+    throw new SigningKeyError('the signing key is not a readable unencrypted PEM private key (expected EC P-256, EC P-384 or RSA)');
   }
   const alg = signingAlgorithm(privateKey);
   const publicKey = createPublicKey(privateKey);

@@ -88,7 +88,7 @@ describe('ownTokenVerifier', async () => {
     }
   });
 
-  it('refuses a token that embeds the attacker\'s key as a jwk header with the trusted kid', async () => {
+  it("refuses a token that embeds the attacker's key as a jwk header with the trusted kid", async () => {
     const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = await exportJWK(attacker.publicKey);
     const token = await signToken({ alg: 'ES256', typ: 'JWT', kid: key.kid, jwk }, claims(), attacker.privateKey);
@@ -172,9 +172,12 @@ describe('ownTokenVerifier', async () => {
   it('works the same with an RSA (RS256) key', async () => {
     const verified = await verifierFor(rsaKey).verify(await sign(claims(), rsaKey));
     assert.equal(verified.subject, 'alice');
-    const foreign = await sign(claims(), await loadSigningKey(
-      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    ));
+    const foreign = await sign(
+      claims(),
+      await loadSigningKey(
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      ),
+    );
     await assertRefused(verifierFor(rsaKey).verify(foreign), 'token signature is invalid', foreign);
   });
 });

@@ -13,7 +13,8 @@ export interface ConfigOption {
   config?: string;
 }
 
-export const CONFIG_HELP = 'configuration file whose metadata database to use (env: BERTH_CONFIG or REGISTRY_CONFIGURATION_PATH; default ./data/berth.db)';
+export const CONFIG_HELP =
+  'configuration file whose metadata database to use (env: BERTH_CONFIG or REGISTRY_CONFIGURATION_PATH; default ./data/berth.db)';
 
 export async function loadCliConfig(file: string | undefined): Promise<Config> {
   return loadConfig({ ...(file !== undefined ? { file } : {}), env: process.env });

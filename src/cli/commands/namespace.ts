@@ -47,7 +47,7 @@ export function registerNamespaceCommands(program: Command): void {
     );
   namespace
     .command('revoke')
-    .description('remove a user\'s or team\'s role on a namespace')
+    .description("remove a user's or team's role on a namespace")
     .argument('<name>', 'namespace')
     .option('--user <user>', 'the user')
     .option('--team <team>', 'the team')
@@ -70,7 +70,10 @@ export function registerNamespaceCommands(program: Command): void {
       run('namespace list', async (options: ConfigOption & { json?: boolean }) => {
         await withDatabase(options, async (admin) => {
           const namespaces = await Promise.all(
-            (await admin.listNamespaces(CLI_PRINCIPAL)).map(async (ns) => ({ ...ns, grants: await admin.listGrants(CLI_PRINCIPAL, ns.name) })),
+            (await admin.listNamespaces(CLI_PRINCIPAL)).map(async (ns) => ({
+              ...ns,
+              grants: await admin.listGrants(CLI_PRINCIPAL, ns.name),
+            })),
           );
           if (options.json) {
             printJson({ namespaces });

@@ -14,7 +14,8 @@ export interface PasswordOptions {
 export async function costOf(options: ConfigOption & { cost?: string }): Promise<number> {
   if (options.cost !== undefined) {
     const cost = Number(options.cost);
-    if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new CliError(`--cost must be a whole number from 4 to 31, got ${options.cost}`);
+    if (!Number.isInteger(cost) || cost < 4 || cost > 31)
+      throw new CliError(`--cost must be a whole number from 4 to 31, got ${options.cost}`);
     return cost;
   }
   return (await loadCliConfig(options.config)).auth.bcryptCost;
@@ -55,7 +56,9 @@ export async function newPassword(options: PasswordOptions): Promise<string> {
   let password: string;
   if (options.password !== undefined && options.passwordStdin) throw new CliError('give --password or --password-stdin, not both');
   if (options.password !== undefined) {
-    console.error('warning: a password given with --password stays in the shell history and is visible to other users in the process list; prefer --password-stdin');
+    console.error(
+      'warning: a password given with --password stays in the shell history and is visible to other users in the process list; prefer --password-stdin',
+    );
     password = options.password;
   } else if (options.passwordStdin) {
     // One trailing newline is the end of the line, not part of the password (`echo pw | berth ...`).

@@ -35,29 +35,33 @@ export function registerUserCommands(program: Command): void {
     .option('--cost <n>', 'bcrypt cost (default: auth.bcryptcost of the configuration, 10)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
-      run('user add', async (name: string, options: ConfigOption & PasswordOptions & { htpasswd?: string; admin?: boolean; cost?: string }) => {
-        validateAccountName('name', name);
-        if (options.htpasswd !== undefined) {
-          if (options.admin) throw new CliError('--admin applies to database users; for htpasswd users list them in auth.access.admins');
-          const text = await readHtpasswd(options.htpasswd);
-          if (htpasswdUserNames(text).includes(name)) throw new CliError(`user ${name} already exists in ${options.htpasswd}; use berth user passwd`);
+      run(
+        'user add',
+        async (name: string, options: ConfigOption & PasswordOptions & { htpasswd?: string; admin?: boolean; cost?: string }) => {
+          validateAccountName('name', name);
+          if (options.htpasswd !== undefined) {
+            if (options.admin) throw new CliError('--admin applies to database users; for htpasswd users list them in auth.access.admins');
+            const text = await readHtpasswd(options.htpasswd);
+            if (htpasswdUserNames(text).includes(name))
+              throw new CliError(`user ${name} already exists in ${options.htpasswd}; use berth user passwd`);
+            const password = await newPassword(options);
+            const hash = await hashPassword(password, await costOf(options));
+            await writeHtpasswdFile(options.htpasswd, setHtpasswdEntry(text, name, hash));
+            console.log(`added ${name} to ${options.htpasswd}`);
+            return;
+          }
           const password = await newPassword(options);
-          const hash = await hashPassword(password, await costOf(options));
-          await writeHtpasswdFile(options.htpasswd, setHtpasswdEntry(text, name, hash));
-          console.log(`added ${name} to ${options.htpasswd}`);
-          return;
-        }
-        const password = await newPassword(options);
-        await withDatabase(options, async (admin) => {
-          const created = await admin.createUser(CLI_PRINCIPAL, { name, password, admin: options.admin ?? false });
-          console.log(`added ${created.name}${created.admin ? ' (registry administrator)' : ''}`);
-        });
-      }),
+          await withDatabase(options, async (admin) => {
+            const created = await admin.createUser(CLI_PRINCIPAL, { name, password, admin: options.admin ?? false });
+            console.log(`added ${created.name}${created.admin ? ' (registry administrator)' : ''}`);
+          });
+        },
+      ),
     );
 
   user
     .command('passwd')
-    .description('set a user\'s password')
+    .description("set a user's password")
     .argument('<name>', 'user name')
     .option('--htpasswd <file>', 'the htpasswd file to change instead of the database')
     .option('--password-stdin', 'read the password from standard input')

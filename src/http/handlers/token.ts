@@ -15,7 +15,11 @@ export function tokenHandlers(auth: HttpAuth) {
 
   const checkService = (service: string | null): void => {
     if (service !== null && service !== '' && service !== auth.service) {
-      throw new RegistryError('BAD_REQUEST', { service, expected: auth.service }, { message: `this token server issues tokens for service "${auth.service}"` });
+      throw new RegistryError(
+        'BAD_REQUEST',
+        { service, expected: auth.service },
+        { message: `this token server issues tokens for service "${auth.service}"` },
+      );
     }
   };
 
@@ -56,7 +60,11 @@ export function tokenHandlers(auth: HttpAuth) {
           grant = await tokens.refresh(form.get('refresh_token') ?? '', scopes);
           break;
         default:
-          throw new RegistryError('BAD_REQUEST', { grant_type: form.get('grant_type') }, { message: 'grant_type must be password or refresh_token' });
+          throw new RegistryError(
+            'BAD_REQUEST',
+            { grant_type: form.get('grant_type') },
+            { message: 'grant_type must be password or refresh_token' },
+          );
       }
     } catch (error) {
       if (error instanceof AuthenticationFailed) throw signInFailed(error.reason);

@@ -36,11 +36,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('manifests_pk', ['repository', 'digest'])
     .execute();
-  await db.schema
-    .createIndex('manifests_subject')
-    .on('manifests')
-    .columns(['repository', 'subject_digest'])
-    .execute();
+  await db.schema.createIndex('manifests_subject').on('manifests').columns(['repository', 'subject_digest']).execute();
 
   await db.schema
     .createTable('manifest_references')

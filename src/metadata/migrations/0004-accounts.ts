@@ -47,11 +47,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('namespace_grants_pk', ['namespace', 'subject_kind', 'subject'])
     .execute();
   // Removing a user or team removes its grants in every namespace.
-  await db.schema
-    .createIndex('namespace_grants_subject')
-    .on('namespace_grants')
-    .columns(['subject_kind', 'subject'])
-    .execute();
+  await db.schema.createIndex('namespace_grants_subject').on('namespace_grants').columns(['subject_kind', 'subject']).execute();
 
   await db.schema
     .createTable('api_tokens')

@@ -62,8 +62,14 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         const names = ['zed', 'a-b', 'a_b', 'a.b', 'a0', 'root'];
         for (const user of names) await accounts.createUser({ name: user, passwordHash: HASH_A, admin: user === 'root' });
         const listed = await accounts.listUsers();
-        assert.deepEqual(listed.map((u) => u.name), lexical(names));
-        assert.deepEqual(listed.filter((u) => u.admin).map((u) => u.name), ['root']);
+        assert.deepEqual(
+          listed.map((u) => u.name),
+          lexical(names),
+        );
+        assert.deepEqual(
+          listed.filter((u) => u.admin).map((u) => u.name),
+          ['root'],
+        );
 
         assert.equal(await accounts.setPasswordHash('zed', HASH_B), true);
         assert.equal((await accounts.getUser('zed'))?.passwordHash, HASH_B);
@@ -77,7 +83,7 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.equal(await accounts.getUser('nobody'), undefined);
       });
 
-      test('deleting a user removes its memberships, grants and tokens, and nobody else\'s', async (accounts) => {
+      test("deleting a user removes its memberships, grants and tokens, and nobody else's", async (accounts) => {
         await accounts.createUser({ name: 'alice', passwordHash: HASH_A });
         await accounts.createUser({ name: 'bob', passwordHash: HASH_A });
         await accounts.createTeam('devs');
@@ -128,7 +134,10 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.equal(await accounts.createTeam('team-b'), true);
         assert.equal(await accounts.createTeam('team_a'), true);
         assert.equal(await accounts.createTeam('team-b'), false);
-        assert.deepEqual((await accounts.listTeams()).map((t) => t.name), lexical(['team-b', 'team_a']));
+        assert.deepEqual(
+          (await accounts.listTeams()).map((t) => t.name),
+          lexical(['team-b', 'team_a']),
+        );
         const team = await accounts.getTeam('team-b');
         assert.ok(team && isIsoTimestamp(team.createdAt));
         assert.equal(await accounts.getTeam('nope'), undefined);
@@ -148,7 +157,7 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.deepEqual(await accounts.teamsOf('carol'), ['team_a']);
       });
 
-      test('deleting a team removes its memberships and grants, not the users\' own grants', async (accounts) => {
+      test("deleting a team removes its memberships and grants, not the users' own grants", async (accounts) => {
         await accounts.createTeam('devs');
         await accounts.addTeamMember('devs', 'alice');
         await accounts.setGrant('app', 'team', 'devs', 'push');
@@ -204,7 +213,7 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.deepEqual(await accounts.accessControlCounts(), { users: 2, grants: 3, privateNamespaces: 1 });
       });
 
-      test('a grant creates a private namespace row and replaces the subject\'s earlier role', async (accounts) => {
+      test("a grant creates a private namespace row and replaces the subject's earlier role", async (accounts) => {
         await accounts.setGrant('team-a', 'user', 'alice', 'pull');
         assert.equal((await accounts.getNamespace('team-a'))?.visibility, 'private');
         await accounts.setNamespaceVisibility('team-a', 'public');
@@ -271,7 +280,10 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
 
         await accounts.createApiToken(token('1111111111111111', 'bob', { expiresAt: undefined }));
         assert.equal((await accounts.getApiToken('1111111111111111'))?.expiresAt, undefined);
-        assert.deepEqual((await accounts.listApiTokens('alice')).map((t) => t.id), ['0123456789abcdef']);
+        assert.deepEqual(
+          (await accounts.listApiTokens('alice')).map((t) => t.id),
+          ['0123456789abcdef'],
+        );
         assert.deepEqual((await accounts.listApiTokens()).map((t) => t.id).sort(), ['0123456789abcdef', '1111111111111111']);
         assert.deepEqual(await accounts.listApiTokens('carol'), []);
 
@@ -292,9 +304,7 @@ export function runAccountsSuite(name: string, open: () => Promise<MetadataStore
         assert.equal(await accounts.setSettingIfAbsent('token.signing-key', 'second'), 'first');
         assert.equal(await accounts.getSetting('token.signing-key'), 'first');
 
-        const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => accounts.setSettingIfAbsent('race', `value-${i}`)),
-        );
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => accounts.setSettingIfAbsent('race', `value-${i}`)));
         const stored = await accounts.getSetting('race');
         assert.ok(stored?.startsWith('value-'));
         assert.deepEqual(new Set(results), new Set([stored]), 'every writer reads back the one stored value');

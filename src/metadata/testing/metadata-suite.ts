@@ -499,9 +499,7 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         const m = manifest('app', 'same', { tags: ['latest'] });
         await Promise.all(Array.from({ length: 8 }, () => store.putManifest(m)));
         assert.equal((await store.findManifestByTag('app', 'latest'))?.digest, m.digest);
-        await Promise.all(
-          Array.from({ length: 8 }, (_, i) => store.putManifest(manifest(`new/repo-${i % 3}`, `m${i}`, { tags: ['t'] }))),
-        );
+        await Promise.all(Array.from({ length: 8 }, (_, i) => store.putManifest(manifest(`new/repo-${i % 3}`, `m${i}`, { tags: ['t'] }))));
         assert.deepEqual((await store.listRepositories({})).items, ['app', 'new/repo-0', 'new/repo-1', 'new/repo-2']);
         for (let r = 0; r < 3; r++) {
           const row = await store.findManifestByTag(`new/repo-${r}`, 't');
@@ -547,7 +545,10 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
           hasMore: false,
         });
         // "after" need not name an existing repository.
-        assert.deepEqual((await store.listRepositories({ after: 'a1' })).items, expected.filter((r) => r > 'a1'));
+        assert.deepEqual(
+          (await store.listRepositories({ after: 'a1' })).items,
+          expected.filter((r) => r > 'a1'),
+        );
         assert.deepEqual(await store.listRepositories({ after: 'z/z' }), { items: [], hasMore: false });
         assert.deepEqual(await store.listRepositories({ after: 'zzz', limit: 5 }), { items: [], hasMore: false });
         for (const limit of [1, 2, 5, n]) {
@@ -555,7 +556,7 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         }
       });
 
-      test('listTags returns one repository\'s tags in byte order', async (store) => {
+      test("listTags returns one repository's tags in byte order", async (store) => {
         for (const [i, tag] of tagNames.entries()) {
           await store.putManifest(manifest('app', `m${i % 3}`, { tags: [tag] }));
         }
@@ -580,7 +581,10 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
           items: expected.slice(expected.indexOf('a') + 1, expected.indexOf('a') + 3),
           hasMore: true,
         });
-        assert.deepEqual((await store.listTags('app', { after: 'a0' })).items, expected.filter((t) => t > 'a0'));
+        assert.deepEqual(
+          (await store.listTags('app', { after: 'a0' })).items,
+          expected.filter((t) => t > 'a0'),
+        );
         assert.deepEqual(await store.listTags('app', { after: 'v1.2.3' }), { items: [], hasMore: false });
         for (const limit of [1, 3, 4, n, n + 1]) {
           assert.deepEqual(await walk((page) => store.listTags('app', page), limit), expected, `limit ${limit}`);
@@ -648,7 +652,10 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
         const future = new Date(Date.now() + 60_000);
         assert.deepEqual((await store.listUploadsIdleSince(future)).map((u) => u.id).sort(), ['active', 'idle']);
         await store.deleteUpload('idle');
-        assert.deepEqual((await store.listUploadsIdleSince(future)).map((u) => u.id), ['active']);
+        assert.deepEqual(
+          (await store.listUploadsIdleSince(future)).map((u) => u.id),
+          ['active'],
+        );
       });
     });
   });

@@ -64,7 +64,13 @@ export async function pushBlob(baseUrl: string, repository: string, bytes: Buffe
   if (response.status !== 201) throw new Error(`blob push to ${repository} answered ${response.status}`);
 }
 
-export async function pushManifest(baseUrl: string, repository: string, reference: string, bytes: Buffer, mediaType: string = MediaType.ociManifest): Promise<Digest> {
+export async function pushManifest(
+  baseUrl: string,
+  repository: string,
+  reference: string,
+  bytes: Buffer,
+  mediaType: string = MediaType.ociManifest,
+): Promise<Digest> {
   const response = await fetch(`${baseUrl}/v2/${repository}/manifests/${reference}`, {
     method: 'PUT',
     headers: { 'content-type': mediaType },
@@ -105,4 +111,3 @@ export function countRequests(output: string, method: string, path: string): num
   }
   return count;
 }
-

@@ -206,10 +206,7 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
               continue;
             }
             await assert.rejects(call(driver(), key), (error: unknown) => {
-              assert.ok(
-                error instanceof InvalidPathError,
-                `${method} ${JSON.stringify(key.slice(0, 40))}: ${String(error)}`,
-              );
+              assert.ok(error instanceof InvalidPathError, `${method} ${JSON.stringify(key.slice(0, 40))}: ${String(error)}`);
               assert.equal(error.key, key);
               return true;
             });
@@ -317,10 +314,7 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
         await writer.commit();
         assert.equal((await driver().stat(key)).size, total);
         assert.equal(await hashStream(await driver().reader(key)), whole.digest('hex'));
-        assert.equal(
-          await hashStream(await driver().reader(key, { offset: rangeStart })),
-          fromRangeStart.digest('hex'),
-        );
+        assert.equal(await hashStream(await driver().reader(key, { offset: rangeStart })), fromRangeStart.digest('hex'));
       });
 
       it('keeps every byte of many small writes in order', async () => {
@@ -476,10 +470,7 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
         }
         await Promise.all(writers.map((writer) => writer.commit()));
         for (let i = 0; i < count; i += 1) {
-          assert.equal(
-            await hashStream(await driver().reader(`${prefix}/upload-${i}`)),
-            expected[i]?.digest('hex'),
-          );
+          assert.equal(await hashStream(await driver().reader(`${prefix}/upload-${i}`)), expected[i]?.digest('hex'));
         }
       });
 
@@ -530,7 +521,10 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
         for (const key of ['b', 'a/x', 'c/y/z', 'A', '0', 'a/w']) {
           await driver().putContent(`${prefix}/${key}`, Buffer.from(key));
         }
-        assert.deepEqual(await driver().list(prefix), ['0', 'A', 'a', 'b', 'c'].map((k) => `${prefix}/${k}`));
+        assert.deepEqual(
+          await driver().list(prefix),
+          ['0', 'A', 'a', 'b', 'c'].map((k) => `${prefix}/${k}`),
+        );
         assert.deepEqual(await driver().list(`${prefix}/a`), [`${prefix}/a/w`, `${prefix}/a/x`]);
         assert.deepEqual(await driver().list(`${prefix}/c`), [`${prefix}/c/y`]);
         const root = await driver().list('');

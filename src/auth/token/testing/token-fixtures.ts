@@ -92,18 +92,16 @@ export function makeCertificate(options: CertificateOptions): TestCertificate {
   });
   const signature = sign('sha256', new Uint8Array(AsnConvert.serialize(tbsCertificate)), options.issuer?.privateKey ?? privateKey);
   const der = Buffer.from(
-    AsnConvert.serialize(new Certificate({ tbsCertificate, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })),
+    AsnConvert.serialize(
+      new Certificate({ tbsCertificate, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer }),
+    ),
   );
   const certificate = new X509Certificate(der);
   return { pem: certificate.toString(), x5c: der.toString('base64'), certificate, privateKey, publicKey, subject };
 }
 
 /** A compact JWS of `claims` with exactly `header`, signed by `key`. */
-export async function signToken(
-  header: CompactJWSHeaderParameters,
-  claims: Record<string, unknown>,
-  key: KeyObject,
-): Promise<string> {
+export async function signToken(header: CompactJWSHeaderParameters, claims: Record<string, unknown>, key: KeyObject): Promise<string> {
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key);
 }
 
