@@ -1,7 +1,7 @@
 // Runs the tests with Node's test runner through tsx (which strips types without checking them),
 // two files at a time (the machine has two cores; BERTH_TEST_CONCURRENCY changes it).
 //
-//   run-tests.mjs --checks=typecheck,lint:layers   `npm test`: those npm scripts first, then every
+//   run-tests.mjs --checks=typecheck,lint,lint:layers   `npm test`: those npm scripts first, then every
 //                                                  test file: unit tests beside the code in src/,
 //                                                  cross-process tests in test/, bench/'s smoke tests
 //   run-tests.mjs --checks=... PATH...             `npm test -- PATH...`: only the test files under

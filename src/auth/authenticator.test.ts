@@ -87,7 +87,7 @@ describe('authenticator', () => {
     ]) {
       await assert.rejects(auth.authenticate(header, 'c'), AuthenticationFailed, header);
     }
-    assert.throws(() => parseAuthorization('Basic ' + Buffer.from('no-colon').toString('base64')), AuthenticationFailed);
+    assert.throws(() => parseAuthorization(`Basic ${Buffer.from('no-colon').toString('base64')}`), AuthenticationFailed);
     assert.deepEqual(parseAuthorization(basic('u', 'p:with:colons')), { kind: 'basic', user: 'u', password: 'p:with:colons' });
     // `-u :` sends empty credentials: refused as registry:2 refuses them, not as a malformed header.
     await assert.rejects(auth.authenticate(basic('', ''), 'c'), { name: 'AuthenticationFailed', reason: 'authentication required' });

@@ -47,7 +47,7 @@ describe('parseHtpasswd', () => {
       '   ',
       `  bob:${U_STAR_U.replace('$2y$', '$2b$')}  `,
       `carol:${U_STAR_U.replace('$2y$', '$2a$')}\r`,
-      '#dave:' + U_STAR_U,
+      `#dave:${U_STAR_U}`,
     ].join('\n');
     const { users, skipped } = parseHtpasswd(text);
     assert.deepEqual([...users.keys()], ['alice', 'bob', 'carol']);

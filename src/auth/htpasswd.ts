@@ -101,14 +101,14 @@ export function setHtpasswdEntry(text: string, user: string, hash: string): stri
     }
   }
   if (!replaced) kept.push(`${user}:${hash}`);
-  return kept.join('\n') + '\n';
+  return `${kept.join('\n')}\n`;
 }
 
 /** Removes every entry of the user, keeping the other lines; `removed` is false when there was none. */
 export function removeHtpasswdEntry(text: string, user: string): { text: string; removed: boolean } {
   const all = withoutFinalNewline(text);
   const kept = all.filter((raw) => entryUser(raw) !== user);
-  return { text: kept.length === 0 ? '' : kept.join('\n') + '\n', removed: kept.length !== all.length };
+  return { text: kept.length === 0 ? '' : `${kept.join('\n')}\n`, removed: kept.length !== all.length };
 }
 
 /** Every user name with an entry (bcrypt or not), in file order, each once. */

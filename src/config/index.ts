@@ -13,4 +13,4 @@ export {
 } from './schema.js';
 export { CONFIG_FILE_ENV_VARS, envVarName, primaryEnvVar } from './env.js';
 export { DurationError, formatDuration, parseDuration } from '../oci/duration.js';
-export { type ListenAddress } from './addr.js';
+export type { ListenAddress } from './addr.js';

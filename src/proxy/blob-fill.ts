@@ -63,7 +63,7 @@ export class BlobFill {
   private async run(onStart: (start: FillStart) => void, onFail: (error: unknown) => void): Promise<{ size: number }> {
     const { uploads, client, repository, digest, firstClient: out } = this.options;
     const signal = this.controller.signal;
-    let response;
+    let response: Awaited<ReturnType<typeof client.getBlob>>;
     try {
       response = await client.getBlob(this.options.upstreamRepository, digest.toString(), signal);
     } catch (error) {
@@ -100,7 +100,7 @@ export class BlobFill {
       }
     }
 
-    let upload;
+    let upload: Awaited<ReturnType<typeof uploads.start>> | undefined;
     try {
       upload = await uploads.start(repository);
       // The held-back last bytes go to the client once the digest is known to match: as soon as

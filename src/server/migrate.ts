@@ -114,7 +114,7 @@ async function copyBlob(
 ): Promise<void> {
   const key = blobKey(digest);
   const name = digest.toString();
-  let reader;
+  let reader: Awaited<ReturnType<typeof source.reader>>;
   try {
     reader = await source.reader(key);
   } catch (error) {

@@ -444,7 +444,7 @@ class Checker {
   async manifestContent(repo: Repo, digest: string, bytes: Buffer, where: string): Promise<boolean> {
     const { ledger } = this;
     const pushed = ledger.content.get(digest);
-    if (!pushed || !pushed.equals(bytes)) {
+    if (!pushed?.equals(bytes)) {
       ledger.problem('tags', `${where}: manifest ${digest} is not byte-for-byte one the workload pushed`);
       return false;
     }

@@ -641,6 +641,6 @@ export const junkManifestBody: Arbitrary<Buffer> = fc.oneof(
     )
     .map((text) => Buffer.from(text)),
   fc.integer({ min: 65, max: 20_000 }).map((depth) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))),
-  fc.integer({ min: 65, max: 20_000 }).map((depth) => Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth))),
+  fc.integer({ min: 65, max: 20_000 }).map((depth) => Buffer.from(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)),
   fc.integer({ min: 1000, max: 200_000 }).map((depth) => Buffer.from('['.repeat(depth))),
 );

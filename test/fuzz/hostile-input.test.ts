@@ -1044,7 +1044,7 @@ describe('hostile input', { timeout: 900_000 }, () => {
       check(model: Readonly<UploadModel>): boolean {
         const session = sessionPath(model as UploadModel, this.index);
         // A non-empty upload, so that Range tells the new size exactly.
-        return session !== undefined && session.open && session.data.length > 0;
+        return session?.open === true && session.data.length > 0;
       }
       async run(model: UploadModel, real: Real): Promise<void> {
         const session = sessionPath(model, this.index)!;

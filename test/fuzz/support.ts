@@ -181,7 +181,7 @@ function crashCheck(target: Target, what: string, error: unknown): Error {
   const reason = error instanceof Error ? error.message : String(error);
   if (!isAlive(target)) {
     return new Error(
-      `the registry died (exit ${String(target.exitStatus)}) around ${what}: ${reason}\n` + target.registry.output().slice(-4000),
+      `the registry died (exit ${String(target.exitStatus)}) around ${what}: ${reason}\n${target.registry.output().slice(-4000)}`,
     );
   }
   return error instanceof Error ? error : new Error(reason);

@@ -131,7 +131,9 @@ describe('concurrency', { timeout: 300_000 }, () => {
       const repo = uniqueRepo('concurrency');
       const data = randomBlob(1024 * 1024 + 17);
       const answers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => pushStyle(registry.url, repo, data, i)));
-      answers.forEach((answer, i) => assert.equal(answer.status, 201, `client ${i}: ${answer.text}`));
+      answers.forEach((answer, i) => {
+        assert.equal(answer.status, 201, `client ${i}: ${answer.text}`);
+      });
       for (const answer of answers) assert.equal(answer.headers.get('docker-content-digest'), sha256(data));
       await assertBlobReads(registry.url, repo, data);
     });
@@ -140,7 +142,9 @@ describe('concurrency', { timeout: 300_000 }, () => {
       const repos = Array.from({ length: CLIENTS }, () => uniqueRepo('concurrency'));
       const data = randomBlob(1024 * 1024 + 31);
       const answers = await Promise.all(repos.map((repo, i) => pushStyle(registry.url, repo, data, i)));
-      answers.forEach((answer, i) => assert.equal(answer.status, 201, `client ${i}: ${answer.text}`));
+      answers.forEach((answer, i) => {
+        assert.equal(answer.status, 201, `client ${i}: ${answer.text}`);
+      });
       for (const repo of repos) await assertBlobReads(registry.url, repo, data);
     });
 
@@ -150,7 +154,9 @@ describe('concurrency', { timeout: 300_000 }, () => {
       const data = randomBlob(300 * 1024);
       for (let round = 0; round < 2; round++) {
         const answers = await Promise.all(repos.map((repo, i) => pushStyle(registry.url, repo, data, i + round)));
-        answers.forEach((answer, i) => assert.equal(answer.status, 201, `round ${round} client ${i}: ${answer.text}`));
+        answers.forEach((answer, i) => {
+          assert.equal(answer.status, 201, `round ${round} client ${i}: ${answer.text}`);
+        });
       }
       for (const repo of new Set(repos)) await assertBlobReads(registry.url, repo, data);
     });
