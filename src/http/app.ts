@@ -84,11 +84,10 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   // Leave every body unread: handlers consume request.raw themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
+  // One hook for everything every request needs: each hook costs a promise per request.
   app.addHook('onRequest', async (request, reply) => {
     assertHeaderSize(request);
     applyBodyLimits(request, reply, options.bodyLimits);
-  });
-  app.addHook('onRequest', async (request, reply) => {
     // Fastify would parse Content-Type and refuse values it cannot (" ", "a, b"), before any
     // handler runs; Berth reads bodies itself and judges the media type where it matters
     // (manifests, from rawHeaders), so Fastify must not see the header.

@@ -197,15 +197,17 @@ function announcesBody(request: FastifyRequest): boolean {
 }
 
 /**
- * Puts a request under the limits (an onRequest hook): its reservations are released when the
- * response closes, and a body it announces is watched for its rate.
+ * Puts a request that announces a body under the limits (an onRequest hook): its reservations
+ * are released when the response closes, and the body is watched for its rate. Requests without
+ * a body (the GETs and HEADs of pulls) have nothing to limit and pay nothing.
  */
 export function applyBodyLimits(request: FastifyRequest, reply: FastifyReply, options: BodyLimitOptions): void {
+  if (!announcesBody(request)) return;
   const body = new RequestBodyLimits(request.raw, reply, options);
   bodies.set(request.raw, body);
   // 'close' comes once, whether the response finished or the client went away.
   reply.raw.once('close', () => body.end());
-  if (announcesBody(request)) body.startWatching();
+  body.startWatching();
 }
 
 /** The limits of a request body stream; undefined for a stream no request hook has seen (tests). */
