@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { libtrustKeyId } from '../../src/auth/token/index.js';
 import { makeCertificate, signToken } from '../../src/auth/token/testing/token-fixtures.js';
+import { callRegistry as call, type RegistryAnswer as Answer } from '../helpers/call.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { MEDIA, sha256 } from './support.js';
@@ -27,32 +28,6 @@ const CI_REPO = 'ci/app';
 
 type Kind = 'anonymous' | 'password' | 'apiToken' | 'bearerPassword' | 'bearerApiToken' | 'bearerAnonymous' | 'bearerExternal';
 const OWN_KINDS: readonly Kind[] = ['anonymous', 'password', 'apiToken', 'bearerPassword', 'bearerApiToken', 'bearerAnonymous'];
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
-async function call(
-  registry: TestRegistry,
-  method: string,
-  path: string,
-  authorization: string | undefined,
-  options: { body?: Buffer | string; headers?: Record<string, string>; json?: unknown } = {},
-): Promise<Answer> {
-  const body = options.json === undefined ? options.body : JSON.stringify(options.json);
-  const response = await fetch(new URL(path, registry.url), {
-    method,
-    headers: {
-      ...(authorization === undefined ? {} : { authorization }),
-      ...(options.json === undefined ? {} : { 'content-type': 'application/json' }),
-      ...options.headers,
-    },
-    ...(body === undefined ? {} : { body }),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
 
 interface Fixture {
   readonly manifest: Buffer;

@@ -14,6 +14,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { MEDIA, sha256 } from './support.js';
 import { basicAuthorization } from '../helpers/credentials.js';
+import { callRegistry as call, type RegistryAnswer as Call } from '../helpers/call.js';
 
 const berthOnly = { skip: testTarget === 'reference' ? 'per-user permissions are Berth-only' : false };
 
@@ -48,28 +49,6 @@ async function writeHtpasswd(dir: string): Promise<string> {
   const lines = USERS.map((user) => `${user}:${bcrypt.hashSync(PASSWORDS[user], 4).replace(/^\$2[ab]\$/, '$2y$')}`);
   await writeFile(file, `${lines.join('\n')}\n`);
   return file;
-}
-
-interface Call {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
-async function call(
-  registry: TestRegistry,
-  method: string,
-  path: string,
-  authorization: string | undefined,
-  options: { body?: Uint8Array | string; headers?: Record<string, string> } = {},
-): Promise<Call> {
-  const response = await fetch(new URL(path, registry.url), {
-    method,
-    headers: { ...(authorization === undefined ? {} : { authorization }), ...options.headers },
-    ...(options.body === undefined ? {} : { body: options.body }),
-    redirect: 'manual',
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
 /** What the admin prepares before the matrix runs: content each cell can act on. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
+import { callRegistry } from '../helpers/call.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
@@ -20,22 +21,15 @@ const ROOT = basicAuthorization('root', 'root-password');
 /** docs/security.md promises "within 2 seconds" on other replicas; the test allows slack for a busy machine. */
 const OTHER_REPLICA_DEADLINE_MS = 10_000;
 
-async function call(
+/** An admin API or token request; `json` is the body. */
+function call(
   registry: TestRegistry,
   method: string,
   path: string,
   authorization?: string,
   json?: unknown,
 ): Promise<{ status: number; text: string }> {
-  const response = await fetch(new URL(path, registry.url), {
-    method,
-    headers: {
-      ...(authorization === undefined ? {} : { authorization }),
-      ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-  });
-  return { status: response.status, text: await response.text() };
+  return callRegistry(registry, method, path, authorization, json === undefined ? {} : { json });
 }
 
 /** Status of a one-request blob push into `repository`. */
