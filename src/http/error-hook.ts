@@ -136,6 +136,10 @@ export function sendClientError(error: Error & { code?: string | undefined; rawP
 
 /** Answers on a raw HTTP/1 socket with an OCI error body, and closes the connection. */
 export function sendRawError(socket: Duplex, registryError: RegistryError, isHead = false): void {
+  // A socket answered here belongs to no request (Node has let go of it): a client that resets
+  // it would otherwise raise an 'error' nobody listens to and end the process. The answer is
+  // best effort; the connection is closing anyway.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
   const body = isHead ? '' : JSON.stringify(registryError.toBody());
   socket.end(
     `HTTP/1.1 ${registryError.status} ${STATUS_CODES[registryError.status] ?? ''}\r\n` +

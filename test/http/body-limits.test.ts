@@ -318,4 +318,19 @@ describe('request head limits', { skip, timeout: 60_000 }, () => {
     const client = new RawClient(registry.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     assertOciAnswer(await client.answer(), 405, 'UNSUPPORTED');
   });
+
+  it('survives clients that reset the connection of a CONNECT or of a bad request head', async () => {
+    for (const head of ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 'NOT-HTTP\r\n\r\n']) {
+      for (let i = 0; i < 20; i++) {
+        const socket = connect(Number(new URL(registry.url).port), '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write(head);
+        // A reset (RST) while the answer is being written: the registry's write then fails.
+        socket.resetAndDestroy();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await fetch(`${registry.url}/v2/`)).status, 200, 'the registry is still up');
+    assert.equal(registry.output().includes('ECONNRESET'), false, registry.output().slice(-2000));
+  });
 });
