@@ -191,12 +191,15 @@ function tlsConfigLines(tls: TestTlsOptions | undefined): string[] {
   ];
 }
 
+/** The harness's own switches (CONTRIBUTING.md), which are no registry setting. */
+const HARNESS_VARIABLES = /^BERTH_(TEST_|S3_SERVICES$|SKIP_S3$|E2E|FUZZ_)/;
+
 /**
- * The registry's environment: ours, without the harness's own BERTH_TEST_* switches (Berth
- * reads every BERTH_* variable as configuration and rejects unknown keys).
+ * The registry's environment: ours, without the harness's own switches (Berth reads every
+ * BERTH_* variable as configuration and rejects unknown keys).
  */
 function childEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of Object.keys(env)) if (name.startsWith('BERTH_TEST_')) delete env[name];
+  for (const name of Object.keys(env)) if (HARNESS_VARIABLES.test(name)) delete env[name];
   return env;
 }
