@@ -8,6 +8,7 @@ export {
   type AuthenticatorOptions,
   type UserPrincipal,
 } from './authenticator.js';
+export { administrator, signedInUser } from './accounts/account-use-case.js';
 export { LoginLimiter } from './login-limiter.js';
 export { ANONYMOUS, type Principal, type ScopeGrant } from './principal.js';
 export { compileRepositoryGlob, namespaceOf } from './repository-glob.js';

@@ -1,17 +1,13 @@
 // The admin HTTP API under /api/v1: users, teams, namespaces and grants, API tokens, and /me.
-// JSON in and out. Bodies are read here (the app parses none) with a size bound and checked
-// with zod for shape; what a value must be and who may change what is decided by AccountAdmin,
+// JSON in and out. Bodies are read with a size bound and checked with zod for shape
+// (admin-json.ts, shared with the other admin route modules); what a value must be and who may change what is decided by AccountAdmin,
 // the use cases the CLI shares. Errors are thrown as RegistryError and answered by the app's
 // error hook with the OCI error body. docs/admin-api.md describes every endpoint.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { RegistryError } from '../errors/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import type { Principal } from '../auth/principal.js';
-import { readWholeBody } from './body-chunks.js';
-
-/** Admin requests are small (names, a password, a few scopes). */
-export const ADMIN_BODY_LIMIT = 64 * 1024;
+import { adminRouter, body, json, noContent, param, queryValue, type AdminRouter } from './admin-json.js';
 
 export interface AdminApiDeps {
   readonly admin: AccountAdmin;
@@ -19,6 +15,8 @@ export interface AdminApiDeps {
   readonly authenticate: (request: FastifyRequest) => Promise<Principal>;
   /** WWW-Authenticate value sent with 401 (the token realm may depend on the request's host); default Basic with realm "Berth". */
   readonly challenge?: ((request: FastifyRequest) => string) | undefined;
+  /** More admin route modules (garbage collection, lifecycle rules, ...), each adding its routes. */
+  readonly routes?: readonly ((router: AdminRouter) => void)[] | undefined;
 }
 
 const createUserBody = z.strictObject({ name: z.string(), password: z.string(), admin: z.boolean().optional() });
@@ -35,69 +33,11 @@ const createTokenBody = z.strictObject({
   user: z.string().optional(),
 });
 
-/** Reads the whole body, refusing more than the limit, and parses it as JSON. */
-async function readJson(request: FastifyRequest): Promise<unknown> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > ADMIN_BODY_LIMIT) throw new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT });
-  // Within the request memory budget and the body rate limit (body-limits.ts).
-  const text = (
-    await readWholeBody(request.raw, ADMIN_BODY_LIMIT, () => new RegistryError('REQUEST_TOO_LARGE', { limit: ADMIN_BODY_LIMIT }))
-  ).toString('utf8');
-  if (text.trim() === '') throw new RegistryError('REQUEST_INVALID', { reason: 'a JSON body is required' });
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RegistryError('REQUEST_INVALID', { reason: 'the body is not valid JSON' });
-  }
-}
-
-async function body<T>(request: FastifyRequest, schema: z.ZodType<T>): Promise<T> {
-  const parsed = schema.safeParse(await readJson(request));
-  if (!parsed.success) {
-    throw new RegistryError('REQUEST_INVALID', {
-      issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    });
-  }
-  return parsed.data;
-}
-
-function param(request: FastifyRequest, name: string): string {
-  const value = (request.params as Record<string, string | undefined>)[name];
-  if (value === undefined) throw new RegistryError('REQUEST_INVALID', { reason: `missing ${name}` });
-  return value;
-}
-
-function queryValue(request: FastifyRequest, name: string): string | undefined {
-  const value = (request.query as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function json(reply: FastifyReply, status: number, payload: unknown): FastifyReply {
-  // Admin answers name accounts and carry one-time secrets: never cached on the way.
-  return reply.code(status).header('Cache-Control', 'no-store').header('Content-Type', 'application/json').send(JSON.stringify(payload));
-}
-
-function noContent(reply: FastifyReply): FastifyReply {
-  return reply.code(204).header('Cache-Control', 'no-store').send();
-}
-
 export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void {
   const { admin } = deps;
-  const challenge = deps.challenge ?? (() => 'Basic realm="Berth"');
-
-  /** Every endpoint needs a signed-in caller; anonymous requests get 401 with a challenge. */
-  async function who(request: FastifyRequest): Promise<Principal> {
-    const principal = await deps.authenticate(request);
-    if (principal.kind === 'anonymous') {
-      throw new RegistryError('UNAUTHORIZED', undefined, { headers: { 'WWW-Authenticate': challenge(request) } });
-    }
-    return principal;
-  }
-
-  type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
-  const route = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, handler: Handler): void => {
-    app.route({ method, url: `/api/v1${url}`, handler });
-  };
+  const router = adminRouter(app, deps.authenticate, deps.challenge ?? (() => 'Basic realm="Berth"'));
+  const { route, who } = router;
+  for (const register of deps.routes ?? []) register(router);
 
   route('GET', '/me', async (request, reply) => json(reply, 200, admin.me(await who(request))));
 

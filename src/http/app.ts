@@ -14,6 +14,7 @@ import { RegistryError } from '../errors/index.js';
 import type { RegistryServices } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
+import type { AdminRouter } from './admin-json.js';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
@@ -39,6 +40,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly serverFactory?: FastifyServerFactory | undefined;
   /** The request memory budget and the minimum body rate (body-limits.ts). */
   readonly bodyLimits: BodyLimitOptions;
+  /** Admin route modules beyond accounts (garbage collection, lifecycle rules, ...); served only with auth. */
+  readonly adminRoutes?: readonly ((router: AdminRouter) => void)[] | undefined;
 }
 
 /**
@@ -183,6 +186,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       admin: auth.admin,
       authenticate: (request) => adminPrincipal(auth, request, options.externalUrl),
       challenge: (request) => plainChallenge(auth, request, options.externalUrl),
+      routes: options.adminRoutes,
     });
   }
   app.route({ method: [...methods], url: '/v2', handler: dispatch });

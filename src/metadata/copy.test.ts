@@ -82,6 +82,26 @@ describe('copyMetadata', () => {
         expiresAt: undefined,
       });
       await accounts.setSettingIfAbsent(`setting${i}`, `value${i}`);
+      // Garbage-collection history and lifecycle rules have no store methods of their own here.
+      const at = new Date(Date.UTC(2026, 0, i)).toISOString();
+      await source.db
+        .insertInto('gc_runs')
+        .values({
+          id: `run${i}`,
+          started_at: at,
+          finished_at: at,
+          trigger: 'cli',
+          dry_run: 0,
+          options: '{}',
+          status: 'finished',
+          stats: '{}',
+          error: null,
+        })
+        .execute();
+      await source.db
+        .insertInto('lifecycle_rules')
+        .values({ id: `rule${i}`, kind: 'quota', target: `ns${i}`, definition: '{"bytes":1}', created_at: at, created_by: 'user1' })
+        .execute();
     }
   });
 

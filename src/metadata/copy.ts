@@ -26,6 +26,9 @@ export const COPIED_TABLES = [
   // What the pull-through cache fetched and when, so eviction by age works after the move.
   'cached_tags',
   'cached_items',
+  // Garbage-collection history and the retention, immutability and quota rules.
+  'gc_runs',
+  'lifecycle_rules',
 ] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
@@ -45,6 +48,8 @@ const primaryKeys: { readonly [T in CopiedTable]: readonly (keyof Database[T] & 
   settings: ['key'],
   cached_tags: ['repository', 'tag'],
   cached_items: ['repository', 'digest'],
+  gc_runs: ['id'],
+  lifecycle_rules: ['id'],
 };
 
 export interface CopyProgress {

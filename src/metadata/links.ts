@@ -10,11 +10,16 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 /** Timestamps are ISO-8601 text (sortable, and the same in SQLite and PostgreSQL). */
 export const now = (): string => new Date().toISOString();
 
+/**
+ * Links a blob into a repository. Linking again refreshes the link's time: GC's grace period
+ * counts from it, so a layer that a push uploads or mounts again is not unlinked before the
+ * push's manifest arrives (and, on PostgreSQL, the update locks the row against GC's unlink).
+ */
 export async function linkBlob(db: Executor, repository: string, digest: string, createdAt: string): Promise<void> {
   await db
     .insertInto('repository_blobs')
     .values({ repository, digest, created_at: createdAt })
-    .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+    .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ created_at: createdAt }))
     .execute();
 }
 

@@ -153,11 +153,13 @@ export class ManifestQueries implements ManifestIndex {
           subject_digest: manifest.subjectDigest ?? null,
           annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
           created_at: createdAt,
+          pushed_at: createdAt,
         })
-        // A no-op update rather than doNothing: it locks an existing row until commit, so a
-        // concurrent deleteManifest waits for this push (and then removes its tags too) instead
-        // of committing in between and leaving the tags below pointing at a deleted manifest.
-        .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet((eb) => ({ created_at: eb.ref('manifests.created_at') })))
+        // An update rather than doNothing: it records the push (GC's grace period and retention
+        // count from it) and locks an existing row until commit, so a concurrent deleteManifest
+        // (or GC) waits for this push (and then removes its tags too) instead of committing in
+        // between and leaving the tags below pointing at a deleted manifest.
+        .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ pushed_at: createdAt }))
         .execute();
       // After the manifest row: if a delete held it, the delete has committed by now and removed
       // the old link, so this inserts a new one.

@@ -33,6 +33,10 @@ export interface ManifestsTable {
   /** The manifest's annotations as JSON text, for the referrers API. */
   annotations: string | null;
   created_at: string;
+  /** The last push of these bytes to the repository (created_at is the first); null only before migration 6 ran. */
+  pushed_at: string | null;
+  /** The last recorded pull (written at a bounded rate); null when never pulled since migration 6. */
+  last_pulled_at: string | null;
 }
 
 /** What a manifest references: its config and layers (blobs) or its children (manifests). */
@@ -47,7 +51,10 @@ export interface TagsTable {
   repository: string;
   name: string;
   manifest_digest: string;
+  /** When the tag was last pushed (pointed at a manifest). */
   updated_at: string;
+  /** The last recorded pull by this tag (written at a bounded rate); null when never pulled. */
+  last_pulled_at: string | null;
 }
 
 /** An upload in progress; its bytes so far live in the blob store under its upload key. */
@@ -56,6 +63,8 @@ export interface UploadsTable {
   repository: string;
   created_at: string;
   updated_at: string;
+  /** Set when the upload's verified bytes start moving to this digest's address (GC keeps them). */
+  digest: string | null;
 }
 
 /** An account kept in the database (htpasswd users live in their file, not here). */
@@ -131,6 +140,33 @@ export interface CachedItemsTable {
   last_pulled_at: string;
 }
 
+/** One garbage-collection run, running or done. */
+export interface GcRunsTable {
+  id: string;
+  started_at: string;
+  finished_at: string | null;
+  trigger: string;
+  dry_run: number;
+  /** JSON. */
+  options: string;
+  status: 'running' | 'finished' | 'failed';
+  /** JSON, once finished. */
+  stats: string | null;
+  error: string | null;
+}
+
+/** A retention, immutability or quota rule created through the admin API. */
+export interface LifecycleRulesTable {
+  id: string;
+  kind: 'retention' | 'immutability' | 'quota';
+  /** A repository glob, or a namespace for a quota. */
+  target: string;
+  /** JSON; its shape depends on kind. */
+  definition: string;
+  created_at: string;
+  created_by: string | null;
+}
+
 /**
  * An open metadata database, as openSqlite and openPostgres return it. The layers above pass it
  * on (to MetadataStore, AccountStore, copyMetadata) without knowing the query builder.
@@ -154,4 +190,6 @@ export interface Database {
   settings: SettingsTable;
   cached_tags: CachedTagsTable;
   cached_items: CachedItemsTable;
+  gc_runs: GcRunsTable;
+  lifecycle_rules: LifecycleRulesTable;
 }

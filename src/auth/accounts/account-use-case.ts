@@ -40,24 +40,12 @@ export abstract class AccountUseCase {
     this.options.onChange?.();
   }
 
-  /**
-   * A signed-in user acting with their password over Basic. API tokens are for pulling and
-   * pushing: one leaked from a CI system must not be able to mint more tokens or change
-   * accounts, so the admin use cases refuse them, and refuse Bearer tokens (which carry
-   * repository access only, whatever they were issued for).
-   */
   protected user(who: Principal): UserPrincipal {
-    if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
-    if (who.kind === 'token' || who.bearer !== undefined)
-      throw denied('Bearer tokens grant repository access only; sign in with a password');
-    if (who.apiToken !== undefined) throw denied('API tokens grant repository access only; sign in with a password');
-    return who;
+    return signedInUser(who);
   }
 
   protected admin(who: Principal): UserPrincipal {
-    const user = this.user(who);
-    if (!user.admin) throw denied('only registry administrators may do this');
-    return user;
+    return administrator(who);
   }
 
   protected async namespaceAdmin(who: Principal, namespace: string): Promise<UserPrincipal> {
@@ -74,4 +62,24 @@ export abstract class AccountUseCase {
     if (await this.options.userExistsElsewhere?.(name)) return;
     throw unknown(field, name);
   }
+}
+
+/**
+ * A signed-in user acting with their password over Basic. API tokens are for pulling and
+ * pushing: one leaked from a CI system must not be able to mint more tokens or change
+ * accounts, so the admin use cases refuse them, and refuse Bearer tokens (which carry
+ * repository access only, whatever they were issued for).
+ */
+export function signedInUser(who: Principal): UserPrincipal {
+  if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
+  if (who.kind === 'token' || who.bearer !== undefined) throw denied('Bearer tokens grant repository access only; sign in with a password');
+  if (who.apiToken !== undefined) throw denied('API tokens grant repository access only; sign in with a password');
+  return who;
+}
+
+/** A registry-wide administrator signed in with a password (see signedInUser). */
+export function administrator(who: Principal): UserPrincipal {
+  const user = signedInUser(who);
+  if (!user.admin) throw denied('only registry administrators may do this');
+  return user;
 }

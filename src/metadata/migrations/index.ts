@@ -6,6 +6,7 @@ import * as manifestAnnotations from './0002-manifest-annotations.js';
 import * as byteOrderCollation from './0003-byte-order-collation.js';
 import * as accounts from './0004-accounts.js';
 import * as pullThroughCache from './0005-pull-through-cache.js';
+import * as storageLifecycle from './0006-storage-lifecycle.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0003-byte-order-collation': byteOrderCollation,
   '0004-accounts': accounts,
   '0005-pull-through-cache': pullThroughCache,
+  '0006-storage-lifecycle': storageLifecycle,
 };
 
 export const migrationProvider: MigrationProvider = {
