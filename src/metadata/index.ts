@@ -11,6 +11,13 @@ export type {
 } from './manifest-index.js';
 export type { ListingIndex } from './listing-index.js';
 export type { UploadIndex, UploadRecord } from './upload-index.js';
+export type {
+  PullRecord,
+  RetentionIndex,
+  RetentionRuleRecord,
+  RetentionTagRecord,
+  UntaggedManifestRecord,
+} from './retention-index.js';
 export type { Page, PageRequest } from './page.js';
 export { openSqlite, openSqliteReadOnly } from './sqlite.js';
 export type { Database, MetadataDatabase } from './schema.js';

@@ -19,6 +19,14 @@ import {
 } from './manifest-index.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Page, PageRequest } from './page.js';
+import {
+  RetentionQueries,
+  type PullRecord,
+  type RetentionIndex,
+  type RetentionRuleRecord,
+  type RetentionTagRecord,
+  type UntaggedManifestRecord,
+} from './retention-index.js';
 import type { Database } from './schema.js';
 import { UploadQueries, type UploadIndex, type UploadRecord } from './upload-index.js';
 
@@ -28,7 +36,7 @@ export interface RegistryIndex extends BlobIndex, ManifestIndex, ListingIndex, U
   ping(): Promise<void>;
 }
 
-export class MetadataStore implements RegistryIndex {
+export class MetadataStore implements RegistryIndex, RetentionIndex {
   /** Users, teams, namespaces, grants, API tokens and settings, on the same database. */
   readonly accounts: AccountStore;
 
@@ -46,6 +54,7 @@ export class MetadataStore implements RegistryIndex {
   private readonly manifests: ManifestQueries;
   private readonly listings: ListingQueries;
   private readonly uploads: UploadQueries;
+  private readonly retention: RetentionQueries;
 
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
@@ -55,6 +64,7 @@ export class MetadataStore implements RegistryIndex {
     this.manifests = new ManifestQueries(db, this.rowLocks);
     this.listings = new ListingQueries(db);
     this.uploads = new UploadQueries(db);
+    this.retention = new RetentionQueries(db);
   }
 
   /** Brings the schema up to the newest migration. */
@@ -182,5 +192,39 @@ export class MetadataStore implements RegistryIndex {
 
   listUploadsIdleSince(cutoff: Date): Promise<UploadRecord[]> {
     return this.uploads.listUploadsIdleSince(cutoff);
+  }
+
+  // ---- retention and pull records (retention-index.ts)
+
+  repositoriesMatching(glob: string): Promise<string[]> {
+    return this.retention.repositoriesMatching(glob);
+  }
+
+  retentionTags(repository: string): Promise<RetentionTagRecord[]> {
+    return this.retention.retentionTags(repository);
+  }
+
+  untaggedManifests(repository: string, pushedBefore: Date): Promise<UntaggedManifestRecord[]> {
+    return this.retention.untaggedManifests(repository, pushedBefore);
+  }
+
+  untagIfUnchanged(repository: string, tag: string, manifestDigest: string, pushedAt: string): Promise<boolean> {
+    return this.retention.untagIfUnchanged(repository, tag, manifestDigest, pushedAt);
+  }
+
+  recordPull(pull: PullRecord, at: Date): Promise<void> {
+    return this.retention.recordPull(pull, at);
+  }
+
+  listRetentionRules(): Promise<RetentionRuleRecord[]> {
+    return this.retention.listRetentionRules();
+  }
+
+  createRetentionRule(rule: RetentionRuleRecord): Promise<void> {
+    return this.retention.createRetentionRule(rule);
+  }
+
+  deleteRetentionRule(id: string): Promise<boolean> {
+    return this.retention.deleteRetentionRule(id);
   }
 }
