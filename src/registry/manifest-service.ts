@@ -19,6 +19,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import type { ManifestPush, ManifestReader, ManifestWriter, Reference, StoredManifest } from './interfaces.js';
 import { ManifestMemo } from './manifest-memo.js';
 import { blobKey } from './paths.js';
+import type { PullSink } from './pull-recorder.js';
 import { deletesDisabled, type IndexChildPolicy, type RegistryOptions } from './options.js';
 
 export class ManifestService implements ManifestReader, ManifestWriter {
@@ -29,6 +30,8 @@ export class ManifestService implements ManifestReader, ManifestWriter {
     private readonly storage: StorageDriver,
     private readonly metadata: ManifestIndex,
     private readonly options: RegistryOptions,
+    /** Where GETs are noted as pulls (retention's last-pull times); HEAD is not a pull. */
+    private readonly pulls?: PullSink,
   ) {}
 
   async put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }> {
@@ -112,7 +115,9 @@ export class ManifestService implements ManifestReader, ManifestWriter {
 
   async get(repository: RepositoryName, reference: Reference, accept?: readonly string[]): Promise<StoredManifest & { bytes: Buffer }> {
     const stored = await this.describe(repository, reference, accept);
-    return { ...stored, bytes: await this.bytesOf(stored.digest) };
+    const bytes = await this.bytesOf(stored.digest);
+    this.pulls?.record(repository, reference, stored.digest);
+    return { ...stored, bytes };
   }
 
   private async find(repository: RepositoryName, reference: Reference): Promise<ManifestRecord> {

@@ -13,6 +13,8 @@ export interface RegistryOptions {
   readonly indexChildren?: IndexChildPolicy | undefined;
   /** The clock (milliseconds since the epoch), Date.now by default; tests replace it to step past an age. */
   readonly now?: (() => number) | undefined;
+  /** Where failures of background work no request waits for (recording pulls) are reported; default nowhere. */
+  readonly warn?: ((error: unknown, message: string) => void) | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { HealthReport, RegistryServices } from './interfaces.js';
 import { ListingService } from './listing-service.js';
 import { ManifestService } from './manifest-service.js';
 import type { RegistryOptions } from './options.js';
+import { PullRecorder } from './pull-recorder.js';
 import { ReferrersService } from './referrers-service.js';
 import { UploadService } from './upload-service.js';
 
@@ -17,6 +18,8 @@ export class Registry implements RegistryServices {
   readonly manifests: ManifestService;
   readonly listings: ListingService;
   readonly referrers: ReferrersService;
+  /** Manifest GETs, written as last-pull times in the background (retention reads them). */
+  readonly pulls: PullRecorder;
 
   constructor(
     readonly storage: StorageDriver,
@@ -25,7 +28,8 @@ export class Registry implements RegistryServices {
   ) {
     this.blobs = new BlobService(storage, metadata, options);
     this.uploads = new UploadService(storage, metadata, options);
-    this.manifests = new ManifestService(storage, metadata, options);
+    this.pulls = new PullRecorder(metadata, { now: options.now, warn: options.warn });
+    this.manifests = new ManifestService(storage, metadata, options, this.pulls);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
   }
