@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerImportCommand } from './commands/import.js';
 import { serve } from '../server/serve.js';
 import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
@@ -96,6 +97,7 @@ export function buildCli(): Command {
     });
   registerAccountCommands(program);
   registerTlsCommand(program);
+  registerImportCommand(program);
   return program;
 }
 

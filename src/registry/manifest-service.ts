@@ -174,7 +174,7 @@ function toStored(row: ManifestRecord): StoredManifest {
  * Every child of an index unless the administrator relaxed it (validation.manifests.indexes),
  * as a mirror that keeps only some platforms needs.
  */
-function requiredReferences(manifest: ParsedManifest, indexChildren: IndexChildPolicy | undefined): RequiredReferences {
+export function requiredReferences(manifest: ParsedManifest, indexChildren: IndexChildPolicy | undefined): RequiredReferences {
   const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers]
     // Foreign (non-distributable) layers are fetched from their URLs, not from us.
     .filter((d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0))
