@@ -7,6 +7,7 @@ import { limitsSection } from './limits-schema.js';
 import { logSection } from './log-schema.js';
 import { metadataSection } from './metadata-schema.js';
 import { proxyIssues, proxySection } from './proxy-schema.js';
+import { retentionSection } from './retention-schema.js';
 import { authIssues, authSection } from './security-schema.js';
 import { setting } from './setting.js';
 import { storageSection } from './storage-schema.js';
@@ -35,6 +36,7 @@ const fileSchema = z
     validation: validationSection,
     metadata: metadataSection,
     limits: limitsSection,
+    retention: retentionSection,
   })
   .superRefine((file, ctx) => {
     for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy)]) {

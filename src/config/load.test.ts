@@ -71,6 +71,7 @@ const DEFAULTS: Config = {
     bodyTimeoutMs: 30_000,
     bodyMinRate: 1024,
   },
+  retention: { intervalMs: 0, dryRun: false, policies: [] },
   warnings: [],
 };
 
