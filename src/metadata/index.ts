@@ -41,3 +41,5 @@ export {
   type CachedManifestEntry,
   type CachedTagRecord,
 } from './cached-content-index.js';
+export type { NamespaceUsage, RepositoryUsage, UsageIndex } from './usage-index.js';
+export type { QuotaRuleIndex, QuotaRuleRecord } from './quota-rule-index.js';

@@ -27,8 +27,10 @@ import {
   type RetentionTagRecord,
   type UntaggedManifestRecord,
 } from './retention-index.js';
+import { QuotaRuleQueries } from './quota-rule-index.js';
 import type { Database } from './schema.js';
 import { UploadQueries, type UploadIndex, type UploadRecord } from './upload-index.js';
+import { UsageQueries } from './usage-index.js';
 
 /** Everything the registry's use cases ask of the index. */
 export interface RegistryIndex extends BlobIndex, ManifestIndex, ListingIndex, UploadIndex {
@@ -42,6 +44,12 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
 
   /** The pull-through cache's records (cached tags and items), on the same database. */
   readonly cachedContent: CachedContentIndex;
+
+  /** Storage usage per namespace and repository (quotas, the admin API, `berth usage`). */
+  readonly usage: UsageQueries;
+
+  /** Quotas set through the admin API (lifecycle_rules of kind 'quota'). */
+  readonly quotaRules: QuotaRuleQueries;
 
   /**
    * Whether the database takes row locks (PostgreSQL; SQLite runs one write transaction at a
@@ -60,6 +68,8 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
     this.cachedContent = new CachedContentIndex(db);
+    this.usage = new UsageQueries(db, this.rowLocks);
+    this.quotaRules = new QuotaRuleQueries(db);
     this.blobs = new BlobQueries(db, this.rowLocks);
     this.manifests = new ManifestQueries(db, this.rowLocks);
     this.listings = new ListingQueries(db);

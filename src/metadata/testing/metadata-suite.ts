@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { Digest } from '../../oci/digest.js';
 import type { NewManifest } from '../manifest-index.js';
 import type { MetadataStore } from '../metadata-store.js';
+import { runUsageSuite } from './usage-suite.js';
 
 export interface MetadataStoreUnderTest {
   /** A store over a freshly migrated database that nothing else uses. */
@@ -84,6 +85,8 @@ export function runMetadataSuite(name: string, open: () => Promise<MetadataStore
   }
 
   describe(`metadata suite: ${name}`, () => {
+    runUsageSuite(test);
+
     describe('schema', () => {
       test('a fresh store answers ping and is empty', async (store) => {
         await store.ping();
