@@ -162,6 +162,12 @@ export const errorCatalogue = {
     description: 'The method is not allowed on this endpoint (CONNECT on any), or the feature (such as deletes) is disabled.',
   },
   BAD_REQUEST: {
+  GC_RUNNING: {
+    code: 'GC_RUNNING',
+    message: 'a garbage collection is already running',
+    status: 409,
+    description: 'POST /api/v1/gc/runs while another run (on any replica, or `berth gc`) holds the lease; try again when it has finished.',
+  },
     code: 'BAD_REQUEST',
     message: 'bad request',
     status: 400,

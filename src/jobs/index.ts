@@ -8,4 +8,5 @@ export {
   type JobSchedulerOptions,
   type SchedulerTimers,
 } from './scheduler.js';
+export { garbageCollectionJob, type GarbageCollectionJobOptions } from './garbage-collection.js';
 export { uploadPurgeJob, type UploadPurgeOptions } from './upload-purge.js';

@@ -1,7 +1,7 @@
 // Blobs in the index: verified bytes recorded once (blobs) and linked into the repositories that
 // may read them (repository_blobs). The bytes themselves live in the blob store.
 import type { Kysely } from 'kysely';
-import { digestsIn, linkBlob, now } from './links.js';
+import { digestsIn, linkBlob, lockBlobShared, now } from './links.js';
 import { preparedQuery } from './prepared-query.js';
 import type { Database } from './schema.js';
 
@@ -48,6 +48,7 @@ export class BlobQueries implements BlobIndex {
 
   async addBlobToRepository(repository: string, digest: string, size: number, finishedUpload?: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      await lockBlobShared(trx, digest, this.rowLocks);
       if (finishedUpload !== undefined) await trx.deleteFrom('uploads').where('id', '=', finishedUpload).execute();
       const createdAt = now();
       await trx
@@ -66,6 +67,7 @@ export class BlobQueries implements BlobIndex {
 
   async linkExistingBlob(repository: string, digest: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      await lockBlobShared(trx, digest, this.rowLocks);
       const blob = await trx.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst();
       if (!blob) return false;
       await linkBlob(trx, repository, digest, now());

@@ -1,11 +1,28 @@
 // What the blob and manifest indexes share: the link that makes a blob readable through a
 // repository, and which of a list of digests a repository holds (as linked blobs or as
 // manifests), optionally locking the rows found (PostgreSQL) for a reference check.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /** The database, or a transaction on it. */
 export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The first key of the PostgreSQL advisory locks that guard a blob's bytes against garbage
+ * collection (the second is the digest's hashtext): 'bert' in ASCII, apart from the one-key
+ * locks of background jobs (MetadataStore.runExclusive).
+ */
+export const BLOB_LOCK_SPACE = 0x62657274;
+
+/**
+ * Takes the digest's blob lock shared until the transaction ends (PostgreSQL only): every
+ * transaction that records or links a blob does, so garbage collection, which takes it
+ * exclusively to re-check and delete an unlinked blob, runs either wholly before it or wholly
+ * after (gc-index.ts). SQLite transactions already take turns.
+ */
+export async function lockBlobShared(db: Executor, digest: string, rowLocks: boolean): Promise<void> {
+  if (rowLocks) await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_SPACE}, hashtext(${digest}))`.execute(db);
+}
 
 /** Timestamps are ISO-8601 text (sortable, and the same in SQLite and PostgreSQL). */
 export const now = (): string => new Date().toISOString();

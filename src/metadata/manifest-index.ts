@@ -4,7 +4,7 @@
 // manifest the index does not have and an accepted manifest never names a missing blob.
 import type { Kysely, Selectable } from 'kysely';
 import { recordCachedManifest, type CachedManifestEntry } from './cached-content-index.js';
-import { digestsIn, linkBlob, now, type Executor } from './links.js';
+import { digestsIn, linkBlob, lockBlobShared, now, type Executor } from './links.js';
 import { toPage, type Page, type PageRequest } from './page.js';
 import { preparedQuery } from './prepared-query.js';
 import type { Database, ManifestsTable } from './schema.js';
@@ -153,6 +153,8 @@ export class ManifestQueries implements ManifestIndex {
           subject_digest: manifest.subjectDigest ?? null,
           annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
           created_at: createdAt,
+      // The manifest's bytes are a blob too: garbage collection must not delete them meanwhile.
+      await lockBlobShared(trx, manifest.digest, this.rowLocks);
           pushed_at: createdAt,
         })
         // An update rather than doNothing: it records the push (GC's grace period and retention

@@ -7,6 +7,9 @@ import { Migrator, PostgresIntrospector, sql, type Kysely } from 'kysely';
 import { AccountStore } from './account-store.js';
 import { BlobQueries, type BlobIndex } from './blob-index.js';
 import { CachedContentIndex } from './cached-content-index.js';
+import { GcQueries, type GcIndex } from './gc-index.js';
+import { GcRunQueries, type GcRunIndex } from './gc-runs.js';
+import { LeaseQueries, type LeaseIndex } from './leases.js';
 import { ListingQueries, type ListingIndex } from './listing-index.js';
 import {
   ManifestQueries,
@@ -67,13 +70,25 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
+
+  /** Garbage collection's queries: candidates, and removals that re-check under the push locks. */
+  readonly gc: GcIndex;
+
+  /** The history of garbage-collection runs. */
+  readonly gcRuns: GcRunIndex;
+
+  /** One holder at a time for long background work, across replicas and command-line runs. */
+  readonly leases: LeaseIndex;
     this.cachedContent = new CachedContentIndex(db);
     this.usage = new UsageQueries(db, this.rowLocks);
     this.quotaRules = new QuotaRuleQueries(db);
     this.blobs = new BlobQueries(db, this.rowLocks);
     this.manifests = new ManifestQueries(db, this.rowLocks);
     this.listings = new ListingQueries(db);
-    this.uploads = new UploadQueries(db);
+    this.uploads = new UploadQueries(db, this.rowLocks);
+    this.gc = new GcQueries(db, this.rowLocks);
+    this.gcRuns = new GcRunQueries(db);
+    this.leases = new LeaseQueries(db, this.rowLocks);
     this.retention = new RetentionQueries(db);
   }
 
@@ -205,6 +220,10 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
   }
 
   // ---- retention and pull records (retention-index.ts)
+
+  claimUploadDigest(id: string, digest: string, at?: Date): Promise<void> {
+    return this.uploads.claimUploadDigest(id, digest, at);
+  }
 
   repositoriesMatching(glob: string): Promise<string[]> {
     return this.retention.repositoriesMatching(glob);

@@ -1,7 +1,7 @@
 // Upload sessions in the index: which repository an upload in progress belongs to and when it
 // was last active. Its bytes so far live in the blob store under its upload key.
 import type { Kysely, Selectable } from 'kysely';
-import { now } from './links.js';
+import { lockBlobShared, now } from './links.js';
 import type { Database, UploadsTable } from './schema.js';
 
 export interface UploadRecord {
@@ -21,13 +21,23 @@ export interface UploadIndex {
   /** Records activity at `at`, now by default. */
   touchUpload(id: string, at?: Date): Promise<void>;
   deleteUpload(id: string): Promise<void>;
+  /**
+   * Records that the upload is about to move its verified bytes to the digest's address, so
+   * garbage collection leaves bytes there alone until the blob is in the index (or the upload
+   * is gone). Also counts as activity.
+   */
+  claimUploadDigest(id: string, digest: string, at?: Date): Promise<void>;
   /** Uploads not touched since the cutoff: abandoned, to be purged. */
   listUploadsIdleSince(cutoff: Date): Promise<UploadRecord[]>;
 }
 
 /** UploadIndex over the uploads table. */
 export class UploadQueries implements UploadIndex {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** rowLocks: whether the database takes row locks (see MetadataStore). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
 
   async createUpload(id: string, repository: string, at?: Date): Promise<void> {
     const createdAt = at === undefined ? now() : at.toISOString();
@@ -42,6 +52,14 @@ export class UploadQueries implements UploadIndex {
   async touchUpload(id: string, at?: Date): Promise<void> {
     const updatedAt = at === undefined ? now() : at.toISOString();
     await this.db.updateTable('uploads').set({ updated_at: updatedAt }).where('id', '=', id).execute();
+  }
+
+  async claimUploadDigest(id: string, digest: string, at?: Date): Promise<void> {
+    const updatedAt = at === undefined ? now() : at.toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      await lockBlobShared(trx, digest, this.rowLocks);
+      await trx.updateTable('uploads').set({ digest, updated_at: updatedAt }).where('id', '=', id).execute();
+    });
   }
 
   async deleteUpload(id: string): Promise<void> {

@@ -45,3 +45,12 @@ export function formatAge(ms: number): string {
   if (rest > 0) parts.push(`${rest}ms`);
   return parts.length === 0 ? '0s' : parts.join('');
 }
+
+/**
+ * Parses a grace period: an age as parseAge reads it ("7d", "1h30m"), or zero ("0", "0s"),
+ * which keeps nothing back.
+ */
+export function parseGracePeriod(text: string): number {
+  if (/^0+(?:[a-zµ]+)?$/.test(text) && parseDuration(text === '0' ? '0s' : text) === 0) return 0;
+  return parseAge(text);
+}

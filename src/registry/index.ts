@@ -1,5 +1,14 @@
 // The registry layer's public face: use cases over storage and metadata. Knows no HTTP.
 export { Registry } from './registry.js';
+export {
+  GARBAGE_COLLECTION,
+  GarbageCollector,
+  GcAlreadyRunning,
+  type GcOptions,
+  type GcProgress,
+  type GcReport,
+  type GcStats,
+} from './garbage-collector.js';
 export { PullThroughLedgerService } from './pull-through-ledger.js';
 export type { RegistryOptions } from './options.js';
 export type {

@@ -3,6 +3,7 @@
 import type { MetadataStore } from '../metadata/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobService } from './blob-service.js';
+import { GarbageCollector } from './garbage-collector.js';
 import { checkHealth } from './health.js';
 import type { HealthReport, RegistryServices } from './interfaces.js';
 import { ListingService } from './listing-service.js';
@@ -20,6 +21,8 @@ export class Registry implements RegistryServices {
   readonly referrers: ReferrersService;
   /** Manifest GETs, written as last-pull times in the background (retention reads them). */
   readonly pulls: PullRecorder;
+  /** Online garbage collection over this blob store and index (one run at a time across replicas). */
+  readonly gc: GarbageCollector;
 
   constructor(
     readonly storage: StorageDriver,
@@ -32,6 +35,7 @@ export class Registry implements RegistryServices {
     this.manifests = new ManifestService(storage, metadata, options, this.pulls);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
+    this.gc = new GarbageCollector(storage, metadata, (maxIdleMs, dryRun, signal) => this.uploads.purgeIdle(maxIdleMs, dryRun, signal));
   }
 
   /** Every name is hosted here: pushes are refused only by decorators (a pull-through cache). */

@@ -43,7 +43,7 @@ export class UploadService implements BlobUploads {
 
   constructor(
     private readonly storage: StorageDriver,
-    private readonly metadata: UploadIndex & Pick<BlobIndex, 'addBlobToRepository'>,
+    private readonly metadata: UploadIndex & Pick<BlobIndex, 'addBlobToRepository' | 'unlinkBlob'>,
     options: Pick<RegistryOptions, 'uploadPurgeAgeMs' | 'now'> = {},
   ) {
     this.activityIntervalMs = activityIntervalMs(options.uploadPurgeAgeMs);
@@ -107,8 +107,11 @@ export class UploadService implements BlobUploads {
         await this.remove(id);
         throw new RegistryError('DIGEST_INVALID', { expected: digest.toString(), actual: actual.toString() });
       }
-      await this.commitBlob(id, digest, size);
+      const moved = await this.commitBlob(id, digest, size);
       await this.metadata.addBlobToRepository(repository, digest.toString(), size, id);
+      // Bytes this request did not move there may have been collected between the check in
+      // commitBlob and the index write: once the link is in, GC keeps them, so put them back now.
+      if (!moved && !(await this.isStored(digest, size))) await this.placeBytes(id, digest, size);
       await this.removeBytes(id);
       return { digest, size };
     });
@@ -249,6 +252,12 @@ export class UploadService implements BlobUploads {
       throw error;
     }
     await this.metadata.addBlobToRepository(repository, digest.toString(), writer.size, id);
+    if (!(await this.isStored(digest, writer.size))) {
+      // Collected between the write and the index write, which only a grace period shorter than
+      // this request allows: the bytes are gone, so the link must go too, and the client pushes again.
+      await this.metadata.unlinkBlob(repository, digest.toString());
+      throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'the blob was garbage-collected while it was being pushed; push it again' });
+    }
     return { digest, size: writer.size };
   }
 
@@ -265,19 +274,32 @@ export class UploadService implements BlobUploads {
     return Digest.fromHash(algorithm, hash);
   }
 
-  /** Moves verified bytes to their content address, unless identical bytes are already there. */
-  private async commitBlob(id: string, digest: Digest, size: number): Promise<void> {
-    const key = blobKey(digest);
-    const existing = await this.storage.stat(key).catch((error: unknown) => {
+  /**
+   * Moves verified bytes to their content address, unless identical bytes are already there;
+   * returns whether it moved them. Before moving, the upload claims the digest, so garbage
+   * collection does not delete the moved bytes (which keep the upload's old modification time
+   * on a filesystem) before the index links them.
+   */
+  private async commitBlob(id: string, digest: Digest, size: number): Promise<boolean> {
+    if (await this.isStored(digest, size)) return false;
+    await this.metadata.claimUploadDigest(id, digest.toString(), new Date(this.now()));
+    await this.placeBytes(id, digest, size);
+    return true;
+  }
+
+  /** Whether the digest's address holds bytes of this size. */
+  private async isStored(digest: Digest, size: number): Promise<boolean> {
+    const existing = await this.storage.stat(blobKey(digest)).catch((error: unknown) => {
       if (error instanceof PathNotFoundError) return undefined;
       throw error;
     });
-    if (existing && existing.size === size) return;
-    if (size === 0) {
-      await this.storage.putContent(key, new Uint8Array(0));
-      return;
-    }
-    await this.storage.move(uploadDataKey(id), key);
+    return existing?.size === size;
+  }
+
+  /** Puts the upload's bytes at the digest's address (an empty blob needs no upload data). */
+  private async placeBytes(id: string, digest: Digest, size: number): Promise<void> {
+    if (size === 0) await this.storage.putContent(blobKey(digest), new Uint8Array(0));
+    else await this.storage.move(uploadDataKey(id), blobKey(digest));
   }
 
   private async remove(id: string): Promise<void> {

@@ -4,7 +4,8 @@ import { AccountAdmin } from '../../auth/account-admin.js';
 import { HtpasswdFile } from '../../auth/htpasswd.js';
 import type { Principal } from '../../auth/principal.js';
 import { loadConfig, type Config } from '../../config/index.js';
-import { MetadataStore, openSqlite } from '../../metadata/index.js';
+import type { MetadataStore } from '../../metadata/index.js';
+import { openMetadataStore } from '../../server/command-registry.js';
 
 /** Whoever runs the CLI can open the database, so they are a registry administrator. */
 export const CLI_PRINCIPAL: Principal = { kind: 'user', name: 'berth-cli', admin: true, teams: [] };
@@ -23,13 +24,8 @@ export async function loadCliConfig(file: string | undefined): Promise<Config> {
 /** Opens (and migrates) the metadata database of the configuration, runs the work, closes it. */
 export async function withDatabase<T>(options: ConfigOption, work: (admin: AccountAdmin, store: MetadataStore) => Promise<T>): Promise<T> {
   const config = await loadCliConfig(options.config);
-  const postgres = config.metadata.postgres;
-  const db = postgres
-    ? (await import('../../metadata/postgres.js')).openPostgres(postgres.url, { max: 2, statementTimeoutMs: postgres.statementTimeoutMs })
-    : openSqlite(config.metadata.sqlite.path);
-  const store = new MetadataStore(db);
+  const store = await openMetadataStore(config);
   try {
-    await store.migrate();
     // Grants, team members and tokens may name users of the configured htpasswd file too.
     const htpasswd = config.auth.htpasswd && new HtpasswdFile(config.auth.htpasswd.path);
     const admin = new AccountAdmin({
