@@ -9,6 +9,7 @@ import { registerImportCommand } from './commands/import.js';
 import { serve } from '../server/serve.js';
 import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
+import { registerRetentionCommand } from './commands/retention.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
 function load(file: string | undefined) {
@@ -97,6 +98,7 @@ export function buildCli(): Command {
     });
   registerAccountCommands(program);
   registerTlsCommand(program);
+  registerRetentionCommand(program);
   registerImportCommand(program);
   return program;
 }

@@ -53,6 +53,9 @@ export interface RetentionPolicy {
   readonly id: string;
   readonly origin: 'config' | 'api';
   readonly rule: RetentionRule;
+  /** Set for the admin API's rules. */
+  readonly createdAt?: string | undefined;
+  readonly createdBy?: string | undefined;
 }
 
 /** Why a tag is deleted: the delete rules that match it (one or more). */
@@ -136,13 +139,13 @@ export class Retention {
     for (const stored of await this.index.listRetentionRules()) {
       const parsed = parseStored(stored.definition);
       if (parsed.problems) unreadable.push(stored.id);
-      else policies.push({ id: stored.id, origin: 'api', rule: parsed.rule });
+      else policies.push({ id: stored.id, origin: 'api', rule: parsed.rule, createdAt: stored.createdAt, createdBy: stored.createdBy });
     }
     return { policies, unreadable };
   }
 
   /** Stores a rule given through the admin API; REQUEST_INVALID names every problem of the input. */
-  async createRule(input: unknown, createdBy: string | undefined): Promise<RetentionPolicy & { createdAt: string }> {
+  async createRule(input: unknown, createdBy: string | undefined): Promise<RetentionPolicy> {
     const parsed = parseRetentionRule(input);
     if (parsed.problems) throw new RegistryError('REQUEST_INVALID', { reason: 'invalid retention rule', issues: parsed.problems });
     const id = randomUUID();
@@ -154,7 +157,7 @@ export class Retention {
       createdAt,
       createdBy,
     });
-    return { id, origin: 'api', rule: parsed.rule, createdAt };
+    return { id, origin: 'api', rule: parsed.rule, createdAt, createdBy };
   }
 
   /** Deletes a rule of the admin API; rules of the configuration file cannot be (RESOURCE_UNKNOWN). */

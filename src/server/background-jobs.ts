@@ -7,6 +7,8 @@ import type { Config } from '../config/index.js';
 import { JobScheduler, uploadPurgeJob } from '../jobs/index.js';
 import type { MetadataStore } from '../metadata/index.js';
 import type { Registry } from '../registry/index.js';
+import { retentionJob } from '../jobs/retention.js';
+import type { Retention } from '../registry/retention.js';
 import { CERTIFICATE_POLL_MS, type TlsServers } from './tls.js';
 
 export function createJobScheduler(
@@ -15,11 +17,16 @@ export function createJobScheduler(
   metadata: MetadataStore,
   tls: TlsServers | undefined,
   logger: Logger,
+  retention?: Retention,
 ): JobScheduler {
   const jobs = new JobScheduler({ logger, lock: metadata });
   const purging = config.storage.maintenance.uploadpurging;
   if (purging.enabled) {
     jobs.add(uploadPurgeJob(registry.uploads, { ageMs: purging.ageMs, intervalMs: purging.intervalMs, dryRun: purging.dryrun }));
+  }
+  // Retention (retention.interval): off unless set; one replica at a time under the lock.
+  if (retention && config.retention.intervalMs > 0) {
+    jobs.add(retentionJob(retention, { intervalMs: config.retention.intervalMs, dryRun: config.retention.dryRun }));
   }
   if (tls) {
     jobs.add({
