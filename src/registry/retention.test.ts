@@ -293,7 +293,7 @@ describe('retention rules of the admin API', () => {
       untaggedfor: '7d',
     });
     const { policies } = await run.policies();
-    assert.deepEqual(policies, [{ id: created.id, origin: 'api', rule: created.rule }]);
+    assert.deepEqual(policies, [{ id: created.id, origin: 'api', rule: created.rule, createdAt: created.createdAt, createdBy: 'alice' }]);
     await run.deleteRule(created.id);
     assert.deepEqual((await run.policies()).policies, []);
   });
