@@ -240,6 +240,35 @@ describe('retention runs', () => {
     assert.equal((await metadata.untaggedManifests('app', new Date(NOW))).length, 2);
   });
 
+  it('untaggedfor deletes old untagged manifests through the GC index, sparing one tagged again meanwhile', async () => {
+    await pushedDaysAgo('app', 'gone', 100);
+    await pushedDaysAgo('app', 'back', 100);
+    await pushedDaysAgo('app', 'fresh', 1);
+    const digests = new Map((await metadata.retentionTags('app')).map((t) => [t.tag, t.manifestDigest]));
+    const gone = digests.get('gone');
+    const back = digests.get('back');
+    assert.ok(gone && back);
+    for (const tag of ['gone', 'back', 'fresh']) await metadata.deleteTag('app', tag);
+    const policies = [rule({ repositories: 'app', untaggedfor: '7d' })];
+    const planned = await retention(policies, { untaggedManifests: metadata.gc }).run({ dryRun: true });
+    assert.deepEqual(planned.repositories[0]?.deleteManifests.map((m) => m.digest).sort(), [gone, back].sort());
+    // Between the plan and the run, a client tags one of them again (the same bytes, so the same digest).
+    const run = retention(policies, {
+      untaggedManifests: {
+        async deleteUntaggedManifest(repository, digest, pushedBefore) {
+          if (digest === back) assert.equal(await push('app', 'back'), back);
+          return metadata.gc.deleteUntaggedManifest(repository, digest, pushedBefore);
+        },
+      },
+    });
+    const report = await run.run({ dryRun: false });
+    assert.deepEqual(report.repositories[0]?.deleted, [gone]);
+    assert.deepEqual(report.repositories[0]?.skipped, [{ digest: back, reason: 'changed' }]);
+    assert.equal(await metadata.findManifest('app', gone), undefined);
+    assert.ok(await metadata.findManifest('app', back), 'the manifest tagged again stays');
+    assert.deepEqual(await tags('app'), ['back']);
+  });
+
   it('a run stops between repositories when its signal is aborted', async () => {
     await pushedDaysAgo('a', 'x', 100);
     const controller = new AbortController();

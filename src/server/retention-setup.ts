@@ -4,20 +4,19 @@
 // server's scheduled job and admin API do.
 import type { Config } from '../config/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
-import { Retention, type TagProtection, type UntaggedManifestRemover } from '../registry/retention.js';
+import { Retention, type TagProtection } from '../registry/retention.js';
 
 export interface RetentionParts {
   /** Immutability rules (never untagged by retention); default: nothing protected. */
   readonly protection?: TagProtection | undefined;
-  /** Deletes untagged manifests (untaggedfor); without it they are only planned. */
-  readonly untaggedManifests?: UntaggedManifestRemover | undefined;
 }
 
 export function createRetention(config: Config, metadata: MetadataStore, parts: RetentionParts = {}): Retention {
   return new Retention(metadata, {
     configPolicies: config.retention.policies,
     protection: parts.protection,
-    untaggedManifests: parts.untaggedManifests,
+    // The GC index deletes an untagged manifest only if it is still untagged and needed by nothing.
+    untaggedManifests: metadata.gc,
   });
 }
 
