@@ -34,6 +34,12 @@ export class AuthenticationFailed extends Error {
   }
 }
 
+/** Told the outcome of every sign-in with credentials (the auth metrics); called synchronously, so keep it cheap. */
+export interface AuthObserver {
+  /** throttled: refused by the failed-login limit before the credentials were checked. */
+  authenticated(method: 'basic' | 'bearer', result: 'success' | 'failure' | 'throttled'): void;
+}
+
 /** How often at most a remembered sign-in or Bearer token is checked against the account store again. */
 export const DEFAULT_RECHECK_MS = 2_000;
 
@@ -55,6 +61,8 @@ export interface AuthenticatorOptions {
   readonly tokenIssuer?: 'own' | 'external';
   /** bcrypt cost of the dummy check that hides whether a user exists. */
   readonly bcryptCost: number;
+  /** Told every sign-in's outcome; undefined: nobody is. */
+  readonly observer?: AuthObserver | undefined;
 }
 
 type Credentials =
@@ -111,6 +119,24 @@ export class Authenticator {
    * its failed-login allowance; AuthenticationFailed for a wrong password or unknown user.
    */
   async signIn(user: string, password: string, client: string): Promise<UserPrincipal> {
+    try {
+      const principal = await this.checkSignIn(user, password, client);
+      this.options.observer?.authenticated('basic', 'success');
+      return principal;
+    } catch (error) {
+      this.observeFailure('basic', error);
+      throw error;
+    }
+  }
+
+  /** Reports a failed sign-in: wrong credentials, or the failed-login limit (other errors are no outcome). */
+  private observeFailure(method: 'basic' | 'bearer', error: unknown): void {
+    if (error instanceof AuthenticationFailed) this.options.observer?.authenticated(method, 'failure');
+    else if (error instanceof RegistryError && error.errorName === 'TOO_MANY_REQUESTS')
+      this.options.observer?.authenticated(method, 'throttled');
+  }
+
+  private async checkSignIn(user: string, password: string, client: string): Promise<UserPrincipal> {
     // As registry:2 answers `-u :`: empty credentials are no credentials.
     if (user === '') throw new AuthenticationFailed('authentication required');
     // A changed htpasswd file clears what is remembered before it is used (checked at most
@@ -230,6 +256,17 @@ export class Authenticator {
   }
 
   private async verifyBearer(token: string): Promise<Principal> {
+    try {
+      const principal = await this.checkBearer(token);
+      this.options.observer?.authenticated('bearer', 'success');
+      return principal;
+    } catch (error) {
+      this.observeFailure('bearer', error);
+      throw error;
+    }
+  }
+
+  private async checkBearer(token: string): Promise<Principal> {
     const verifier = this.options.tokenVerifier;
     if (verifier === undefined) throw new AuthenticationFailed('Bearer tokens are not accepted here; use Basic credentials');
     const now = Date.now();

@@ -31,7 +31,6 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['http.relativeurls', undefined],
   ['http.tls.ciphersuites', "Node.js's default cipher suites are used"],
   ['http.tls.letsencrypt', 'give http.tls.certificate and http.tls.key'],
-  ['http.debug', undefined],
   ['http.headers', undefined],
   ['http.h2c', undefined],
   ['storage.cache', undefined],

@@ -22,7 +22,7 @@ function failure(yaml: string, env: NodeJS.ProcessEnv = {}): string {
 
 const DEFAULTS: Config = {
   version: '0.1',
-  log: { level: 'info', accesslog: { disabled: false } },
+  log: { level: 'info', accesslog: { disabled: false, format: 'json' } },
   http: {
     addr: { host: '0.0.0.0', port: 5000 },
     host: undefined,
@@ -30,6 +30,8 @@ const DEFAULTS: Config = {
     draintimeoutMs: 60_000,
     tls: undefined,
     http2: { disabled: false },
+    debug: undefined,
+    metrics: { access: 'open' },
   },
   auth: {
     mode: 'none',
@@ -217,6 +219,7 @@ describe('a Distribution config.yml', () => {
     // YAML reads 0123456789 as a number; a string setting keeps the text as written.
     assert.equal(config.http.secret, '0123456789');
     assert.equal(config.http.draintimeoutMs, 30_000);
+    assert.deepEqual(config.http.debug, { addr: { host: 'localhost', port: 5001 }, prometheus: { path: '/metrics' } });
     assert.equal(config.storage.filesystem.rootdirectory, '/var/lib/registry');
     assert.equal(config.storage.delete.enabled, true);
     assert.equal(config.storage.redirect.disable, false);
@@ -231,7 +234,6 @@ describe('a Distribution config.yml', () => {
     assert.deepEqual(ignored.sort(), [
       'compatibility',
       'health',
-      'http.debug',
       'http.headers',
       'http.relativeurls',
       'log.fields',
@@ -608,7 +610,7 @@ describe('errors', () => {
   it('explains that a section cannot be set from one variable', () => {
     assert.match(
       failure('', { REGISTRY_LOG: 'debug' }),
-      /^config: log: a section cannot be set from the environment; set REGISTRY_LOG_LEVEL, REGISTRY_LOG_ACCESSLOG_DISABLED \(env REGISTRY_LOG\)$/,
+      /^config: log: a section cannot be set from the environment; set REGISTRY_LOG_LEVEL, REGISTRY_LOG_ACCESSLOG_DISABLED, REGISTRY_LOG_ACCESSLOG_FORMAT \(env REGISTRY_LOG\)$/,
     );
     assert.match(
       failure('', { REGISTRY_STORAGE: 'floppy' }),

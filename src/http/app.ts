@@ -15,10 +15,13 @@ import type { RegistryServices } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
 import type { AdminRouter } from './admin-json.js';
-import type { Registry as MetricsRegistry } from 'prom-client';
 import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
+import { metricsHandler, type MetricsAccess, type MetricsSource } from './handlers/metrics.js';
+import { logAccess, type AccessLogOptions } from './access-log.js';
+import { routeLabel, type RequestObserver } from './request-observer.js';
+import { bodyLimitsOf } from './body-limits.js';
 import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
 import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
@@ -28,9 +31,14 @@ export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
   readonly auth: HttpAuth | undefined;
   /** What GET /metrics serves (Prometheus text format). */
-  readonly metrics: MetricsRegistry;
+  readonly metrics: MetricsSource;
+  /** Who may read GET /metrics on this address (metrics.access); disabled: it is not served here. */
+  readonly metricsAccess: MetricsAccess;
+  /** Told about every request when it ends (the request metrics); undefined: nobody is. */
+  readonly observer?: RequestObserver | undefined;
   readonly logger: FastifyBaseLogger;
-  readonly accessLog: boolean;
+  /** One line per request in this format; undefined: no access log. */
+  readonly accessLog: AccessLogOptions | undefined;
   /** Requests served at once before answering 429; 0 for no limit. */
   readonly maxConcurrentRequests: number;
   /** Socket inactivity after which a connection is closed. */
@@ -99,21 +107,24 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     // The id of this request's log lines, so a user's report can be matched to them.
     reply.header('X-Request-Id', request.id);
   });
-  if (options.accessLog) {
-    app.addHook('onResponse', async (request, reply) => {
-      request.log.info(
-        {
-          method: request.method,
-          url: request.url,
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-          // "1.1" or "2.0": which protocol a client negotiated is otherwise invisible.
-          http: request.raw.httpVersion,
-        },
-        'request',
-      );
+  // Set while a request is handled, read when it ends (request-observer.ts); null values in the
+  // prototype keep every request object the same shape.
+  app.decorateRequest('berthRoute', null);
+  app.decorateRequest('berthUser', null);
+  const { observer, accessLog } = options;
+  if (observer !== undefined || accessLog !== undefined) {
+    // A callback hook, not an async one: no promise per request. Runs when a response has
+    // finished; a /v2/ request whose client went away first is reported by dispatch below.
+    app.addHook('onResponse', (request, reply, done) => {
+      if (reply.raw.writableFinished) requestEnded(request, reply, reply.statusCode, responseBytes(request, reply));
+      done();
     });
   }
+  const requestEnded = (request: FastifyRequest, reply: FastifyReply, status: number, bytesOut: number): void => {
+    const route = routeLabel(request);
+    observer?.requestFinished(route, request.method, status, reply.elapsedTime / 1000, bodyLimitsOf(request.raw)?.received ?? 0, bytesOut);
+    if (accessLog !== undefined) logAccess(accessLog, request, reply, route, status, bytesOut);
+  };
   if (options.maxConcurrentRequests > 0) limitConcurrency(app, options.maxConcurrentRequests);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new RegistryError('NOT_FOUND'), request, reply));
@@ -124,6 +135,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
     const match = matchRoute(request.method, path);
     if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', { path: path.slice(0, 300) });
+    request.berthRoute = match.route.name;
     if (match.kind === 'method-not-allowed') {
       throw new RegistryError('UNSUPPORTED', { method: request.method, route: match.route.name });
     }
@@ -145,7 +157,12 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       if (!request.raw.destroyed) request.raw.destroy();
     };
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone();
+      if (reply.raw.writableFinished) return;
+      clientGone();
+      // No onResponse for a response cut short: report it here, as 499 (nginx's "client closed
+      // request") when nothing was answered yet.
+      if (observer !== undefined || accessLog !== undefined)
+        requestEnded(request, reply, reply.raw.headersSent ? reply.statusCode : 499, 0);
     });
     // HTTP/2: a reset stream ends the compatibility request as if its body were complete, and the
     // response then calls itself finished; only 'aborted' tells. Without this, a cancelled
@@ -170,12 +187,14 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
 
   app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: liveness });
   app.route({ method: ['GET', 'HEAD'], url: '/readyz', handler: readiness(registry) });
-  app.route({
-    method: 'GET',
-    url: '/metrics',
-    handler: async (_request, reply) => reply.header('Content-Type', options.metrics.contentType).send(await options.metrics.metrics()),
-  });
   const auth = options.auth;
+  if (options.metricsAccess !== 'disabled') {
+    app.route({
+      method: 'GET',
+      url: '/metrics',
+      handler: metricsHandler(options.metrics, options.metricsAccess, auth, options.externalUrl),
+    });
+  }
   if (auth?.tokens !== undefined) {
     const { getToken, postToken } = tokenHandlers(auth);
     app.route({ method: ['GET', 'HEAD'], url: '/token', handler: getToken });
@@ -192,6 +211,15 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;
+}
+
+/** Body bytes of a finished response: its Content-Length, none for HEAD, 204 and 304. */
+function responseBytes(request: FastifyRequest, reply: FastifyReply): number {
+  const status = reply.statusCode;
+  if (request.method === 'HEAD' || status === 204 || status === 304) return 0;
+  // Fastify's header store first: a hijacked reply (send-body.ts) wrote its head past Node's.
+  const length = reply.getHeader('content-length');
+  return typeof length === 'number' ? length : typeof length === 'string' ? Number(length) || 0 : 0;
 }
 
 /** A server factory whose servers get the guards of server-guards.ts (header size, CONNECT). */

@@ -11,6 +11,7 @@ import type { AccountAdmin } from '../auth/account-admin.js';
 import { RegistryError } from '../errors/index.js';
 import type { AccessAction, RepositoryName } from '../oci/index.js';
 import type { RequestAccess } from './context.js';
+import { rememberUser } from './request-observer.js';
 import type { Method, Route } from './routes.js';
 
 export interface HttpAuth {
@@ -37,7 +38,9 @@ export function clientAddress(request: FastifyRequest): string {
 /** The principal of a request, or a 401 with the challenge when its credentials are bad. */
 export async function authenticateRequest(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
   try {
-    return await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+    const principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+    rememberUser(request, principal);
+    return principal;
   } catch (error) {
     if (!(error instanceof AuthenticationFailed)) throw error;
     throw unauthorized(auth, request, externalUrl, { ...(error.bearer ? { error: 'invalid_token' } : {}), reason: error.reason });

@@ -50,6 +50,8 @@ export class RequestBodyLimits {
   readonly #listeners = new Set<(error: RegistryError) => void>();
   /** Bytes that arrived in the current period. */
   #arrived = 0;
+  /** Bytes that arrived in all (for the bytes-in metric). */
+  #received = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,6 +66,11 @@ export class RequestBodyLimits {
 
   get starved(): boolean {
     return this.#starved;
+  }
+
+  /** Body bytes that have arrived so far, read or not. */
+  get received(): number {
+    return this.#received;
   }
 
   /** Gives back what was reserved for bytes in the request stream that have been read since. */
@@ -123,6 +130,7 @@ export class RequestBodyLimits {
       if (chunk === null || chunk === undefined) return push.call(raw, chunk, encoding);
       const length = (chunk as { length: number }).length;
       this.#arrived += length;
+      this.#received += length;
       if (this.#ended) return push.call(raw, chunk, encoding);
       this.settle();
       const reserved = this.options.memory.tryReserve(length);

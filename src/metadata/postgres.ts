@@ -1,7 +1,7 @@
 // Opens the PostgreSQL metadata database (a pg connection pool through Kysely), for the
 // scale-out deployment where several replicas share one index. Same schema, migrations and
 // queries as SQLite; only the connection set-up is PostgreSQL's own.
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type Logger as KyselyLogger } from 'kysely';
 import { Pool, TypeOverrides } from 'pg';
 import type { Database } from './schema.js';
 
@@ -12,6 +12,8 @@ export interface PostgresOptions {
   readonly statementTimeoutMs?: number;
   /** How long to wait for a connection before a query fails; default: as long as it takes. */
   readonly connectionTimeoutMs?: number;
+  /** Told about every query with its duration (Kysely's log: the database metrics). */
+  readonly log?: KyselyLogger;
 }
 
 const INT8_OID = 20;
@@ -45,5 +47,5 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Kysely
   // unhandled it would crash the process. The pool drops that connection and the next query
   // opens a new one, so there is nothing else to do here.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(options.log === undefined ? {} : { log: options.log }) });
 }

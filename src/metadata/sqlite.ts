@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type Logger as KyselyLogger } from 'kysely';
 import type { Database, MetadataDatabase } from './schema.js';
 import { GroupCommitSqliteDialect, type WalSync } from './sqlite-group-commit.js';
 import { RollbackSafeSqliteDialect } from './sqlite-rollback.js';
@@ -11,6 +11,8 @@ import { withStatementCache } from './sqlite-statement-cache.js';
 export interface OpenSqliteOptions {
   /** Wraps each WAL fsync (tests count, hold or fail them); by default the fsync alone. */
   syncWal?: WalSync;
+  /** Told about every query with its duration (Kysely's log: the database metrics). */
+  log?: KyselyLogger;
 }
 
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysely<Database> {
@@ -28,7 +30,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
   if (database.memory || journalMode !== 'wal') {
     // Nothing on disk to make durable (:memory:), or no WAL to sync: let SQLite sync commits.
     database.pragma('synchronous = FULL');
-    return new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect(config, inTransaction) });
+    return new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect(config, inTransaction), ...logOption(options) });
   }
   database.pragma('synchronous = NORMAL');
   const totalChanges = database.prepare<[], { n: number }>('select total_changes() as n');
@@ -40,6 +42,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
       inTransaction,
       sync: options.syncWal,
     }),
+    ...logOption(options),
   });
 }
 
@@ -58,4 +61,8 @@ function mainFile(database: SqliteDatabase.Database): string {
   const main = list.find((entry) => entry.name === 'main');
   if (main === undefined || main.file === '') throw new Error(`SQLite reports no file for ${database.name}`);
   return main.file;
+}
+
+function logOption(options: OpenSqliteOptions): { log?: KyselyLogger } {
+  return options.log === undefined ? {} : { log: options.log };
 }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { AccessPolicy, Authenticator, DEFAULT_RECHECK_MS, LoginLimiter, TokenService } from '../auth/index.js';
 import { AccountAdmin } from '../auth/account-admin.js';
+import type { AuthObserver } from '../auth/authenticator.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import {
   externalTokenVerifierFromFiles,
@@ -30,7 +31,12 @@ const SIGNING_KEY_SETTING = 'token-signing-key';
  */
 export const ACCESS_CACHE_MS = DEFAULT_RECHECK_MS;
 
-export async function createAuth(config: Config, metadata: MetadataStore, logger: Logger): Promise<HttpAuth | undefined> {
+export async function createAuth(
+  config: Config,
+  metadata: MetadataStore,
+  logger: Logger,
+  observer?: AuthObserver,
+): Promise<HttpAuth | undefined> {
   const auth = config.auth;
   if (auth.mode === 'none') return undefined;
 
@@ -87,6 +93,7 @@ export async function createAuth(config: Config, metadata: MetadataStore, logger
     tokenVerifier: verifier,
     tokenIssuer: auth.mode === 'token' ? 'own' : 'external',
     bcryptCost: auth.bcryptCost,
+    observer,
   });
   const changed = authenticator;
   const admin = new AccountAdmin({

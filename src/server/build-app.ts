@@ -7,7 +7,11 @@ import { ConfigError, type Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
 import { createJobScheduler } from './background-jobs.js';
-import { createMetrics } from './metrics.js';
+import { BerthMetrics } from './metrics.js';
+import { createDebugServer, type DebugServer } from './debug-server.js';
+import type { AccessLogOptions } from '../http/access-log.js';
+import { countUploadSessions } from '../metadata/upload-count.js';
+import { InstrumentedDriver } from '../storage/instrumented-driver.js';
 import { RegistryClient } from '../client/index.js';
 import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
@@ -27,6 +31,10 @@ export interface BerthApp {
   readonly tls: TlsServers | undefined;
   /** The background jobs (upload purge, certificate reloads): serve() starts them, close() stops them. */
   readonly jobs: JobScheduler;
+  /** The metrics of this process; parts assembled later register theirs here (gaugeFrom, counterFrom). */
+  readonly metrics: BerthMetrics;
+  /** The server on http.debug.addr when metrics are served there: serve() starts it, close() stops it. */
+  readonly debug: DebugServer | undefined;
   /** Closes the HTTP server (letting in-flight requests finish), stops the jobs (letting runs finish) and closes the database. */
   close(): Promise<void>;
 }
@@ -83,9 +91,9 @@ function openPullThroughCache(config: Config, registry: Registry, logger: Logger
 }
 
 /** The SQLite database, with open errors (SQLite's own say no path) naming the file. */
-function openSqliteAt(file: string): ReturnType<typeof openSqlite> {
+function openSqliteAt(file: string, log: Parameters<typeof openSqlite>[1]): ReturnType<typeof openSqlite> {
   try {
-    return openSqlite(file);
+    return openSqlite(file, log);
   } catch (error) {
     throw new ConfigError([
       {
@@ -99,23 +107,68 @@ function openSqliteAt(file: string): ReturnType<typeof openSqlite> {
   }
 }
 
+/** The access log as log.accesslog asks: JSON lines through the logger, or combined lines on standard output. */
+function accessLogOptions(config: Config): AccessLogOptions | undefined {
+  if (config.log.accesslog.disabled) return undefined;
+  if (config.log.accesslog.format === 'json') return { format: 'json' };
+  return { format: 'combined', write: (line) => process.stdout.write(line) };
+}
+
+/** http.metrics.access other than open needs someone to sign in. */
+function checkMetricsAccess(config: Config): void {
+  const access = config.http.metrics.access;
+  if (config.auth.mode !== 'none' || (access !== 'signed-in' && access !== 'admin')) return;
+  throw new ConfigError([
+    {
+      kind: 'invalid-value',
+      key: 'http.metrics.access',
+      message: `http.metrics.access: ${access} needs authentication (auth.htpasswd, auth.token or auth.tokenserver); use "disabled" and http.debug to keep metrics private without it`,
+      source: undefined,
+      suggestion: undefined,
+    },
+  ]);
+}
+
+/** The debug server when http.debug.addr and http.debug.prometheus.enabled are set. */
+function openDebugServer(config: Config, metrics: BerthMetrics, logger: Logger): DebugServer | undefined {
+  const debug = config.http.debug;
+  if (debug === undefined) return undefined;
+  if (debug.prometheus === undefined) {
+    logger.warn('http.debug.addr is set but http.debug.prometheus.enabled is not: Berth serves only metrics there, so nothing is served');
+    return undefined;
+  }
+  return createDebugServer({
+    host: debug.addr.host,
+    port: debug.addr.port,
+    metricsPath: debug.prometheus.path,
+    metrics: metrics.registry,
+    logger,
+  });
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
   // First, what `berth config check` checks too: files, certificates, writable directories.
   // A problem stops start-up before anything is opened.
+  checkMetricsAccess(config);
   for (const warning of await checkStartup(config, { create: true })) logger.warn(warning);
   const tls = await openTls(config, logger);
   // One budget for the bytes requests hold in memory, shared by the HTTP layer and the storage writers.
   const memory = new MemoryBudget(config.limits.bodyMemoryBytes);
-  const storage = await openStorage(config, memory);
+  const metrics = new BerthMetrics();
+  metrics.watchMemory(memory);
+  // Every blob-store call and database query is timed for the metrics.
+  const storage = new InstrumentedDriver(await openStorage(config, memory), metrics.storage);
   const postgres = config.metadata.postgres;
-  const metadata = new MetadataStore(
-    postgres
-      ? (await import('../metadata/postgres.js')).openPostgres(postgres.url, {
-          max: postgres.maxConnections,
-          statementTimeoutMs: postgres.statementTimeoutMs,
-        })
-      : openSqliteAt(config.metadata.sqlite.path),
-  );
+  const { log } = metrics.database(postgres ? 'postgres' : 'sqlite');
+  const database = postgres
+    ? (await import('../metadata/postgres.js')).openPostgres(postgres.url, {
+        max: postgres.maxConnections,
+        statementTimeoutMs: postgres.statementTimeoutMs,
+        log,
+      })
+    : openSqliteAt(config.metadata.sqlite.path, { log });
+  metrics.watchUploads(() => countUploadSessions(database));
+  const metadata = new MetadataStore(database);
   try {
     await metadata.migrate();
     // A database set up for authentication is not served with authentication off (unless asked).
@@ -138,15 +191,18 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
     indexChildren: config.validation.manifests.indexes,
   });
-  const auth = await createAuth(config, metadata, logger);
+  const auth = await createAuth(config, metadata, logger, metrics.auth);
   const proxy = openPullThroughCache(config, registry, logger);
+  if (proxy) metrics.watchProxy(proxy);
   // Handlers call the cache when there is one, else the registry: they cannot tell which.
   const http = createHttpApp(proxy ?? registry, {
     auth,
     upstreamNamespaces: proxy !== undefined,
-    metrics: createMetrics(proxy, memory),
+    metrics: metrics.registry,
+    metricsAccess: config.http.metrics.access,
+    observer: metrics.requests,
     logger,
-    accessLog: !config.log.accesslog.disabled,
+    accessLog: accessLogOptions(config),
     externalUrl: config.http.host,
     manifestMaxBytes: config.limits.manifestMaxBytes,
     paginationMaxEntries: config.limits.paginationMaxEntries,
@@ -159,16 +215,19 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     serverFactory: tls?.serverFactory,
   });
   const jobs = createJobScheduler(config, registry, metadata, tls, logger);
+  const debug = openDebugServer(config, metrics, logger);
   return {
     http,
     registry,
     logger,
     tls,
     jobs,
+    metrics,
+    debug,
     async close() {
       // Node's server.close() waits for HTTP/2 sessions without closing them.
       tls?.beginDrain();
-      await Promise.all([http.close(), jobs.stop()]);
+      await Promise.all([http.close(), jobs.stop(), debug?.close()]);
       await proxy?.close();
       await metadata.close();
     },

@@ -1,42 +1,103 @@
-// Prometheus metrics at GET /metrics (prom-client): the bytes requests hold in memory against
-// limits.bodymemory, and the pull-through cache's counters (hits, misses, upstream fetches,
-// stale serves, verification failures) when upstreams are configured; all read when scraped.
-import { Counter, Gauge, Registry } from 'prom-client';
+// The Prometheus metrics of a Berth process (prom-client), served at GET /metrics and on
+// http.debug.addr: HTTP requests (request-metrics.ts); blob store calls, database queries and
+// sign-ins (operation-metrics.ts); open upload sessions; the bytes requests hold in memory
+// against limits.bodymemory; the pull-through cache's counters; and the process's own (CPU,
+// memory, event loop, garbage collection: prom-client's default metrics). Everything that can be read
+// when Prometheus scrapes is read then, so serving requests pays only for what must be counted
+// as it happens. docs/metrics.md lists every metric.
+//
+// Parts of Berth assembled elsewhere add theirs through the small registration API below
+// (gaugeFrom, counterFrom, labelledCounterFrom): each takes a function that reads the current
+// value from its source, so a metric exists exactly when the thing it measures does.
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { PullThroughCache } from '../proxy/index.js';
 import type { MemoryBudget } from '../storage/memory-budget.js';
+import { AuthMetrics, DatabaseMetrics, StorageMetrics } from './operation-metrics.js';
+import { RequestMetrics } from './request-metrics.js';
+import { ScrapedCounter } from './scraped-metrics.js';
 
-export function createMetrics(proxy: PullThroughCache | undefined, memory?: MemoryBudget): Registry {
-  const registry = new Registry();
-  if (memory) {
+export class BerthMetrics {
+  /** What /metrics serves. */
+  readonly registry = new Registry();
+  /** The http layer's RequestObserver. */
+  readonly requests: RequestMetrics;
+  /** The instrumented storage driver's observer. */
+  readonly storage: StorageMetrics;
+  /** The Authenticator's observer. */
+  readonly auth: AuthMetrics;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges whose names end in _total, which promtool rejects; nodejs_active_handles{type} and
+    // its two siblings carry the same counts by type.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
+    this.requests = new RequestMetrics(this.registry);
+    this.storage = new StorageMetrics(this.registry);
+    this.auth = new AuthMetrics(this.registry);
+  }
+
+  /** The metrics of the metadata database, fed by Kysely's `log` option. */
+  database(kind: 'sqlite' | 'postgres'): DatabaseMetrics {
+    return new DatabaseMetrics(this.registry, kind);
+  }
+
+  /** berth_uploads_in_progress: upload sessions open in the index, counted when scraped. */
+  watchUploads(count: () => Promise<number>): void {
+    this.gaugeFrom(
+      'berth_uploads_in_progress',
+      'Blob upload sessions started and not yet completed, cancelled or purged (in the index, so the same on every replica).',
+      count,
+    );
+  }
+
+  watchMemory(memory: MemoryBudget): void {
+    this.gaugeFrom(
+      'berth_request_memory_bytes',
+      'Bytes held in memory for requests now (bodies kept whole, upload staging buffers), of limits.bodymemory.',
+      () => memory.used,
+    );
+    this.gaugeFrom(
+      'berth_request_memory_limit_bytes',
+      'limits.bodymemory: the most bytes held in memory for requests at once.',
+      () => memory.limit,
+    );
+  }
+
+  watchProxy(proxy: PullThroughCache): void {
+    this.labelledCounterFrom(
+      'berth_proxy_events_total',
+      'Pull-through cache events by kind: hits, misses, manifestFetches, blobFetches, staleServes (served from cache while the upstream was unreachable), verificationFailures.',
+      'event',
+      () => proxy.stats,
+    );
+  }
+
+  /** A gauge whose value `read` returns at each scrape (a queue's depth, open sessions). */
+  gaugeFrom(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({
-      name: 'berth_request_memory_bytes',
-      help: 'Bytes held in memory for requests now (bodies kept whole, upload staging buffers), of limits.bodymemory.',
-      registers: [registry],
-      collect() {
-        this.set(memory.used);
-      },
-    });
-    new Gauge({
-      name: 'berth_request_memory_limit_bytes',
-      help: 'limits.bodymemory: the most bytes held in memory for requests at once.',
-      registers: [registry],
-      collect() {
-        this.set(memory.limit);
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
       },
     });
   }
-  if (proxy) {
-    new Counter({
-      name: 'berth_proxy_events_total',
-      help: 'Pull-through cache events by kind: hits, misses, manifestFetches, blobFetches, staleServes (served from cache while the upstream was unreachable), verificationFailures.',
-      labelNames: ['event'],
-      registers: [registry],
-      collect() {
-        // The cache keeps the running totals; the metric mirrors them at each scrape.
-        this.reset();
-        for (const [event, count] of Object.entries(proxy.stats)) this.inc({ event }, count);
-      },
-    });
+
+  /** A counter whose running total its source keeps and `read` returns at each scrape (runs finished, bytes freed). */
+  counterFrom(name: string, help: string, read: () => number): void {
+    new ScrapedCounter({ name, help, labelNames: [], registers: [this.registry] }, () => [{ labels: {}, value: read() }]);
   }
-  return registry;
+
+  /**
+   * A counter with one label whose totals by label value its source keeps (deliveries by result).
+   * The label's values must be a small fixed set, never names from requests.
+   */
+  labelledCounterFrom(name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void {
+    new ScrapedCounter({ name, help, labelNames: [label], registers: [this.registry] }, () =>
+      Object.entries(read()).map(([value, count]) => ({ labels: { [label]: value }, value: count })),
+    );
+  }
 }

@@ -27,6 +27,14 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   const host = ['0.0.0.0', '::', ''].includes(config.http.addr.host) ? 'localhost' : config.http.addr.host;
   const scheme = app.tls ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // The metrics on http.debug.addr, when asked for; close() stops that server too.
+  let debugUrl: string | undefined;
+  try {
+    debugUrl = await app.debug?.listen();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   // Background work (upload purge, certificate reloads) on the app's scheduler; close() stops it.
   app.jobs.start();
   logger.info(
@@ -35,6 +43,7 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
       ...(app.tls ? { tls: app.tls.describe() } : {}),
       storage: config.storage.s3 ? `s3://${config.storage.s3.bucket}` : config.storage.filesystem.rootdirectory,
       metadata: config.metadata.postgres ? 'postgres' : config.metadata.sqlite.path,
+      ...(debugUrl === undefined ? {} : { debugMetrics: debugUrl }),
     },
     'listening',
   );

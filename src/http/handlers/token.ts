@@ -6,6 +6,7 @@ import { AuthenticationFailed, parseScopes, type TokenGrant, type TokenService }
 import { RegistryError } from '../../errors/index.js';
 import { clientAddress, type HttpAuth } from '../auth-gate.js';
 import { readWholeBody } from '../body-chunks.js';
+import { rememberUser } from '../request-observer.js';
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -35,6 +36,7 @@ export function tokenHandlers(auth: HttpAuth) {
     let grant: TokenGrant;
     try {
       const principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+      rememberUser(request, principal);
       // A token is exchanged only for a password or an API token, never another token (issue refuses).
       grant = await tokens.issue(principal, parseScopes(query.getAll('scope')), query.get('offline_token') === 'true');
     } catch (error) {
@@ -53,6 +55,7 @@ export function tokenHandlers(auth: HttpAuth) {
       switch (form.get('grant_type')) {
         case 'password': {
           const principal = await auth.authenticator.signIn(form.get('username') ?? '', form.get('password') ?? '', clientAddress(request));
+          rememberUser(request, principal);
           grant = await tokens.issue(principal, scopes, form.get('access_type') === 'offline');
           break;
         }
