@@ -7,6 +7,7 @@ import { limitsSection } from './limits-schema.js';
 import { logSection } from './log-schema.js';
 import { metadataSection } from './metadata-schema.js';
 import { proxyIssues, proxySection } from './proxy-schema.js';
+import { quotaIssues, quotasSection } from './quota-schema.js';
 import { retentionSection } from './retention-schema.js';
 import { authIssues, authSection } from './security-schema.js';
 import { setting } from './setting.js';
@@ -36,10 +37,11 @@ const fileSchema = z
     validation: validationSection,
     metadata: metadataSection,
     limits: limitsSection,
+    quotas: quotasSection,
     retention: retentionSection,
   })
   .superRefine((file, ctx) => {
-    for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy)]) {
+    for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy), ...quotaIssues(file.quotas)]) {
       ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
     }
   });

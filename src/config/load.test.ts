@@ -73,6 +73,7 @@ const DEFAULTS: Config = {
     bodyTimeoutMs: 30_000,
     bodyMinRate: 1024,
   },
+  quotas: [],
   retention: { intervalMs: 0, dryRun: false, policies: [] },
   warnings: [],
 };

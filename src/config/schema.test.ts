@@ -85,6 +85,7 @@ describe('schema', () => {
         'limits.bodymemory (berth)',
         'limits.bodytimeout (berth)',
         'limits.bodyminrate (berth)',
+        'quotas (berth)',
       ],
     );
   });

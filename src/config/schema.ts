@@ -10,6 +10,7 @@ import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
 import { toLogConfig, type LogConfig } from './log-schema.js';
 import { toMetadataConfig, type MetadataConfig } from './metadata-schema.js';
 import { toProxyConfig, type ProxyConfig } from './proxy-schema.js';
+import { toQuotaConfig, type QuotaConfig } from './quota-schema.js';
 import { toRetentionConfig, type RetentionConfig } from './retention-schema.js';
 import { toAuthConfig } from './security-schema.js';
 import { toStorageConfig, type StorageConfig } from './storage-schema.js';
@@ -23,6 +24,7 @@ export { findNode, listSettings, schemaTree, type SchemaNode, type SectionNode, 
 export type { LogLevel } from './log-schema.js';
 export type { S3StorageConfig } from './storage-schema.js';
 export type { IndexPlatforms } from './validation-schema.js';
+export type { QuotaConfig } from './quota-schema.js';
 export type { RetentionConfig } from './retention-schema.js';
 
 /** The validated configuration the rest of Berth uses. */
@@ -37,6 +39,8 @@ export interface Config {
   validation: ValidationConfig;
   metadata: MetadataConfig;
   limits: LimitsConfig;
+  /** Quotas per namespace from the file (the admin API sets more, stored in the database). */
+  quotas: QuotaConfig[];
   /** Retention policies from the file and their schedule (off by default; the admin API adds rules). */
   retention: RetentionConfig;
   /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
@@ -56,6 +60,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     validation: toValidationConfig(file.validation),
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
+    quotas: toQuotaConfig(file.quotas),
     retention: toRetentionConfig(file.retention),
     warnings,
   };

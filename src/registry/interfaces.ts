@@ -123,6 +123,8 @@ export interface UploadStatus {
 export interface ChunkOptions {
   /** The chunk's declared position (Content-Range); it must start where the upload ends. */
   readonly range?: ByteRange;
+  /** The chunk's length when the request declares it (Content-Length): a quota judges it before it is stored. */
+  readonly length?: number;
   readonly signal?: AbortSignal;
 }
 

@@ -17,6 +17,8 @@ import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { PullThroughLedgerService, Registry } from '../registry/index.js';
+import { QuotaService, withQuotas } from '../registry/quotas.js';
+import { registerQuotaRoutes } from '../http/admin/quota-routes.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { MemoryBudget } from '../storage/memory-budget.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
@@ -195,7 +197,12 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const proxy = openPullThroughCache(config, registry, logger);
   if (proxy) metrics.watchProxy(proxy);
   // Handlers call the cache when there is one, else the registry: they cannot tell which.
-  const http = createHttpApp(proxy ?? registry, {
+  // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
+  const quotas = new QuotaService(metadata, config.quotas);
+  const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
+    (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
+  const http = createHttpApp(withQuotas(proxy ?? registry, quotas), {
+    adminRoutes: [(router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin })],
     auth,
     upstreamNamespaces: proxy !== undefined,
     metrics: metrics.registry,
