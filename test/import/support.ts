@@ -58,7 +58,6 @@ export function distributionConfig(storage: { readonly root: string } | { readon
       `    rootdirectory: ${s3.rootdirectory}`,
       '    secure: false',
       '    v4auth: true',
-      '    forcepathstyle: true',
     );
   }
   lines.push('  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, '');
@@ -75,7 +74,9 @@ export async function startDistribution(
     const port = await freePort();
     const configFile = join(configDir, 'config.yml');
     await writeFile(configFile, distributionConfig(storage, port));
-    const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its S3 driver panics on AWS_CA_BUNDLE ("HTTPClient's transport unsupported type").
+    const { AWS_CA_BUNDLE: _ignored, ...env } = process.env;
+    const child = spawn('docker-registry', ['serve', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -212,11 +213,14 @@ export interface ImportRun {
 }
 
 /** Runs `berth import distribution ARGS` and waits for it. */
-export function runImport(args: readonly string[], options: { onSpawn?: (pid: number) => void } = {}): Promise<ImportRun> {
+export function runImport(
+  args: readonly string[],
+  options: { onSpawn?: (pid: number) => void; env?: Readonly<Record<string, string>> } = {},
+): Promise<ImportRun> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'import', 'distribution', ...args], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: string[] = [];

@@ -1,48 +1,27 @@
 // `berth import distribution PATH-OR-CONFIG`: brings a CNCF Distribution registry's storage
 // (registry:2, registry:3, Debian's docker-registry) into Berth: registry/import/ does the work;
-// this file finds the tree (a folder, or Distribution's config.yml naming a folder or an S3
-// bucket), opens Berth's storage and metadata from Berth's configuration, checks that an
-// in-place import really shares the blobs, and shows progress and the summary.
+// import-source.ts finds the tree (a folder, or Distribution's config.yml naming a folder or an
+// S3 bucket); this file opens Berth's storage and metadata from Berth's configuration, checks
+// that an in-place import really shares the blobs, and shows progress and the summary.
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/index.js';
 import { MetadataStore, openSqlite, type MetadataDatabase } from '../../metadata/index.js';
 import { DistributionImporter, type ImportProgress, type ImportSummary } from '../../registry/import/distribution-import.js';
 import { DISTRIBUTION_BASE, DistributionTree } from '../../registry/import/distribution-tree.js';
 import { openStorage } from '../../server/build-app.js';
-import type { StorageDriver } from '../../storage/driver.js';
-import { FilesystemDriver } from '../../storage/filesystem/filesystem-driver.js';
 import { CliError, run } from './cli-error.js';
+import { normalizeS3Root, openDistributionSource, type DistributionSource } from './import-source.js';
 
 /** Exit status of a run that finished but left something out (each named in the summary). */
 export const EXIT_WITH_PROBLEMS = 3;
-
-/** Distribution's default storage.filesystem.rootdirectory. */
-const DISTRIBUTION_DEFAULT_ROOT = '/var/lib/registry';
 
 interface ImportCommandOptions {
   config?: string;
   inPlace?: boolean;
   verify?: boolean;
   restart?: boolean;
-}
-
-/** Where the Distribution tree is: a driver rooted at Distribution's root directory, and how to name it. */
-interface DistributionSource {
-  readonly storage: StorageDriver;
-  /** "filesystem /var/lib/registry" or "s3 endpoint bucket/root": shown, and hashed into the source id. */
-  readonly description: string;
-  /** Where Berth's storage root must be for an in-place import. */
-  readonly inPlaceRoot: { readonly kind: 'filesystem'; readonly path: string } | { readonly kind: 's3'; readonly s3: S3Place };
-}
-
-interface S3Place {
-  readonly bucket: string;
-  readonly endpoint: string | undefined;
-  readonly root: string;
 }
 
 export function registerImportCommand(program: Command): void {
@@ -73,7 +52,7 @@ export function registerImportCommand(program: Command): void {
 }
 
 async function importDistribution(pathOrConfig: string, options: ImportCommandOptions): Promise<ImportSummary> {
-  const source = await openSource(pathOrConfig);
+  const source = await openDistributionSource(pathOrConfig);
   const berth = await loadConfig({ ...(options.config !== undefined ? { file: options.config } : {}), env: process.env });
   const mode = options.inPlace ? 'in-place' : 'copy';
   if (mode === 'in-place') assertSharesBlobs(source, berth);
@@ -118,64 +97,6 @@ async function openMetadata(config: Config): Promise<MetadataDatabase> {
     return openPostgres(postgres.url, { max: 4, statementTimeoutMs: postgres.statementTimeoutMs });
   }
   return openSqlite(config.metadata.sqlite.path);
-}
-
-/**
- * The tree named on the command line. A folder is Distribution's root directory (holding
- * docker/registry/v2), or that v2 folder itself; a file is Distribution's config.yml, read
- * with the REGISTRY_* environment as Distribution reads it.
- */
-async function openSource(pathOrConfig: string): Promise<DistributionSource> {
-  const info = await stat(pathOrConfig).catch(() => undefined);
-  if (!info) throw new CliError(`${pathOrConfig}: no such file or folder`);
-  if (info.isDirectory()) {
-    let root = resolve(pathOrConfig);
-    if (root.endsWith(`/${DISTRIBUTION_BASE}`)) root = dirname(dirname(dirname(root)));
-    else if (basename(root) === 'docker' && (await isDirectory(join(root, 'registry', 'v2')))) root = dirname(root);
-    return filesystemSource(root);
-  }
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('REGISTRY_')));
-  const config = await loadConfig({ file: pathOrConfig, env });
-  const s3 = config.storage.s3;
-  if (s3) {
-    const place: S3Place = { bucket: s3.bucket, endpoint: s3.regionendpoint, root: normalizeS3Root(s3.rootdirectory ?? '') };
-    return {
-      storage: await openStorage(config),
-      description: `s3 ${s3.regionendpoint ?? s3.region} ${s3.bucket}/${place.root}`,
-      inPlaceRoot: { kind: 's3', s3: { ...place, root: normalizeS3Root(`${place.root}/${DISTRIBUTION_BASE}`) } },
-    };
-  }
-  // Berth defaults the root to ./data; Distribution to /var/lib/registry.
-  const named = (await namesFilesystemRoot(pathOrConfig)) || env.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY !== undefined;
-  return filesystemSource(named ? config.storage.filesystem.rootdirectory : DISTRIBUTION_DEFAULT_ROOT);
-}
-
-function filesystemSource(root: string): DistributionSource {
-  return {
-    storage: new FilesystemDriver({ rootDirectory: root }),
-    description: `filesystem ${root}`,
-    inPlaceRoot: { kind: 'filesystem', path: join(root, DISTRIBUTION_BASE) },
-  };
-}
-
-/** Whether a Distribution config.yml sets storage.filesystem.rootdirectory itself. */
-async function namesFilesystemRoot(file: string): Promise<boolean> {
-  const document: unknown = parseYaml(await readFile(file, 'utf8'));
-  const storage = field(document, 'storage');
-  return field(field(storage, 'filesystem'), 'rootdirectory') !== undefined;
-}
-
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
-}
-
-/** "/registry//v2/" and "registry/v2" name the same S3 prefix. */
-function normalizeS3Root(root: string): string {
-  return root.split('/').filter(Boolean).join('/');
 }
 
 /**
