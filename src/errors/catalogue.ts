@@ -155,6 +155,12 @@ export const errorCatalogue = {
     status: 409,
     description: 'An admin API request would create a user or team whose name is taken.',
   },
+  GC_RUNNING: {
+    code: 'GC_RUNNING',
+    message: 'a garbage collection is already running',
+    status: 409,
+    description: 'POST /api/v1/gc/runs while another run (on any replica, or `berth gc`) holds the lease; try again when it has finished.',
+  },
   UNSUPPORTED: {
     code: 'UNSUPPORTED',
     message: 'The operation is unsupported.',
@@ -162,12 +168,6 @@ export const errorCatalogue = {
     description: 'The method is not allowed on this endpoint (CONNECT on any), or the feature (such as deletes) is disabled.',
   },
   BAD_REQUEST: {
-  GC_RUNNING: {
-    code: 'GC_RUNNING',
-    message: 'a garbage collection is already running',
-    status: 409,
-    description: 'POST /api/v1/gc/runs while another run (on any replica, or `berth gc`) holds the lease; try again when it has finished.',
-  },
     code: 'BAD_REQUEST',
     message: 'bad request',
     status: 400,
@@ -210,13 +210,6 @@ export const errorCatalogue = {
     message: 'the registry is out of storage space',
     status: 507,
     description: 'The disk (or database) is full. Nothing already stored is affected; retry after an operator frees space.',
-  },
-  QUOTA_EXCEEDED: {
-    code: 'DENIED',
-    message: 'quota exceeded',
-    status: 403,
-    description:
-      "A push would take its namespace over its quota (bytes or repositories; docs/operations.md, Quotas): refused at manifest PUT, and before an upload's bytes are stored when its size is known. The message says how much the namespace uses of how much, e.g. 'quota exceeded: team uses 9.8 GiB of 10 GiB'; clients print it. The code is DENIED, which every client knows.",
   },
   UNAVAILABLE: {
     code: 'UNAVAILABLE',

@@ -129,6 +129,8 @@ export class ManifestQueries implements ManifestIndex {
 
   async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
     return this.db.transaction().execute(async (trx) => {
+      // The manifest's bytes are a blob too: garbage collection must not delete them meanwhile.
+      await lockBlobShared(trx, manifest.digest, this.rowLocks);
       const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
       if (missing !== undefined) return { missing };
       const createdAt = now();
@@ -153,8 +155,6 @@ export class ManifestQueries implements ManifestIndex {
           subject_digest: manifest.subjectDigest ?? null,
           annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
           created_at: createdAt,
-      // The manifest's bytes are a blob too: garbage collection must not delete them meanwhile.
-      await lockBlobShared(trx, manifest.digest, this.rowLocks);
           pushed_at: createdAt,
         })
         // An update rather than doNothing: it records the push (GC's grace period and retention

@@ -72,16 +72,13 @@ export class ManifestService implements ManifestReader, ManifestWriter {
       mustExist,
     });
     if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
-    return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
-  }
     // Garbage collection may have deleted the bytes between the check above and the index
     // write (they were unreferenced, and older than its grace period): now that the index
     // holds the manifest, GC keeps them, so write them again if they went.
     if (!(await this.isStored(digest))) await this.storage.putContent(blobKey(digest), push.bytes);
+    return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
+  }
 
-  /**
-   * Deleting by digest removes the manifest and every tag pointing at it, unless an index in
-   * the repository lists it as a child (MANIFEST_REFERENCED: delete the index first); deleting
   private async isStored(digest: Digest): Promise<boolean> {
     const stored = await this.storage.stat(blobKey(digest)).catch((error: unknown) => {
       if (error instanceof PathNotFoundError) return undefined;
@@ -90,6 +87,9 @@ export class ManifestService implements ManifestReader, ManifestWriter {
     return stored !== undefined;
   }
 
+  /**
+   * Deleting by digest removes the manifest and every tag pointing at it, unless an index in
+   * the repository lists it as a child (MANIFEST_REFERENCED: delete the index first); deleting
    * by tag removes only that tag. The bytes stay for garbage collection.
    */
   async delete(repository: RepositoryName, reference: Reference): Promise<void> {
