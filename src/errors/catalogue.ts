@@ -211,6 +211,13 @@ export const errorCatalogue = {
     status: 507,
     description: 'The disk (or database) is full. Nothing already stored is affected; retry after an operator frees space.',
   },
+  QUOTA_EXCEEDED: {
+    code: 'DENIED',
+    message: 'quota exceeded',
+    status: 403,
+    description:
+      "A push would take its namespace over its quota (bytes or repositories; docs/operations.md, Quotas): refused at manifest PUT, and before an upload's bytes are stored when its size is known. The message says how much the namespace uses of how much, e.g. 'quota exceeded: team uses 9.8 GiB of 10 GiB'; clients print it. The code is DENIED, which every client knows.",
+  },
   UNAVAILABLE: {
     code: 'UNAVAILABLE',
     message: 'service unavailable',
