@@ -17,6 +17,8 @@ import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { PullThroughLedgerService, Registry } from '../registry/index.js';
+import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
+import { createRetention } from './retention-setup.js';
 import { QuotaService, withQuotas } from '../registry/quotas.js';
 import { registerQuotaRoutes } from '../http/admin/quota-routes.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -192,17 +194,23 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     deleteEnabled: config.storage.delete.enabled,
     uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
     indexChildren: config.validation.manifests.indexes,
+    warn: (error, message) => logger.warn({ err: error }, message),
   });
   const auth = await createAuth(config, metadata, logger, metrics.auth);
   const proxy = openPullThroughCache(config, registry, logger);
   if (proxy) metrics.watchProxy(proxy);
   // Handlers call the cache when there is one, else the registry: they cannot tell which.
+  // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
+  const retention = createRetention(config, metadata);
   // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
   const http = createHttpApp(withQuotas(proxy ?? registry, quotas), {
-    adminRoutes: [(router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin })],
+    adminRoutes: [
+      (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
+      (router) => registerRetentionRoutes(router, retention),
+    ],
     auth,
     upstreamNamespaces: proxy !== undefined,
     metrics: metrics.registry,
@@ -221,7 +229,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
     serverFactory: tls?.serverFactory,
   });
-  const jobs = createJobScheduler(config, registry, metadata, tls, logger);
+  const jobs = createJobScheduler(config, registry, metadata, tls, logger, retention);
   const debug = openDebugServer(config, metrics, logger);
   return {
     http,
@@ -236,6 +244,8 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       tls?.beginDrain();
       await Promise.all([http.close(), jobs.stop(), debug?.close()]);
       await proxy?.close();
+      // Pull records still queued (a few, bounded) are written before the database closes.
+      await registry.pulls.flush();
       await metadata.close();
     },
   };
