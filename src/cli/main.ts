@@ -10,6 +10,7 @@ import { serve } from '../server/serve.js';
 import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
 import { registerRetentionCommand } from './commands/retention.js';
+import { registerUsageCommand } from './commands/usage.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
 function load(file: string | undefined) {
@@ -100,6 +101,7 @@ export function buildCli(): Command {
   registerTlsCommand(program);
   registerRetentionCommand(program);
   registerImportCommand(program);
+  registerUsageCommand(program);
   return program;
 }
 
