@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerGcCommands } from './commands/gc.js';
 import { registerImportCommand } from './commands/import.js';
 import { serve } from '../server/serve.js';
 import { checkAsServeWould } from '../server/startup-checks.js';
@@ -98,6 +99,7 @@ export function buildCli(): Command {
       console.log(JSON.stringify(configJsonSchema(), null, 2));
     });
   registerAccountCommands(program);
+  registerGcCommands(program);
   registerTlsCommand(program);
   registerRetentionCommand(program);
   registerImportCommand(program);

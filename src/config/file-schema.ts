@@ -2,6 +2,7 @@
 // that span sections. Each section, its Config part and its mapping live in <section>-schema.ts;
 // schema.ts turns the validated file into Config.
 import { z } from 'zod';
+import { gcSection } from './gc-schema.js';
 import { httpSection } from './http-schema.js';
 import { limitsSection } from './limits-schema.js';
 import { logSection } from './log-schema.js';
@@ -37,6 +38,7 @@ const fileSchema = z
     validation: validationSection,
     metadata: metadataSection,
     limits: limitsSection,
+    gc: gcSection,
     quotas: quotasSection,
     retention: retentionSection,
   })

@@ -73,6 +73,7 @@ const DEFAULTS: Config = {
     bodyTimeoutMs: 30_000,
     bodyMinRate: 1024,
   },
+  gc: { intervalMs: 0, graceMs: 3_600_000, deleteUntagged: false, dryRun: false },
   quotas: [],
   retention: { intervalMs: 0, dryRun: false, policies: [] },
   warnings: [],

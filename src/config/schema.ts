@@ -5,6 +5,7 @@
 // limits-schema.ts), assembled in file-schema.ts; this module maps the validated file to Config.
 import type { AuthConfig } from './security-schema.js';
 import type { ConfigFile } from './file-schema.js';
+import { toGcConfig, type GcConfig } from './gc-schema.js';
 import { toHttpConfig, type HttpConfig } from './http-schema.js';
 import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
 import { toLogConfig, type LogConfig } from './log-schema.js';
@@ -39,6 +40,8 @@ export interface Config {
   validation: ValidationConfig;
   metadata: MetadataConfig;
   limits: LimitsConfig;
+  /** Garbage collection: the schedule (off by default) and the defaults of every run. */
+  gc: GcConfig;
   /** Quotas per namespace from the file (the admin API sets more, stored in the database). */
   quotas: QuotaConfig[];
   /** Retention policies from the file and their schedule (off by default; the admin API adds rules). */
@@ -60,6 +63,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     validation: toValidationConfig(file.validation),
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
+    gc: toGcConfig(file.gc),
     quotas: toQuotaConfig(file.quotas),
     retention: toRetentionConfig(file.retention),
     warnings,
