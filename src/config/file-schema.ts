@@ -2,9 +2,9 @@
 // that span sections. Each section, its Config part and its mapping live in <section>-schema.ts;
 // schema.ts turns the validated file into Config.
 import { z } from 'zod';
-import { gcSection } from './gc-schema.js';
 import { httpSection } from './http-schema.js';
 import { limitsSection } from './limits-schema.js';
+import { ratelimitSection } from './ratelimit-schema.js';
 import { logSection } from './log-schema.js';
 import { metadataSection } from './metadata-schema.js';
 import { proxyIssues, proxySection } from './proxy-schema.js';
@@ -38,7 +38,7 @@ const fileSchema = z
     validation: validationSection,
     metadata: metadataSection,
     limits: limitsSection,
-    gc: gcSection,
+    ratelimit: ratelimitSection,
     quotas: quotasSection,
     retention: retentionSection,
   })

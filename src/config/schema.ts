@@ -5,9 +5,9 @@
 // limits-schema.ts), assembled in file-schema.ts; this module maps the validated file to Config.
 import type { AuthConfig } from './security-schema.js';
 import type { ConfigFile } from './file-schema.js';
-import { toGcConfig, type GcConfig } from './gc-schema.js';
 import { toHttpConfig, type HttpConfig } from './http-schema.js';
 import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
+import { toRateLimitConfig, type RateLimitConfig } from './ratelimit-schema.js';
 import { toLogConfig, type LogConfig } from './log-schema.js';
 import { toMetadataConfig, type MetadataConfig } from './metadata-schema.js';
 import { toProxyConfig, type ProxyConfig } from './proxy-schema.js';
@@ -26,6 +26,7 @@ export type { LogLevel } from './log-schema.js';
 export type { S3StorageConfig } from './storage-schema.js';
 export type { IndexPlatforms } from './validation-schema.js';
 export type { QuotaConfig } from './quota-schema.js';
+export type { RateLimitConfig } from './ratelimit-schema.js';
 export type { RetentionConfig } from './retention-schema.js';
 
 /** The validated configuration the rest of Berth uses. */
@@ -40,8 +41,8 @@ export interface Config {
   validation: ValidationConfig;
   metadata: MetadataConfig;
   limits: LimitsConfig;
-  /** Garbage collection: the schedule (off by default) and the defaults of every run. */
-  gc: GcConfig;
+  /** Request rate limits (all off unless configured). */
+  ratelimit: RateLimitConfig;
   /** Quotas per namespace from the file (the admin API sets more, stored in the database). */
   quotas: QuotaConfig[];
   /** Retention policies from the file and their schedule (off by default; the admin API adds rules). */
@@ -63,7 +64,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     validation: toValidationConfig(file.validation),
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
-    gc: toGcConfig(file.gc),
+    ratelimit: toRateLimitConfig(file.ratelimit),
     quotas: toQuotaConfig(file.quotas),
     retention: toRetentionConfig(file.retention),
     warnings,

@@ -203,7 +203,7 @@ export const errorCatalogue = {
     message: 'too many requests',
     status: 429,
     description:
-      'Too many failed sign-ins (auth.ratelimit), more requests in flight than limits.maxconcurrentrequests, or the memory requests may hold (limits.bodymemory) in use; retry after the time in Retry-After.',
+      "Too many failed sign-ins (auth.ratelimit), a request rate limit reached (ratelimit: the message says which, e.g. 'pull rate limit reached: 100 pulls per 6h0m0s per client address; retry after 2h10m0s', with RateLimit-Limit and RateLimit-Remaining headers), more requests in flight than limits.maxconcurrentrequests, or the memory requests may hold (limits.bodymemory) in use; retry after the time in Retry-After.",
   },
   INSUFFICIENT_STORAGE: {
     code: 'INSUFFICIENT_STORAGE',

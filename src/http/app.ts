@@ -26,6 +26,7 @@ import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
 import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
 import { assertHeaderSize, guardServer } from './server-guards.js';
+import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -50,6 +51,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly bodyLimits: BodyLimitOptions;
   /** Admin route modules beyond accounts (garbage collection, lifecycle rules, ...); served only with auth. */
   readonly adminRoutes?: readonly ((router: AdminRouter) => void)[] | undefined;
+  /** Request rate limits (rate-limit-gate.ts); undefined: none, and no request pays for them. */
+  readonly rateLimits?: HttpRateLimits | undefined;
 }
 
 /**
@@ -150,6 +153,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
           options.externalUrl,
         )
       : OPEN_ACCESS;
+    if (options.rateLimits !== undefined) applyRateLimits(options.rateLimits, request, reply, match.route, access.principal);
     const aborter = new AbortController();
     const clientGone = (): void => {
       aborter.abort();

@@ -1,8 +1,8 @@
 // Copies the metadata index from one database to another (SQLite to PostgreSQL for
-// `berth migrate`, or any pair): every table except upload sessions, in foreign-key order, read
-// in batches with keyset pagination on the primary key. The target must be migrated and empty;
-// all inserts run in one target transaction, so a failed copy leaves the target empty and the
-// copy can simply be run again.
+// `berth migrate`, or any pair): every table except upload sessions and the rate limits' counts
+// (which last one window), in foreign-key order, read in batches with keyset pagination on the
+// primary key. The target must be migrated and empty; all inserts run in one target
+// transaction, so a failed copy leaves the target empty and the copy can simply be run again.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 

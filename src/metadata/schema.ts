@@ -167,6 +167,16 @@ export interface LifecycleRulesTable {
   created_by: string | null;
 }
 
+/** Requests counted for a rate limit in one window, summed over replicas (rate-limit-counters.ts). */
+export interface RateLimitCountsTable {
+  /** The kind of request and who made it ("pull|a:192.0.2.7", "other|u:alice"). */
+  key: string;
+  /** Milliseconds since the epoch (bigint: a string from PostgreSQL, a number from SQLite). */
+  window_start: number | string;
+  window_end: number | string;
+  count: number | string;
+}
+
 /**
  * An open metadata database, as openSqlite and openPostgres return it. The layers above pass it
  * on (to MetadataStore, AccountStore, copyMetadata) without knowing the query builder.
@@ -192,4 +202,5 @@ export interface Database {
   cached_items: CachedItemsTable;
   gc_runs: GcRunsTable;
   lifecycle_rules: LifecycleRulesTable;
+  rate_limit_counts: RateLimitCountsTable;
 }

@@ -12,12 +12,12 @@ import { createDebugServer, type DebugServer } from './debug-server.js';
 import type { AccessLogOptions } from '../http/access-log.js';
 import { countUploadSessions } from '../metadata/upload-count.js';
 import { InstrumentedDriver } from '../storage/instrumented-driver.js';
+import { openRateLimits } from './rate-limits.js';
 import { RegistryClient } from '../client/index.js';
 import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { PullThroughLedgerService, Registry } from '../registry/index.js';
-import { registerGcRoutes } from '../http/admin/gc-routes.js';
 import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
 import { createRetention } from './retention-setup.js';
 import { QuotaService, withQuotas } from '../registry/quotas.js';
@@ -200,6 +200,8 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const auth = await createAuth(config, metadata, logger, metrics.auth);
   const proxy = openPullThroughCache(config, registry, logger);
   if (proxy) metrics.watchProxy(proxy);
+  // Replicas share their counts only through PostgreSQL (SQLite has one replica).
+  const rateLimits = openRateLimits(config, postgres ? database : undefined, logger);
   // Handlers call the cache when there is one, else the registry: they cannot tell which.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
   const retention = createRetention(config, metadata);
@@ -209,12 +211,6 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
   const http = createHttpApp(withQuotas(proxy ?? registry, quotas), {
     adminRoutes: [
-      (router) =>
-        registerGcRoutes(router, registry.gc, {
-          graceMs: config.gc.graceMs,
-          deleteUntagged: config.gc.deleteUntagged,
-          uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
-        }),
       (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
       (router) => registerRetentionRoutes(router, retention),
     ],
@@ -235,6 +231,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     headersTimeoutMs: config.limits.headersTimeoutMs,
     bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
     serverFactory: tls?.serverFactory,
+    rateLimits: rateLimits?.http,
   });
   const jobs = createJobScheduler(config, registry, metadata, tls, logger, retention);
   const debug = openDebugServer(config, metrics, logger);
@@ -251,6 +248,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       tls?.beginDrain();
       await Promise.all([http.close(), jobs.stop(), debug?.close()]);
       await proxy?.close();
+      await rateLimits?.stop();
       // Pull records still queued (a few, bounded) are written before the database closes.
       await registry.pulls.flush();
       await metadata.close();

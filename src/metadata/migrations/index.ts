@@ -7,6 +7,7 @@ import * as byteOrderCollation from './0003-byte-order-collation.js';
 import * as accounts from './0004-accounts.js';
 import * as pullThroughCache from './0005-pull-through-cache.js';
 import * as storageLifecycle from './0006-storage-lifecycle.js';
+import * as rateLimits from './0007-rate-limits.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004-accounts': accounts,
   '0005-pull-through-cache': pullThroughCache,
   '0006-storage-lifecycle': storageLifecycle,
+  '0007-rate-limits': rateLimits,
 };
 
 export const migrationProvider: MigrationProvider = {

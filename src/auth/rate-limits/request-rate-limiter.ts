@@ -1,0 +1,118 @@
+// Request rate limits as Docker Hub has them: pulls (manifest GETs) and all other registry API
+// requests are counted apart, anonymous callers per client address (IPv6 per /64) and signed-in
+// callers per user (API tokens count for their owner; an external token server's tokens for their
+// subject), each against its own limit per window. Exempt users and addresses are not counted.
+// Counting is in memory and synchronous (window-counts.ts), so a request pays a map lookup and no
+// I/O; with several replicas, shared-counts.ts adds the replicas' counts up in the background.
+import { AddressRanges, countedAddress } from '../../oci/address-range.js';
+import type { Principal } from '../principal.js';
+import { WindowCounts } from './window-counts.js';
+
+/** At most `limit` requests per `windowMs`. */
+export interface RateLimitRule {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+export interface RequestRateLimiterOptions {
+  /** Undefined: that kind of request is not limited for those callers. */
+  readonly anonymousPulls: RateLimitRule | undefined;
+  readonly signedInPulls: RateLimitRule | undefined;
+  readonly anonymousRequests: RateLimitRule | undefined;
+  readonly signedInRequests: RateLimitRule | undefined;
+  /** User names (and external token subjects) that are never limited. */
+  readonly exemptUsers: readonly string[];
+  /** Addresses and CIDR ranges that are never limited, whoever signs in from them. */
+  readonly exemptAddresses: readonly string[];
+  /** Keys held in memory at most (default 100,000); beyond, the oldest are forgotten. */
+  readonly maxKeys?: number;
+}
+
+/** A pull is a manifest GET; everything else in the registry API is "other". */
+export type RequestKind = 'pull' | 'other';
+
+/** How a counted request stands against its limit. */
+export interface RateLimitVerdict {
+  readonly allowed: boolean;
+  readonly limit: number;
+  /** Requests left in the window after this one. */
+  readonly remaining: number;
+  readonly windowMs: number;
+  /** Milliseconds until the window ends and the count starts again. */
+  readonly resetMs: number;
+  /** Whom the count belongs to: the client address (IPv6: its /64) or the user name. */
+  readonly source: string;
+  readonly signedIn: boolean;
+}
+
+interface Caller {
+  readonly signedIn: boolean;
+  /** The key's part that names the caller: "a:<address>" or "u:<user>". */
+  readonly id: string;
+  readonly source: string;
+}
+
+export class RequestRateLimiter {
+  readonly counts: WindowCounts;
+  private readonly exemptUsers: ReadonlySet<string>;
+  private readonly exemptAddresses: AddressRanges;
+
+  constructor(
+    private readonly options: RequestRateLimiterOptions,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.counts = new WindowCounts(options.maxKeys);
+    this.exemptUsers = new Set(options.exemptUsers);
+    this.exemptAddresses = new AddressRanges(options.exemptAddresses);
+  }
+
+  /** Counts the request; undefined when it is not limited (no rule, or an exempt caller). */
+  take(principal: Principal | undefined, address: string, kind: RequestKind): RateLimitVerdict | undefined {
+    return this.judge(principal, address, kind, true);
+  }
+
+  /** Where the caller stands, without counting this request (a manifest HEAD shows the pull count). */
+  peek(principal: Principal | undefined, address: string, kind: RequestKind): RateLimitVerdict | undefined {
+    return this.judge(principal, address, kind, false);
+  }
+
+  private judge(principal: Principal | undefined, address: string, kind: RequestKind, count: boolean): RateLimitVerdict | undefined {
+    const caller = this.caller(principal, address);
+    if (caller === undefined) return undefined;
+    const rule =
+      kind === 'pull'
+        ? caller.signedIn
+          ? this.options.signedInPulls
+          : this.options.anonymousPulls
+        : caller.signedIn
+          ? this.options.signedInRequests
+          : this.options.anonymousRequests;
+    if (rule === undefined) return undefined;
+    const key = `${kind}|${caller.id}`;
+    const now = this.clock();
+    const result = count
+      ? this.counts.take(key, rule.limit, rule.windowMs, now)
+      : { allowed: undefined, ...this.counts.peek(key, rule.windowMs, now) };
+    return {
+      allowed: result.allowed ?? result.count < rule.limit,
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - result.count),
+      windowMs: rule.windowMs,
+      resetMs: result.windowEnd - now,
+      source: caller.source,
+      signedIn: caller.signedIn,
+    };
+  }
+
+  /** Who is counted; undefined for an exempt caller. */
+  private caller(principal: Principal | undefined, address: string): Caller | undefined {
+    if (this.exemptAddresses.includes(address)) return undefined;
+    const user = principal?.kind === 'user' ? principal.name : principal?.kind === 'token' ? principal.subject : '';
+    if (user !== '') {
+      if (this.exemptUsers.has(user)) return undefined;
+      return { signedIn: true, id: `u:${user}`, source: user };
+    }
+    const counted = countedAddress(address);
+    return { signedIn: false, id: `a:${counted}`, source: counted };
+  }
+}
