@@ -5,11 +5,13 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerGcCommands } from './commands/gc.js';
 import { registerImportCommand } from './commands/import.js';
 import { serve } from '../server/serve.js';
 import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
 import { registerRetentionCommand } from './commands/retention.js';
+import { registerUsageCommand } from './commands/usage.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
 function load(file: string | undefined) {
@@ -97,9 +99,11 @@ export function buildCli(): Command {
       console.log(JSON.stringify(configJsonSchema(), null, 2));
     });
   registerAccountCommands(program);
+  registerGcCommands(program);
   registerTlsCommand(program);
   registerRetentionCommand(program);
   registerImportCommand(program);
+  registerUsageCommand(program);
   return program;
 }
 

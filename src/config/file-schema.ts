@@ -2,6 +2,7 @@
 // that span sections. Each section, its Config part and its mapping live in <section>-schema.ts;
 // schema.ts turns the validated file into Config.
 import { z } from 'zod';
+import { gcSection } from './gc-schema.js';
 import { httpSection } from './http-schema.js';
 import { limitsSection } from './limits-schema.js';
 import { ratelimitSection } from './ratelimit-schema.js';
@@ -39,6 +40,7 @@ const fileSchema = z
     metadata: metadataSection,
     limits: limitsSection,
     ratelimit: ratelimitSection,
+    gc: gcSection,
     quotas: quotasSection,
     retention: retentionSection,
   })

@@ -83,6 +83,7 @@ const DEFAULTS: Config = {
     trustedProxies: [],
     syncIntervalMs: 1000,
   },
+  gc: { intervalMs: 0, graceMs: 3_600_000, deleteUntagged: false, dryRun: false },
   quotas: [],
   retention: { intervalMs: 0, dryRun: false, policies: [] },
   warnings: [],

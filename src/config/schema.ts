@@ -5,6 +5,7 @@
 // limits-schema.ts), assembled in file-schema.ts; this module maps the validated file to Config.
 import type { AuthConfig } from './security-schema.js';
 import type { ConfigFile } from './file-schema.js';
+import { toGcConfig, type GcConfig } from './gc-schema.js';
 import { toHttpConfig, type HttpConfig } from './http-schema.js';
 import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
 import { toRateLimitConfig, type RateLimitConfig } from './ratelimit-schema.js';
@@ -43,6 +44,8 @@ export interface Config {
   limits: LimitsConfig;
   /** Request rate limits (all off unless configured). */
   ratelimit: RateLimitConfig;
+  /** Garbage collection: the schedule (off by default) and the defaults of every run. */
+  gc: GcConfig;
   /** Quotas per namespace from the file (the admin API sets more, stored in the database). */
   quotas: QuotaConfig[];
   /** Retention policies from the file and their schedule (off by default; the admin API adds rules). */
@@ -65,6 +68,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
     ratelimit: toRateLimitConfig(file.ratelimit),
+    gc: toGcConfig(file.gc),
     quotas: toQuotaConfig(file.quotas),
     retention: toRetentionConfig(file.retention),
     warnings,

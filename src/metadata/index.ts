@@ -11,6 +11,9 @@ export type {
 } from './manifest-index.js';
 export type { ListingIndex } from './listing-index.js';
 export type { UploadIndex, UploadRecord } from './upload-index.js';
+export type { GcRunIndex, GcRunRecord } from './gc-runs.js';
+export type { LeaseIndex } from './leases.js';
+export type { BlobRemoval, GcIndex, LinkRecord, ManifestNode, UnlinkedBlob } from './gc-index.js';
 export type {
   PullRecord,
   RetentionIndex,

@@ -65,6 +65,7 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
   private readonly manifests: ManifestQueries;
   private readonly listings: ListingQueries;
   private readonly uploads: UploadQueries;
+  private readonly retention: RetentionQueries;
 
   /** Garbage collection's queries: candidates, and removals that re-check under the push locks. */
   readonly gc: GcIndex;
@@ -74,7 +75,6 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
 
   /** One holder at a time for long background work, across replicas and command-line runs. */
   readonly leases: LeaseIndex;
-  private readonly retention: RetentionQueries;
 
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;

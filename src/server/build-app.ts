@@ -18,6 +18,7 @@ import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { PullThroughLedgerService, Registry } from '../registry/index.js';
+import { registerGcRoutes } from '../http/admin/gc-routes.js';
 import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
 import { createRetention } from './retention-setup.js';
 import { QuotaService, withQuotas } from '../registry/quotas.js';
@@ -211,6 +212,12 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
   const http = createHttpApp(withQuotas(proxy ?? registry, quotas), {
     adminRoutes: [
+      (router) =>
+        registerGcRoutes(router, registry.gc, {
+          graceMs: config.gc.graceMs,
+          deleteUntagged: config.gc.deleteUntagged,
+          uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
+        }),
       (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
       (router) => registerRetentionRoutes(router, retention),
     ],

@@ -30,7 +30,13 @@ function headers(authorization: string | undefined, extra: Record<string, string
 }
 
 /** Uploads a blob: one POST with the body (monolithic), or POST + PATCH + PUT (chunked, moved into place). */
-export async function pushBlob(target: Target, repository: string, blob: Blob, how: 'monolithic' | 'chunked', authorization?: string): Promise<number> {
+export async function pushBlob(
+  target: Target,
+  repository: string,
+  blob: Blob,
+  how: 'monolithic' | 'chunked',
+  authorization?: string,
+): Promise<number> {
   if (how === 'monolithic') {
     const response = await fetch(new URL(`/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, target.url), {
       method: 'POST',
@@ -60,12 +66,21 @@ export async function pushBlob(target: Target, repository: string, blob: Blob, h
 
 /** Whether the repository has the blob (HEAD), as a client checks before uploading. */
 export async function hasBlob(target: Target, repository: string, digest: string, authorization?: string): Promise<boolean> {
-  const response = await fetch(new URL(`/v2/${repository}/blobs/${digest}`, target.url), { method: 'HEAD', headers: headers(authorization) });
+  const response = await fetch(new URL(`/v2/${repository}/blobs/${digest}`, target.url), {
+    method: 'HEAD',
+    headers: headers(authorization),
+  });
   return response.status === 200;
 }
 
 /** A cross-repository mount; true when mounted (201), false when the registry started an upload instead. */
-export async function mountBlob(target: Target, repository: string, from: string, digest: string, authorization?: string): Promise<boolean> {
+export async function mountBlob(
+  target: Target,
+  repository: string,
+  from: string,
+  digest: string,
+  authorization?: string,
+): Promise<boolean> {
   const response = await fetch(new URL(`/v2/${repository}/blobs/uploads/?mount=${digest}&from=${from}`, target.url), {
     method: 'POST',
     headers: headers(authorization),
@@ -74,7 +89,8 @@ export async function mountBlob(target: Target, repository: string, from: string
   if (response.status === 202) {
     // Not mounted: give the upload back.
     const location = response.headers.get('location');
-    if (location) await fetch(new URL(location, target.url), { method: 'DELETE', headers: headers(authorization) }).then((r) => r.arrayBuffer());
+    if (location)
+      await fetch(new URL(location, target.url), { method: 'DELETE', headers: headers(authorization) }).then((r) => r.arrayBuffer());
   }
   return response.status === 201;
 }
@@ -110,7 +126,13 @@ export function imageIndex(children: readonly Blob[]): Blob {
   );
 }
 
-export async function putManifest(target: Target, repository: string, reference: string, manifest: Blob, authorization?: string): Promise<number> {
+export async function putManifest(
+  target: Target,
+  repository: string,
+  reference: string,
+  manifest: Blob,
+  authorization?: string,
+): Promise<number> {
   const mediaType = (JSON.parse(manifest.bytes.toString()) as { mediaType: string }).mediaType;
   const response = await fetch(new URL(`/v2/${repository}/manifests/${reference}`, target.url), {
     method: 'PUT',
@@ -122,7 +144,10 @@ export async function putManifest(target: Target, repository: string, reference:
 }
 
 export async function deleteReference(target: Target, repository: string, reference: string, authorization?: string): Promise<number> {
-  const response = await fetch(new URL(`/v2/${repository}/manifests/${reference}`, target.url), { method: 'DELETE', headers: headers(authorization) });
+  const response = await fetch(new URL(`/v2/${repository}/manifests/${reference}`, target.url), {
+    method: 'DELETE',
+    headers: headers(authorization),
+  });
   await response.arrayBuffer();
   return response.status;
 }
@@ -143,13 +168,22 @@ export async function pushImage(
   return putManifest(target, repository, tag, image.manifest, authorization);
 }
 
-export function newImage(layers: readonly Blob[] = [randomBlob(), randomBlob()]): { config: Blob; layers: readonly Blob[]; manifest: Blob } {
+export function newImage(layers: readonly Blob[] = [randomBlob(), randomBlob()]): {
+  config: Blob;
+  layers: readonly Blob[];
+  manifest: Blob;
+} {
   const config = blobOf(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') })));
   return { config, layers, manifest: imageManifest(config, layers) };
 }
 
 /** GETs a manifest by reference and returns its digest, or undefined when the registry has none. */
-export async function manifestDigest(target: Target, repository: string, reference: string, authorization?: string): Promise<string | undefined> {
+export async function manifestDigest(
+  target: Target,
+  repository: string,
+  reference: string,
+  authorization?: string,
+): Promise<string | undefined> {
   const response = await fetch(new URL(`/v2/${repository}/manifests/${reference}`, target.url), {
     headers: headers(authorization, {
       accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json',
@@ -192,7 +226,7 @@ export async function pullAndVerify(target: Target, repository: string, referenc
 export async function storedBlobFiles(root: string): Promise<string[]> {
   const files: string[] = [];
   async function walk(dir: string): Promise<void> {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {
