@@ -64,10 +64,17 @@ export function distributionConfig(storage: { readonly root: string } | { readon
   return lines.join('\n');
 }
 
-/** Starts docker-registry with its config.yml in configDir; the data stays when it stops. */
+/** Distribution 3.0.0 (../shared/reference/README.md), when this checkout sits beside it. */
+export const DISTRIBUTION_3 = join(projectRoot, '..', 'shared', 'reference', 'distribution-registry-3.0.0');
+
+/**
+ * Starts docker-registry (or another Distribution binary) with its config.yml in configDir;
+ * the data stays when it stops.
+ */
 export async function startDistribution(
   configDir: string,
   storage: { readonly root: string } | { readonly s3: S3Storage },
+  binary = 'docker-registry',
 ): Promise<Distribution> {
   await mkdir(configDir, { recursive: true });
   for (let attempt = 1; ; attempt++) {
@@ -75,8 +82,12 @@ export async function startDistribution(
     const configFile = join(configDir, 'config.yml');
     await writeFile(configFile, distributionConfig(storage, port));
     // Its S3 driver panics on AWS_CA_BUNDLE ("HTTPClient's transport unsupported type").
+    // 3.0 exports traces to localhost:4318 unless told not to.
     const { AWS_CA_BUNDLE: _ignored, ...env } = process.env;
-    const child = spawn('docker-registry', ['serve', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['serve', configFile], {
+      env: { ...env, OTEL_TRACES_EXPORTER: 'none' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const output: string[] = [];
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -100,7 +111,7 @@ export async function startDistribution(
     }
     if (up && child.exitCode === null) return { url, hostPort: `127.0.0.1:${port}`, configFile, stop };
     await stop();
-    if (attempt === 3) throw new Error(`docker-registry did not start:\n${output.join('')}`);
+    if (attempt === 3) throw new Error(`${binary} did not start:\n${output.join('')}`);
   }
 }
 
