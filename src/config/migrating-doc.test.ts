@@ -41,8 +41,12 @@ function fileWith(key: string): string {
   let level = file;
   const parts = key.split('.');
   for (const [index, part] of parts.entries()) {
-    if (index === parts.length - 1) level[part] = 'placeholder';
-    else level = (level[part] ??= {}) as Record<string, unknown>;
+    if (index === parts.length - 1) {
+      level[part] = 'placeholder';
+    } else {
+      level[part] ??= {};
+      level = level[part] as Record<string, unknown>;
+    }
   }
   return stringify(file);
 }

@@ -139,30 +139,41 @@ export class TutorialShell {
     });
   }
 
-  /** Starts a long-running command line (Berth) in the background; resolves once Berth logs 'listening'. */
-  async start(name: string, commandLine: string): Promise<RunningBerth> {
+  /**
+   * Starts a long-running command line in the background; resolves once its output (either
+   * stream) matches `ready`: by default Berth's 'listening' log line.
+   */
+  async start(name: string, commandLine: string, ready: RegExp = /"msg":"listening"/): Promise<RunningBerth> {
     if (this.running.has(name)) throw new Error(`${name} is already running`);
     // detached: its own process group (bash and the node it starts), stopped together by that id.
     const child = spawn('bash', ['-c', commandLine], { cwd: this.cwd, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const collected: string[] = [];
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => collected.push(chunk));
-    await new Promise<void>((resolveStart, reject) => {
+    const started = new Promise<void>((resolveStart, reject) => {
       let buffered = '';
       const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${collected.join('')}`)), 60_000);
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const onData = (chunk: string): void => {
         collected.push(chunk);
         buffered += chunk;
-        if (/"msg":"listening"/.test(buffered)) {
+        if (ready.test(buffered)) {
           clearTimeout(timer);
           resolveStart();
         }
-      });
+      };
+      child.stdout.setEncoding('utf8').on('data', onData);
+      child.stderr.setEncoding('utf8').on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`${name} exited with ${code} before listening:\n${collected.join('')}`));
       });
     });
+    try {
+      await started;
+    } catch (error) {
+      // Not ready in time: end what it started (its process group) before failing.
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      throw error;
+    }
     this.running.set(name, { child, exited, collected });
     return {
       name,
