@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { gcSection } from './gc-schema.js';
 import { httpSection } from './http-schema.js';
+import { immutabilitySection } from './immutability-schema.js';
 import { limitsSection } from './limits-schema.js';
 import { ratelimitSection } from './ratelimit-schema.js';
 import { logSection } from './log-schema.js';
@@ -39,6 +40,7 @@ const fileSchema = z
     validation: validationSection,
     metadata: metadataSection,
     limits: limitsSection,
+    immutability: immutabilitySection,
     ratelimit: ratelimitSection,
     gc: gcSection,
     quotas: quotasSection,

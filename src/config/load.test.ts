@@ -73,6 +73,7 @@ const DEFAULTS: Config = {
     bodyTimeoutMs: 30_000,
     bodyMinRate: 1024,
   },
+  immutability: [],
   ratelimit: {
     anonymousPulls: undefined,
     signedInPulls: undefined,

@@ -85,6 +85,7 @@ describe('schema', () => {
         'limits.bodymemory (berth)',
         'limits.bodytimeout (berth)',
         'limits.bodyminrate (berth)',
+        'immutability (berth)',
         'ratelimit.anonymouspulls.limit (berth)',
         'ratelimit.anonymouspulls.window (berth)',
         'ratelimit.signedinpulls.limit (berth)',

@@ -7,6 +7,7 @@ import type { AuthConfig } from './security-schema.js';
 import type { ConfigFile } from './file-schema.js';
 import { toGcConfig, type GcConfig } from './gc-schema.js';
 import { toHttpConfig, type HttpConfig } from './http-schema.js';
+import { toImmutabilityConfig, type ImmutabilityRuleConfig } from './immutability-schema.js';
 import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
 import { toRateLimitConfig, type RateLimitConfig } from './ratelimit-schema.js';
 import { toLogConfig, type LogConfig } from './log-schema.js';
@@ -26,6 +27,7 @@ export { findNode, listSettings, schemaTree, type SchemaNode, type SectionNode, 
 export type { LogLevel } from './log-schema.js';
 export type { S3StorageConfig } from './storage-schema.js';
 export type { IndexPlatforms } from './validation-schema.js';
+export type { ImmutabilityRuleConfig } from './immutability-schema.js';
 export type { QuotaConfig } from './quota-schema.js';
 export type { RateLimitConfig } from './ratelimit-schema.js';
 export type { RetentionConfig } from './retention-schema.js';
@@ -42,6 +44,8 @@ export interface Config {
   validation: ValidationConfig;
   metadata: MetadataConfig;
   limits: LimitsConfig;
+  /** Tag immutability rules from the file (the admin API adds more, stored in the database). */
+  immutability: ImmutabilityRuleConfig[];
   /** Request rate limits (all off unless configured). */
   ratelimit: RateLimitConfig;
   /** Garbage collection: the schedule (off by default) and the defaults of every run. */
@@ -67,6 +71,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     validation: toValidationConfig(file.validation),
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
+    immutability: toImmutabilityConfig(file.immutability),
     ratelimit: toRateLimitConfig(file.ratelimit),
     gc: toGcConfig(file.gc),
     quotas: toQuotaConfig(file.quotas),

@@ -100,6 +100,13 @@ export const errorCatalogue = {
     description:
       'A tag to create (manifest PUT, ?tag=) does not match the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}), or a push names more than limits.maxtagsperpush tags.',
   },
+  TAG_IMMUTABLE: {
+    code: 'DENIED',
+    message: 'tag is immutable',
+    status: 403,
+    description:
+      "A manifest PUT would move a tag that an immutability rule protects to another manifest, or a DELETE would remove such a tag (by tag, or by the digest it points at); docs/operations.md, Tag immutability. Pushing the same manifest to it again is accepted, and new tags push. The message names the tag, e.g. 'tag v1.0 of team/app is immutable: push a new tag instead'; clients print it. The code is DENIED, which every client knows.",
+  },
   RANGE_INVALID: {
     code: 'RANGE_INVALID',
     message: 'invalid content range',

@@ -4,6 +4,7 @@ export type { BlobIndex } from './blob-index.js';
 export type {
   ManifestDeletion,
   ManifestIndex,
+  ManifestPutResult,
   ManifestRecord,
   NewManifest,
   ReferrerRecord,
@@ -22,6 +23,7 @@ export type {
   UntaggedManifestRecord,
 } from './retention-index.js';
 export type { Page, PageRequest } from './page.js';
+export { ImmutabilityQueries, type ImmutabilityIndex, type ImmutabilityRuleRecord } from './immutability-index.js';
 export { openSqlite, openSqliteReadOnly } from './sqlite.js';
 export type { Database, MetadataDatabase } from './schema.js';
 export { AccountStore } from './account-store.js';

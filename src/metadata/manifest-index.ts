@@ -36,6 +36,12 @@ export interface NewManifest {
   readonly references: readonly { digest: string; kind: 'blob' | 'manifest' }[];
   /** Tags to point at this manifest (moved if they pointed elsewhere). */
   readonly tags: readonly string[];
+  /**
+   * Those of `tags` that must not move (immutability rules): each is written only if absent or
+   * already naming this manifest, checked inside the transaction so that two pushes racing to
+   * create the same tag cannot both win. If one names another manifest, nothing is written.
+   */
+  readonly immutableTags?: readonly string[] | undefined;
   /** What must exist in the repository for the manifest to be accepted (invariant 2); default nothing. */
   readonly mustExist?: RequiredReferences | undefined;
   /**
@@ -43,6 +49,12 @@ export interface NewManifest {
    * are written in the same transaction. Hosted pushes leave it unset.
    */
   readonly cachedFrom?: CachedManifestEntry | undefined;
+}
+
+/** What putManifest did: `missing` names a required reference the repository lacks, `immutable` a tag that may not move. */
+export interface ManifestPutResult {
+  readonly missing: string | undefined;
+  readonly immutable?: string | undefined;
 }
 
 /** What deleteManifest did: 'referenced' names an index in the repository that lists the manifest. */
@@ -60,9 +72,10 @@ export interface ManifestIndex {
    * a tag never points at a manifest the index does not have. The required references are
    * checked again inside the transaction, so a blob deleted after the caller's own check
    * cannot leave an accepted manifest pointing at nothing. Returns the first missing digest
-   * instead of writing anything when one is missing.
+   * instead of writing anything when one is missing, and the first immutable tag that names
+   * another manifest instead of writing anything when there is one.
    */
-  putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }>;
+  putManifest(manifest: NewManifest): Promise<ManifestPutResult>;
   /** The first required blob or manifest that the repository lacks, if any. */
   findMissingReference(repository: string, required: RequiredReferences): Promise<string | undefined>;
   findManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
@@ -127,7 +140,18 @@ export class ManifestQueries implements ManifestIndex {
     private readonly rowLocks: boolean,
   ) {}
 
-  async putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
+  async putManifest(manifest: NewManifest): Promise<ManifestPutResult> {
+    try {
+      return await this.writeManifest(manifest);
+    } catch (error) {
+      // Thrown inside the transaction to roll back what it had written.
+      if (error instanceof ImmutableTagHeld) return { missing: undefined, immutable: error.tag };
+      throw error;
+    }
+  }
+
+  private async writeManifest(manifest: NewManifest): Promise<ManifestPutResult> {
+    const immutable = new Set(manifest.immutableTags);
     return this.db.transaction().execute(async (trx) => {
       // The manifest's bytes are a blob too: garbage collection must not delete them meanwhile.
       await lockBlobShared(trx, manifest.digest, this.rowLocks);
@@ -183,6 +207,10 @@ export class ManifestQueries implements ManifestIndex {
       }
       // Sorted, so concurrent pushes lock tag rows in the same order and cannot deadlock.
       for (const tag of [...new Set(manifest.tags)].sort()) {
+        if (immutable.has(tag)) {
+          await writeImmutableTag(trx, manifest.repository, tag, manifest.digest, createdAt);
+          continue;
+        }
         await trx
           .insertInto('tags')
           .values({ repository: manifest.repository, name: tag, manifest_digest: manifest.digest, updated_at: createdAt })
@@ -303,6 +331,34 @@ function toManifestRecord(row: ManifestColumns): ManifestRecord {
     subjectDigest: row.subject_digest ?? undefined,
     createdAt: row.created_at,
   };
+}
+
+/** Thrown inside putManifest's transaction (and caught outside it) to undo the push. */
+class ImmutableTagHeld extends Error {
+  constructor(readonly tag: string) {
+    super(`tag ${tag} is immutable`);
+  }
+}
+
+/**
+ * Creates the tag if it is absent; leaves it if it already names the digest (an idempotent
+ * re-push); otherwise throws ImmutableTagHeld. On PostgreSQL the insert waits for a concurrent
+ * insert of the same tag to commit and then does nothing, so the read after it sees the winner;
+ * SQLite runs one write transaction at a time.
+ */
+async function writeImmutableTag(trx: Executor, repository: string, tag: string, digest: string, at: string): Promise<void> {
+  await trx
+    .insertInto('tags')
+    .values({ repository, name: tag, manifest_digest: digest, updated_at: at })
+    .onConflict((oc) => oc.columns(['repository', 'name']).doNothing())
+    .execute();
+  const current = await trx
+    .selectFrom('tags')
+    .select('manifest_digest')
+    .where('repository', '=', repository)
+    .where('name', '=', tag)
+    .executeTakeFirst();
+  if (current?.manifest_digest !== digest) throw new ImmutableTagHeld(tag);
 }
 
 async function findMissing(db: Executor, repository: string, required: RequiredReferences, lock = false): Promise<string | undefined> {

@@ -7,6 +7,7 @@ import { Migrator, PostgresIntrospector, sql, type Kysely } from 'kysely';
 import { AccountStore } from './account-store.js';
 import { BlobQueries, type BlobIndex } from './blob-index.js';
 import { CachedContentIndex } from './cached-content-index.js';
+import { ImmutabilityQueries } from './immutability-index.js';
 import { GcQueries, type GcIndex } from './gc-index.js';
 import { GcRunQueries, type GcRunIndex } from './gc-runs.js';
 import { LeaseQueries, type LeaseIndex } from './leases.js';
@@ -15,6 +16,7 @@ import {
   ManifestQueries,
   type ManifestDeletion,
   type ManifestIndex,
+  type ManifestPutResult,
   type ManifestRecord,
   type NewManifest,
   type ReferrerRecord,
@@ -48,6 +50,9 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
   /** The pull-through cache's records (cached tags and items), on the same database. */
   readonly cachedContent: CachedContentIndex;
 
+  /** Immutability rules created through the admin API, and the tags of a manifest. */
+  readonly immutability: ImmutabilityQueries;
+
   /** Storage usage per namespace and repository (quotas, the admin API, `berth usage`). */
   readonly usage: UsageQueries;
 
@@ -80,6 +85,7 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
     this.cachedContent = new CachedContentIndex(db);
+    this.immutability = new ImmutabilityQueries(db);
     this.usage = new UsageQueries(db, this.rowLocks);
     this.quotaRules = new QuotaRuleQueries(db);
     this.blobs = new BlobQueries(db, this.rowLocks);
@@ -147,7 +153,7 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
 
   // ---- manifests and tags (manifest-index.ts)
 
-  putManifest(manifest: NewManifest): Promise<{ missing: string | undefined }> {
+  putManifest(manifest: NewManifest): Promise<ManifestPutResult> {
     return this.manifests.putManifest(manifest);
   }
 

@@ -37,6 +37,12 @@ export interface ManifestPush {
   readonly contentType: string | undefined;
   /** More tags to point at the manifest (the OCI ?tag= parameter). */
   readonly extraTags?: readonly string[];
+  /**
+   * Tags of this push that immutability rules protect: each is written only if absent or already
+   * naming this manifest (checked in the index transaction, so two pushes racing to create one
+   * cannot both win); otherwise TAG_IMMUTABLE and nothing is written.
+   */
+  readonly immutableTags?: readonly string[];
 }
 
 export interface ManifestReader {

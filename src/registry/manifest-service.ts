@@ -20,6 +20,7 @@ import type { ManifestPush, ManifestReader, ManifestWriter, Reference, StoredMan
 import { ManifestMemo } from './manifest-memo.js';
 import { blobKey } from './paths.js';
 import type { PullSink } from './pull-recorder.js';
+import { tagImmutable } from './immutability.js';
 import { deletesDisabled, type IndexChildPolicy, type RegistryOptions } from './options.js';
 
 export class ManifestService implements ManifestReader, ManifestWriter {
@@ -59,7 +60,7 @@ export class ManifestService implements ManifestReader, ManifestWriter {
     this.memo.set(digest.toString(), push.bytes);
 
     const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
-    const { missing } = await this.metadata.putManifest({
+    const { missing, immutable } = await this.metadata.putManifest({
       repository: push.repository,
       digest: digest.toString(),
       mediaType: manifest.mediaType,
@@ -69,9 +70,11 @@ export class ManifestService implements ManifestReader, ManifestWriter {
       annotations: manifest.annotations,
       references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
       tags,
+      immutableTags: push.immutableTags,
       mustExist,
     });
     if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
+    if (immutable !== undefined) throw tagImmutable(push.repository, immutable);
     // Garbage collection may have deleted the bytes between the check above and the index
     // write (they were unreferenced, and older than its grace period): now that the index
     // holds the manifest, GC keeps them, so write them again if they went.

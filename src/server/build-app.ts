@@ -18,6 +18,9 @@ import { PullThroughCache } from '../proxy/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import type { JobScheduler } from '../jobs/index.js';
 import { PullThroughLedgerService, Registry } from '../registry/index.js';
+import { ImmutabilityRules } from '../registry/immutability.js';
+import { withTagImmutability } from '../registry/immutable-manifests.js';
+import { registerImmutabilityRoutes } from '../http/admin/immutability-routes.js';
 import { registerGcRoutes } from '../http/admin/gc-routes.js';
 import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
 import { createRetention } from './retention-setup.js';
@@ -37,6 +40,8 @@ export interface BerthApp {
   readonly tls: TlsServers | undefined;
   /** The background jobs (upload purge, certificate reloads): serve() starts them, close() stops them. */
   readonly jobs: JobScheduler;
+  /** The tag immutability rules (the file's and the database's), which retention asks too. */
+  readonly immutability: ImmutabilityRules;
   /** The metrics of this process; parts assembled later register theirs here (gaugeFrom, counterFrom). */
   readonly metrics: BerthMetrics;
   /** The server on http.debug.addr when metrics are served there: serve() starts it, close() stops it. */
@@ -203,15 +208,18 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   if (proxy) metrics.watchProxy(proxy);
   // Replicas share their counts only through PostgreSQL (SQLite has one replica).
   const rateLimits = openRateLimits(config, postgres ? database : undefined, logger);
-  // Handlers call the cache when there is one, else the registry: they cannot tell which.
+  const immutability = new ImmutabilityRules(metadata.immutability, config.immutability);
+  // Handlers call the cache when there is one, else the registry: they cannot tell which. Tag
+  // immutability decorates whichever it is.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
   const retention = createRetention(config, metadata);
   // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
-  const http = createHttpApp(withQuotas(proxy ?? registry, quotas), {
+  const http = createHttpApp(withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability), {
     adminRoutes: [
+      (router) => registerImmutabilityRoutes(router, immutability),
       (router) =>
         registerGcRoutes(router, registry.gc, {
           graceMs: config.gc.graceMs,
@@ -248,6 +256,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     logger,
     tls,
     jobs,
+    immutability,
     metrics,
     debug,
     async close() {
