@@ -16,9 +16,13 @@ export function parseAddressRange(value: string): [string, number, 'ipv4' | 'ipv
   return [address, Number(prefixText), version === 4 ? 'ipv4' : 'ipv6'];
 }
 
+/** Answers remembered per address (BlockList.check costs microseconds; a request may not). */
+const MEMO_LIMIT = 10_000;
+
 /** A set of address ranges; `includes` answers false for anything that is not an address. */
 export class AddressRanges {
   private readonly list = new BlockList();
+  private readonly memo = new Map<string, boolean>();
   readonly empty: boolean;
 
   /** Ranges that do not parse are left out (the configuration schema refuses them first). */
@@ -35,10 +39,15 @@ export class AddressRanges {
 
   includes(address: string): boolean {
     if (this.empty) return false;
+    const known = this.memo.get(address);
+    if (known !== undefined) return known;
     const version = isIP(address);
-    if (version === 0) return false;
     // BlockList matches an IPv4-mapped IPv6 address against IPv4 ranges itself.
-    return this.list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    const included = version !== 0 && this.list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    // Bounded: a flood of addresses starts the memo afresh rather than growing it.
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(address, included);
+    return included;
   }
 }
 

@@ -47,15 +47,20 @@ export interface RateLimitVerdict {
 
 interface Caller {
   readonly signedIn: boolean;
-  /** The key's part that names the caller: "a:<address>" or "u:<user>". */
-  readonly id: string;
+  /** The counts' keys: "pull|a:<address>", "other|u:<user>", ... */
+  readonly keys: Readonly<Record<RequestKind, string>>;
   readonly source: string;
 }
+
+/** Anonymous callers remembered per address (exempt, or how they are counted), at most this many. */
+const ADDRESS_MEMO_LIMIT = 10_000;
 
 export class RequestRateLimiter {
   readonly counts: WindowCounts;
   private readonly exemptUsers: ReadonlySet<string>;
   private readonly exemptAddresses: AddressRanges;
+  /** address -> its anonymous caller, or null when the address is exempt. */
+  private readonly anonymousCallers = new Map<string, Caller | null>();
 
   constructor(
     private readonly options: RequestRateLimiterOptions,
@@ -77,18 +82,20 @@ export class RequestRateLimiter {
   }
 
   private judge(principal: Principal | undefined, address: string, kind: RequestKind, count: boolean): RateLimitVerdict | undefined {
-    const caller = this.caller(principal, address);
-    if (caller === undefined) return undefined;
+    const user = principal?.kind === 'user' ? principal.name : principal?.kind === 'token' ? principal.subject : '';
+    const signedIn = user !== '';
     const rule =
       kind === 'pull'
-        ? caller.signedIn
+        ? signedIn
           ? this.options.signedInPulls
           : this.options.anonymousPulls
-        : caller.signedIn
+        : signedIn
           ? this.options.signedInRequests
           : this.options.anonymousRequests;
     if (rule === undefined) return undefined;
-    const key = `${kind}|${caller.id}`;
+    const caller = signedIn ? this.signedInCaller(user, address) : this.anonymousCaller(address);
+    if (caller === undefined) return undefined;
+    const key = caller.keys[kind];
     const now = this.clock();
     const result = count
       ? this.counts.take(key, rule.limit, rule.windowMs, now)
@@ -104,15 +111,23 @@ export class RequestRateLimiter {
     };
   }
 
-  /** Who is counted; undefined for an exempt caller. */
-  private caller(principal: Principal | undefined, address: string): Caller | undefined {
-    if (this.exemptAddresses.includes(address)) return undefined;
-    const user = principal?.kind === 'user' ? principal.name : principal?.kind === 'token' ? principal.subject : '';
-    if (user !== '') {
-      if (this.exemptUsers.has(user)) return undefined;
-      return { signedIn: true, id: `u:${user}`, source: user };
+  /** Who is counted when signed in; undefined when exempt. */
+  private signedInCaller(user: string, address: string): Caller | undefined {
+    if (this.exemptUsers.has(user) || this.exemptAddresses.includes(address)) return undefined;
+    return { signedIn: true, keys: { pull: `pull|u:${user}`, other: `other|u:${user}` }, source: user };
+  }
+
+  /** Who is counted when not signed in; undefined when exempt. Remembered per address. */
+  private anonymousCaller(address: string): Caller | undefined {
+    let caller = this.anonymousCallers.get(address);
+    if (caller === undefined) {
+      const counted = countedAddress(address);
+      caller = this.exemptAddresses.includes(address)
+        ? null
+        : { signedIn: false, keys: { pull: `pull|a:${counted}`, other: `other|a:${counted}` }, source: counted };
+      if (this.anonymousCallers.size >= ADDRESS_MEMO_LIMIT) this.anonymousCallers.clear();
+      this.anonymousCallers.set(address, caller);
     }
-    const counted = countedAddress(address);
-    return { signedIn: false, id: `a:${counted}`, source: counted };
+    return caller ?? undefined;
   }
 }
