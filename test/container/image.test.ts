@@ -5,15 +5,18 @@
 // `buildah mount` and its ENTRYPOINT + CMD run under chroot as the image's USER (65532), with
 // the image's Env, on a loopback port set by REGISTRY_HTTP_ADDR, exactly as `podman run -e
 // REGISTRY_HTTP_ADDR=... berth` would start it. The image's HEALTHCHECK command is run the same
-// way. Then an image is pushed through the containerised Berth and pulled back.
+// way. Before it serves, a registry:2 volume is moved into it as docs/migrating-from-distribution.md
+// says (Distribution writes the image's /var/lib/registry, chown to the image's user, the image's
+// `import distribution /var/lib/registry`); then the old image and a new one are pulled from it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { ContainerClients, dockerRef, runCommand } from '../helpers/clients.js';
 import { freePort } from '../helpers/ports.js';
+import { referenceConfig } from '../helpers/reference-registry.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -69,6 +72,38 @@ function exitOf(child: ChildProcess): Promise<number | null> {
     if (child.exitCode !== null) resolveExit(child.exitCode);
     else child.once('exit', (code) => resolveExit(code));
   });
+}
+
+/** Runs Distribution (Debian's docker-registry) on `root`, pushes one image as old/app:1 and stops it. */
+async function fillWithDistribution(clients: ContainerClients, root: string): Promise<{ digest: string }> {
+  const port = await freePort();
+  const configDir = await clients.scratchDir('registry2');
+  const configFile = join(configDir, 'config.yml');
+  await writeFile(configFile, referenceConfig({ rootDirectory: root, port, deleteEnabled: true }));
+  // Only PATH: Distribution reads every REGISTRY_* variable as configuration.
+  const distribution = spawn('docker-registry', ['serve', configFile], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stdio: 'ignore',
+  });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const answered = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+        (response) => response.headers.get('docker-distribution-api-version') === 'registry/2.0',
+        () => false,
+      );
+      if (answered) break;
+      assert.ok(distribution.exitCode === null && Date.now() < deadline, 'docker-registry did not start');
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    const image = await clients.buildImage({ name: 'localhost/e2e/old-app:1', layers: [[1024, 32 * 1024]] });
+    const { digest } = await clients.skopeoCopy(clients.storageRef(image.name), dockerRef(`127.0.0.1:${port}`, 'old/app', '1'));
+    return { digest };
+  } finally {
+    const exited = exitOf(distribution);
+    distribution.kill('SIGTERM');
+    await exited;
+  }
 }
 
 describe('the container image (deploy/container)', { timeout: 900_000 }, () => {
@@ -134,6 +169,23 @@ describe('the container image (deploy/container)', { timeout: 900_000 }, () => {
     assert.match(defaults, /addr: :5000/);
     assert.match(defaults, /rootdirectory: \/var\/lib\/registry/);
 
+    // A registry:2 volume at the image's /var/lib/registry, moved as the migration page says:
+    // chown to the image's user, then `import distribution /var/lib/registry` with the image's
+    // entrypoint (it finds its own config.yml through REGISTRY_CONFIGURATION_PATH).
+    const volume = join(mountedRoot, 'var/lib/registry');
+    const old = await fillWithDistribution(elsewhere, volume);
+    await runCommand('chown', ['-R', `${BERTH_UID}:${BERTH_UID}`, volume], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const importer = chrootSpawn(mountedRoot, config.User, config.Env, [
+      ...config.Entrypoint,
+      'import',
+      'distribution',
+      '/var/lib/registry',
+    ]);
+    const importLog: string[] = [];
+    importer.stdout?.on('data', (chunk: Buffer) => importLog.push(chunk.toString()));
+    importer.stderr?.on('data', (chunk: Buffer) => importLog.push(chunk.toString()));
+    assert.equal(await exitOf(importer), 0, importLog.join(''));
+
     const port = await freePort();
     // The only change from `podman run berth`: listen on loopback at a free port (-e REGISTRY_HTTP_ADDR).
     const env = [...config.Env, `REGISTRY_HTTP_ADDR=127.0.0.1:${port}`];
@@ -170,6 +222,8 @@ describe('the container image (deploy/container)', { timeout: 900_000 }, () => {
       const copyBack = await elsewhere.scratchDir('copy-back');
       const back = await elsewhere.skopeoCopy(dockerRef(hostPort, 'e2e/app', '1'), `dir:${copyBack}`);
       assert.equal(back.digest, pushed.digest);
+      // The image registry:2 held before, pulled from the containerised Berth unchanged.
+      assert.equal(await elsewhere.manifestDigest(dockerRef(hostPort, 'old/app', '1')), old.digest);
       // The bytes are in the image's /var/lib/registry, owned by its user.
       const blobs = await readdir(join(mountedRoot, 'var/lib/registry'));
       assert.ok(blobs.includes('blobs'), `no blobs in /var/lib/registry: ${blobs.join(', ')}`);
