@@ -8,6 +8,9 @@
 //                                                  those paths, and no checks (the fast loop)
 //   run-tests.mjs --unit [PATH...]                 `npm run test:unit`: only the in-process tests in
 //                                                  src/ (no servers, clients or databases), no checks
+//   run-tests.mjs ... --node-releases=22,24        with no PATH (the whole suite, `npm test`): then
+//                                                  src/ and test/http again on each of those Node
+//                                                  releases (scripts/test-node-releases.mjs)
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,4 +54,11 @@ const concurrency = process.env.BERTH_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
   stdio: 'inherit',
 });
+// The other Node releases run even when the suite failed: CI then reports both in one run.
+const releases = args.find((arg) => arg.startsWith('--node-releases='))?.slice('--node-releases='.length) ?? '';
+if (!unit && filters.length === 0 && releases !== '') {
+  const script = new URL('test-node-releases.mjs', import.meta.url).pathname;
+  const other = spawnSync(process.execPath, [script, `--node=${releases}`], { stdio: 'inherit' });
+  if ((result.status ?? 1) === 0) process.exit(other.status ?? 1);
+}
 process.exit(result.status ?? 1);
