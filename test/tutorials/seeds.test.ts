@@ -7,8 +7,8 @@
 // `docker run ... registry` becomes Berth's start command; test/container/image.test.ts proves
 // the container image serves. See docs/migrating-from-distribution.md.
 import assert from 'node:assert/strict';
-import { access, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, readFile, rm, rmdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { ContainerClients } from '../helpers/clients.js';
 import { freePort } from '../helpers/ports.js';
@@ -16,6 +16,14 @@ import { TutorialShell } from './shell.js';
 import { type Expectation, type Step, type Tutorial, tutorials } from './tutorials.js';
 
 const CERTS_D = '/etc/docker/certs.d';
+/** ../shared/seeds beside the checkout (CI lays a copy there), if present. */
+const seedsDir = await (async () => {
+  const dir = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'seeds');
+  return access(dir).then(
+    () => dir,
+    () => undefined,
+  );
+})();
 
 /** The machine's port in place of the tutorial's 5000 (see tutorials.ts). */
 function onPort(commandLine: string, port: number): string {
@@ -136,6 +144,18 @@ function describeTutorial(tutorial: Tutorial): void {
       for (const dir of createdCertDirs) await rm(dir, { recursive: true, force: true });
       // And /etc/docker/certs.d itself if the tutorial's `mkdir -p` made it and it is empty now.
       if (createdCertDirs.length > 0 && !certsDirExisted) await rmdir(CERTS_D).catch(() => undefined);
+    });
+
+    it('quotes the tutorial as written', { skip: seedsDir === undefined ? 'no ../shared/seeds' : false }, async () => {
+      // Continuation lines joined and runs of spaces collapsed, as a shell reads them.
+      const normalise = (text: string): string => text.replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim();
+      const seed = normalise(await readFile(join(seedsDir ?? '', tutorial.seed), 'utf8'));
+      for (const section of tutorial.sections) {
+        for (const step of section.steps) {
+          if (!step.original.startsWith('('))
+            assert.ok(seed.includes(normalise(step.original)), `not in ${tutorial.seed}: ${step.original}`);
+        }
+      }
     });
 
     for (const section of tutorial.sections) {

@@ -3,7 +3,8 @@
 // 16): `docker` becomes `podman`, and a `docker run ... registry:2` becomes Berth's start command
 // with the same environment variables, data path and port; everything else is kept as written.
 // Where a step cannot work the same way, the step says what to do instead, as
-// docs/migrating-from-distribution.md does.
+// docs/migrating-from-distribution.md does. Every `original` is quoted from the seed as written
+// (seeds.test.ts checks it), except those in parentheses, which name what a step stands for.
 //
 // Two things are the machine's, not the tutorial's, and the runner does them:
 // - Port: every "5000" after a colon is replaced by a free loopback port, since several test
@@ -105,7 +106,7 @@ export const tutorials: readonly Tutorial[] = [
             run: 'podman pull localhost:5000/my-hello-world:v1',
             expect: { sameImageAs: { image: 'localhost:5000/my-hello-world:v1', fixture: 'hello-world' } },
           },
-          { original: '"insecure-registries" : [ "your_server_address:5000" ] in /etc/docker/daemon.json', instead: 'see plainHttp' },
+          { original: '"insecure-registries" : [ "your_server_address:5000" ]', instead: 'see plainHttp' },
         ],
       },
     ],
@@ -169,7 +170,7 @@ export const tutorials: readonly Tutorial[] = [
             run: 'curl http://localhost:5000/v2/nginx/tags/list',
             expect: { json: { name: 'nginx', tags: ['v1'] } },
           },
-          { original: '"insecure-registries": ["<IP ADDRESS>:5000"] in /etc/docker/daemon.json', instead: 'see plainHttp' },
+          { original: '"insecure-registries": ["<IP ADDRESS>:5000"]', instead: 'see plainHttp' },
           // The engine's restart stops the registry container; `docker start` brings it back.
           { original: 'sudo systemctl restart docker', stop: 'registry', signal: 'SIGTERM' },
           { original: 'docker ps', instead: NO_CONTAINER },
@@ -278,7 +279,8 @@ export const tutorials: readonly Tutorial[] = [
             original: 'diff certs/domain.crt /etc/docker/certs/127.0.0.1:5000/ca.crt #check that files are the same',
             run: 'diff certs/domain.crt /etc/docker/certs.d/127.0.0.1:5000/ca.crt',
           },
-          { original: 'pkill dockerd; dockerd > /dev/null 2>&1 &', instead: 'podman has no daemon: it reads certs.d on every command' },
+          { original: 'pkill dockerd', instead: 'podman has no daemon: it reads certs.d on every command' },
+          { original: 'dockerd > /dev/null 2>&1 &', instead: 'podman has no daemon' },
           { original: 'mkdir registry-data', run: 'mkdir registry-data' },
           {
             original:
