@@ -212,7 +212,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // Handlers call the cache when there is one, else the registry: they cannot tell which. Tag
   // immutability decorates whichever it is.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
-  const retention = createRetention(config, metadata);
+  const retention = createRetention(config, metadata, { protection: immutability });
   // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
