@@ -11,6 +11,7 @@ import { BerthMetrics } from './metrics.js';
 import { createDebugServer, type DebugServer } from './debug-server.js';
 import type { AccessLogOptions } from '../http/access-log.js';
 import { countUploadSessions } from '../metadata/upload-count.js';
+import { GcRunTotalsReader } from '../metadata/gc-run-totals.js';
 import { InstrumentedDriver } from '../storage/instrumented-driver.js';
 import { openRateLimits } from './rate-limits.js';
 import { RegistryClient } from '../client/index.js';
@@ -179,6 +180,8 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       })
     : openSqliteAt(config.metadata.sqlite.path, { log });
   metrics.watchUploads(() => countUploadSessions(database));
+  const gcRuns = new GcRunTotalsReader(database);
+  metrics.watchGcRuns(() => gcRuns.read());
   const metadata = new MetadataStore(database);
   try {
     await metadata.migrate();
@@ -212,7 +215,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // Handlers call the cache when there is one, else the registry: they cannot tell which. Tag
   // immutability decorates whichever it is.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
-  const retention = createRetention(config, metadata, { protection: immutability });
+  const retention = createRetention(config, metadata);
   // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>

@@ -1,15 +1,17 @@
 // The Prometheus metrics of a Berth process (prom-client), served at GET /metrics and on
 // http.debug.addr: HTTP requests (request-metrics.ts); blob store calls, database queries and
-// sign-ins (operation-metrics.ts); open upload sessions; the bytes requests hold in memory
-// against limits.bodymemory; the pull-through cache's counters; and the process's own (CPU,
-// memory, event loop, garbage collection: prom-client's default metrics). Everything that can be read
+// sign-ins (operation-metrics.ts); open upload sessions and garbage-collection runs (from the
+// index); the bytes requests hold in memory against limits.bodymemory; the pull-through
+// cache's counters; and the process's own (CPU, memory, event loop, V8's garbage collection:
+// prom-client's default metrics). Everything that can be read
 // when Prometheus scrapes is read then, so serving requests pays only for what must be counted
 // as it happens. docs/metrics.md lists every metric.
 //
 // Parts of Berth assembled elsewhere add theirs through the small registration API below
 // (gaugeFrom, counterFrom, labelledCounterFrom): each takes a function that reads the current
 // value from its source, so a metric exists exactly when the thing it measures does.
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { GcRunTotals } from '../metadata/gc-run-totals.js';
 import type { PullThroughCache } from '../proxy/index.js';
 import type { MemoryBudget } from '../storage/memory-budget.js';
 import { AuthMetrics, DatabaseMetrics, StorageMetrics } from './operation-metrics.js';
@@ -50,6 +52,55 @@ export class BerthMetrics {
       'Blob upload sessions started and not yet completed, cancelled or purged (in the index, so the same on every replica).',
       count,
     );
+  }
+
+  /**
+   * Garbage collection from its run history, read once per scrape for the three metrics:
+   * berth_gc_runs_total{result}, berth_gc_runs_in_progress, berth_gc_freed_bytes_total.
+   */
+  watchGcRuns(read: () => Promise<GcRunTotals>): void {
+    // The three collectors of one scrape run together: they share one read.
+    let pending: Promise<GcRunTotals> | undefined;
+    const totals = (): Promise<GcRunTotals> => {
+      if (pending === undefined) {
+        pending = read();
+        const forget = (): void => {
+          pending = undefined;
+        };
+        pending.then(forget, forget);
+      }
+      return pending;
+    };
+    const registers = [this.registry];
+    new Gauge({
+      name: 'berth_gc_runs_in_progress',
+      help: 'Garbage-collection runs in progress (not dry runs), on any replica.',
+      registers,
+      async collect() {
+        this.set((await totals()).running);
+      },
+    });
+    new Counter({
+      name: 'berth_gc_runs_total',
+      help: 'Garbage-collection runs that ended (not dry runs), on any replica, by result: finished or failed.',
+      labelNames: ['result'],
+      registers,
+      async collect() {
+        const { finished, failed } = await totals();
+        this.reset();
+        this.inc({ result: 'finished' }, finished);
+        this.inc({ result: 'failed' }, failed);
+      },
+    });
+    new Counter({
+      name: 'berth_gc_freed_bytes_total',
+      help: 'Bytes of blobs that finished garbage-collection runs deleted (orphaned bytes included), on any replica.',
+      registers,
+      async collect() {
+        this.reset();
+        this.inc((await totals()).bytesFreed);
+      },
+    });
   }
 
   watchMemory(memory: MemoryBudget): void {

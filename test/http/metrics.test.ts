@@ -114,6 +114,8 @@ describe('metrics of an open registry', { skip }, () => {
       'berth_storage_operation_duration_seconds_count',
       'berth_database_query_duration_seconds_count',
       'berth_uploads_in_progress',
+      'berth_gc_runs_in_progress',
+      'berth_gc_freed_bytes_total',
       'berth_auth_attempts_total',
       'berth_request_memory_bytes',
       'process_cpu_seconds_total',
@@ -343,6 +345,37 @@ describe('/metrics behind authentication, sign-in outcomes, combined access log'
     assert.equal(moved('success'), 2);
     assert.equal(moved('failure', 'bearer'), 1);
     assert.equal(moved('throttled'), 0);
+  });
+
+  it('counts garbage-collection runs and the bytes they freed', async () => {
+    const samples = async (): Promise<Sample[]> => (await scrape(`${registry.url}/metrics`, admin)).samples;
+    const before = await samples();
+    assert.equal(sampleValue(before, 'berth_gc_runs_in_progress'), 0);
+    // A blob no manifest references, deleted from its repository: the next run frees its bytes.
+    const repo = uniqueRepo('gc');
+    const blob = randomBlob(3000);
+    const upload = await callRegistry(registry, 'POST', `/v2/${repo}/blobs/uploads/`, admin);
+    const location = upload.headers.get('location') ?? '';
+    const put = await callRegistry(registry, 'PUT', `${location}${location.includes('?') ? '&' : '?'}digest=${sha256(blob)}`, admin, {
+      body: blob,
+    });
+    assert.equal(put.status, 201, put.text);
+    assert.equal((await callRegistry(registry, 'DELETE', `/v2/${repo}/blobs/${sha256(blob)}`, admin)).status, 202);
+    const dryRun = await callRegistry(registry, 'POST', '/api/v1/gc/runs', admin, { json: { grace: '0s', dryRun: true } });
+    assert.equal(dryRun.status, 200, dryRun.text);
+    const run = await callRegistry(registry, 'POST', '/api/v1/gc/runs', admin, { json: { grace: '0s' } });
+    assert.equal(run.status, 200, run.text);
+    const freed = (JSON.parse(run.text) as { stats: { bytesFreed: number } }).stats.bytesFreed;
+    assert.ok(freed >= blob.length, `freed ${freed}`);
+    const after = await samples();
+    // The dry run counts as no run.
+    assert.equal(
+      sampleValue(after, 'berth_gc_runs_total', { result: 'finished' }) -
+        sampleValue(before, 'berth_gc_runs_total', { result: 'finished' }),
+      1,
+    );
+    assert.equal(sampleValue(after, 'berth_gc_freed_bytes_total') - sampleValue(before, 'berth_gc_freed_bytes_total'), freed);
+    assert.equal(sampleValue(after, 'berth_gc_runs_total', { result: 'failed' }), 0);
   });
 
   it('writes combined-format access-log lines naming the user, never the password', async () => {
