@@ -1,4 +1,4 @@
-// The access log: one line per request, as a JSON log line (the default: method, path, status,
+// The access log: one line per request, as a JSON log line (the default: method, url, status,
 // bytes, duration, user, request id, client address, user agent) or in Apache's combined format
 // (log.accesslog.format: combined). Never a credential: no Authorization header, and of the
 // query string only the parameters the registry API defines, other values replaced by
@@ -64,7 +64,7 @@ export function logAccess(
   request.log.info(
     {
       method: request.method,
-      path: loggedUrl(request.url),
+      url: loggedUrl(request.url),
       route,
       status,
       bytes: bytesOut,

@@ -228,7 +228,7 @@ describe('metrics of an open registry', { skip }, () => {
     assert.equal(lines.length, 1);
     const line = lines[0] as Record<string, unknown>;
     assert.equal(line.method, 'GET');
-    assert.equal(line.path, `/v2/${repo}/tags/list?n=5&access_token=REDACTED`);
+    assert.equal(line.url, `/v2/${repo}/tags/list?n=5&access_token=REDACTED`);
     assert.equal(line.route, 'tags');
     assert.equal(line.status, 200);
     assert.equal(typeof line.bytes, 'number');
