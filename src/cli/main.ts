@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/index.js';
 import type { MigrateSummary } from '../server/migrate.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerGcCommands } from './commands/gc.js';
 import { registerImportCommand } from './commands/import.js';
 import { serve } from '../server/serve.js';
@@ -101,6 +102,7 @@ export function buildCli(): Command {
   registerAccountCommands(program);
   registerGcCommands(program);
   registerTlsCommand(program);
+  registerMaintenanceCommands(program);
   registerRetentionCommand(program);
   registerImportCommand(program);
   registerUsageCommand(program);

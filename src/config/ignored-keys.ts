@@ -36,7 +36,6 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['storage.cache', undefined],
   ['storage.tag', undefined],
   ['storage.filesystem.maxthreads', undefined],
-  ['storage.maintenance.readonly', 'the registry accepts pushes'],
   ['storage.azure', 'blobs are stored in storage.filesystem.rootdirectory'],
   ['storage.gcs', 'blobs are stored in storage.filesystem.rootdirectory'],
   ['storage.swift', 'blobs are stored in storage.filesystem.rootdirectory'],

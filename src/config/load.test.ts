@@ -57,7 +57,10 @@ const DEFAULTS: Config = {
     s3: undefined,
     redirect: { disable: true },
     delete: { enabled: false },
-    maintenance: { uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false } },
+    maintenance: {
+      uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false },
+      readonly: { enabled: false },
+    },
   },
   validation: { manifests: { indexes: { platforms: 'all', platformlist: [] } } },
   metadata: { sqlite: { path: path.join(cwd, 'data', 'berth.db') }, postgres: undefined },
@@ -256,7 +259,6 @@ describe('a Distribution config.yml', () => {
       'redis',
       'storage.cache',
       'storage.filesystem.maxthreads',
-      'storage.maintenance.readonly',
       'validation.disabled',
       'validation.manifests.urls',
     ]);

@@ -69,6 +69,7 @@ describe('schema', () => {
         'storage.maintenance.uploadpurging.age (distribution)',
         'storage.maintenance.uploadpurging.interval (distribution)',
         'storage.maintenance.uploadpurging.dryrun (distribution)',
+        'storage.maintenance.readonly.enabled (distribution)',
         'validation.manifests.indexes.platforms (distribution)',
         'validation.manifests.indexes.platformlist (distribution)',
         'metadata.sqlite.path (berth)',

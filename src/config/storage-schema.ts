@@ -1,5 +1,5 @@
 // The storage section of the configuration schema: where blobs live (the filesystem, or
-// S3-compatible object storage), redirects, deletes and the upload purge.
+// S3-compatible object storage), redirects, deletes, the upload purge and read-only mode.
 import path from 'node:path';
 import { z } from 'zod';
 import { duration, section, setting } from './setting.js';
@@ -10,7 +10,11 @@ export interface StorageConfig {
   s3: S3StorageConfig | undefined;
   redirect: { disable: boolean };
   delete: { enabled: boolean };
-  maintenance: { uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean } };
+  maintenance: {
+    uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean };
+    /** Read-only mode from the file: writes refused whatever the runtime switch says. */
+    readonly: { enabled: boolean };
+  };
 }
 
 export interface S3StorageConfig {
@@ -156,6 +160,16 @@ export const storageSection = section({
         defaultText: 'false',
       }),
     }),
+    readonly: section({
+      enabled: setting(z.boolean().default(false), {
+        kind: 'boolean',
+        origin: 'distribution',
+        description:
+          'Read-only mode: pulls work, every write to /v2/ gets 405 UNSUPPORTED. True here keeps the registry read-only whatever the runtime switch (`berth maintenance readonly`, the admin API) says; false leaves it to that switch.',
+        expected: 'true or false',
+        defaultText: 'false',
+      }),
+    }),
   }),
 });
 
@@ -184,6 +198,7 @@ export function toStorageConfig(storage: z.output<typeof storageSection>, cwd: s
         intervalMs: purging.interval,
         dryrun: purging.dryrun,
       },
+      readonly: { enabled: storage.maintenance.readonly.enabled },
     },
   };
 }

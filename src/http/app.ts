@@ -24,6 +24,7 @@ import { routeLabel, type RequestObserver } from './request-observer.js';
 import { bodyLimitsOf } from './body-limits.js';
 import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
+import { assertWritable, type ReadOnlyGate } from './read-only.js';
 import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
 import { assertHeaderSize, guardServer } from './server-guards.js';
 import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
@@ -51,6 +52,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly bodyLimits: BodyLimitOptions;
   /** Admin route modules beyond accounts (garbage collection, lifecycle rules, ...); served only with auth. */
   readonly adminRoutes?: readonly ((router: AdminRouter) => void)[] | undefined;
+  /** Read-only mode: while active, writes to /v2/ get 405 UNSUPPORTED (read-only.ts); undefined: never. */
+  readonly readOnly?: ReadOnlyGate | undefined;
   /** Request rate limits (rate-limit-gate.ts); undefined: none, and no request pays for them. */
   readonly rateLimits?: HttpRateLimits | undefined;
 }
@@ -153,6 +156,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
           options.externalUrl,
         )
       : OPEN_ACCESS;
+    assertWritable(request.method, options.readOnly);
     if (options.rateLimits !== undefined) applyRateLimits(options.rateLimits, request, reply, match.route, access.principal);
     const aborter = new AbortController();
     const clientGone = (): void => {

@@ -351,6 +351,15 @@ export class AccountStore {
     return row?.value;
   }
 
+  /** Stores value under key, replacing what was there (runtime switches such as read-only mode). */
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
   /**
    * Stores value under key unless a value is already there; returns the stored one. The
    * insert ignores a conflict, so when replicas race the first commit wins and every replica

@@ -22,6 +22,8 @@ import { PullThroughLedgerService, Registry } from '../registry/index.js';
 import { ImmutabilityRules } from '../registry/immutability.js';
 import { withTagImmutability } from '../registry/immutable-manifests.js';
 import { registerImmutabilityRoutes } from '../http/admin/immutability-routes.js';
+import { ReadOnlyMode } from '../registry/read-only-mode.js';
+import { registerMaintenanceRoutes } from '../http/admin/maintenance-routes.js';
 import { registerGcRoutes } from '../http/admin/gc-routes.js';
 import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
 import { createRetention } from './retention-setup.js';
@@ -43,6 +45,8 @@ export interface BerthApp {
   readonly jobs: JobScheduler;
   /** The tag immutability rules (the file's and the database's), which retention asks too. */
   readonly immutability: ImmutabilityRules;
+  /** Read-only mode (the file's setting and the runtime switch), polled until close(). */
+  readonly readOnly: ReadOnlyMode;
   /** The metrics of this process; parts assembled later register theirs here (gaugeFrom, counterFrom). */
   readonly metrics: BerthMetrics;
   /** The server on http.debug.addr when metrics are served there: serve() starts it, close() stops it. */
@@ -158,6 +162,22 @@ function openDebugServer(config: Config, metrics: BerthMetrics, logger: Logger):
   });
 }
 
+/** Read-only mode as the file and the settings row say now, polled from here on (stop() in close()). */
+async function openReadOnlyMode(config: Config, metadata: MetadataStore, logger: Logger): Promise<ReadOnlyMode> {
+  const fromFile = config.storage.maintenance.readonly.enabled;
+  const readOnly = new ReadOnlyMode(metadata.accounts, fromFile, {
+    onChange: (status) => {
+      if (status.enabled) logger.warn({ readOnly: status }, 'read-only mode on: writes to /v2/ are refused');
+      else logger.info({ readOnly: status }, 'read-only mode off');
+    },
+    onError: (error) => logger.warn({ err: error }, 'could not read the read-only switch; keeping the last value'),
+  });
+  if (fromFile) logger.warn('read-only mode on (storage.maintenance.readonly.enabled): writes to /v2/ are refused');
+  await readOnly.refresh();
+  readOnly.start();
+  return readOnly;
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
   // First, what `berth config check` checks too: files, certificates, writable directories.
   // A problem stops start-up before anything is opened.
@@ -212,6 +232,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // Replicas share their counts only through PostgreSQL (SQLite has one replica).
   const rateLimits = openRateLimits(config, postgres ? database : undefined, logger);
   const immutability = new ImmutabilityRules(metadata.immutability, config.immutability);
+  const readOnly = await openReadOnlyMode(config, metadata, logger);
   // Handlers call the cache when there is one, else the registry: they cannot tell which. Tag
   // immutability decorates whichever it is.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
@@ -221,8 +242,10 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
   const http = createHttpApp(withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability), {
+    readOnly,
     adminRoutes: [
       (router) => registerImmutabilityRoutes(router, immutability),
+      (router) => registerMaintenanceRoutes(router, readOnly),
       (router) =>
         registerGcRoutes(router, registry.gc, {
           graceMs: config.gc.graceMs,
@@ -260,9 +283,11 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     tls,
     jobs,
     immutability,
+    readOnly,
     metrics,
     debug,
     async close() {
+      readOnly.stop();
       // Node's server.close() waits for HTTP/2 sessions without closing them.
       tls?.beginDrain();
       await Promise.all([http.close(), jobs.stop(), debug?.close()]);
