@@ -743,7 +743,7 @@ describe('proxy settings', () => {
       'proxy:',
       '  upstreams:',
       '    - {name: hub, url: "https://registry-1.docker.io/", namespace: docker.io}',
-      '    - {name: ghcr, url: "https://ghcr.io", namespace: ghcr.io, tagttl: 1h, offline: false, username: u, password: p}',
+      '    - {name: ghcr, url: "https://ghcr.io", namespace: ghcr.io, tagttl: 1h, offline: false, username: u, password: p, maxage: 720h, maxsize: 50GiB}',
     ].join('\n');
     const config = parseConfig(yaml, { cwd });
     assert.deepEqual(config.proxy.upstreams, [
@@ -757,6 +757,8 @@ describe('proxy settings', () => {
         tagTtlMs: 300_000,
         offline: true,
         allowPrivateAddresses: false,
+        maxAgeMs: 0,
+        maxBytes: undefined,
       },
       {
         name: 'ghcr',
@@ -768,8 +770,12 @@ describe('proxy settings', () => {
         tagTtlMs: 3_600_000,
         offline: false,
         allowPrivateAddresses: false,
+        maxAgeMs: 720 * 3_600_000,
+        maxBytes: 50 * 2 ** 30,
       },
     ]);
+    assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io", maxsize: lots}]}'), /maxsize[\s\S]*a number of bytes/);
+    assert.match(failure('proxy: {upstreams: [{name: a, url: "https://x.io", maxage: soon}]}'), /maxage/);
     assert.match(
       failure('proxy: {upstreams: [{name: a, url: "https://x.io"}, {name: a, url: "https://y.io"}]}'),
       /upstream name "a" is used twice/,

@@ -2,8 +2,10 @@
 // `proxy.username`, `proxy.password` and `proxy.ttl` configure one upstream for the root
 // namespace, as registry:2 does; `proxy.upstreams` (Berth's) lists any number of upstreams,
 // each serving a repository prefix or the root namespace, tried in order after the hosted
-// repositories.
+// repositories. maxage and maxsize (Berth's, per upstream and for proxy.remoteurl) bound what
+// garbage collection keeps of each upstream's cached content.
 import { z } from 'zod';
+import { parseByteSize } from '../oci/byte-size.js';
 import { durationFromConfigValue } from '../oci/duration.js';
 import { duration, expectedGot, section, setting } from './setting.js';
 
@@ -27,6 +29,10 @@ export interface UpstreamConfig {
   offline: boolean;
   /** Allow loopback, link-local and private addresses for this upstream and its token realm. */
   allowPrivateAddresses: boolean;
+  /** Garbage collection evicts cached manifests not pulled for this long (0: never by age). */
+  maxAgeMs: number;
+  /** Garbage collection evicts the least recently pulled content beyond this many bytes (undefined: no cap). */
+  maxBytes: number | undefined;
 }
 
 export interface ProxyConfig {
@@ -46,6 +52,17 @@ const goDuration = z.union([z.string(), z.int().min(0)]).transform((value, ctx) 
   }
 });
 
+const SIZE_EXPECTED = 'a number of bytes, or a number with a unit such as "50GiB" or "500MB"';
+
+const byteSize = z.union([z.string(), z.int().min(0)]).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) {
+    ctx.issues.push({ code: 'custom', input: value, message: expectedGot(SIZE_EXPECTED, value) });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 const upstream = z.strictObject({
   name: z.string().regex(UPSTREAM_NAME),
   url: z.string().refine((text) => /^https?:\/\/[^/?#]+\/?$/.test(text) && URL.canParse(text), {
@@ -58,6 +75,8 @@ const upstream = z.strictObject({
   tagttl: goDuration.default(300_000),
   offline: z.boolean().default(true),
   allowprivateaddresses: z.boolean().default(false),
+  maxage: goDuration.default(0),
+  maxsize: byteSize.optional(),
 });
 
 export const proxySection = section({
@@ -93,11 +112,29 @@ export const proxySection = section({
         'For proxy.remoteurl: how long a cached tag is trusted before the upstream is asked again (Distribution asks every time: 0s).',
     },
   }),
+  maxage: duration({
+    defaultText: '0s',
+    minMs: 0,
+    minText: '0s',
+    info: {
+      origin: 'berth',
+      description:
+        "For proxy.remoteurl: garbage collection evicts cached manifests (and then the blobs only they used) not pulled for this long; 0s never evicts by age. Distribution's proxy.ttl expires blobs instead; here ttl keeps its tag meaning.",
+    },
+  }),
+  maxsize: setting(byteSize.optional(), {
+    kind: 'string',
+    origin: 'berth',
+    description:
+      'For proxy.remoteurl: most bytes of cached content (each distinct blob once); beyond it, garbage collection evicts the least recently pulled manifests first.',
+    expected: SIZE_EXPECTED,
+    defaultText: 'none',
+  }),
   upstreams: setting(z.array(upstream).default([]), {
     kind: 'structured',
     origin: 'berth',
     description:
-      'Upstream registries to cache, tried in order after the hosted repositories: name, url, username, password, namespace (repository prefix, "" for the root), hosts (for ?ns=), tagttl, offline, allowprivateaddresses. See docs/proxy.md.',
+      'Upstream registries to cache, tried in order after the hosted repositories: name, url, username, password, namespace (repository prefix, "" for the root), hosts (for ?ns=), tagttl, offline, allowprivateaddresses, maxage and maxsize (eviction by garbage collection). See docs/proxy.md.',
     expected: 'a list of upstreams such as [{name: hub, url: "https://registry-1.docker.io", namespace: docker.io}]',
     defaultText: 'none',
   }),
@@ -122,6 +159,8 @@ export function toProxyConfig(proxy: ProxyFile): ProxyConfig {
     tagTtlMs: entry.tagttl,
     offline: entry.offline,
     allowPrivateAddresses: entry.allowprivateaddresses,
+    maxAgeMs: entry.maxage,
+    maxBytes: entry.maxsize,
   }));
   if (proxy.remoteurl !== undefined) {
     upstreams.push({
@@ -134,6 +173,8 @@ export function toProxyConfig(proxy: ProxyFile): ProxyConfig {
       tagTtlMs: proxy.ttl,
       offline: true,
       allowPrivateAddresses: false,
+      maxAgeMs: proxy.maxage,
+      maxBytes: proxy.maxsize,
     });
   }
   return { upstreams };

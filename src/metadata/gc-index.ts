@@ -14,6 +14,7 @@
 //   deferred transaction that read first could not then write if another process had
 //   committed meanwhile). Writers in the server and in `berth gc` take turns.
 import { sql, type Kysely } from 'kysely';
+import { CacheEvictionQueries, type CacheEvictionIndex } from './cache-eviction-index.js';
 import { BLOB_LOCK_SPACE, type Executor } from './links.js';
 import type { Database } from './schema.js';
 
@@ -46,6 +47,8 @@ export type BlobRemoval = 'deleted' | 'kept';
 
 /** What GC asks of the index. Cutoffs are ISO-8601 times: only what is older may go. */
 export interface GcIndex {
+  /** The pull-through cache's content per upstream, and its re-checking eviction (run before the mark phase). */
+  readonly cache: CacheEvictionIndex;
   /** Repositories in name order, a page at a time after `after`. */
   gcRepositories(after: string | undefined, limit: number): Promise<string[]>;
   /** Every manifest of a repository with its tags, subject and children (the mark phase's graph). */
@@ -78,10 +81,14 @@ export interface GcIndex {
 
 /** GcIndex over the index tables. rowLocks: PostgreSQL (see MetadataStore). */
 export class GcQueries implements GcIndex {
+  readonly cache: CacheEvictionIndex;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly rowLocks: boolean,
-  ) {}
+  ) {
+    this.cache = new CacheEvictionQueries(db);
+  }
 
   async gcRepositories(after: string | undefined, limit: number): Promise<string[]> {
     const rows = await this.db

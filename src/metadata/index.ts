@@ -15,6 +15,7 @@ export type { UploadIndex, UploadRecord } from './upload-index.js';
 export type { GcRunIndex, GcRunRecord } from './gc-runs.js';
 export type { LeaseIndex } from './leases.js';
 export type { BlobRemoval, GcIndex, LinkRecord, ManifestNode, UnlinkedBlob } from './gc-index.js';
+export type { CacheEvictionIndex, CachedItemSize, CachedManifestItem } from './cache-eviction-index.js';
 export type {
   PullRecord,
   RetentionIndex,

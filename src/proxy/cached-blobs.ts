@@ -84,7 +84,10 @@ export class CachedBlobs implements BlobReader, BlobWriter {
     await Promise.allSettled(fills.map((fill) => fill.done));
   }
 
-  /** A hit: the registry serves it (a redirect, when it offers one, counts no hit and records no pull). */
+  /**
+   * A hit: the registry serves it. A redirect (to the blob store) counts no hit, but records the
+   * pull all the same, so eviction by least recent pull sees blobs served that way.
+   */
   private async openCached(
     repository: RepositoryName,
     digest: Digest,
@@ -92,7 +95,10 @@ export class CachedBlobs implements BlobReader, BlobWriter {
     scope: RequestScope | undefined,
   ): Promise<BlobContent | BlobRedirect> {
     const content = await this.cache.registry.blobs.open(repository, digest, read, scope);
-    if ('location' in content) return content;
+    if ('location' in content) {
+      await this.cache.ledger.recordPull(repository, digest, new Date(this.cache.now()));
+      return content;
+    }
     this.cache.counters.hits++;
     try {
       await this.cache.ledger.recordPull(repository, digest, new Date(this.cache.now()));

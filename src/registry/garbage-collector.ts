@@ -1,5 +1,8 @@
 // Online garbage collection: mark from the metadata index, sweep the blob store, while pushes
 // and pulls go on. One run, in order:
+// 0. Pull-through cache eviction (cache-eviction.ts): cached manifests not pulled for their
+//    upstream's maxage, or beyond its maxsize the least recently pulled, leave their repository;
+//    the phases below then free what only they used.
 // 1. Per repository (the mark phase, from the index alone): untagged manifests that nothing
 //    kept reaches (with --delete-untagged), then blob links no remaining manifest references.
 //    Each removal re-checks its item inside a transaction under the locks a push takes
@@ -15,6 +18,7 @@ import { PathNotFoundError } from '../errors/index.js';
 import type { GcIndex, GcRunIndex, GcRunRecord, LeaseIndex, ManifestNode, UploadIndex } from '../metadata/index.js';
 import { Digest } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { evictPlanned, planCacheEviction, type CacheEvictionPolicy, type EvictionCandidate } from './cache-eviction.js';
 import { blobKey, isValidUploadId, uploadDataKey, uploadFolderKey } from './paths.js';
 
 /** The name of the run's cluster-wide lease (and of its scheduled job). */
@@ -44,7 +48,7 @@ export interface GcOptions {
 }
 
 export interface GcProgress {
-  readonly phase: 'manifests' | 'blobs' | 'orphans' | 'uploads';
+  readonly phase: 'cache' | 'manifests' | 'blobs' | 'orphans' | 'uploads';
   /** Items of the phase done so far, and in all when known. */
   readonly done: number;
   readonly total: number | undefined;
@@ -52,6 +56,8 @@ export interface GcProgress {
 
 export interface GcStats {
   readonly repositories: number;
+  /** Pull-through cache manifests evicted (by age or size cap) before the mark phase. */
+  readonly cacheEvicted: number;
   readonly manifestsDeleted: number;
   readonly linksRemoved: number;
   readonly blobsDeleted: number;
@@ -72,6 +78,8 @@ export interface GcReport {
   /** What was (or on a dry run would be) deleted, up to a thousand of each. */
   readonly deleted: {
     readonly manifests: readonly string[];
+    /** Evicted cache content, as upstream:repository@digest. */
+    readonly evicted: readonly string[];
     readonly links: readonly string[];
     readonly blobs: readonly { digest: string; size: number }[];
   };
@@ -92,6 +100,8 @@ export class GarbageCollector {
     private readonly metadata: { gc: GcIndex; gcRuns: GcRunIndex; leases: LeaseIndex } & Pick<UploadIndex, 'findUpload'>,
     private readonly purgeIdleUploads: (maxIdleMs: number, dryRun: boolean, signal?: AbortSignal) => Promise<string[]>,
     private readonly now: () => number = Date.now,
+    /** The pull-through cache's upstreams with maxage or maxsize. */
+    private readonly cacheEviction: readonly CacheEvictionPolicy[] = [],
   ) {}
 
   /** Past runs, newest first. */
@@ -125,7 +135,16 @@ export class GarbageCollector {
       });
       options.onStart?.(runId);
       try {
-        const report = await new GcPass(this.storage, this.metadata, this.purgeIdleUploads, runId, options, started, this.now).run();
+        const report = await new GcPass(
+          this.storage,
+          this.metadata,
+          this.purgeIdleUploads,
+          runId,
+          options,
+          started,
+          this.now,
+          this.cacheEviction,
+        ).run();
         await this.metadata.gcRuns.finishGcRun(runId, { status: 'finished', stats: { ...report.stats }, finishedAt: new Date(this.now()) });
         return report;
       } catch (error) {
@@ -148,6 +167,7 @@ class GcPass {
   private readonly dryRun: boolean;
   private readonly stats: Mutable<Omit<GcStats, 'durationMs'>> = {
     repositories: 0,
+    cacheEvicted: 0,
     manifestsDeleted: 0,
     linksRemoved: 0,
     blobsDeleted: 0,
@@ -157,9 +177,16 @@ class GcPass {
     uploadFoldersRemoved: 0,
     kept: 0,
   };
-  private readonly deleted = { manifests: [] as string[], links: [] as string[], blobs: [] as { digest: string; size: number }[] };
+  private readonly deleted = {
+    manifests: [] as string[],
+    evicted: [] as string[],
+    links: [] as string[],
+    blobs: [] as { digest: string; size: number }[],
+  };
   /** Dry run: links the run would remove, per digest (to tell which blobs would lose their last link). */
   private readonly wouldUnlink = new Map<string, number>();
+  /** Dry run: cached manifests the run would evict, as repository@digest (the mark phase sees them gone). */
+  private readonly wouldEvict = new Set<string>();
 
   constructor(
     private readonly storage: StorageDriver,
@@ -169,6 +196,7 @@ class GcPass {
     private readonly options: GcOptions,
     private readonly started: number,
     private readonly now: () => number,
+    private readonly cacheEviction: readonly CacheEvictionPolicy[],
   ) {
     this.cutoffMs = started - options.graceMs;
     this.cutoff = new Date(this.cutoffMs).toISOString();
@@ -176,6 +204,7 @@ class GcPass {
   }
 
   async run(): Promise<GcReport> {
+    await this.evictCachedContent();
     await this.markAndUnlink();
     await this.sweepUnlinkedBlobs();
     await this.sweepOrphanBytes();
@@ -196,6 +225,30 @@ class GcPass {
     this.options.onProgress?.({ phase, done, total });
   }
 
+  // ---- 0. pull-through cache eviction
+
+  private async evictCachedContent(): Promise<void> {
+    for (const policy of this.cacheEviction) {
+      this.checkpoint();
+      const planned = await planCacheEviction(this.metadata.gc, policy, this.started, this.cutoff);
+      if (this.dryRun) {
+        for (const candidate of planned) this.noteEvicted(candidate);
+        for (const candidate of planned) this.wouldEvict.add(`${candidate.repository}@${candidate.digest}`);
+      } else {
+        const { evicted, kept } = await evictPlanned(this.metadata.gc, planned, this.cutoff, () => this.checkpoint());
+        for (const candidate of evicted) this.noteEvicted(candidate);
+        this.stats.kept += kept;
+      }
+      this.progress('cache', this.stats.cacheEvicted);
+    }
+  }
+
+  private noteEvicted(candidate: EvictionCandidate): void {
+    this.stats.cacheEvicted++;
+    if (this.deleted.evicted.length < LISTED_MAX)
+      this.deleted.evicted.push(`${candidate.upstream}:${candidate.repository}@${candidate.digest}`);
+  }
+
   // ---- 1. manifests and links, repository by repository
 
   private async markAndUnlink(): Promise<void> {
@@ -214,7 +267,14 @@ class GcPass {
   }
 
   private async collectRepository(repository: string): Promise<void> {
-    const graph = await this.metadata.gc.manifestGraph(repository);
+    // A dry run's evictions have not happened: the graph is read as if they had.
+    const evicted = new Set<string>();
+    const graph = (await this.metadata.gc.manifestGraph(repository)).filter((m) => {
+      const gone = this.wouldEvict.has(`${repository}@${m.digest}`);
+      if (gone) evicted.add(m.digest);
+      return !gone;
+    });
+    for (const digest of evicted) this.wouldUnlink.set(digest, (this.wouldUnlink.get(digest) ?? 0) + 1);
     const doomed = this.options.deleteUntagged ? unreachableManifests(graph, this.cutoff) : new Set<string>();
     if (doomed.size > 0) {
       if (this.dryRun) {
@@ -237,7 +297,7 @@ class GcPass {
       for (const child of manifest.children) referenced.add(child);
     }
     for (const link of await this.metadata.gc.repositoryLinks(repository)) {
-      if (referenced.has(link.digest) || doomed.has(link.digest) || link.linkedAt >= this.cutoff) continue;
+      if (referenced.has(link.digest) || doomed.has(link.digest) || evicted.has(link.digest) || link.linkedAt >= this.cutoff) continue;
       this.checkpoint();
       if (this.dryRun) {
         this.noteLink(repository, link.digest);

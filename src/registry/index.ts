@@ -10,6 +10,7 @@ export {
   type GcStats,
 } from './garbage-collector.js';
 export { PullThroughLedgerService } from './pull-through-ledger.js';
+export type { CacheEvictionPolicy } from './cache-eviction.js';
 export type { RegistryOptions } from './options.js';
 export type {
   BlobContent,

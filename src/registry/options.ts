@@ -1,5 +1,6 @@
 // Settings that change what the registry's use cases allow.
 import { RegistryError } from '../errors/index.js';
+import type { CacheEvictionPolicy } from './cache-eviction.js';
 
 export interface RegistryOptions {
   /** storage.delete.enabled: whether manifests, tags and blobs may be deleted. */
@@ -11,6 +12,8 @@ export interface RegistryOptions {
   readonly uploadPurgeAgeMs?: number | undefined;
   /** validation.manifests.indexes: which children of a pushed index must exist; default all. */
   readonly indexChildren?: IndexChildPolicy | undefined;
+  /** Pull-through cache upstreams whose content garbage collection evicts (proxy maxage, maxsize); default none. */
+  readonly cacheEviction?: readonly CacheEvictionPolicy[] | undefined;
   /** The clock (milliseconds since the epoch), Date.now by default; tests replace it to step past an age. */
   readonly now?: (() => number) | undefined;
   /** Where failures of background work no request waits for (recording pulls) are reported; default nowhere. */

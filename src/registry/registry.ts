@@ -35,7 +35,13 @@ export class Registry implements RegistryServices {
     this.manifests = new ManifestService(storage, metadata, options, this.pulls);
     this.listings = new ListingService(metadata);
     this.referrers = new ReferrersService(metadata);
-    this.gc = new GarbageCollector(storage, metadata, (maxIdleMs, dryRun, signal) => this.uploads.purgeIdle(maxIdleMs, dryRun, signal));
+    this.gc = new GarbageCollector(
+      storage,
+      metadata,
+      (maxIdleMs, dryRun, signal) => this.uploads.purgeIdle(maxIdleMs, dryRun, signal),
+      Date.now,
+      options.cacheEviction,
+    );
   }
 
   /** Every name is hosted here: pushes are refused only by decorators (a pull-through cache). */

@@ -27,6 +27,7 @@ import { registerMaintenanceRoutes } from '../http/admin/maintenance-routes.js';
 import { registerGcRoutes } from '../http/admin/gc-routes.js';
 import { registerRetentionRoutes } from '../http/admin/retention-routes.js';
 import { createRetention } from './retention-setup.js';
+import { cacheEvictionPolicies } from './cache-eviction-setup.js';
 import { QuotaService, withQuotas } from '../registry/quotas.js';
 import { registerQuotaRoutes } from '../http/admin/quota-routes.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -224,6 +225,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     deleteEnabled: config.storage.delete.enabled,
     uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
     indexChildren: config.validation.manifests.indexes,
+    cacheEviction: cacheEvictionPolicies(config),
     warn: (error, message) => logger.warn({ err: error }, message),
   });
   const auth = await createAuth(config, metadata, logger, metrics.auth);

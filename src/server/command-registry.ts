@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import { openStorage } from './build-app.js';
+import { cacheEvictionPolicies } from './cache-eviction-setup.js';
 
 /** Opens and migrates the configuration's metadata database for one command. */
 export async function openMetadataStore(config: Config): Promise<MetadataStore> {
@@ -33,6 +34,7 @@ export async function openCommandRegistry(config: Config): Promise<{ registry: R
       deleteEnabled: config.storage.delete.enabled,
       uploadPurgeAgeMs: purging.enabled ? purging.ageMs : undefined,
       indexChildren: config.validation.manifests.indexes,
+      cacheEviction: cacheEvictionPolicies(config),
     });
     return { registry, close: () => store.close() };
   } catch (error) {

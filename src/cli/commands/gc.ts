@@ -70,6 +70,7 @@ async function collect(flags: GcFlags): Promise<void> {
     return;
   }
   if (report.dryRun) {
+    for (const item of report.deleted.evicted) console.log(`would evict cached manifest ${item}`);
     for (const manifest of report.deleted.manifests) console.log(`would delete manifest ${manifest}`);
     for (const link of report.deleted.links) console.log(`would unlink blob ${link}`);
     for (const blob of report.deleted.blobs) console.log(`would delete blob ${blob.digest} (${blob.size} bytes)`);
@@ -91,7 +92,9 @@ export function summary(report: GcReport): string {
   const s = report.stats;
   const verb = report.dryRun ? 'would delete' : 'deleted';
   return (
-    `gc ${report.dryRun ? 'dry run' : 'run'} ${report.runId}: ${s.repositories} repositories; ${verb} ` +
+    `gc ${report.dryRun ? 'dry run' : 'run'} ${report.runId}: ${s.repositories} repositories; ` +
+    (s.cacheEvicted > 0 ? `${report.dryRun ? 'would evict' : 'evicted'} ${s.cacheEvicted} cached manifests; ` : '') +
+    `${verb} ` +
     `${s.manifestsDeleted} manifests, ${s.linksRemoved} blob links, ${s.blobsDeleted + s.orphansDeleted} blobs ` +
     `(${s.orphansDeleted} without a record), ${s.uploadsPurged + s.uploadFoldersRemoved} uploads; ` +
     `${report.dryRun ? 'would free' : 'freed'} ${formatBytes(s.bytesFreed)}; kept ${s.kept} that pushes reached; ${(s.durationMs / 1000).toFixed(1)} s`
