@@ -52,9 +52,13 @@ cp "$base" "$context/base.tar"
 
 # 2. Node and the app, production dependencies only.
 cp "$node_binary" "$context/node"
-mkdir -p "$context/app"
-cp -a "$checkout/package.json" "$checkout/package-lock.json" "$checkout/bin" "$checkout/dist" "$checkout/node_modules" "$context/app/"
-(cd "$context/app" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --silent)
+mkdir -p "$context/app/node_modules"
+cp -a "$checkout/package.json" "$checkout/package-lock.json" "$checkout/bin" "$checkout/dist" "$context/app/"
+# The contents, also when node_modules is a symbolic link: pruning must never reach the checkout's.
+cp -a "$checkout/node_modules/." "$context/app/node_modules/"
+(cd "$context/app" && npm prune --omit=dev --ignore-scripts --offline --no-audit --no-fund --silent)
+addon="$context/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+[ -f "$addon" ] || { echo "build.sh: better-sqlite3 is not built in $checkout/node_modules (run npm ci)" >&2; exit 1; }
 # better-sqlite3's build leftovers: only build/Release/better_sqlite3.node is loaded.
 rm -rf "$context/app/node_modules/better-sqlite3/build/Release/obj" \
   "$context/app/node_modules/better-sqlite3/build/Release/obj.target" \
