@@ -21,7 +21,7 @@ export interface ImmutabilityRuleDefinition {
 }
 
 export interface ImmutabilityRule extends ImmutabilityRuleDefinition {
-  /** "config-1", "config-2", ... for the file's rules (in file order); a UUID for the API's. */
+  /** "config:0", "config:1", ... for the file's rules (in file order, as retention numbers its own); a UUID for the API's. */
   readonly id: string;
   /** 'config': from the configuration file, read-only through the API. */
   readonly source: 'config' | 'api';
@@ -87,7 +87,7 @@ export class ImmutabilityRules {
     options: ImmutabilityRulesOptions = {},
   ) {
     this.configured = configured.map((rule, i) => ({
-      id: `config-${i + 1}`,
+      id: `config:${i}`,
       source: 'config',
       repositories: rule.repositories,
       tags: [...rule.tags],

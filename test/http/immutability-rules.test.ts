@@ -47,9 +47,9 @@ describe('immutability rules through the admin API', berthOnly, () => {
 
   it('lists the configuration file’s rule as read-only', async () => {
     assert.deepEqual(await list(), [
-      { id: 'config-1', repositories: 'fixed/*', tags: ['release-*'], except: [], source: 'config', readOnly: true },
+      { id: 'config:0', repositories: 'fixed/*', tags: ['release-*'], except: [], source: 'config', readOnly: true },
     ]);
-    const refused = await callRegistry(registry, 'DELETE', '/api/v1/immutability/rules/config-1', ROOT);
+    const refused = await callRegistry(registry, 'DELETE', '/api/v1/immutability/rules/config:0', ROOT);
     assert.equal(refused.status, 400, refused.text);
     assert.match(firstError(refused).message, /configuration file/);
   });
@@ -71,7 +71,7 @@ describe('immutability rules through the admin API', berthOnly, () => {
     assert.equal(rule.createdBy, 'root');
     assert.deepEqual(
       (await list()).map((r) => r.id),
-      ['config-1', rule.id],
+      ['config:0', rule.id],
     );
 
     const moved = await putManifest(registry, repo, 'v1', second);
@@ -118,7 +118,7 @@ describe('immutability rules through the admin API', berthOnly, () => {
     assert.equal(notJson.status, 400, notJson.text);
     assert.deepEqual(
       (await list()).map((r) => r.id),
-      ['config-1'],
+      ['config:0'],
     );
   });
 
@@ -127,7 +127,7 @@ describe('immutability rules through the admin API', berthOnly, () => {
     for (const [method, path] of [
       ['GET', '/api/v1/immutability/rules'],
       ['POST', '/api/v1/immutability/rules'],
-      ['DELETE', '/api/v1/immutability/rules/config-1'],
+      ['DELETE', '/api/v1/immutability/rules/config:0'],
     ] as const) {
       const asDev = await callRegistry(registry, method, path, DEV, method === 'POST' ? { json } : {});
       assert.equal(asDev.status, 403, `${method} ${path} as dev: ${asDev.text}`);
