@@ -4,7 +4,14 @@
 // Within A Transaction"). Kysely then sends ROLLBACK, which fails with "cannot rollback - no
 // transaction is active", and throws that in place of the error that ended the transaction: a
 // full disk was answered 500 UNKNOWN instead of 507.
-import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+//
+// Transactions also begin IMMEDIATE, taking the database's write lock at once (waiting for it
+// up to busy_timeout). Another process may write the same file (`berth gc`, `berth retention`,
+// account commands while the server runs): a deferred transaction that reads first and writes
+// later fails at once with SQLITE_BUSY when that process committed in between, instead of
+// waiting; one that holds the write lock from its start never does. Within one process the
+// single connection runs one transaction at a time anyway, so this costs nothing.
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 
 /** Whether the connection is inside a transaction (better-sqlite3's `database.inTransaction`). */
 export type InTransaction = () => boolean;
@@ -15,6 +22,10 @@ export class RollbackSafeSqliteDriver extends SqliteDriver {
   constructor(config: SqliteDialectConfig, inTransaction: InTransaction) {
     super(config);
     this.#inTransaction = inTransaction;
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
