@@ -154,10 +154,16 @@ describe('garbage collection on SQLite and the filesystem', () => {
     assert.equal(sha256(orphan.bytes), orphan.digest);
   });
 
-  it("answers Distribution's command line, and refuses a bad grace period in one line", async () => {
+  it("answers Distribution's command line, keeping nothing back as Distribution does, and refuses a bad grace period in one line", async () => {
     const config = join(registry.dataDir, 'berth-test-config.yml');
-    const { stdout } = await berth(registry, ['garbage-collect', config, '--dry-run', '--delete-untagged']);
-    assert.match(stdout, /^gc dry run [0-9a-f-]+: \d+ repositories; would delete 0 manifests/m);
+    const image = newImage();
+    assert.equal(await pushImage(registry, 'gc/distribution', 'v1', image), 201);
+    assert.equal(await deleteReference(registry, 'gc/distribution', 'v1'), 202);
+    const dry = await berth(registry, ['garbage-collect', config, '--dry-run', '--delete-untagged']);
+    assert.match(dry.stdout, /^gc dry run [0-9a-f-]+: \d+ repositories; would delete 1 manifests/m);
+    const { stdout } = await berth(registry, ['garbage-collect', config, '-m']);
+    assert.match(stdout, /^gc run [0-9a-f-]+: \d+ repositories; deleted 1 manifests, \d+ blob links, 4 blobs/m);
+    assert.equal(await manifestDigest(registry, 'gc/distribution', image.manifest.digest), undefined);
     await assert.rejects(berth(registry, ['gc', '--config', config, '--grace', 'soon']), (error: { stderr: string; code: number }) => {
       assert.equal(error.code, 1);
       assert.match(error.stderr, /^berth gc: invalid --grace: /);

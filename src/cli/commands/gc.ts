@@ -32,14 +32,17 @@ export function registerGcCommands(program: Command): void {
     .action(run('gc', (flags: GcFlags) => collect(flags)));
 
   // Distribution's command line, so existing cron jobs keep working: `registry garbage-collect
-  // [--dry-run] [--delete-untagged] CONFIG`.
+  // [--dry-run] [--delete-untagged] CONFIG`. As Distribution, it keeps no grace period unless
+  // asked: whatever nothing references now goes. Unlike Distribution it is safe while the
+  // registry serves (a push racing it may be refused and pushed again, never left broken).
   program
     .command('garbage-collect')
     .description("Distribution's spelling of `berth gc`: garbage-collect CONFIG [--dry-run] [--delete-untagged]")
     .argument('<config>', 'configuration file')
     .option('-d, --dry-run', 'list what would be deleted, deleting nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag reaches')
-    .action(run('garbage-collect', (config: string, flags: GcFlags) => collect({ ...flags, config })));
+    .option('--grace <duration>', 'keep anything written more recently than this (default 0s, as Distribution keeps nothing back)')
+    .action(run('garbage-collect', (config: string, flags: GcFlags) => collect({ grace: '0s', ...flags, config })));
 }
 
 async function collect(flags: GcFlags): Promise<void> {
