@@ -52,6 +52,8 @@ describe('schema', () => {
         'proxy.username (distribution)',
         'proxy.password (distribution)',
         'proxy.ttl (distribution)',
+        'proxy.maxage (berth)',
+        'proxy.maxsize (berth)',
         'proxy.upstreams (berth)',
         'storage.filesystem.rootdirectory (distribution)',
         'storage.s3.region (distribution)',
@@ -99,7 +101,14 @@ describe('schema', () => {
         'ratelimit.exemptaddresses (berth)',
         'ratelimit.trustedproxies (berth)',
         'ratelimit.syncinterval (berth)',
+        'gc.interval (berth)',
+        'gc.grace (berth)',
+        'gc.deleteuntagged (berth)',
+        'gc.dryrun (berth)',
         'quotas (berth)',
+        'retention.interval (berth)',
+        'retention.dryrun (berth)',
+        'retention.policies (berth)',
       ],
     );
   });
