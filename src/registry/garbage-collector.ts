@@ -10,7 +10,8 @@
 // 2. Blobs no repository links any more, and orphan bytes in the store with no record at all
 //    (a crash between writing bytes and indexing them), are deleted under the digest's
 //    exclusive lock, only if their record and their bytes are older than the grace period.
-// 3. Upload sessions idle for longer than the purge age, and upload folders with no session.
+// 3. Upload sessions idle for longer than the purge age, upload folders with no session, and
+//    what writers that died left in the store (S3 multipart uploads, tails, temporary files).
 // Everything written within the grace period stays. A dry run does the mark phase in memory and
 // reports what a run would delete and the bytes it would free, changing nothing.
 import { randomUUID } from 'node:crypto';
@@ -66,6 +67,8 @@ export interface GcStats {
   readonly bytesFreed: number;
   readonly uploadsPurged: number;
   readonly uploadFoldersRemoved: number;
+  /** Unfinished writes no live upload claims (S3 multipart uploads and tails, temporary files), removed. */
+  readonly abandonedWrites: number;
   /** Candidates that a push reached (or wrote again) before their removal, and so stayed. */
   readonly kept: number;
   readonly durationMs: number;
@@ -175,6 +178,7 @@ class GcPass {
     bytesFreed: 0,
     uploadsPurged: 0,
     uploadFoldersRemoved: 0,
+    abandonedWrites: 0,
     kept: 0,
   };
   private readonly deleted = {
@@ -465,6 +469,18 @@ class GcPass {
       if (!this.dryRun) await this.storage.delete(uploadFolderKey(id)).catch(ignoreNotFound);
       this.stats.uploadFoldersRemoved++;
     }
+    await this.sweepAbandonedWrites();
+  }
+
+  /** Unfinished writes older than the grace period that no upload session claims (abandoned-writes.ts). */
+  private async sweepAbandonedWrites(): Promise<void> {
+    if (!this.storage.sweepAbandonedWrites) return;
+    const swept = await this.storage.sweepAbandonedWrites(new Date(this.cutoffMs), (key) => isLiveUploadKey(key, this.metadata), {
+      dryRun: this.dryRun,
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
+    this.stats.abandonedWrites += swept.removed;
+    this.stats.bytesFreed += swept.bytes;
   }
 }
 
@@ -492,6 +508,13 @@ export function unreachableManifests(graph: readonly ManifestNode[], cutoff: str
     for (const referrer of referrers.get(digest) ?? []) queue.push(referrer);
   }
   return new Set(graph.filter((m) => !kept.has(m.digest)).map((m) => m.digest));
+}
+
+/** Whether a key lies in the folder of an upload that still has a session (uploads/<id>/...). */
+export async function isLiveUploadKey(key: string, uploads: Pick<UploadIndex, 'findUpload'>): Promise<boolean> {
+  const [root, id] = key.split('/');
+  if (root !== 'uploads' || id === undefined || !isValidUploadId(id)) return false;
+  return (await uploads.findUpload(id)) !== undefined;
 }
 
 /** blobs/sha256/ab/abcdef...: the folder holding a blob's data. */

@@ -127,4 +127,23 @@ export interface StorageDriver {
    * pre-signed URL), or undefined when redirects are off. Drivers without one omit it.
    */
   redirectUrl?(key: string): Promise<string | undefined>;
+  /**
+   * Optional: removes what writers that died left behind anywhere in the store: unfinished
+   * content nobody has written since olderThan (an S3 multipart upload and its tail sidecar, a
+   * filesystem temporary file) and whose key isLive does not claim. Content a live writer
+   * closed to continue later (an upload in progress) looks the same: only isLive tells it
+   * apart. Never touches committed content.
+   */
+  sweepAbandonedWrites?(olderThan: Date, isLive: (key: string) => Promise<boolean>, options?: SweepOptions): Promise<AbandonedWritesSweep>;
+}
+
+export interface SweepOptions extends CallOptions {
+  /** Count what would be removed, removing nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What sweepAbandonedWrites removed: unfinished uploads, sidecars and temporary files, and their bytes. */
+export interface AbandonedWritesSweep {
+  readonly removed: number;
+  readonly bytes: number;
 }

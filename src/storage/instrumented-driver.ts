@@ -4,7 +4,16 @@
 // the stream is open, writer() until the writer is ready, and a writer's commit(), close() and
 // cancel() are timed, but its write() is the wrapped writer's own, so no byte pays for this.
 import type { Readable } from 'node:stream';
-import type { CallOptions, ReadOptions, StatInfo, StorageDriver, StorageWriter, WriterOptions } from './driver.js';
+import type {
+  AbandonedWritesSweep,
+  CallOptions,
+  ReadOptions,
+  StatInfo,
+  StorageDriver,
+  StorageWriter,
+  SweepOptions,
+  WriterOptions,
+} from './driver.js';
 
 export type StorageOperation =
   | 'stat'
@@ -28,6 +37,11 @@ export interface StorageObserver {
 export class InstrumentedDriver implements StorageDriver {
   readonly name: string;
   readonly redirectUrl?: (key: string) => Promise<string | undefined>;
+  readonly sweepAbandonedWrites?: (
+    olderThan: Date,
+    isLive: (key: string) => Promise<boolean>,
+    options?: SweepOptions,
+  ) => Promise<AbandonedWritesSweep>;
 
   constructor(
     private readonly inner: StorageDriver,
@@ -37,6 +51,9 @@ export class InstrumentedDriver implements StorageDriver {
     const redirectUrl = inner.redirectUrl;
     // Only a driver that has redirects gets the method: callers test for it.
     if (redirectUrl !== undefined) this.redirectUrl = (key) => this.#time('redirectUrl', performance.now(), redirectUrl.call(inner, key));
+    // Passed through untimed: a maintenance sweep, not a request's storage call.
+    const sweep = inner.sweepAbandonedWrites;
+    if (sweep !== undefined) this.sweepAbandonedWrites = (olderThan, isLive, options) => sweep.call(inner, olderThan, isLive, options);
   }
 
   stat(key: string, options?: CallOptions): Promise<StatInfo> {

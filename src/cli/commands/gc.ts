@@ -99,7 +99,9 @@ export function summary(report: GcReport): string {
     (s.cacheEvicted > 0 ? `${report.dryRun ? 'would evict' : 'evicted'} ${s.cacheEvicted} cached manifests; ` : '') +
     `${verb} ` +
     `${s.manifestsDeleted} manifests, ${s.linksRemoved} blob links, ${s.blobsDeleted + s.orphansDeleted} blobs ` +
-    `(${s.orphansDeleted} without a record), ${s.uploadsPurged + s.uploadFoldersRemoved} uploads; ` +
+    `(${s.orphansDeleted} without a record), ${s.uploadsPurged + s.uploadFoldersRemoved} uploads` +
+    (s.abandonedWrites > 0 ? ` and ${s.abandonedWrites} abandoned writes` : '') +
+    '; ' +
     `${report.dryRun ? 'would free' : 'freed'} ${formatBytes(s.bytesFreed)}; kept ${s.kept} that pushes reached; ${(s.durationMs / 1000).toFixed(1)} s`
   );
 }

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../errors/storage.js';
-import type { StatInfo, StorageWriter } from '../driver.js';
+import type { AbandonedWritesSweep, StatInfo, StorageWriter, SweepOptions } from '../driver.js';
 import { DriverBase } from '../driver-base.js';
 import type { DriverProtocol, ReadRange } from '../driver-protocol.js';
 import { ErrorMapper } from '../error-mapping.js';
@@ -18,7 +18,7 @@ import { ensureDirectory, fsyncDirectory } from './durability.js';
 import { FileContentStream } from './file-content-stream.js';
 import { FilesystemWriter } from './filesystem-writer.js';
 import { errorCode, filesystemErrors } from './fs-errors.js';
-import { temporaryPathBeside } from './temp-files.js';
+import { sweepTempFiles, temporaryPathBeside } from './temp-files.js';
 
 export { removeStaleTempFiles } from './temp-files.js';
 
@@ -30,8 +30,21 @@ export interface FilesystemDriverOptions {
 }
 
 export class FilesystemDriver extends DriverBase {
+  readonly #root: string;
+
   constructor(options: FilesystemDriverOptions) {
     super(new FilesystemProtocol(options));
+    this.#root = resolve(options.rootDirectory);
+  }
+
+  /** Removes temporary files of writes cut short (temp-files.ts): the filesystem's abandoned writes. */
+  async sweepAbandonedWrites(
+    olderThan: Date,
+    isLive: (key: string) => Promise<boolean>,
+    options: SweepOptions = {},
+  ): Promise<AbandonedWritesSweep> {
+    options.signal?.throwIfAborted();
+    return sweepTempFiles(this.#root, olderThan, isLive, options);
   }
 }
 

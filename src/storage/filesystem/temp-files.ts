@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { errorCode } from './fs-errors.js';
 
 const TEMP_MARKER = '~berth-tmp~';
@@ -40,11 +40,28 @@ export interface RemoveStaleTempFilesOptions {
  * Returns how many files were removed. Symbolic links are not followed.
  */
 export async function removeStaleTempFiles(rootDirectory: string, options: RemoveStaleTempFilesOptions = {}): Promise<number> {
-  const cutoff = Date.now() - (options.olderThanMs ?? 60 * 60 * 1000);
+  const olderThan = new Date(Date.now() - (options.olderThanMs ?? 60 * 60 * 1000));
+  return (await sweepTempFiles(rootDirectory, olderThan, async () => false, options)).removed;
+}
+
+/**
+ * Removes the temporary files below rootDirectory last modified before olderThan (at or before:
+ * a cutoff of now takes everything) whose key (the name they were to be renamed to, relative to
+ * the root) isLive does not claim: StorageDriver.sweepAbandonedWrites for the filesystem.
+ */
+export async function sweepTempFiles(
+  rootDirectory: string,
+  olderThan: Date,
+  isLive: (key: string) => Promise<boolean>,
+  options: { readonly signal?: AbortSignal | undefined; readonly dryRun?: boolean | undefined } = {},
+): Promise<{ removed: number; bytes: number }> {
+  const signal = options.signal;
+  const cutoff = olderThan.getTime();
   let removed = 0;
+  let bytes = 0;
   const pending = [rootDirectory];
   for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     let entries: Dirent[];
     try {
       entries = await readdir(directory, { withFileTypes: true });
@@ -60,10 +77,15 @@ export async function removeStaleTempFiles(rootDirectory: string, options: Remov
         pending.push(path);
       } else if (entry.isFile() && isTemporaryName(entry.name)) {
         try {
-          if ((await stat(path)).mtimeMs <= cutoff) {
-            await unlink(path);
-            removed += 1;
-          }
+          const info = await stat(path);
+          if (info.mtimeMs > cutoff) continue;
+          const key = relative(rootDirectory, join(directory, entry.name.slice(0, entry.name.indexOf(TEMP_MARKER))))
+            .split(sep)
+            .join('/');
+          if (await isLive(key)) continue;
+          if (options.dryRun !== true) await unlink(path);
+          removed += 1;
+          bytes += info.size;
         } catch (error) {
           if (errorCode(error) !== 'ENOENT') {
             throw error;
@@ -72,5 +94,5 @@ export async function removeStaleTempFiles(rootDirectory: string, options: Remov
       }
     }
   }
-  return removed;
+  return { removed, bytes };
 }

@@ -1,6 +1,6 @@
 // Multipart operations the driver and its writers share: the parts of an upload, server-side
-// copies of whole objects into parts, completing an unfinished upload in place, aborting
-// uploads, and deleting objects in batches.
+// copies of whole objects into parts, completing an unfinished upload in place, listing and
+// aborting uploads, and deleting objects in batches.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -202,6 +202,24 @@ export async function abortUploads(
   signal?: AbortSignal,
 ): Promise<number> {
   let aborted = 0;
+  for await (const upload of listUploads(context, prefix, signal)) {
+    if (accept(upload.objectKey)) {
+      await abortUpload(context, upload.objectKey, upload.uploadId);
+      aborted += 1;
+    }
+  }
+  return aborted;
+}
+
+/** A multipart upload in progress, as ListMultipartUploads reports it. */
+export interface ListedUpload {
+  readonly objectKey: string;
+  readonly uploadId: string;
+  readonly initiated: Date | undefined;
+}
+
+/** Every multipart upload in progress whose object key starts with prefix, page by page. */
+export async function* listUploads(context: S3Context, prefix: string, signal?: AbortSignal): AsyncGenerator<ListedUpload> {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
@@ -215,13 +233,12 @@ export async function abortUploads(
       sendOptions(signal),
     );
     for (const upload of page.Uploads ?? []) {
-      if (upload.Key !== undefined && upload.UploadId !== undefined && accept(upload.Key)) {
-        await abortUpload(context, upload.Key, upload.UploadId);
-        aborted += 1;
+      if (upload.Key !== undefined && upload.UploadId !== undefined) {
+        yield { objectKey: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated };
       }
     }
     if (page.IsTruncated !== true || page.NextKeyMarker === undefined) {
-      return aborted;
+      return;
     }
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;

@@ -1,8 +1,10 @@
 // The S3 storage driver: S3Protocol (s3-protocol.ts) wrapped by DriverBase, which checks keys,
 // offsets and signals and maps errors, plus what only S3 offers: pre-signed URLs for
 // redirecting blob downloads, and closing the client's connections. The options are checked
-// here, once, when the driver is made.
+// here, once, when the driver is made. Also the sweep of what writers that died left behind.
+import type { AbandonedWritesSweep, SweepOptions } from '../driver.js';
 import { DriverBase } from '../driver-base.js';
+import { sweepAbandonedS3Writes } from './abandoned-writes.js';
 import { UNBOUNDED_MEMORY, type MemoryBudget } from '../memory-budget.js';
 import { ObjectKeys } from './object-keys.js';
 import { createS3Client } from './s3-client.js';
@@ -57,6 +59,20 @@ export class S3Driver extends DriverBase<S3Protocol> {
   /** storage.redirect: blob GETs go to a pre-signed URL when enabled. */
   async redirectUrl(key: string): Promise<string | undefined> {
     return this.redirect ? this.presignedGetUrl(key) : undefined;
+  }
+
+  /** Aborts multipart uploads and removes tail sidecars of writers that died (see abandoned-writes.ts). */
+  async sweepAbandonedWrites(
+    olderThan: Date,
+    isLive: (key: string) => Promise<boolean>,
+    options: SweepOptions = {},
+  ): Promise<AbandonedWritesSweep> {
+    options.signal?.throwIfAborted();
+    try {
+      return await sweepAbandonedS3Writes(this.protocol.context, olderThan, isLive, options);
+    } catch (error) {
+      throw this.protocol.errors.write('', 'sweep', error);
+    }
   }
 
   /**

@@ -565,6 +565,44 @@ export function runDriverSuite(name: string, makeDriver: () => Promise<DriverUnd
       });
     });
 
+    describe('sweepAbandonedWrites', () => {
+      it('removes unfinished writes nobody claims, and leaves claimed writes and committed content', async (t) => {
+        const store = driver();
+        if (store.sweepAbandonedWrites === undefined) {
+          t.skip(`${store.name} has no sweep`);
+          return;
+        }
+        const prefix = scope('sweep');
+        await store.putContent(`${prefix}/committed`, Buffer.from('kept'));
+        // Two writers that neither commit nor close, as if their processes had died: more
+        // than a part each (so an object store has uploaded one), one of them still claimed.
+        const deadKey = `${prefix}/dead/data`;
+        const dead = await store.writer(deadKey, { append: false });
+        await dead.write(randomBytes(6 * MiB));
+        const liveKey = `${prefix}/live/data`;
+        const live = await store.writer(liveKey, { append: false });
+        const liveBytes = randomBytes(6 * MiB);
+        await live.write(liveBytes);
+        const isLive = async (key: string): Promise<boolean> => key.startsWith(`${prefix}/live/`);
+
+        const hourAgo = new Date(Date.now() - 3_600_000);
+        assert.deepEqual(await store.sweepAbandonedWrites(hourAgo, async () => false), { removed: 0, bytes: 0 }, 'nothing is that old');
+        const cutoff = new Date(Date.now() + 60_000);
+        const planned = await store.sweepAbandonedWrites(cutoff, isLive, { dryRun: true });
+        const swept = await store.sweepAbandonedWrites(cutoff, isLive);
+        assert.deepEqual(swept, planned, 'a dry run counts what the sweep removes');
+        assert.ok(swept.removed >= 1 && swept.bytes >= 5 * MiB, `swept ${JSON.stringify(swept)}`);
+        assert.deepEqual(await store.sweepAbandonedWrites(cutoff, isLive), { removed: 0, bytes: 0 }, 'nothing is left to sweep');
+
+        // The claimed writer carries on; the swept one left nothing visible.
+        await live.commit();
+        assert.equal(await hashStream(await store.reader(liveKey)), createHash('sha256').update(liveBytes).digest('hex'));
+        await dead.cancel();
+        await assert.rejects(store.stat(deadKey), PathNotFoundError);
+        assert.equal((await store.getContent(`${prefix}/committed`)).toString(), 'kept');
+      });
+    });
+
     describe('abort signals', () => {
       it('every method rejects with AbortError on an aborted signal and changes nothing', async () => {
         const prefix = scope('aborted');
