@@ -2,12 +2,14 @@
 // docker-registry) on loopback, every workload in alternation (Berth, reference, Berth, ...),
 // with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
 // The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts),
-// the pull-through cache rows on a caching pair and their upstream (lib/proxy-workloads.ts).
+// the pull-through cache rows on a caching pair and their upstream (lib/proxy-workloads.ts), the
+// garbage-collection rows on copies of one generated content (lib/gc-workloads.ts).
 // Prints medians with min-max and the ratio Berth/reference; writes bench/results/latest.json.
 import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { authWorkloads, startAuthTargets, type AuthTargets } from './lib/auth-workloads.js';
+import { gcWorkloads } from './lib/gc-workloads.js';
 import { HttpClient } from './lib/http-client.js';
 import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
 import { RssSampler } from './lib/proc-stats.js';
@@ -273,6 +275,11 @@ async function main(): Promise<number> {
       ...proxyRows.map((workload) => ({ workload, targets: proxyServers?.targets ?? [] })),
       ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
     ];
+    // The garbage-collection rows: their own Berth per repetition and the reference's offline GC.
+    const gcRows = gcWorkloads(options, join(workDir, 'gc'), log, (server) => servers.push(server)).filter((row) =>
+      selected(options, row.workload.id),
+    );
+    runs.push(...gcRows);
     const probes = [sha256Probe(options), diskProbe(options, workDir)].filter((p) => selected(options, p.id));
 
     const results: WorkloadResult[] = [];
@@ -308,6 +315,13 @@ async function main(): Promise<number> {
         `\n(pull-through cache rows: a caching Berth and the reference in proxy mode, each with an empty cache, in front of one plain Berth upstream on loopback;` +
           ` every repetition pulls a new digest, so each cold pull is a miss. The direct pull (limits table) reads the same blob from the upstream.` +
           ` The reference fetches a missed blob from the upstream twice: once for the client, once to store it.)\n`,
+      );
+    }
+    if (gcRows.length > 0) {
+      process.stdout.write(
+        `\n(garbage-collection rows: the same content in both (the reference's tree written on disk in Distribution's layout, imported into Berth with berth import distribution), copied afresh for every repetition.` +
+          ` Berth's GC runs as \`berth gc --delete-untagged --grace 0s\` beside its running server; the reference's as \`docker-registry garbage-collect --delete-untagged\` with the registry stopped, as it requires.` +
+          ` The manifest GET row has no reference column: the reference cannot serve while its garbage collection runs.)\n`,
       );
     }
     if (options.preset !== 'full')

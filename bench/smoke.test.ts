@@ -1,6 +1,7 @@
 // Smoke test of the benchmark, so that it cannot rot: `bench/run.ts --smoke` (tiny sizes, one
 // repetition, a few seconds) must start both registries (and the pair with auth on, and the
-// pull-through caches with their upstream), run every workload against both (the token row
+// pull-through caches with their upstream, and the garbage-collection rows on their generated
+// content), run every workload against both (the token row and the manifest GETs during GC
 // against Berth alone) without a failure, and write complete JSON results. It asserts nothing
 // about speed.
 import assert from 'node:assert/strict';
@@ -43,12 +44,12 @@ describe('npm run bench -- --smoke', () => {
           output,
           ...(hasNginx ? [] : ['--no-nginx']),
         ],
-        { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 },
+        { cwd: projectRoot, encoding: 'utf8', timeout: 300_000 },
       );
       assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`);
       const results = JSON.parse(await readFile(output, 'utf8')) as ResultsDocument;
       const ids = results.workloads.map((w) => w.id);
-      const berthOnly = ['auth-token-manifest-get-c16'];
+      const berthOnly = ['auth-token-manifest-get-c16', 'gc-manifest-get-c16'];
       for (const id of [
         'blob-pull',
         'blob-push-monolithic',
@@ -66,6 +67,7 @@ describe('npm run bench -- --smoke', () => {
         'image-pull',
         'catalog-walk',
         'tags-walk',
+        'gc-offline-vs-online',
       ]) {
         assert.ok(ids.includes(id), `workload ${id} missing`);
       }
@@ -109,6 +111,21 @@ describe('npm run bench -- --smoke', () => {
       }
       assert.equal(proxy?.values.limit.mbps?.length, 1, 'proxy-cold-pull: no direct pull');
       assert.match(results.table, /pull-through cache: cold pull/);
+      // The garbage-collection rows: both GCs deleted the same blobs (the untagged manifests and
+      // what only they or nothing reached), and the manifest GETs ran while Berth's GC did.
+      const gc = results.workloads.find((w) => w.id === 'gc-offline-vs-online');
+      const freed = { berth: gc?.values.berth.blobsFreed ?? [], reference: gc?.values.reference.blobsFreed ?? [] };
+      assert.equal(freed.berth.length, 1, 'gc-offline-vs-online: no Berth run');
+      assert.ok((freed.berth[0] ?? 0) > 0, 'gc-offline-vs-online: Berth freed nothing');
+      assert.deepEqual(freed.berth, freed.reference, 'gc-offline-vs-online: Berth and the reference freed different blob counts');
+      assert.deepEqual(
+        gc?.values.berth.blobsFreed,
+        gc?.values.berth.expectedBlobsFreed,
+        'gc-offline-vs-online: not what the content has to collect',
+      );
+      const during = results.workloads.find((w) => w.id === 'gc-manifest-get-c16');
+      for (const key of ['p99Ms', 'idleP99Ms', 'gcSeconds'])
+        assert.equal(during?.values.berth[key]?.length, 1, `gc-manifest-get-c16: ${key}`);
       assert.ok(results.memory.peakTreeBytes.berth > 0 && results.memory.peakTreeBytes.reference > 0);
       assert.match(results.table, /authenticated manifest GET by tag \(Basic, htpasswd bcrypt cost 4\)/);
       assert.match(run.stdout, /B\/R/);

@@ -26,6 +26,11 @@ export interface LoadOptions {
    * window spans whole rounds instead of catching none. Each wait is capped at SLOW_CAP_MS.
    */
   readonly minRequests?: number;
+  /**
+   * Closes the measured window when this settles instead of after durationMs (the GC rows: the
+   * window is the garbage collection's run, started by onWindowStart).
+   */
+  readonly until?: Promise<unknown>;
   /** Called when the measured window opens and closes (to read CPU counters). */
   readonly onWindowStart?: () => void;
   readonly onWindowEnd?: () => void;
@@ -107,7 +112,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   options.onWindowStart?.();
   windowOpen = true;
   const opened = performance.now();
-  await pause(options.durationMs);
+  await (options.until ? options.until.catch(() => undefined) : pause(options.durationMs));
   if (slow) await until(() => completed >= (options.minRequests ?? 0) || errors > 0);
   windowOpen = false;
   const seconds = (performance.now() - opened) / 1000;

@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly imageConcurrency: number;
   readonly catalogRepos: number;
   readonly tagCount: number;
+  /** Manifests in the content of the gc- rows (about 5.5 blobs each besides the manifest). */
+  readonly gcManifests: number;
   /**
    * bcrypt cost of the htpasswd entry behind the authenticated-pull rows: 10, as Distribution's
    * documentation uses (Apache's `htpasswd -B` defaults to 5); --smoke uses 4 so that the
@@ -51,6 +53,8 @@ export const usage = `Usage: npm run bench -- [options]
   --layers N          layers of the image-shaped push and pull (default 200)
   --catalog-repos N   repositories in the catalog walk (default 2000)
   --tags N            tags in the tag-list walk (default 1000)
+  --gc-manifests N    manifests in the gc- rows' content, with about 5.5 small blobs each
+                      (default 10000; --quick 1000, --smoke 60)
   --bcrypt-cost N     bcrypt cost of the htpasswd entry of the auth- rows (default 10; --smoke 4)
   --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md)
   --no-nginx          skip the static-file limit (nginx)
@@ -80,6 +84,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'catalog-repos': { type: 'string' },
       tags: { type: 'string' },
       'bcrypt-cost': { type: 'string' },
+      'gc-manifests': { type: 'string' },
       only: { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
       // Accepted for older command lines: compiled is the default now.
@@ -99,9 +104,29 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   const preset = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const defaults = {
-    full: { reps: 5, blobMiB: 512, duration: 3, warmupMs: 500, layers: 200, catalogRepos: 2000, tags: 1000, bcryptCost: 10 },
-    quick: { reps: 1, blobMiB: 64, duration: 1, warmupMs: 250, layers: 50, catalogRepos: 300, tags: 200, bcryptCost: 10 },
-    smoke: { reps: 1, blobMiB: 4, duration: 0.2, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12, bcryptCost: 4 },
+    full: {
+      reps: 5,
+      blobMiB: 512,
+      duration: 3,
+      warmupMs: 500,
+      layers: 200,
+      catalogRepos: 2000,
+      tags: 1000,
+      bcryptCost: 10,
+      gcManifests: 10_000,
+    },
+    quick: {
+      reps: 1,
+      blobMiB: 64,
+      duration: 1,
+      warmupMs: 250,
+      layers: 50,
+      catalogRepos: 300,
+      tags: 200,
+      bcryptCost: 10,
+      gcManifests: 1000,
+    },
+    smoke: { reps: 1, blobMiB: 4, duration: 0.2, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12, bcryptCost: 4, gcManifests: 60 },
   }[preset];
   const number = (name: string, text: string | undefined, fallback: number, min: number): number => {
     if (text === undefined) return fallback;
@@ -127,6 +152,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     imageConcurrency: 8,
     catalogRepos: integer('catalog-repos', values['catalog-repos'], defaults.catalogRepos, 1),
     tagCount: integer('tags', values.tags, defaults.tags, 1),
+    gcManifests: integer('gc-manifests', values['gc-manifests'], defaults.gcManifests, 3),
     bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
     only: (values.only ?? '')
       .split(',')

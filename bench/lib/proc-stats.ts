@@ -32,6 +32,16 @@ function readStat(pid: number): StatLine | undefined {
   return { ppid: field(1), ticks: field(11) + field(12) + field(13) + field(14) };
 }
 
+/**
+ * CPU seconds (user + system) of this process's children that have exited and been reaped
+ * (cutime + cstime of /proc/self/stat): a finished command's CPU is the growth across its run.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  const text = readFileSync('/proc/self/stat', 'latin1');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 function readStatusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'latin1');

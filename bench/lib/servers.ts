@@ -94,7 +94,7 @@ function authYaml(auth: RegistryAuth): string[] {
  * on in Debian's and the registry:2 image's stock config.yml, so the reference runs as people
  * run it; Berth accepts the key with a warning (its caches are built in).
  */
-function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth, proxy: readonly string[] = []): string {
+export function registryYaml(port: number, rootDirectory: string, auth: RegistryAuth = NO_AUTH, proxy: readonly string[] = []): string {
   return [
     'version: 0.1',
     'log:',
@@ -142,6 +142,11 @@ export interface BerthLaunch {
   readonly profile?: string | undefined;
 }
 
+/** The Node.js arguments that run Berth's command line: bin/berth.js (compiled) or the source through tsx. */
+export function berthEntry(launch: BerthLaunch): string[] {
+  return launch.compiled ? [join(projectRoot, 'bin', 'berth.js')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
+}
+
 /** Berth as users start it: bin/berth.js running what compileBerth() built, or from source through tsx. */
 export async function startBerth(
   dir: string,
@@ -153,7 +158,7 @@ export async function startBerth(
   await mkdir(dir, { recursive: true });
   const configFile = join(dir, 'config.yml');
   const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
-  const entry = launch.compiled ? [join(projectRoot, 'bin', 'berth.js')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
+  const entry = berthEntry(launch);
   return onFreePort(async (port) => {
     await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
     const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
