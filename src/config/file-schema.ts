@@ -15,6 +15,7 @@ import { retentionSection } from './retention-schema.js';
 import { authIssues, authSection } from './security-schema.js';
 import { setting } from './setting.js';
 import { storageSection } from './storage-schema.js';
+import { uiSection } from './ui-schema.js';
 import { validationSection } from './validation-schema.js';
 
 const fileSchema = z
@@ -45,6 +46,7 @@ const fileSchema = z
     gc: gcSection,
     quotas: quotasSection,
     retention: retentionSection,
+    ui: uiSection,
   })
   .superRefine((file, ctx) => {
     for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy), ...quotaIssues(file.quotas)]) {

@@ -77,6 +77,7 @@ const DEFAULTS: Config = {
     bodyMinRate: 1024,
   },
   immutability: [],
+  ui: { enabled: true, path: '/ui', sessionLifetimeMs: 8 * 3_600_000 },
   ratelimit: {
     anonymousPulls: undefined,
     signedInPulls: undefined,

@@ -109,6 +109,9 @@ describe('schema', () => {
         'retention.interval (berth)',
         'retention.dryrun (berth)',
         'retention.policies (berth)',
+        'ui.enabled (berth)',
+        'ui.path (berth)',
+        'ui.sessionlifetime (berth)',
       ],
     );
   });

@@ -17,6 +17,7 @@ import { toQuotaConfig, type QuotaConfig } from './quota-schema.js';
 import { toRetentionConfig, type RetentionConfig } from './retention-schema.js';
 import { toAuthConfig } from './security-schema.js';
 import { toStorageConfig, type StorageConfig } from './storage-schema.js';
+import { toUiConfig, type UiConfig } from './ui-schema.js';
 import { toValidationConfig, type ValidationConfig } from './validation-schema.js';
 
 export { describeValue, expectedGot, settingInfo, type SettingInfo, type SettingKind } from './setting.js';
@@ -46,6 +47,8 @@ export interface Config {
   limits: LimitsConfig;
   /** Tag immutability rules from the file (the admin API adds more, stored in the database). */
   immutability: ImmutabilityRuleConfig[];
+  /** The web UI: served or not, its path, how long a sign-in lasts. */
+  ui: UiConfig;
   /** Request rate limits (all off unless configured). */
   ratelimit: RateLimitConfig;
   /** Garbage collection: the schedule (off by default) and the defaults of every run. */
@@ -72,6 +75,7 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     metadata: toMetadataConfig(file.metadata, cwd, storage.filesystem.rootdirectory),
     limits: toLimitsConfig(file.limits),
     immutability: toImmutabilityConfig(file.immutability),
+    ui: toUiConfig(file.ui),
     ratelimit: toRateLimitConfig(file.ratelimit),
     gc: toGcConfig(file.gc),
     quotas: toQuotaConfig(file.quotas),

@@ -28,6 +28,7 @@ import { assertWritable, type ReadOnlyGate } from './read-only.js';
 import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
 import { assertHeaderSize, guardServer } from './server-guards.js';
 import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
+import { registerUiRoutes, type UiRouteOptions } from './ui/ui-routes.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -52,6 +53,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly bodyLimits: BodyLimitOptions;
   /** Admin route modules beyond accounts (garbage collection, lifecycle rules, ...); served only with auth. */
   readonly adminRoutes?: readonly ((router: AdminRouter) => void)[] | undefined;
+  /** The web UI's files and path (ui-routes.ts); undefined: no UI is served. */
+  readonly ui?: UiRouteOptions | undefined;
   /** Read-only mode: while active, writes to /v2/ get 405 UNSUPPORTED (read-only.ts); undefined: never. */
   readonly readOnly?: ReadOnlyGate | undefined;
   /** Request rate limits (rate-limit-gate.ts); undefined: none, and no request pays for them. */
@@ -216,6 +219,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       routes: options.adminRoutes,
     });
   }
+  if (options.ui !== undefined) registerUiRoutes(app, options.ui);
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;

@@ -35,6 +35,8 @@ import { MemoryBudget } from '../storage/memory-budget.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
 import { checkOpenAccess, checkStartup, databaseLabel } from './startup-checks.js';
 import { openTls, type TlsServers } from './tls.js';
+import type { UiAssets } from '../http/ui/ui-routes.js';
+import { loadUiAssets } from './ui-assets.js';
 
 export interface BerthApp {
   readonly http: FastifyInstance;
@@ -179,6 +181,17 @@ async function openReadOnlyMode(config: Config, metadata: MetadataStore, logger:
   return readOnly;
 }
 
+/** The web UI's built files when ui.enabled; undefined, with a warning, when dist/web was not built. */
+async function openUi(config: Config, logger: Logger): Promise<{ path: string; assets: UiAssets } | undefined> {
+  if (!config.ui.enabled) return undefined;
+  const assets = await loadUiAssets();
+  if (assets === undefined) {
+    logger.warn('the web UI is not built (no dist/web/index.html): run npm run build, or set ui.enabled: false');
+    return undefined;
+  }
+  return { path: config.ui.path, assets };
+}
+
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
   // First, what `berth config check` checks too: files, certificates, writable directories.
   // A problem stops start-up before anything is opened.
@@ -243,8 +256,10 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
+  const ui = await openUi(config, logger);
   const http = createHttpApp(withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability), {
     readOnly,
+    ui,
     adminRoutes: [
       (router) => registerImmutabilityRoutes(router, immutability),
       (router) => registerMaintenanceRoutes(router, readOnly),
