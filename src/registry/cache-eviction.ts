@@ -68,16 +68,13 @@ async function chooseOverCap(
   const usage = new CachedUsage(await index.cache.cachedItemSizes(policy.upstream));
   for (const repository of usage.repositories) usage.addGraph(repository, await index.manifestGraph(repository));
   for (const candidate of chosen.values()) usage.release(candidate.repository, candidate.digest);
-  for (let progress = true; progress && usage.bytes > maxBytes; ) {
-    progress = false;
-    for (const m of eligible) {
-      if (usage.bytes <= maxBytes) return;
-      const key = keyOf(m.repository, m.digest);
-      if (chosen.has(key) || usage.isListedByIndex(m.repository, m.digest)) continue;
-      chosen.set(key, { ...m, upstream: policy.upstream, reason: 'size' });
-      usage.release(m.repository, m.digest);
-      progress = true;
-    }
+  for (let i = 0; i < eligible.length && usage.bytes > maxBytes; i++) {
+    const m = eligible[i] as CachedManifestItem;
+    const key = keyOf(m.repository, m.digest);
+    if (chosen.has(key) || usage.isListedByIndex(m.repository, m.digest)) continue;
+    chosen.set(key, { ...m, upstream: policy.upstream, reason: 'size' });
+    // An index going frees its children to go too: start again from the least recently pulled.
+    if (usage.release(m.repository, m.digest)) i = -1;
   }
 }
 
@@ -122,10 +119,10 @@ class CachedUsage {
     return (this.parents.get(keyOf(repository, digest)) ?? 0) > 0;
   }
 
-  /** The manifest goes: what it held may stop counting. */
-  release(repository: string, digest: string): void {
+  /** The manifest goes: what it held may stop counting. Returns whether it listed children. */
+  release(repository: string, digest: string): boolean {
     const node = this.nodes.get(keyOf(repository, digest));
-    if (!node) return;
+    if (!node) return false;
     this.nodes.delete(keyOf(repository, digest));
     for (const child of node.children) increment(this.parents, keyOf(repository, child), -1);
     for (const held of heldBy(node)) {
@@ -133,6 +130,7 @@ class CachedUsage {
       if (increment(this.holders, key, -1) > 0 || !this.cached.has(key)) continue;
       if (increment(this.heldIn, held, -1) === 0) this.bytes -= this.sizes.get(held) ?? 0;
     }
+    return node.children.length > 0;
   }
 
   private hold(repository: string, digest: string): void {

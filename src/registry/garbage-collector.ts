@@ -31,6 +31,12 @@ const LEASE_RENEW_MS = 15_000;
 const PAGE = 500;
 /** Most items a dry run lists by name (the counts and bytes are always complete). */
 const LISTED_MAX = 1000;
+/**
+ * Unfinished writes are swept only when nobody wrote to them for this long at least (or the grace
+ * period, if longer): a request streaming a blob straight to its address holds a temporary file or
+ * multipart upload there, with no session to claim it, and may pause for a while without being dead.
+ */
+const ABANDONED_WRITE_MIN_AGE_MS = 60 * 60 * 1000;
 
 export interface GcOptions {
   readonly dryRun?: boolean;
@@ -40,6 +46,8 @@ export interface GcOptions {
   readonly graceMs: number;
   /** Upload sessions idle longer than this are removed with their bytes; none when undefined. */
   readonly uploadMaxIdleMs?: number | undefined;
+  /** Unfinished writes untouched for this long are swept; default the grace period, at least an hour. */
+  readonly abandonedWriteAgeMs?: number | undefined;
   /** What started the run, for its history: 'schedule', 'api' or 'cli'. */
   readonly trigger: string;
   readonly signal?: AbortSignal | undefined;
@@ -472,10 +480,12 @@ class GcPass {
     await this.sweepAbandonedWrites();
   }
 
-  /** Unfinished writes older than the grace period that no upload session claims (abandoned-writes.ts). */
+  /** Unfinished writes nobody touched for abandonedWriteAgeMs that no upload session claims (driver.ts). */
   private async sweepAbandonedWrites(): Promise<void> {
     if (!this.storage.sweepAbandonedWrites) return;
-    const swept = await this.storage.sweepAbandonedWrites(new Date(this.cutoffMs), (key) => isLiveUploadKey(key, this.metadata), {
+    const age = this.options.abandonedWriteAgeMs ?? Math.max(this.options.graceMs, ABANDONED_WRITE_MIN_AGE_MS);
+    const olderThan = new Date(this.started - age);
+    const swept = await this.storage.sweepAbandonedWrites(olderThan, (key) => isLiveUploadKey(key, this.metadata), {
       dryRun: this.dryRun,
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     });

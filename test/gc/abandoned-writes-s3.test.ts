@@ -2,8 +2,9 @@
 // (and SQLite) holds three unfinished uploads of more than a part each, so each has a multipart
 // upload open in the bucket: one still in progress (its session is there), one whose session is
 // gone (as after a purge), and one whose writer died mid-write before it ever closed (a
-// multipart upload and no object at all, which no listing of the uploads folder finds). A run
-// aborts the two dead ones and keeps the live one, which then completes with its digest.
+// multipart upload and no object at all, which no listing of the uploads folder finds). Runs
+// abort the two dead ones (the second once it is old enough) and keep the live one, which then
+// completes with its digest.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -99,12 +100,20 @@ describe('garbage collection of abandoned S3 writes', { timeout: 600_000 }, () =
     const expected = [`uploads/${diedId}/data`, `uploads/${live.id}/data`, `uploads/${purged.id}/data`].sort();
     assert.deepEqual(await openUploads(), expected);
 
-    const plan = await registry.gc.run({ trigger: 'api', graceMs: 0, dryRun: true });
+    // No age for unfinished writes either (by default they wait an hour at least).
+    const plan = await registry.gc.run({ trigger: 'api', graceMs: 0, abandonedWriteAgeMs: 0, dryRun: true });
     assert.ok(plan.stats.abandonedWrites >= 1, JSON.stringify(plan.stats));
     assert.deepEqual(await openUploads(), expected, 'a dry run aborts nothing');
 
-    const report = await registry.gc.run({ trigger: 'api', graceMs: 0 });
-    assert.equal(report.stats.uploadFoldersRemoved, 1, 'the folder of the purged session');
+    const first = await registry.gc.run({ trigger: 'api', graceMs: 0 });
+    assert.equal(first.stats.uploadFoldersRemoved, 1, 'the folder of the purged session');
+    assert.equal(first.stats.abandonedWrites, 0, 'the writer that died is not an hour old');
+    assert.deepEqual(
+      await openUploads(),
+      [`uploads/${diedId}/data`, `uploads/${live.id}/data`].sort(),
+      'the purged one went with its folder',
+    );
+    const report = await registry.gc.run({ trigger: 'api', graceMs: 0, abandonedWriteAgeMs: 0 });
     assert.equal(report.stats.abandonedWrites, 1, 'the writer that died without a trace in the folder listing');
     assert.ok(report.stats.bytesFreed >= 5 * MiB, `freed ${report.stats.bytesFreed}`);
     assert.deepEqual(await openUploads(), [`uploads/${live.id}/data`]);
