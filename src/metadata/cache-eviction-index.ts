@@ -119,6 +119,14 @@ export class CacheEvictionQueries implements CacheEvictionIndex {
         .executeTakeFirstOrThrow();
       const pushedAt = manifest.pushed_at ?? manifest.created_at;
       if (pushedAt > seen.pushedAt || pushedAt >= pushedBefore) return false;
+      // Its record's row too (after the manifest's, the order a cached push writes them in), so
+      // a pull recorded meanwhile either committed before the read below or waits for this one.
+      await trx
+        .updateTable('cached_items')
+        .set((eb) => ({ last_pulled_at: eb.ref('last_pulled_at') }))
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .execute();
       const item = await trx
         .selectFrom('cached_items')
         .select('last_pulled_at')
