@@ -9,6 +9,8 @@ import { limitsSection } from './limits-schema.js';
 import { ratelimitSection } from './ratelimit-schema.js';
 import { logSection } from './log-schema.js';
 import { metadataSection } from './metadata-schema.js';
+import { notificationIssues, notificationsSection } from './notifications-schema.js';
+import { auditSection } from './audit-schema.js';
 import { proxyIssues, proxySection } from './proxy-schema.js';
 import { quotaIssues, quotasSection } from './quota-schema.js';
 import { retentionSection } from './retention-schema.js';
@@ -47,9 +49,16 @@ const fileSchema = z
     quotas: quotasSection,
     retention: retentionSection,
     ui: uiSection,
+    notifications: notificationsSection,
+    audit: auditSection,
   })
   .superRefine((file, ctx) => {
-    for (const issue of [...authIssues(file.auth), ...proxyIssues(file.proxy), ...quotaIssues(file.quotas)]) {
+    for (const issue of [
+      ...authIssues(file.auth),
+      ...proxyIssues(file.proxy),
+      ...quotaIssues(file.quotas),
+      ...notificationIssues(file.notifications),
+    ]) {
       ctx.addIssue({ code: 'custom', path: issue.path, input: undefined, message: issue.message });
     }
   });

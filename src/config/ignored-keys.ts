@@ -18,7 +18,6 @@ export const IGNORED_KEYS: ReadonlyMap<string, string | undefined> = new Map<str
   ['auth.token.signingalgorithms', 'ES256, ES384, RS256, RS384, RS512, PS256 and EdDSA are accepted, pinned to the key type'],
   ['middleware', undefined],
   ['reporting', undefined],
-  ['notifications', 'no webhooks are sent'],
   ['redis', undefined],
   ['health', undefined],
   ['validation.enabled', 'manifests are always validated; for index children see validation.manifests.indexes'],

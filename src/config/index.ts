@@ -8,6 +8,7 @@ export {
   listSettings,
   type Config,
   type LogLevel,
+  type NotificationEndpointConfig,
   type SettingInfo,
   type SettingNode,
 } from './schema.js';

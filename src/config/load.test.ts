@@ -91,6 +91,8 @@ const DEFAULTS: Config = {
   gc: { intervalMs: 0, graceMs: 3_600_000, deleteUntagged: false, dryRun: false },
   quotas: [],
   retention: { intervalMs: 0, dryRun: false, policies: [] },
+  notifications: { endpoints: [], retentionMs: 168 * 3_600_000, blobPulls: false },
+  audit: { enabled: true, retentionMs: 2160 * 3_600_000, pullSampling: 0 },
   warnings: [],
 };
 
@@ -256,7 +258,6 @@ describe('a Distribution config.yml', () => {
       'log.fields',
       'log.formatter',
       'middleware',
-      'notifications',
       'redis',
       'storage.cache',
       'storage.filesystem.maxthreads',
@@ -267,7 +268,24 @@ describe('a Distribution config.yml', () => {
       platforms: 'list',
       platformlist: [{ architecture: 'amd64', os: 'linux' }],
     });
-    assert.ok(config.warnings.includes('ignored: notifications is not supported yet; no webhooks are sent (config.yml:58)'));
+    // notifications.endpoints are read as Distribution writes them (docs/events.md).
+    assert.deepEqual(config.notifications.endpoints, [
+      {
+        name: 'alistener',
+        url: 'https://my.listener.com/event',
+        headers: { Authorization: ['Bearer abc'] },
+        timeoutMs: 1000,
+        threshold: 10,
+        backoffMs: 1000,
+        maxBackoffMs: 300_000,
+        ignoredMediaTypes: ['application/octet-stream'],
+        ignoredActions: [],
+        actions: undefined,
+        format: 'distribution-v1',
+        secret: undefined,
+        allowPrivateAddresses: false,
+      },
+    ]);
     assert.equal(config.auth.mode, 'basic');
     assert.deepEqual(config.auth.htpasswd, { realm: 'basic-realm', path: '/auth/htpasswd' });
     assert.deepEqual(

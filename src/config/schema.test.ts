@@ -112,6 +112,13 @@ describe('schema', () => {
         'ui.enabled (berth)',
         'ui.path (berth)',
         'ui.sessionlifetime (berth)',
+        'notifications.endpoints (distribution)',
+        'notifications.events (distribution)',
+        'notifications.retention (berth)',
+        'notifications.blobpulls (berth)',
+        'audit.enabled (berth)',
+        'audit.retention (berth)',
+        'audit.pulls (berth)',
       ],
     );
   });

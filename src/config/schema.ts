@@ -12,6 +12,8 @@ import { toLimitsConfig, type LimitsConfig } from './limits-schema.js';
 import { toRateLimitConfig, type RateLimitConfig } from './ratelimit-schema.js';
 import { toLogConfig, type LogConfig } from './log-schema.js';
 import { toMetadataConfig, type MetadataConfig } from './metadata-schema.js';
+import { toNotificationsConfig, type NotificationsConfig } from './notifications-schema.js';
+import { toAuditConfig, type AuditConfig } from './audit-schema.js';
 import { toProxyConfig, type ProxyConfig } from './proxy-schema.js';
 import { toQuotaConfig, type QuotaConfig } from './quota-schema.js';
 import { toRetentionConfig, type RetentionConfig } from './retention-schema.js';
@@ -32,6 +34,8 @@ export type { ImmutabilityRuleConfig } from './immutability-schema.js';
 export type { QuotaConfig } from './quota-schema.js';
 export type { RateLimitConfig } from './ratelimit-schema.js';
 export type { RetentionConfig } from './retention-schema.js';
+export type { NotificationEndpointConfig, NotificationsConfig } from './notifications-schema.js';
+export type { AuditConfig } from './audit-schema.js';
 
 /** The validated configuration the rest of Berth uses. */
 export interface Config {
@@ -57,6 +61,10 @@ export interface Config {
   quotas: QuotaConfig[];
   /** Retention policies from the file and their schedule (off by default; the admin API adds rules). */
   retention: RetentionConfig;
+  /** Webhook endpoints and the event outbox (docs/events.md). */
+  notifications: NotificationsConfig;
+  /** The audit log (docs/audit.md). */
+  audit: AuditConfig;
   /** Accepted-but-ignored Distribution keys and other non-fatal remarks, one line each. */
   warnings: string[];
 }
@@ -80,6 +88,8 @@ export function toConfig(file: ConfigFile, cwd: string, warnings: string[]): Con
     gc: toGcConfig(file.gc),
     quotas: toQuotaConfig(file.quotas),
     retention: toRetentionConfig(file.retention),
+    notifications: toNotificationsConfig(file.notifications),
+    audit: toAuditConfig(file.audit),
     warnings,
   };
 }

@@ -15,12 +15,13 @@ import type { RegistryServices } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
 import type { AdminRouter } from './admin-json.js';
-import { OPEN_ACCESS, parseName, type HttpOptions, type RequestContext } from './context.js';
+import { OPEN_ACCESS, parseName, RequestCaller, type HttpOptions, type RequestContext } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
 import { metricsHandler, type MetricsAccess, type MetricsSource } from './handlers/metrics.js';
 import { logAccess, type AccessLogOptions } from './access-log.js';
 import { routeLabel, type RequestObserver } from './request-observer.js';
+import { auditRequest, type RequestAuditor } from './request-audit.js';
 import { bodyLimitsOf } from './body-limits.js';
 import { tokenHandlers } from './handlers/token.js';
 import { matchRoute } from './routes.js';
@@ -39,6 +40,8 @@ export interface HttpAppOptions extends HttpOptions {
   readonly metricsAccess: MetricsAccess;
   /** Told about every request when it ends (the request metrics); undefined: nobody is. */
   readonly observer?: RequestObserver | undefined;
+  /** The audit log's ear (request-audit.ts); undefined: nothing audited. */
+  readonly auditor?: RequestAuditor | undefined;
   readonly logger: FastifyBaseLogger;
   /** One line per request in this format; undefined: no access log. */
   readonly accessLog: AccessLogOptions | undefined;
@@ -120,8 +123,8 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   // prototype keep every request object the same shape.
   app.decorateRequest('berthRoute', null);
   app.decorateRequest('berthUser', null);
-  const { observer, accessLog } = options;
-  if (observer !== undefined || accessLog !== undefined) {
+  const { observer, accessLog, auditor } = options;
+  if (observer !== undefined || accessLog !== undefined || auditor !== undefined) {
     // A callback hook, not an async one: no promise per request. Runs when a response has
     // finished; a /v2/ request whose client went away first is reported by dispatch below.
     app.addHook('onResponse', (request, reply, done) => {
@@ -133,6 +136,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     const route = routeLabel(request);
     observer?.requestFinished(route, request.method, status, reply.elapsedTime / 1000, bodyLimitsOf(request.raw)?.received ?? 0, bytesOut);
     if (accessLog !== undefined) logAccess(accessLog, request, reply, route, status, bytesOut);
+    if (auditor !== undefined) auditRequest(auditor, request, route, status);
   };
   if (options.maxConcurrentRequests > 0) limitConcurrency(app, options.maxConcurrentRequests);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
@@ -172,7 +176,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       clientGone();
       // No onResponse for a response cut short: report it here, as 499 (nginx's "client closed
       // request") when nothing was answered yet.
-      if (observer !== undefined || accessLog !== undefined)
+      if (observer !== undefined || accessLog !== undefined || auditor !== undefined)
         requestEnded(request, reply, reply.raw.headersSent ? reply.statusCode : 499, 0);
     });
     // HTTP/2: a reset stream ends the compatibility request as if its body were complete, and the
@@ -190,6 +194,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       query,
       signal: aborter.signal,
       access,
+      caller: new RequestCaller(request),
     };
     await match.handler(ctx);
     // Returning the reply tells Fastify the handler has sent (or is streaming) the response.

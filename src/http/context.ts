@@ -12,7 +12,7 @@ import {
   parseRepositoryName,
   type RepositoryName,
 } from '../oci/index.js';
-import type { Reference, RegistryServices, RequestScope } from '../registry/index.js';
+import type { Caller, Reference, RegistryServices, RequestScope } from '../registry/index.js';
 import type { Principal } from '../auth/index.js';
 import { bodyChunks, readWholeBody } from './body-chunks.js';
 
@@ -55,6 +55,37 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Who is calling and what else they may read (everything when authentication is off). */
   readonly access: RequestAccess;
+  /** The caller as events name it (RequestScope.caller). */
+  readonly caller: Caller;
+}
+
+/** The caller of a request, read from it only when asked (most requests never are). */
+export class RequestCaller implements Caller {
+  constructor(private readonly request: FastifyRequest) {}
+
+  get name(): string | undefined {
+    return this.request.berthUser ?? undefined;
+  }
+
+  get address(): string {
+    return this.request.ip;
+  }
+
+  get userAgent(): string | undefined {
+    return this.request.headers['user-agent'];
+  }
+
+  get requestId(): string {
+    return this.request.id;
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  get host(): string | undefined {
+    return this.request.headers.host;
+  }
 }
 
 /**
@@ -67,7 +98,7 @@ export function requestScope(ctx: RequestContext): RequestScope {
   const ns = ctx.query.get('ns');
   if (ns === null) return ctx;
   ctx.reply.header('OCI-Namespace', ns);
-  return { signal: ctx.signal, namespace: ns.toLowerCase() };
+  return { signal: ctx.signal, namespace: ns.toLowerCase(), caller: ctx.caller };
 }
 
 export function repositoryParam(ctx: RequestContext, key = 'name'): RepositoryName {

@@ -1,6 +1,7 @@
 // Blobs in the index: verified bytes recorded once (blobs) and linked into the repositories that
 // may read them (repository_blobs). The bytes themselves live in the blob store.
 import type { Kysely } from 'kysely';
+import { recordChange, type ChangeRecorder } from './event-outbox.js';
 import { digestsIn, linkBlob, lockBlobShared, now } from './links.js';
 import { preparedQuery } from './prepared-query.js';
 import type { Database } from './schema.js';
@@ -16,14 +17,14 @@ export interface BlobIndex {
   /** The blob's size if it is linked into the repository. */
   findRepositoryBlob(repository: string, digest: string): Promise<{ size: number } | undefined>;
   /** Links an existing blob (from another repository) into this one; false if the blob is not known. */
-  linkExistingBlob(repository: string, digest: string): Promise<boolean>;
+  linkExistingBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<boolean>;
   /** Which of these digests are blobs linked into the repository. */
   linkedBlobDigests(repository: string, digests: readonly string[]): Promise<Set<string>>;
   /**
    * Unlinks a blob from the repository unless a manifest there references it (or it is a
    * manifest itself). The bytes stay in the store for other repositories and for GC.
    */
-  unlinkBlob(repository: string, digest: string): Promise<'unlinked' | 'unknown' | 'referenced'>;
+  unlinkBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<'unlinked' | 'unknown' | 'referenced'>;
 }
 
 /** BlobIndex over the blobs and repository_blobs tables. */
@@ -65,12 +66,13 @@ export class BlobQueries implements BlobIndex {
     return row ? { size: Number(row.size) } : undefined;
   }
 
-  async linkExistingBlob(repository: string, digest: string): Promise<boolean> {
+  async linkExistingBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await lockBlobShared(trx, digest, this.rowLocks);
-      const blob = await trx.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst();
+      const blob = await trx.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', digest).executeTakeFirst();
       if (!blob) return false;
       await linkBlob(trx, repository, digest, now());
+      await recordChange(trx, record, { kind: 'mount', repository, digest, size: Number(blob.size) });
       return true;
     });
   }
@@ -79,7 +81,7 @@ export class BlobQueries implements BlobIndex {
     return digestsIn(this.db, 'repository_blobs', repository, digests);
   }
 
-  async unlinkBlob(repository: string, digest: string): Promise<'unlinked' | 'unknown' | 'referenced'> {
+  async unlinkBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<'unlinked' | 'unknown' | 'referenced'> {
     return this.db.transaction().execute(async (trx) => {
       // Locked first: a push holding it (FOR SHARE in findMissing) commits its references
       // before the check below reads them; a push arriving later finds the link gone.
@@ -107,6 +109,7 @@ export class BlobQueries implements BlobIndex {
         .executeTakeFirst();
       if (reference || manifest) return 'referenced';
       await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
+      await recordChange(trx, record, { kind: 'delete-blob', repository, digest });
       return 'unlinked';
     });
   }

@@ -102,6 +102,42 @@ describe('copyMetadata', () => {
         .insertInto('lifecycle_rules')
         .values({ id: `rule${i}`, kind: 'quota', target: `ns${i}`, definition: '{"bytes":1}', created_at: at, created_by: 'user1' })
         .execute();
+      // Events with their deliveries, a webhook endpoint and the audit log (migration 8).
+      await source.store.events.record([
+        {
+          id: `0190000${i}-0000-7000-8000-000000000000`,
+          createdAt: at,
+          action: 'push',
+          repository: `ns${i}/app`,
+          digest: digestOf(`event ${i}`),
+          tag: 'latest',
+          actor: `user${i}`,
+          body: JSON.stringify({ id: i }),
+          endpoints: ['config:ci'],
+        },
+      ]);
+      await source.store.webhookEndpoints.add({
+        id: `endpoint${i}`,
+        namespace: `ns${i}`,
+        name: `hook${i}`,
+        definition: { url: 'https://ci.example.com/hook' },
+        createdAt: at,
+        createdBy: 'user1',
+      });
+      await source.store.audit.append([
+        {
+          id: `0190000${i}-0000-7000-8000-00000000000a`,
+          at,
+          actor: `user${i}`,
+          address: '127.0.0.1',
+          action: 'manifest.put',
+          repository: `ns${i}/app`,
+          outcome: 'success',
+          status: 201,
+          requestId: `request${i}`,
+          detail: { method: 'PUT' },
+        },
+      ]);
     }
   });
 

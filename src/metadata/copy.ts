@@ -29,6 +29,11 @@ export const COPIED_TABLES = [
   // Garbage-collection history and the retention, immutability and quota rules.
   'gc_runs',
   'lifecycle_rules',
+  // Events not yet delivered (and their delivery history), webhook endpoints, the audit log.
+  'events',
+  'event_deliveries',
+  'webhook_endpoints',
+  'audit_log',
 ] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
 
@@ -50,6 +55,10 @@ const primaryKeys: { readonly [T in CopiedTable]: readonly (keyof Database[T] & 
   cached_items: ['repository', 'digest'],
   gc_runs: ['id'],
   lifecycle_rules: ['id'],
+  events: ['id'],
+  event_deliveries: ['endpoint', 'event_id'],
+  webhook_endpoints: ['id'],
+  audit_log: ['id'],
 };
 
 export interface CopyProgress {

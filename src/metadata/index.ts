@@ -49,3 +49,15 @@ export {
 } from './cached-content-index.js';
 export type { NamespaceUsage, RepositoryUsage, UsageIndex } from './usage-index.js';
 export type { QuotaRuleIndex, QuotaRuleRecord } from './quota-rule-index.js';
+export {
+  EventOutboxQueries,
+  type ChangeRecorder,
+  type ClaimedDelivery,
+  type DeliveryRecord,
+  type EventFilter,
+  type EventRecord,
+  type OutboxEvent,
+  type RecordedChange,
+} from './event-outbox.js';
+export { WebhookEndpointQueries, type WebhookEndpointRecord } from './webhook-endpoint-index.js';
+export { AuditLogQueries, type AuditEntry, type AuditFilter, type AuditRecord } from './audit-log-index.js';

@@ -4,6 +4,7 @@
 // manifest the index does not have and an accepted manifest never names a missing blob.
 import type { Kysely, Selectable } from 'kysely';
 import { recordCachedManifest, type CachedManifestEntry } from './cached-content-index.js';
+import { recordChange, type ChangeRecorder } from './event-outbox.js';
 import { digestsIn, linkBlob, lockBlobShared, now, type Executor } from './links.js';
 import { toPage, type Page, type PageRequest } from './page.js';
 import { preparedQuery } from './prepared-query.js';
@@ -49,6 +50,8 @@ export interface NewManifest {
    * are written in the same transaction. Hosted pushes leave it unset.
    */
   readonly cachedFrom?: CachedManifestEntry | undefined;
+  /** Asked at the end of the transaction for the events of the push, which it then writes (event-outbox.ts). */
+  readonly record?: ChangeRecorder | undefined;
 }
 
 /** What putManifest did: `missing` names a required reference the repository lacks, `immutable` a tag that may not move. */
@@ -89,9 +92,9 @@ export interface ManifestIndex {
    * child), and the answer names that index. Referrers (manifests whose subject it is) do not
    * hold it: they refer to it, it does not contain them.
    */
-  deleteManifest(repository: string, digest: string): Promise<ManifestDeletion>;
+  deleteManifest(repository: string, digest: string, record?: ChangeRecorder): Promise<ManifestDeletion>;
   /** Removes one tag; the manifest and its other tags stay. False when there is no such tag. */
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  deleteTag(repository: string, tag: string, record?: ChangeRecorder): Promise<boolean>;
   /** Manifests in the repository whose subject is the digest, ordered by digest. */
   listReferrers(
     repository: string,
@@ -157,6 +160,15 @@ export class ManifestQueries implements ManifestIndex {
       await lockBlobShared(trx, manifest.digest, this.rowLocks);
       const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
       if (missing !== undefined) return { missing };
+      // The push's events first: anything below that fails (an immutable tag held) rolls them back with the push.
+      await recordChange(trx, manifest.record, {
+        kind: 'push',
+        repository: manifest.repository,
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        size: manifest.size,
+        tags: [...new Set(manifest.tags)],
+      });
       const createdAt = now();
       await trx
         .insertInto('repositories')
@@ -240,14 +252,14 @@ export class ManifestQueries implements ManifestIndex {
     return digestsIn(this.db, 'manifests', repository, digests);
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<ManifestDeletion> {
+  async deleteManifest(repository: string, digest: string, record?: ChangeRecorder): Promise<ManifestDeletion> {
     return this.db.transaction().execute(async (trx): Promise<ManifestDeletion> => {
       // Locked first: a push of an index naming it holds it (FOR SHARE in findMissing) and has
       // committed its references before the check below reads them; a push arriving later
       // waits, then finds the manifest gone.
       const manifest = await trx
         .selectFrom('manifests')
-        .select('digest')
+        .select(['digest', 'media_type', 'size'])
         .where('repository', '=', repository)
         .where('digest', '=', digest)
         .$if(this.rowLocks, (query) => query.forUpdate())
@@ -282,13 +294,35 @@ export class ManifestQueries implements ManifestIndex {
       }
       await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
       await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
+      await recordChange(trx, record, {
+        kind: 'delete-manifest',
+        repository,
+        digest,
+        mediaType: manifest.media_type,
+        size: Number(manifest.size),
+        tags: tags.map((t) => t.name).sort(),
+      });
       return { result: 'deleted' };
     });
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const deleted = await this.db.deleteFrom('tags').where('repository', '=', repository).where('name', '=', tag).executeTakeFirst();
-    return Number(deleted.numDeletedRows) > 0;
+  async deleteTag(repository: string, tag: string, record?: ChangeRecorder): Promise<boolean> {
+    if (record === undefined) {
+      const deleted = await this.db.deleteFrom('tags').where('repository', '=', repository).where('name', '=', tag).executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    }
+    // With events: the tag's manifest is read in the delete's transaction, for the event's target.
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('tags')
+        .where('repository', '=', repository)
+        .where('name', '=', tag)
+        .returning('manifest_digest')
+        .executeTakeFirst();
+      if (!row) return false;
+      await recordChange(trx, record, { kind: 'delete-tag', repository, tag, digest: row.manifest_digest });
+      return true;
+    });
   }
 
   async listReferrers(

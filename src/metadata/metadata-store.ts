@@ -8,6 +8,9 @@ import { AccountStore } from './account-store.js';
 import { BlobQueries, type BlobIndex } from './blob-index.js';
 import { CachedContentIndex } from './cached-content-index.js';
 import { ImmutabilityQueries } from './immutability-index.js';
+import { EventOutboxQueries, type ChangeRecorder } from './event-outbox.js';
+import { AuditLogQueries } from './audit-log-index.js';
+import { WebhookEndpointQueries } from './webhook-endpoint-index.js';
 import { GcQueries, type GcIndex } from './gc-index.js';
 import { GcRunQueries, type GcRunIndex } from './gc-runs.js';
 import { LeaseQueries, type LeaseIndex } from './leases.js';
@@ -81,6 +84,15 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
   /** One holder at a time for long background work, across replicas and command-line runs. */
   readonly leases: LeaseIndex;
 
+  /** The event outbox and its deliveries (event-outbox.ts). */
+  readonly events: EventOutboxQueries;
+
+  /** Webhook endpoints created through the admin API. */
+  readonly webhookEndpoints: WebhookEndpointQueries;
+
+  /** The audit log. */
+  readonly audit: AuditLogQueries;
+
   constructor(private readonly db: Kysely<Database>) {
     this.rowLocks = db.introspection instanceof PostgresIntrospector;
     this.accounts = new AccountStore(db);
@@ -95,6 +107,9 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
     this.gc = new GcQueries(db, this.rowLocks);
     this.gcRuns = new GcRunQueries(db);
     this.leases = new LeaseQueries(db, this.rowLocks);
+    this.events = new EventOutboxQueries(db, this.rowLocks);
+    this.webhookEndpoints = new WebhookEndpointQueries(db);
+    this.audit = new AuditLogQueries(db);
     this.retention = new RetentionQueries(db);
   }
 
@@ -139,16 +154,16 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
     return this.blobs.findRepositoryBlob(repository, digest);
   }
 
-  linkExistingBlob(repository: string, digest: string): Promise<boolean> {
-    return this.blobs.linkExistingBlob(repository, digest);
+  linkExistingBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<boolean> {
+    return this.blobs.linkExistingBlob(repository, digest, record);
   }
 
   linkedBlobDigests(repository: string, digests: readonly string[]): Promise<Set<string>> {
     return this.blobs.linkedBlobDigests(repository, digests);
   }
 
-  unlinkBlob(repository: string, digest: string): Promise<'unlinked' | 'unknown' | 'referenced'> {
-    return this.blobs.unlinkBlob(repository, digest);
+  unlinkBlob(repository: string, digest: string, record?: ChangeRecorder): Promise<'unlinked' | 'unknown' | 'referenced'> {
+    return this.blobs.unlinkBlob(repository, digest, record);
   }
 
   // ---- manifests and tags (manifest-index.ts)
@@ -173,12 +188,12 @@ export class MetadataStore implements RegistryIndex, RetentionIndex {
     return this.manifests.manifestDigests(repository, digests);
   }
 
-  deleteManifest(repository: string, digest: string): Promise<ManifestDeletion> {
-    return this.manifests.deleteManifest(repository, digest);
+  deleteManifest(repository: string, digest: string, record?: ChangeRecorder): Promise<ManifestDeletion> {
+    return this.manifests.deleteManifest(repository, digest, record);
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
-    return this.manifests.deleteTag(repository, tag);
+  deleteTag(repository: string, tag: string, record?: ChangeRecorder): Promise<boolean> {
+    return this.manifests.deleteTag(repository, tag, record);
   }
 
   listReferrers(

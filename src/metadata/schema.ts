@@ -183,6 +183,61 @@ export interface RateLimitCountsTable {
  */
 export type MetadataDatabase = Kysely<Database>;
 
+/** The outbox (migration 8): one row per event, written in the transaction of its change. */
+export interface EventsTable {
+  id: string;
+  created_at: string;
+  action: string;
+  repository: string | null;
+  digest: string | null;
+  tag: string | null;
+  actor: string | null;
+  /** The event as JSON, as the envelope carries it. */
+  body: string;
+}
+
+/** One event's delivery to one webhook endpoint. */
+export interface EventDeliveriesTable {
+  endpoint: string;
+  event_id: string;
+  state: 'pending' | 'delivered';
+  attempts: number;
+  /** Milliseconds since the epoch. */
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  response_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  updated_at: string;
+}
+
+/** A webhook endpoint created through the admin API. */
+export interface WebhookEndpointsTable {
+  id: string;
+  namespace: string;
+  name: string;
+  /** JSON. */
+  definition: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+/** One audited request or change. */
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor: string | null;
+  address: string | null;
+  action: string;
+  repository: string | null;
+  outcome: 'success' | 'denied' | 'failed';
+  status: number | null;
+  request_id: string | null;
+  /** JSON. */
+  detail: string | null;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -203,4 +258,8 @@ export interface Database {
   gc_runs: GcRunsTable;
   lifecycle_rules: LifecycleRulesTable;
   rate_limit_counts: RateLimitCountsTable;
+  events: EventsTable;
+  event_deliveries: EventDeliveriesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  audit_log: AuditLogTable;
 }

@@ -9,7 +9,16 @@ import { PassThrough } from 'node:stream';
 import { untilSettled, UpstreamError } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
 import type { ByteRange, Digest, RepositoryName } from '../oci/index.js';
-import type { BlobContent, BlobInfo, BlobRead, BlobReader, BlobRedirect, BlobWriter, RequestScope } from '../registry/interfaces.js';
+import type {
+  BlobContent,
+  BlobInfo,
+  BlobRead,
+  BlobReader,
+  BlobRedirect,
+  BlobWriter,
+  RequestScope,
+  WriteScope,
+} from '../registry/interfaces.js';
 import { BlobFill, type FillStart } from './blob-fill.js';
 import { unavailableOr, type CacheContext, type Candidate } from './cache-context.js';
 import type { UpstreamFailure } from './upstream-health.js';
@@ -68,13 +77,13 @@ export class CachedBlobs implements BlobReader, BlobWriter {
     return this.fetch(candidates, repository, digest, range, scope);
   }
 
-  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
+  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest, scope?: WriteScope): Promise<BlobInfo | undefined> {
     this.assertPushable(repository);
-    return this.cache.registry.blobs.mount(repository, from, digest);
+    return this.cache.registry.blobs.mount(repository, from, digest, scope);
   }
 
-  delete(repository: RepositoryName, digest: Digest): Promise<void> {
-    return this.cache.registry.blobs.delete(repository, digest);
+  delete(repository: RepositoryName, digest: Digest, scope?: WriteScope): Promise<void> {
+    return this.cache.registry.blobs.delete(repository, digest, scope);
   }
 
   /** Stops blob fetches in flight (nothing partial is cached) and waits for them to settle. */

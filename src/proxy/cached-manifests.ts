@@ -7,7 +7,15 @@
 import { untilSettled, type ManifestResponse } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
 import { Digest, manifestKindOf, MediaType, parseManifest, type ParsedManifest, type RepositoryName } from '../oci/index.js';
-import type { ManifestPush, ManifestReader, ManifestWriter, Reference, RequestScope, StoredManifest } from '../registry/interfaces.js';
+import type {
+  ManifestPush,
+  ManifestReader,
+  ManifestWriter,
+  Reference,
+  RequestScope,
+  StoredManifest,
+  WriteScope,
+} from '../registry/interfaces.js';
 import { unavailableOr, type CacheContext, type Candidate } from './cache-context.js';
 import type { UpstreamFailure } from './upstream-health.js';
 
@@ -72,8 +80,8 @@ export class CachedManifests implements ManifestReader, ManifestWriter {
     return this.cache.registry.manifests.put(push);
   }
 
-  delete(repository: RepositoryName, reference: Reference): Promise<void> {
-    return this.cache.registry.manifests.delete(repository, reference);
+  delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void> {
+    return this.cache.registry.manifests.delete(repository, reference, scope);
   }
 
   /** MANIFEST_UNKNOWN unless Berth holds the manifest. */

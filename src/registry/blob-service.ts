@@ -4,7 +4,7 @@ import { PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { BlobIndex } from '../metadata/index.js';
 import type { Digest, RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
-import type { BlobContent, BlobInfo, BlobRead, BlobReader, BlobRedirect, BlobWriter, RequestScope } from './interfaces.js';
+import type { BlobContent, BlobInfo, BlobRead, BlobReader, BlobRedirect, BlobWriter, RequestScope, WriteScope } from './interfaces.js';
 import { blobKey } from './paths.js';
 import { deletesDisabled, type RegistryOptions } from './options.js';
 
@@ -58,10 +58,10 @@ export class BlobService implements BlobReader, BlobWriter {
    * Links a blob that `from` has into `repository` without copying bytes. False when `from`
    * does not have it: the caller then starts an ordinary upload.
    */
-  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
+  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest, scope?: WriteScope): Promise<BlobInfo | undefined> {
     const blob = await this.metadata.findRepositoryBlob(from, digest.toString());
     if (!blob) return undefined;
-    const linked = await this.metadata.linkExistingBlob(repository, digest.toString());
+    const linked = await this.metadata.linkExistingBlob(repository, digest.toString(), scope?.record);
     return linked ? blob : undefined;
   }
 
@@ -69,9 +69,9 @@ export class BlobService implements BlobReader, BlobWriter {
    * Unlinks the blob from the repository. Its bytes stay: other repositories may link them,
    * and reclaiming space is garbage collection's job.
    */
-  async delete(repository: RepositoryName, digest: Digest): Promise<void> {
+  async delete(repository: RepositoryName, digest: Digest, scope?: WriteScope): Promise<void> {
     if (!this.options.deleteEnabled) throw deletesDisabled();
-    const result = await this.metadata.unlinkBlob(repository, digest.toString());
+    const result = await this.metadata.unlinkBlob(repository, digest.toString(), scope?.record);
     if (result === 'unknown') throw new RegistryError('BLOB_UNKNOWN', { digest: digest.toString() });
     if (result === 'referenced') throw new RegistryError('BLOB_REFERENCED', { digest: digest.toString() });
   }

@@ -14,6 +14,7 @@ import type {
   RegistryServices,
   RequestScope,
   StoredManifest,
+  WriteScope,
 } from './interfaces.js';
 import type { ParsedManifest } from '../oci/index.js';
 
@@ -48,7 +49,7 @@ export class ImmutableManifests implements ManifestReader, ManifestWriter {
     return this.inner.put(immutableTags.length === 0 ? push : { ...push, immutableTags });
   }
 
-  async delete(repository: RepositoryName, reference: Reference): Promise<void> {
+  async delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void> {
     if (reference.kind === 'tag') {
       // Refused by name, whether or not the tag exists yet: checking that it exists first would
       // let a push creating it slip in between the check and the delete.
@@ -58,7 +59,7 @@ export class ImmutableManifests implements ManifestReader, ManifestWriter {
       const [held] = await this.rules.protectedAmong(repository, await this.index.tagsOfManifest(repository, digest));
       if (held !== undefined) throw tagImmutable(repository, held, digest);
     }
-    return this.inner.delete(repository, reference);
+    return this.inner.delete(repository, reference, scope);
   }
 }
 

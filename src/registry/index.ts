@@ -34,6 +34,8 @@ export type {
   ReferrersPage,
   RegistryServices,
   RequestScope,
+  Caller,
+  WriteScope,
   StoredManifest,
   TagLister,
   UploadStatus,

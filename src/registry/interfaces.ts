@@ -4,7 +4,7 @@
 // decorating the registry; events will be one more decorator. http calls RegistryServices and
 // never knows which of them it holds. Types only: the proxy and events import nothing else here.
 import type { Readable } from 'node:stream';
-import type { CachedTagRecord, Page, PageRequest } from '../metadata/index.js';
+import type { CachedTagRecord, ChangeRecorder, Page, PageRequest } from '../metadata/index.js';
 import type { ByteRange, Digest, ParsedManifest, RepositoryName } from '../oci/index.js';
 
 /**
@@ -16,6 +16,30 @@ export interface RequestScope {
   readonly signal?: AbortSignal | undefined;
   /** containerd's ?ns=<registry host>, lower-cased: which upstreams a pull-through cache may ask. */
   readonly namespace?: string | undefined;
+  /** Who asked (for events and the audit log); absent for work that no request asked for. */
+  readonly caller?: Caller | undefined;
+}
+
+/** The caller of a request, as events name it. Read lazily: most requests never ask. */
+export interface Caller {
+  /** The signed-in user, or an external token's subject; undefined: anonymous. */
+  readonly name: string | undefined;
+  /** The client's address. */
+  readonly address: string;
+  readonly userAgent: string | undefined;
+  readonly requestId: string;
+  readonly method: string;
+  /** The Host the client asked for. */
+  readonly host: string | undefined;
+}
+
+/**
+ * What travels with a write: the request's scope, and the recorder the events decorator sets
+ * (src/events) that the index asks, inside the write's transaction, for the events to record
+ * with it. Decorators between pass it on unchanged.
+ */
+export interface WriteScope extends RequestScope {
+  readonly record?: ChangeRecorder | undefined;
 }
 
 // ---- manifests
@@ -43,6 +67,8 @@ export interface ManifestPush {
    * cannot both win); otherwise TAG_IMMUTABLE and nothing is written.
    */
   readonly immutableTags?: readonly string[];
+  /** Who pushes, and the events recorder (WriteScope). */
+  readonly scope?: WriteScope | undefined;
 }
 
 export interface ManifestReader {
@@ -63,7 +89,7 @@ export interface ManifestReader {
 
 export interface ManifestWriter {
   put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }>;
-  delete(repository: RepositoryName, reference: Reference): Promise<void>;
+  delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void>;
 }
 
 // ---- blobs
@@ -112,9 +138,9 @@ export interface BlobWriter {
    * Links a blob that `from` has into `repository` without copying bytes; undefined when `from`
    * does not have it (the caller then starts an ordinary upload).
    */
-  mount(repository: RepositoryName, from: RepositoryName, digest: Digest): Promise<BlobInfo | undefined>;
+  mount(repository: RepositoryName, from: RepositoryName, digest: Digest, scope?: WriteScope): Promise<BlobInfo | undefined>;
   /** Unlinks the blob from the repository (its bytes are garbage collection's). */
-  delete(repository: RepositoryName, digest: Digest): Promise<void>;
+  delete(repository: RepositoryName, digest: Digest, scope?: WriteScope): Promise<void>;
 }
 
 // ---- uploads

@@ -16,7 +16,7 @@ import {
   type RepositoryName,
 } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
-import type { ManifestPush, ManifestReader, ManifestWriter, Reference, StoredManifest } from './interfaces.js';
+import type { ManifestPush, ManifestReader, ManifestWriter, Reference, StoredManifest, WriteScope } from './interfaces.js';
 import { ManifestMemo } from './manifest-memo.js';
 import { blobKey } from './paths.js';
 import type { PullSink } from './pull-recorder.js';
@@ -72,6 +72,7 @@ export class ManifestService implements ManifestReader, ManifestWriter {
       tags,
       immutableTags: push.immutableTags,
       mustExist,
+      record: push.scope?.record,
     });
     if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
     if (immutable !== undefined) throw tagImmutable(push.repository, immutable);
@@ -95,16 +96,16 @@ export class ManifestService implements ManifestReader, ManifestWriter {
    * the repository lists it as a child (MANIFEST_REFERENCED: delete the index first); deleting
    * by tag removes only that tag. The bytes stay for garbage collection.
    */
-  async delete(repository: RepositoryName, reference: Reference): Promise<void> {
+  async delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void> {
     if (!this.options.deleteEnabled) throw deletesDisabled();
     if (reference.kind === 'tag') {
-      if (!(await this.metadata.deleteTag(repository, reference.tag))) {
+      if (!(await this.metadata.deleteTag(repository, reference.tag, scope?.record))) {
         throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: reference.tag });
       }
       return;
     }
     const digest = reference.digest.toString();
-    const deletion = await this.metadata.deleteManifest(repository, digest);
+    const deletion = await this.metadata.deleteManifest(repository, digest, scope?.record);
     if (deletion.result === 'unknown') throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: digest });
     if (deletion.result === 'referenced') {
       throw new RegistryError(

@@ -399,8 +399,8 @@ function quotaManifests(manifests: ManifestReader & ManifestWriter, quotas: Quot
       if (cost) quotas.noteAdded(cost);
       return stored;
     },
-    delete: async (repository, reference) => {
-      await manifests.delete(repository, reference);
+    delete: async (repository, reference, scope) => {
+      await manifests.delete(repository, reference, scope);
       quotas.forget(repository);
     },
   };
@@ -410,14 +410,14 @@ function quotaBlobs(blobs: BlobReader & BlobWriter, quotas: QuotaService): BlobR
   return {
     stat: (repository, digest, scope) => blobs.stat(repository, digest, scope),
     open: (repository, digest, read, scope) => blobs.open(repository, digest, read, scope),
-    mount: async (repository, from, digest) => {
-      const mounted = await blobs.mount(repository, from, digest);
+    mount: async (repository, from, digest, scope) => {
+      const mounted = await blobs.mount(repository, from, digest, scope);
       // A mount from another namespace may add bytes here: count again at the next push.
       if (mounted && namespaceOf(from) !== namespaceOf(repository)) quotas.forget(repository);
       return mounted;
     },
-    delete: async (repository, digest) => {
-      await blobs.delete(repository, digest);
+    delete: async (repository, digest, scope) => {
+      await blobs.delete(repository, digest, scope);
       quotas.forget(repository);
     },
   };

@@ -8,6 +8,8 @@ import { createHttpApp } from '../http/app.js';
 import { createAuth } from './auth-setup.js';
 import { createJobScheduler } from './background-jobs.js';
 import { BerthMetrics } from './metrics.js';
+import { openEvents, type EventsRuntime } from './events-setup.js';
+import { withEvents } from '../events/index.js';
 import { createDebugServer, type DebugServer } from './debug-server.js';
 import type { AccessLogOptions } from '../http/access-log.js';
 import { countUploadSessions } from '../metadata/upload-count.js';
@@ -54,6 +56,8 @@ export interface BerthApp {
   readonly metrics: BerthMetrics;
   /** The server on http.debug.addr when metrics are served there: serve() starts it, close() stops it. */
   readonly debug: DebugServer | undefined;
+  /** Webhook endpoints, the outbox's deliverer (serve() starts it) and the audit log. */
+  readonly events: EventsRuntime;
   /** Closes the HTTP server (letting in-flight requests finish), stops the jobs (letting runs finish) and closes the database. */
   close(): Promise<void>;
 }
@@ -257,40 +261,48 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
   const ui = await openUi(config, logger);
-  const http = createHttpApp(withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability), {
-    readOnly,
-    ui,
-    adminRoutes: [
-      (router) => registerImmutabilityRoutes(router, immutability),
-      (router) => registerMaintenanceRoutes(router, readOnly),
-      (router) =>
-        registerGcRoutes(router, registry.gc, {
-          graceMs: config.gc.graceMs,
-          deleteUntagged: config.gc.deleteUntagged,
-          uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
-        }),
-      (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
-      (router) => registerRetentionRoutes(router, retention),
-    ],
-    auth,
-    upstreamNamespaces: proxy !== undefined,
-    metrics: metrics.registry,
-    metricsAccess: config.http.metrics.access,
-    observer: metrics.requests,
-    logger,
-    accessLog: accessLogOptions(config),
-    externalUrl: config.http.host,
-    manifestMaxBytes: config.limits.manifestMaxBytes,
-    paginationMaxEntries: config.limits.paginationMaxEntries,
-    catalogDefaultEntries: config.limits.catalogDefaultEntries,
-    maxTagsPerPush: config.limits.maxTagsPerPush,
-    maxConcurrentRequests: config.limits.maxConcurrentRequests,
-    idleTimeoutMs: config.limits.idleTimeoutMs,
-    headersTimeoutMs: config.limits.headersTimeoutMs,
-    bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
-    serverFactory: tls?.serverFactory,
-    rateLimits: rateLimits?.http,
-  });
+  // Events outermost: each write hands the index a recorder whose events it writes in the
+  // write's transaction (src/events); the decorators inside pass it on.
+  const events = await openEvents(config, metadata, metrics, logger);
+  const services = withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability);
+  const http = createHttpApp(
+    withEvents(services, events.recorder, (error) => logger.warn({ err: error }, 'could not record a pull event')),
+    {
+      auditor: events.audit,
+      readOnly,
+      ui,
+      adminRoutes: [
+        (router) => registerImmutabilityRoutes(router, immutability),
+        (router) => registerMaintenanceRoutes(router, readOnly),
+        (router) =>
+          registerGcRoutes(router, registry.gc, {
+            graceMs: config.gc.graceMs,
+            deleteUntagged: config.gc.deleteUntagged,
+            uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
+          }),
+        (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
+        (router) => registerRetentionRoutes(router, retention),
+      ],
+      auth,
+      upstreamNamespaces: proxy !== undefined,
+      metrics: metrics.registry,
+      metricsAccess: config.http.metrics.access,
+      observer: metrics.requests,
+      logger,
+      accessLog: accessLogOptions(config),
+      externalUrl: config.http.host,
+      manifestMaxBytes: config.limits.manifestMaxBytes,
+      paginationMaxEntries: config.limits.paginationMaxEntries,
+      catalogDefaultEntries: config.limits.catalogDefaultEntries,
+      maxTagsPerPush: config.limits.maxTagsPerPush,
+      maxConcurrentRequests: config.limits.maxConcurrentRequests,
+      idleTimeoutMs: config.limits.idleTimeoutMs,
+      headersTimeoutMs: config.limits.headersTimeoutMs,
+      bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
+      serverFactory: tls?.serverFactory,
+      rateLimits: rateLimits?.http,
+    },
+  );
   const jobs = createJobScheduler(config, registry, metadata, tls, logger, retention);
   const debug = openDebugServer(config, metrics, logger);
   return {
@@ -303,11 +315,14 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     readOnly,
     metrics,
     debug,
+    events,
     async close() {
       readOnly.stop();
       // Node's server.close() waits for HTTP/2 sessions without closing them.
       tls?.beginDrain();
       await Promise.all([http.close(), jobs.stop(), debug?.close()]);
+      // After the server: requests in flight may still record events and audit entries.
+      await events.stop();
       await proxy?.close();
       await rateLimits?.stop();
       // Pull records still queued (a few, bounded) are written before the database closes.

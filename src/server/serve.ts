@@ -37,6 +37,8 @@ export async function serve(config: Config, { handleSignals = true } = {}): Prom
   }
   // Background work (upload purge, certificate reloads) on the app's scheduler; close() stops it.
   app.jobs.start();
+  // Webhook delivery from the outbox, on every replica (claims keep them from sending one event twice).
+  app.events.start();
   logger.info(
     {
       url,

@@ -65,6 +65,6 @@ function byteRange(header: string, size: number): ByteRange | undefined {
 
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  await ctx.registry.blobs.delete(repository, parseDigest(ctx.params.digest));
+  await ctx.registry.blobs.delete(repository, parseDigest(ctx.params.digest), ctx);
   ctx.reply.code(202).header('Content-Length', 0).send();
 }

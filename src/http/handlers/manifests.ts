@@ -76,6 +76,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
     bytes,
     contentType: contentType(ctx),
     extraTags,
+    scope: ctx,
   });
   const digest = stored.digest.toString();
   ctx.reply
@@ -91,6 +92,6 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const repository = repositoryParam(ctx);
-  await ctx.registry.manifests.delete(repository, existingReference(ctx, repository));
+  await ctx.registry.manifests.delete(repository, existingReference(ctx, repository), ctx);
   ctx.reply.code(202).header('Content-Length', 0).send();
 }

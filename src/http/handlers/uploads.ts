@@ -103,7 +103,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
     const source = parseName(from);
     // A mount reads the source repository: without pull there, it silently becomes an ordinary
     // upload, so the answer does not reveal what the source holds.
-    const mounted = (await ctx.access.mayPull(source)) && (await ctx.registry.blobs.mount(repository, source, digest));
+    const mounted = (await ctx.access.mayPull(source)) && (await ctx.registry.blobs.mount(repository, source, digest, ctx));
     if (mounted) return sendBlobCreated(ctx, repository, digest.toString());
     // Not mountable: fall through to an ordinary upload, as the spec asks.
   }

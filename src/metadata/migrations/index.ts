@@ -8,6 +8,7 @@ import * as accounts from './0004-accounts.js';
 import * as pullThroughCache from './0005-pull-through-cache.js';
 import * as storageLifecycle from './0006-storage-lifecycle.js';
 import * as rateLimits from './0007-rate-limits.js';
+import * as events from './0008-events.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005-pull-through-cache': pullThroughCache,
   '0006-storage-lifecycle': storageLifecycle,
   '0007-rate-limits': rateLimits,
+  '0008-events': events,
 };
 
 export const migrationProvider: MigrationProvider = {

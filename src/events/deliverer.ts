@@ -1,0 +1,207 @@
+// Delivers the outbox to webhook endpoints, on every replica: each round, for each endpoint,
+// claim its due deliveries (oldest first, under a lease: another replica skips them), send each
+// event in its own request as Distribution does (receivers that read events[0] keep working),
+// and record the outcome. A 2xx or 3xx answer delivers (as Distribution judges it); anything else,
+// or no answer, counts an attempt and sets the next one: after `threshold` failures in a row
+// the wait doubles from `backoff` up to maxBackoff. Events are retried until the outbox's
+// retention deletes them, so a receiver that was down for an hour gets everything once it is
+// back. A replica killed mid-delivery leaves its claims to the others when their lease ends:
+// delivery is at least once, and every request names its event (X-Berth-Event-Id and the
+// event's id) so a receiver can drop a repeat.
+import type { EventOutboxQueries } from '../metadata/index.js';
+import type { EndpointDirectory, WebhookEndpoint } from './endpoints.js';
+import { formatDelivery } from './envelope.js';
+
+/** Sends one request; resolves with its status, rejects when there was no answer (sender in src/client). */
+export type SendWebhook = (request: {
+  url: string;
+  headers: Readonly<Record<string, string | readonly string[]>>;
+  body: Buffer;
+  timeoutMs: number;
+  allowPrivateAddresses: boolean;
+}) => Promise<{ status: number }>;
+
+export interface DelivererOptions {
+  /** This process, as leases name it. */
+  readonly owner: string;
+  /** How often each replica looks for due deliveries (a write on this replica wakes it at once). */
+  readonly pollMs: number;
+  /** Deliveries claimed at a time per endpoint. */
+  readonly batch: number;
+  /** Events older than this are deleted with their deliveries (the outbox is bounded); 0: kept. */
+  readonly retentionMs: number;
+  readonly warn: (error: unknown, message: string) => void;
+}
+
+/** Delivery attempts by result since start (the metric berth_webhook_deliveries_total). */
+export interface DeliveryCounts {
+  delivered: number;
+  failed: number;
+}
+
+export class Deliverer {
+  readonly counts: DeliveryCounts = { delivered: 0, failed: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  /** Endpoints this replica leaves alone until then (ms): their last attempt failed. */
+  private readonly pausedUntil = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(
+    private readonly outbox: EventOutboxQueries,
+    private readonly endpoints: EndpointDirectory,
+    private readonly send: SendWebhook,
+    private readonly options: DelivererOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Finishes the round in progress (its claims are delivered or released) and stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.round;
+  }
+
+  /** Something was recorded: look now instead of at the next poll. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.round !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /** One round now (tests, and the admin API's redelivery). */
+  async runOnce(): Promise<void> {
+    while (this.round !== undefined) await this.round;
+    this.round = this.deliverAll().finally(() => {
+      this.round = undefined;
+    });
+    await this.round;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.round !== undefined) {
+        this.again = true;
+        return;
+      }
+      this.round = this.deliverAll()
+        .catch((error: unknown) => this.options.warn(error, 'webhook delivery round failed'))
+        .finally(() => {
+          this.round = undefined;
+          if (this.stopped) return;
+          const again = this.again;
+          this.again = false;
+          this.schedule(again ? 0 : this.options.pollMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async deliverAll(): Promise<void> {
+    const now = Date.now();
+    for (const endpoint of this.endpoints.current()) {
+      if (this.stopped) return;
+      if ((this.pausedUntil.get(endpoint.id) ?? 0) > now) continue;
+      this.pausedUntil.delete(endpoint.id);
+      try {
+        await this.deliverTo(endpoint);
+      } catch (error) {
+        this.options.warn(error, `webhook endpoint ${endpoint.name}: could not read or update the outbox`);
+      }
+    }
+    if (this.options.retentionMs > 0 && now - this.lastPrune > 60_000) {
+      this.lastPrune = now;
+      await this.outbox.prune(new Date(now - this.options.retentionMs));
+    }
+  }
+
+  /**
+   * Sends the endpoint's due events until none are left or one fails. A claim lasts two timeouts
+   * and five seconds, renewed for the rest of the batch before a send that could outlast it, so
+   * the claims of a replica that died are free again within seconds.
+   */
+  private async deliverTo(endpoint: WebhookEndpoint): Promise<void> {
+    const leaseMs = 2 * endpoint.timeoutMs + 5000;
+    for (;;) {
+      let leaseEnd = Date.now() + leaseMs;
+      const claimed = await this.outbox.claim(endpoint.id, this.options.owner, this.options.batch, leaseMs);
+      if (claimed.length === 0) return;
+      for (let i = 0; i < claimed.length; i++) {
+        const delivery = claimed[i];
+        if (delivery === undefined) continue;
+        const rest = (): string[] => claimed.slice(i).map((c) => c.eventId);
+        if (this.stopped) {
+          await this.outbox.release(endpoint.id, rest());
+          return;
+        }
+        if (Date.now() + endpoint.timeoutMs + 1000 > leaseEnd) {
+          leaseEnd = Date.now() + leaseMs;
+          await this.outbox.extendLease(endpoint.id, rest(), this.options.owner, leaseEnd);
+        }
+        const outcome = await this.attempt(endpoint, delivery.eventId, delivery.body);
+        if (outcome.ok) {
+          this.counts.delivered++;
+          await this.outbox.markDelivered(endpoint.id, [delivery.eventId], outcome.status);
+          continue;
+        }
+        this.counts.failed++;
+        const nextAttemptAt = Date.now() + retryDelay(endpoint, delivery.attempts + 1);
+        await this.outbox.markFailed(endpoint.id, [delivery.eventId], {
+          responseCode: outcome.status,
+          error: outcome.error,
+          nextAttemptAt,
+        });
+        // The rest wait too: the endpoint is failing, and order is kept.
+        await this.outbox.release(
+          endpoint.id,
+          claimed.slice(i + 1).map((c) => c.eventId),
+        );
+        this.pausedUntil.set(endpoint.id, nextAttemptAt);
+        return;
+      }
+    }
+  }
+
+  private async attempt(
+    endpoint: WebhookEndpoint,
+    eventId: string,
+    eventJson: string,
+  ): Promise<{ ok: true; status: number } | { ok: false; status: number | undefined; error: string }> {
+    try {
+      const request = formatDelivery(endpoint, eventId, eventJson);
+      const { status } = await this.send({
+        url: endpoint.url,
+        headers: request.headers,
+        body: request.body,
+        timeoutMs: endpoint.timeoutMs,
+        allowPrivateAddresses: endpoint.allowPrivateAddresses,
+      });
+      if (status >= 200 && status < 400) return { ok: true, status };
+      return { ok: false, status, error: `answered ${status}` };
+    } catch (error) {
+      return { ok: false, status: undefined, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+}
+
+/**
+ * The wait before attempt n + 1 after n failures: short (the backoff, at most a second) for the
+ * first `threshold` failures, then the backoff doubling at each failure up to maxBackoff.
+ */
+export function retryDelay(endpoint: Pick<WebhookEndpoint, 'threshold' | 'backoffMs' | 'maxBackoffMs'>, failures: number): number {
+  if (failures < endpoint.threshold) return Math.min(endpoint.backoffMs, 1000);
+  const doublings = Math.min(failures - endpoint.threshold, 30);
+  return Math.min(endpoint.backoffMs * 2 ** doublings, Math.max(endpoint.maxBackoffMs, endpoint.backoffMs));
+}

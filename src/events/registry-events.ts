@@ -1,0 +1,299 @@
+// Events of the registry's use cases, in the shape of Distribution's notifications (the event
+// objects inside its envelope, docs/events.md), and the decorator that records them: it wraps
+// the registry interfaces (as the pull-through cache and the quota and immutability decorators
+// do) and hands each write a ChangeRecorder, which the index calls inside the write's
+// transaction with what it did; the events it returns are written in that transaction (the
+// outbox). Pulls change nothing, so their events are written after the read, and only when an
+// endpoint wants them. When no endpoint is configured, writes get no recorder at all: the hot
+// path pays nothing.
+import type { ChangeRecorder, EventOutboxQueries, OutboxEvent, RecordedChange } from '../metadata/index.js';
+import type { Digest, RepositoryName } from '../oci/index.js';
+import type {
+  BlobContent,
+  BlobInfo,
+  BlobRead,
+  BlobReader,
+  BlobRedirect,
+  BlobWriter,
+  Caller,
+  ManifestPush,
+  ManifestReader,
+  ManifestWriter,
+  Reference,
+  RegistryServices,
+  RequestScope,
+  StoredManifest,
+  WriteScope,
+} from '../registry/interfaces.js';
+import type { ParsedManifest } from '../oci/index.js';
+import type { EndpointDirectory, EventFacts } from './endpoints.js';
+import { uuidv7 } from './ids.js';
+
+/** The media type Distribution gives blob events' targets. */
+const BLOB_MEDIA_TYPE = 'application/octet-stream';
+
+/** One event as Distribution's envelope carries it (Berth adds fromRepository to mounts, as Distribution does). */
+export interface RegistryEvent {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly action: string;
+  readonly target: {
+    readonly mediaType?: string;
+    readonly size?: number;
+    readonly digest?: string;
+    readonly length?: number;
+    readonly repository?: string;
+    readonly fromRepository?: string;
+    readonly url?: string;
+    readonly tag?: string;
+  };
+  readonly request: {
+    readonly id?: string | undefined;
+    readonly addr?: string | undefined;
+    readonly host?: string | undefined;
+    readonly method?: string | undefined;
+    readonly useragent?: string | undefined;
+  };
+  readonly actor: { readonly name?: string };
+  readonly source: { readonly addr: string; readonly instanceID: string };
+  /** Berth's own events say more here (docs/events.md). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+export interface EventRecorderOptions {
+  /** This replica, as events name their source. */
+  readonly source: { readonly addr: string; readonly instanceID: string };
+  /** http.host: targets get a URL under it; relative otherwise. */
+  readonly externalUrl: string | undefined;
+  /** Whether blob pulls are recorded (off by default: a pull of an image is one per layer). */
+  readonly blobPulls: boolean;
+  /** Called after events were written outside a write (the deliverer may look at once). */
+  readonly onRecorded?: (() => void) | undefined;
+}
+
+type Target = RegistryEvent['target'];
+
+/** Builds events and decides which endpoints get them. */
+export class EventRecorder {
+  constructor(
+    private readonly endpoints: EndpointDirectory,
+    private readonly outbox: EventOutboxQueries,
+    private readonly options: EventRecorderOptions,
+  ) {}
+
+  /** Whether any endpoint is configured (else nothing is recorded). */
+  get active(): boolean {
+    return this.endpoints.current().length > 0;
+  }
+
+  /** The recorder a write hands the index; undefined when no endpoint exists (nothing to record). */
+  recorderFor(caller: Caller | undefined, extra?: { fromRepository?: string }): ChangeRecorder | undefined {
+    if (!this.active) return undefined;
+    return (change) => this.eventsOf(change, caller, extra?.fromRepository);
+  }
+
+  /** An event for each endpoint set that wants it; none when no endpoint does. */
+  build(action: string, target: Target, caller: Caller | undefined, detail?: Record<string, unknown>): OutboxEvent | undefined {
+    const facts: EventFacts = { action, repository: target.repository, tag: target.tag, mediaType: target.mediaType };
+    const endpoints = this.endpoints.wanting(facts);
+    if (endpoints.length === 0) return undefined;
+    const at = Date.now();
+    const id = uuidv7(at);
+    const timestamp = new Date(at).toISOString();
+    const event: RegistryEvent = {
+      id,
+      timestamp,
+      action,
+      target,
+      request: caller
+        ? { id: caller.requestId, addr: caller.address, host: caller.host, method: caller.method, useragent: caller.userAgent }
+        : {},
+      actor: caller?.name === undefined ? {} : { name: caller.name },
+      source: this.options.source,
+      ...(detail === undefined ? {} : { detail }),
+    };
+    return {
+      id,
+      createdAt: timestamp,
+      action,
+      repository: target.repository,
+      digest: target.digest,
+      tag: target.tag,
+      actor: caller?.name,
+      body: JSON.stringify(event),
+      endpoints,
+    };
+  }
+
+  /** Records events outside a write (pulls, Berth's own events); failures are the caller's to log. */
+  async recordNow(events: readonly (OutboxEvent | undefined)[]): Promise<void> {
+    const present = events.filter((event): event is OutboxEvent => event !== undefined);
+    if (present.length === 0) return;
+    await this.outbox.record(present);
+    this.options.onRecorded?.();
+  }
+
+  /** Tells the deliverer that a write with events has committed. */
+  committed(): void {
+    this.options.onRecorded?.();
+  }
+
+  get recordsBlobPulls(): boolean {
+    return this.options.blobPulls;
+  }
+
+  private eventsOf(change: RecordedChange, caller: Caller | undefined, fromRepository: string | undefined): OutboxEvent[] {
+    const events: (OutboxEvent | undefined)[] = [];
+    switch (change.kind) {
+      case 'push': {
+        const base = this.manifestTarget(change.repository, change.digest, change.mediaType, change.size);
+        // One event per tag, as Distribution sends one per tagged push; one without a tag for a push by digest.
+        if (change.tags.length === 0) events.push(this.build('push', base, caller));
+        for (const tag of change.tags) events.push(this.build('push', { ...base, tag }, caller));
+        break;
+      }
+      case 'delete-manifest':
+        events.push(
+          this.build(
+            'delete',
+            { repository: change.repository, digest: change.digest, mediaType: change.mediaType, size: change.size },
+            caller,
+          ),
+        );
+        break;
+      case 'delete-tag':
+        events.push(this.build('delete', { repository: change.repository, tag: change.tag, digest: change.digest }, caller));
+        break;
+      case 'delete-blob':
+        events.push(this.build('delete', { repository: change.repository, digest: change.digest, mediaType: BLOB_MEDIA_TYPE }, caller));
+        break;
+      case 'mount':
+        events.push(
+          this.build(
+            'mount',
+            {
+              mediaType: BLOB_MEDIA_TYPE,
+              size: change.size,
+              length: change.size,
+              digest: change.digest,
+              repository: change.repository,
+              ...(fromRepository === undefined ? {} : { fromRepository }),
+              url: this.url(`/v2/${change.repository}/blobs/${change.digest}`),
+            },
+            caller,
+          ),
+        );
+        break;
+    }
+    return events.filter((event): event is OutboxEvent => event !== undefined);
+  }
+
+  manifestTarget(repository: string, digest: string, mediaType: string, size: number): Target {
+    return { mediaType, size, digest, length: size, repository, url: this.url(`/v2/${repository}/manifests/${digest}`) };
+  }
+
+  blobTarget(repository: string, digest: string, size: number): Target {
+    return { mediaType: BLOB_MEDIA_TYPE, size, digest, length: size, repository, url: this.url(`/v2/${repository}/blobs/${digest}`) };
+  }
+
+  private url(path: string): string {
+    return this.options.externalUrl === undefined ? path : `${this.options.externalUrl.replace(/\/+$/, '')}${path}`;
+  }
+}
+
+/** Where failures to record a pull event go (a pull is never failed for it). */
+export type RecordingFailure = (error: unknown) => void;
+
+/** The services with events recorded for manifest and blob writes, mounts and (when wanted) pulls. */
+export function withEvents(services: RegistryServices, recorder: EventRecorder, onFailure: RecordingFailure): RegistryServices {
+  return {
+    blobs: new EventBlobs(services.blobs, recorder, onFailure),
+    uploads: services.uploads,
+    manifests: new EventManifests(services.manifests, recorder, onFailure),
+    listings: services.listings,
+    referrers: services.referrers,
+    assertPushable: (repository) => services.assertPushable(repository),
+    health: () => services.health(),
+  };
+}
+
+/** The write's scope with the recorder added (the request's own object is not copied whole). */
+function withRecorder(scope: WriteScope | undefined, record: ChangeRecorder | undefined): WriteScope | undefined {
+  if (record === undefined) return scope;
+  return { signal: scope?.signal, namespace: scope?.namespace, caller: scope?.caller, record };
+}
+
+class EventManifests implements ManifestReader, ManifestWriter {
+  constructor(
+    private readonly inner: ManifestReader & ManifestWriter,
+    private readonly recorder: EventRecorder,
+    private readonly onFailure: RecordingFailure,
+  ) {}
+
+  describe(repository: RepositoryName, reference: Reference, accept?: readonly string[], scope?: RequestScope): Promise<StoredManifest> {
+    return this.inner.describe(repository, reference, accept, scope);
+  }
+
+  async get(
+    repository: RepositoryName,
+    reference: Reference,
+    accept?: readonly string[],
+    scope?: RequestScope,
+  ): Promise<StoredManifest & { bytes: Buffer }> {
+    const manifest = await this.inner.get(repository, reference, accept, scope);
+    if (this.recorder.active) {
+      const target = this.recorder.manifestTarget(repository, manifest.digest.toString(), manifest.mediaType, manifest.size);
+      const event = this.recorder.build('pull', reference.kind === 'tag' ? { ...target, tag: reference.tag } : target, scope?.caller);
+      if (event !== undefined) this.recorder.recordNow([event]).catch(this.onFailure);
+    }
+    return manifest;
+  }
+
+  async put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }> {
+    const record = this.recorder.recorderFor(push.scope?.caller);
+    if (record === undefined) return this.inner.put(push);
+    const stored = await this.inner.put({ ...push, scope: withRecorder(push.scope, record) });
+    this.recorder.committed();
+    return stored;
+  }
+
+  async delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void> {
+    const record = this.recorder.recorderFor(scope?.caller);
+    await this.inner.delete(repository, reference, withRecorder(scope, record));
+    if (record !== undefined) this.recorder.committed();
+  }
+}
+
+class EventBlobs implements BlobReader, BlobWriter {
+  constructor(
+    private readonly inner: BlobReader & BlobWriter,
+    private readonly recorder: EventRecorder,
+    private readonly onFailure: RecordingFailure,
+  ) {}
+
+  stat(repository: RepositoryName, digest: Digest, scope?: RequestScope): Promise<BlobInfo> {
+    return this.inner.stat(repository, digest, scope);
+  }
+
+  async open(repository: RepositoryName, digest: Digest, read?: BlobRead, scope?: RequestScope): Promise<BlobContent | BlobRedirect> {
+    const content = await this.inner.open(repository, digest, read, scope);
+    if (this.recorder.recordsBlobPulls && this.recorder.active && 'size' in content) {
+      const event = this.recorder.build('pull', this.recorder.blobTarget(repository, digest.toString(), content.size), scope?.caller);
+      if (event !== undefined) this.recorder.recordNow([event]).catch(this.onFailure);
+    }
+    return content;
+  }
+
+  async mount(repository: RepositoryName, from: RepositoryName, digest: Digest, scope?: WriteScope): Promise<BlobInfo | undefined> {
+    const record = this.recorder.recorderFor(scope?.caller, { fromRepository: from });
+    const mounted = await this.inner.mount(repository, from, digest, withRecorder(scope, record));
+    if (record !== undefined && mounted !== undefined) this.recorder.committed();
+    return mounted;
+  }
+
+  async delete(repository: RepositoryName, digest: Digest, scope?: WriteScope): Promise<void> {
+    const record = this.recorder.recorderFor(scope?.caller);
+    await this.inner.delete(repository, digest, withRecorder(scope, record));
+    if (record !== undefined) this.recorder.committed();
+  }
+}

@@ -1,0 +1,417 @@
+// The event outbox (migration 8): events written in the same transaction as the change they
+// report, and their deliveries to webhook endpoints. The index writes that change (a manifest
+// push, a delete, a mount) and, when the caller passed a ChangeRecorder, asks it at the end of
+// the transaction for the events of what it did and inserts them there: a change that commits
+// has its events, one that rolls back has none. Deliverers (src/events/deliverer.ts) on any
+// replica claim due deliveries with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's
+// write transactions take turns), so two replicas do not send one event twice in the normal case.
+import type { Kysely } from 'kysely';
+import type { Executor } from './links.js';
+import type { Database, EventDeliveriesTable } from './schema.js';
+
+/** What a write did, as the index tells the recorder (inside its transaction). */
+export type RecordedChange =
+  | {
+      readonly kind: 'push';
+      readonly repository: string;
+      readonly digest: string;
+      readonly mediaType: string;
+      readonly size: number;
+      readonly tags: readonly string[];
+    }
+  | {
+      readonly kind: 'delete-manifest';
+      readonly repository: string;
+      readonly digest: string;
+      readonly mediaType: string;
+      readonly size: number;
+      /** The tags the delete removed with it. */
+      readonly tags: readonly string[];
+    }
+  | { readonly kind: 'delete-tag'; readonly repository: string; readonly tag: string; readonly digest: string }
+  | { readonly kind: 'delete-blob'; readonly repository: string; readonly digest: string }
+  | { readonly kind: 'mount'; readonly repository: string; readonly digest: string; readonly size: number };
+
+/** One event as the outbox stores it. */
+export interface OutboxEvent {
+  /** A UUIDv7: unique, and ordered by time. */
+  readonly id: string;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  readonly action: string;
+  readonly repository: string | undefined;
+  readonly digest: string | undefined;
+  readonly tag: string | undefined;
+  readonly actor: string | undefined;
+  /** The event as JSON, as the envelope carries it. */
+  readonly body: string;
+  /** The endpoints that will be sent the event (a delivery row each). */
+  readonly endpoints: readonly string[];
+}
+
+/**
+ * Called by the index at the end of a write's transaction with what the write did; the events it
+ * returns are inserted in that transaction. It must not do I/O (it runs while locks are held).
+ */
+export type ChangeRecorder = (change: RecordedChange) => readonly OutboxEvent[];
+
+/** Inserts events and their pending deliveries with the executor given (the change's transaction). */
+export async function writeOutbox(db: Executor, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('events')
+    .values(
+      events.map((event) => ({
+        id: event.id,
+        created_at: event.createdAt,
+        action: event.action,
+        repository: event.repository ?? null,
+        digest: event.digest ?? null,
+        tag: event.tag ?? null,
+        actor: event.actor ?? null,
+        body: event.body,
+      })),
+    )
+    .execute();
+  const at = Date.now();
+  const deliveries = events.flatMap((event) =>
+    event.endpoints.map((endpoint) => ({
+      endpoint,
+      event_id: event.id,
+      state: 'pending' as const,
+      attempts: 0,
+      next_attempt_at: at,
+      lease_until: null,
+      lease_owner: null,
+      response_code: null,
+      last_error: null,
+      delivered_at: null,
+      updated_at: event.createdAt,
+    })),
+  );
+  if (deliveries.length > 0) await db.insertInto('event_deliveries').values(deliveries).execute();
+}
+
+/** Records the change's events, if a recorder was given. */
+export async function recordChange(db: Executor, recorder: ChangeRecorder | undefined, change: RecordedChange): Promise<void> {
+  if (recorder === undefined) return;
+  await writeOutbox(db, recorder(change));
+}
+
+/** An event claimed for delivery to one endpoint. */
+export interface ClaimedDelivery {
+  readonly eventId: string;
+  readonly body: string;
+  readonly attempts: number;
+}
+
+export interface DeliveryRecord {
+  readonly endpoint: string;
+  readonly eventId: string;
+  readonly state: 'pending' | 'delivered';
+  readonly attempts: number;
+  /** ISO-8601: when the next attempt is due (pending only). */
+  readonly nextAttemptAt: string | undefined;
+  readonly responseCode: number | undefined;
+  readonly lastError: string | undefined;
+  readonly deliveredAt: string | undefined;
+  readonly updatedAt: string;
+}
+
+export interface EventRecord {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly action: string;
+  readonly repository: string | undefined;
+  readonly digest: string | undefined;
+  readonly tag: string | undefined;
+  readonly actor: string | undefined;
+  /** The event as delivered. */
+  readonly event: Readonly<Record<string, unknown>>;
+}
+
+export interface EventFilter {
+  readonly action?: string | undefined;
+  readonly repository?: string | undefined;
+  readonly actor?: string | undefined;
+  /** ISO-8601 bounds on created_at. */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  /** Only events with an id before this one (the next page of a newest-first listing). */
+  readonly before?: string | undefined;
+  readonly limit: number;
+}
+
+/** The outbox's queries for deliverers, the admin API and retention. */
+export class EventOutboxQueries {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
+
+  /** Records events outside any other change (pulls, Berth's own events), in one transaction. */
+  async record(events: readonly OutboxEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction().execute((trx) => writeOutbox(trx, events));
+  }
+
+  /**
+   * Claims up to `limit` due deliveries of the endpoint, oldest event first, for `leaseMs`: other
+   * deliverers skip them until the lease ends (a deliverer that died leaves them to the others then).
+   */
+  async claim(endpoint: string, owner: string, limit: number, leaseMs: number, at = Date.now()): Promise<ClaimedDelivery[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('event_deliveries')
+        .select(['event_id', 'attempts'])
+        .where('endpoint', '=', endpoint)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', at)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
+        .orderBy('event_id')
+        .limit(limit)
+        .$if(this.rowLocks, (query) => query.forUpdate().skipLocked())
+        .execute();
+      if (due.length === 0) return [];
+      const ids = due.map((row) => row.event_id);
+      await trx
+        .updateTable('event_deliveries')
+        .set({ lease_until: at + leaseMs, lease_owner: owner })
+        .where('endpoint', '=', endpoint)
+        .where('event_id', 'in', ids)
+        .execute();
+      const bodies = new Map(
+        (await trx.selectFrom('events').select(['id', 'body']).where('id', 'in', ids).execute()).map((row) => [row.id, row.body]),
+      );
+      return due.flatMap((row) => {
+        const body = bodies.get(row.event_id);
+        return body === undefined ? [] : [{ eventId: row.event_id, body, attempts: Number(row.attempts) }];
+      });
+    });
+  }
+
+  /** The deliveries were accepted by the endpoint. */
+  async markDelivered(endpoint: string, eventIds: readonly string[], responseCode: number, at = new Date()): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db
+      .updateTable('event_deliveries')
+      .set((eb) => ({
+        state: 'delivered',
+        attempts: eb('attempts', '+', 1),
+        response_code: responseCode,
+        last_error: null,
+        lease_until: null,
+        lease_owner: null,
+        delivered_at: at.toISOString(),
+        updated_at: at.toISOString(),
+      }))
+      .where('endpoint', '=', endpoint)
+      .where('event_id', 'in', eventIds)
+      .execute();
+  }
+
+  /** The attempt failed: counted, and due again at `nextAttemptAt`. */
+  async markFailed(
+    endpoint: string,
+    eventIds: readonly string[],
+    failure: { responseCode: number | undefined; error: string; nextAttemptAt: number },
+    at = new Date(),
+  ): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db
+      .updateTable('event_deliveries')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        response_code: failure.responseCode ?? null,
+        last_error: failure.error.slice(0, 1000),
+        next_attempt_at: failure.nextAttemptAt,
+        lease_until: null,
+        lease_owner: null,
+        updated_at: at.toISOString(),
+      }))
+      .where('endpoint', '=', endpoint)
+      .where('event_id', 'in', eventIds)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+
+  /** Keeps this deliverer's claims until `until` (ms). */
+  async extendLease(endpoint: string, eventIds: readonly string[], owner: string, until: number): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db
+      .updateTable('event_deliveries')
+      .set({ lease_until: until })
+      .where('endpoint', '=', endpoint)
+      .where('event_id', 'in', eventIds)
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+
+  /** Gives claimed deliveries back unsent (the deliverer is stopping, or skipped them). */
+  async release(endpoint: string, eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db
+      .updateTable('event_deliveries')
+      .set({ lease_until: null, lease_owner: null })
+      .where('endpoint', '=', endpoint)
+      .where('event_id', 'in', eventIds)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+
+  /**
+   * Sends the event again: its deliveries (to `endpoint`, or to every endpoint it had) become
+   * pending and due now. Returns how many deliveries were reset; 0 when the event has none.
+   */
+  async redeliver(eventId: string, endpoint?: string, at = Date.now()): Promise<number> {
+    const result = await this.db
+      .updateTable('event_deliveries')
+      .set({ state: 'pending', next_attempt_at: at, lease_until: null, lease_owner: null, updated_at: new Date(at).toISOString() })
+      .where('event_id', '=', eventId)
+      .$if(endpoint !== undefined, (query) => query.where('endpoint', '=', endpoint ?? ''))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Adds a pending delivery of an existing event to an endpoint that never had it (a test delivery). */
+  async addDelivery(eventId: string, endpoint: string, at = Date.now()): Promise<void> {
+    await this.db
+      .insertInto('event_deliveries')
+      .values({
+        endpoint,
+        event_id: eventId,
+        state: 'pending',
+        attempts: 0,
+        next_attempt_at: at,
+        lease_until: null,
+        lease_owner: null,
+        response_code: null,
+        last_error: null,
+        delivered_at: null,
+        updated_at: new Date(at).toISOString(),
+      })
+      .onConflict((oc) =>
+        oc.columns(['endpoint', 'event_id']).doUpdateSet({ state: 'pending', next_attempt_at: at, lease_until: null, lease_owner: null }),
+      )
+      .execute();
+  }
+
+  /** Undelivered events per endpoint (the queue depth metric). */
+  async pendingByEndpoint(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('event_deliveries')
+      .select(['endpoint', (eb) => eb.fn.countAll<number | string>().as('count')])
+      .where('state', '=', 'pending')
+      .groupBy('endpoint')
+      .execute();
+    return new Map(rows.map((row) => [row.endpoint, Number(row.count)]));
+  }
+
+  /** Events newest first, filtered; pages continue with `before` = the last id returned. */
+  async listEvents(filter: EventFilter): Promise<EventRecord[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .$if(filter.action !== undefined, (q) => q.where('action', '=', filter.action ?? ''))
+      .$if(filter.repository !== undefined, (q) => q.where('repository', '=', filter.repository ?? ''))
+      .$if(filter.actor !== undefined, (q) => q.where('actor', '=', filter.actor ?? ''))
+      .$if(filter.since !== undefined, (q) => q.where('created_at', '>=', filter.since ?? ''))
+      .$if(filter.until !== undefined, (q) => q.where('created_at', '<', filter.until ?? ''))
+      .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before ?? ''))
+      .orderBy('id', 'desc')
+      .limit(filter.limit)
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      createdAt: row.created_at,
+      action: row.action,
+      repository: row.repository ?? undefined,
+      digest: row.digest ?? undefined,
+      tag: row.tag ?? undefined,
+      actor: row.actor ?? undefined,
+      event: JSON.parse(row.body) as Record<string, unknown>,
+    }));
+  }
+
+  async findEvent(id: string): Promise<EventRecord | undefined> {
+    const [row] = await this.listEventsById(id);
+    return row;
+  }
+
+  private async listEventsById(id: string): Promise<EventRecord[]> {
+    const row = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return [];
+    return [
+      {
+        id: row.id,
+        createdAt: row.created_at,
+        action: row.action,
+        repository: row.repository ?? undefined,
+        digest: row.digest ?? undefined,
+        tag: row.tag ?? undefined,
+        actor: row.actor ?? undefined,
+        event: JSON.parse(row.body) as Record<string, unknown>,
+      },
+    ];
+  }
+
+  /** The deliveries of one event, or (without eventId) the newest of an endpoint's. */
+  async listDeliveries(options: {
+    eventId?: string;
+    endpoint?: string;
+    state?: 'pending' | 'delivered';
+    limit: number;
+  }): Promise<DeliveryRecord[]> {
+    const rows = await this.db
+      .selectFrom('event_deliveries')
+      .selectAll()
+      .$if(options.eventId !== undefined, (q) => q.where('event_id', '=', options.eventId ?? ''))
+      .$if(options.endpoint !== undefined, (q) => q.where('endpoint', '=', options.endpoint ?? ''))
+      .$if(options.state !== undefined, (q) => q.where('state', '=', options.state ?? 'pending'))
+      .orderBy('event_id', 'desc')
+      .orderBy('endpoint')
+      .limit(options.limit)
+      .execute();
+    return rows.map(toDeliveryRecord);
+  }
+
+  /**
+   * Deletes events created before the cutoff, with their deliveries, delivered or not (the
+   * outbox is bounded); returns how many events went.
+   */
+  async prune(cutoff: Date): Promise<number> {
+    const before = cutoff.toISOString();
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('event_deliveries')
+        .where('event_id', 'in', (eb) => eb.selectFrom('events').select('id').where('created_at', '<', before))
+        .execute();
+      const deleted = await trx.deleteFrom('events').where('created_at', '<', before).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    });
+  }
+
+  /** How many events the outbox holds (for tests and the admin API). */
+  async countEvents(): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}
+
+function toDeliveryRecord(row: EventDeliveriesTable): DeliveryRecord {
+  return {
+    endpoint: row.endpoint,
+    eventId: row.event_id,
+    state: row.state,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.state === 'pending' ? new Date(Number(row.next_attempt_at)).toISOString() : undefined,
+    responseCode: row.response_code ?? undefined,
+    lastError: row.last_error ?? undefined,
+    deliveredAt: row.delivered_at ?? undefined,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,92 @@
+// Assembles events for buildApp: the endpoints (the file's notifications.endpoints and the admin
+// API's), the recorder the registry decorator uses, the deliverer (started by serve(), on every
+// replica), the audit log, and their metrics (berth_webhook_queue_depth,
+// berth_webhook_deliveries_total{result}).
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { WebhookSender } from '../client/webhook-sender.js';
+import type { Config, NotificationEndpointConfig } from '../config/index.js';
+import { AuditLog, Deliverer, EndpointDirectory, EventRecorder, type WebhookEndpoint } from '../events/index.js';
+import type { MetadataStore } from '../metadata/index.js';
+import type { BerthMetrics } from './metrics.js';
+
+export interface EventsRuntime {
+  readonly endpoints: EndpointDirectory;
+  readonly recorder: EventRecorder;
+  readonly deliverer: Deliverer;
+  readonly sender: WebhookSender;
+  /** Undefined when audit.enabled is false. */
+  readonly audit: AuditLog | undefined;
+  /** Starts delivering (serve()); buildApp alone records but does not send. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** A file endpoint as the events layer sees it: its deliveries are keyed config:<name>. */
+export function endpointFromConfig(entry: NotificationEndpointConfig): WebhookEndpoint {
+  return {
+    id: `config:${entry.name}`,
+    name: entry.name,
+    url: entry.url,
+    headers: entry.headers,
+    timeoutMs: entry.timeoutMs,
+    threshold: entry.threshold,
+    backoffMs: entry.backoffMs,
+    maxBackoffMs: entry.maxBackoffMs,
+    format: entry.format,
+    secret: entry.secret,
+    allowPrivateAddresses: entry.allowPrivateAddresses,
+    ignoredMediaTypes: entry.ignoredMediaTypes,
+    ignoredActions: entry.ignoredActions,
+    actions: entry.actions,
+    origin: 'config',
+  };
+}
+
+export async function openEvents(config: Config, metadata: MetadataStore, metrics: BerthMetrics, logger: Logger): Promise<EventsRuntime> {
+  const warn = (error: unknown, message: string): void => logger.warn({ err: error }, message);
+  const endpoints = new EndpointDirectory(config.notifications.endpoints.map(endpointFromConfig), metadata.webhookEndpoints);
+  await endpoints.refresh();
+  const instanceID = randomUUID();
+  const sender = new WebhookSender();
+  const deliverer = new Deliverer(metadata.events, endpoints, (request) => sender.send(request), {
+    owner: instanceID,
+    pollMs: 1000,
+    batch: 20,
+    retentionMs: config.notifications.retentionMs,
+    warn,
+  });
+  const port = config.http.addr.port;
+  const recorder = new EventRecorder(endpoints, metadata.events, {
+    source: { addr: `${hostname()}:${port}`, instanceID },
+    externalUrl: config.http.host,
+    blobPulls: config.notifications.blobPulls,
+    onRecorded: () => deliverer.nudge(),
+  });
+  const audit = config.audit.enabled
+    ? new AuditLog(metadata.audit, { pullSampling: config.audit.pullSampling, retentionMs: config.audit.retentionMs, warn })
+    : undefined;
+  metrics.gaugeFrom('berth_webhook_queue_depth', 'Events waiting for delivery, all endpoints.', async () => {
+    let total = 0;
+    for (const count of (await metadata.events.pendingByEndpoint()).values()) total += count;
+    return total;
+  });
+  metrics.labelledCounterFrom('berth_webhook_deliveries_total', 'Webhook delivery attempts by this process.', 'result', () => ({
+    delivered: deliverer.counts.delivered,
+    failed: deliverer.counts.failed,
+  }));
+  return {
+    endpoints,
+    recorder,
+    deliverer,
+    sender,
+    audit,
+    start: () => deliverer.start(),
+    async stop() {
+      await deliverer.stop();
+      await audit?.close();
+      sender.close();
+    },
+  };
+}
