@@ -30,6 +30,7 @@ import { applyBodyLimits, type BodyLimitOptions } from './body-limits.js';
 import { assertHeaderSize, guardServer } from './server-guards.js';
 import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
 import { registerUiRoutes, type UiRouteOptions } from './ui/ui-routes.js';
+import { registerUiApi, type UiApiOptions } from './ui/ui-api.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -56,8 +57,14 @@ export interface HttpAppOptions extends HttpOptions {
   readonly bodyLimits: BodyLimitOptions;
   /** Admin route modules beyond accounts (garbage collection, lifecycle rules, ...); served only with auth. */
   readonly adminRoutes?: readonly ((router: AdminRouter) => void)[] | undefined;
-  /** The web UI's files and path (ui-routes.ts); undefined: no UI is served. */
-  readonly ui?: UiRouteOptions | undefined;
+  /** The web UI's files and path (ui-routes.ts) and what its API reads (ui-api.ts); undefined: no UI is served. */
+  readonly ui?:
+    | {
+        readonly path: string;
+        readonly assets: UiRouteOptions['assets'] | undefined;
+        readonly api: Pick<UiApiOptions, 'summaries' | 'deleteEnabled'>;
+      }
+    | undefined;
   /** Read-only mode: while active, writes to /v2/ get 405 UNSUPPORTED (read-only.ts); undefined: never. */
   readonly readOnly?: ReadOnlyGate | undefined;
   /** Request rate limits (rate-limit-gate.ts); undefined: none, and no request pays for them. */
@@ -224,7 +231,10 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       routes: options.adminRoutes,
     });
   }
-  if (options.ui !== undefined) registerUiRoutes(app, options.ui);
+  if (options.ui !== undefined) {
+    if (options.ui.assets !== undefined) registerUiRoutes(app, { path: options.ui.path, assets: options.ui.assets });
+    registerUiApi(app, { auth: options.auth, externalUrl: options.externalUrl, ...options.ui.api });
+  }
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
   return app;

@@ -9,6 +9,7 @@ import { withoutBearer } from '../auth/principal.js';
 import type { ResourceAccess } from '../auth/token/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import { RegistryError } from '../errors/index.js';
+import { UiSessions } from '../auth/ui-sessions.js';
 import type { AccessAction, RepositoryName } from '../oci/index.js';
 import type { RequestAccess } from './context.js';
 import { rememberUser } from './request-observer.js';
@@ -28,6 +29,47 @@ export interface HttpAuth {
   readonly tokens: TokenService | undefined;
   /** The account use cases behind the admin API. */
   readonly admin: AccountAdmin;
+  /** Web UI sessions (cookie sign-in); undefined: the UI cannot sign in. */
+  readonly sessions?: UiSessions | undefined;
+}
+
+/** The cookie carrying a web UI session (ui/ui-api.ts sets it). */
+export const SESSION_COOKIE = 'berth_session';
+/** The header carrying a web UI session's CSRF token on state-changing requests. */
+export const CSRF_HEADER = 'x-berth-csrf';
+
+/** The value of the session cookie, if the request carries one. */
+export function sessionCookie(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const separator = part.indexOf('=');
+    if (separator !== -1 && part.slice(0, separator).trim() === SESSION_COOKIE) return part.slice(separator + 1).trim();
+  }
+  return undefined;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The principal of a web UI session cookie, when the request has one and no Authorization
+ * header (credentials sent explicitly win). A state-changing request must carry the session's
+ * CSRF token in the X-Berth-CSRF header: another site can make the browser send the cookie, but
+ * cannot read the token. An expired or ended session counts as no credentials (anonymous).
+ */
+async function sessionPrincipal(auth: HttpAuth, request: FastifyRequest): Promise<Principal | undefined> {
+  if (auth.sessions === undefined || request.headers.authorization !== undefined) return undefined;
+  const cookie = sessionCookie(request);
+  if (cookie === undefined) return undefined;
+  const session = await auth.sessions.resolve(cookie);
+  if (session === undefined) return undefined;
+  if (!SAFE_METHODS.has(request.method)) {
+    const header = request.headers[CSRF_HEADER];
+    if (!UiSessions.csrfMatches(session, typeof header === 'string' ? header : undefined)) {
+      throw new RegistryError('DENIED', undefined, { message: 'missing or wrong CSRF token (X-Berth-CSRF) for this web UI session' });
+    }
+  }
+  return session.principal;
 }
 
 /** The requesting client's address, the key of login rate limits. */
@@ -38,7 +80,9 @@ export function clientAddress(request: FastifyRequest): string {
 /** The principal of a request, or a 401 with the challenge when its credentials are bad. */
 export async function authenticateRequest(auth: HttpAuth, request: FastifyRequest, externalUrl: string | undefined): Promise<Principal> {
   try {
-    const principal = await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request));
+    const principal =
+      (await sessionPrincipal(auth, request)) ??
+      (await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request)));
     rememberUser(request, principal);
     return principal;
   } catch (error) {

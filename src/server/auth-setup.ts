@@ -7,6 +7,7 @@ import { AccessPolicy, Authenticator, DEFAULT_RECHECK_MS, LoginLimiter, TokenSer
 import { AccountAdmin } from '../auth/account-admin.js';
 import type { AuthObserver } from '../auth/authenticator.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
+import { UiSessions } from '../auth/ui-sessions.js';
 import {
   externalTokenVerifierFromFiles,
   generateSigningKeyPem,
@@ -96,6 +97,13 @@ export async function createAuth(
     observer,
   });
   const changed = authenticator;
+  // Web UI sign-ins (ui.sessionlifetime), re-checked as often as remembered credentials.
+  const sessions = new UiSessions({
+    authenticator,
+    accounts: metadata.accounts,
+    lifetimeMs: config.ui.sessionLifetimeMs,
+    recheckMs: ACCESS_CACHE_MS,
+  });
   const admin = new AccountAdmin({
     accounts: metadata.accounts,
     bcryptCost: auth.bcryptCost,
@@ -104,6 +112,7 @@ export async function createAuth(
     onChange: () => {
       policy.invalidate();
       changed.forgetCredentials();
+      sessions.forget();
     },
   });
   return {
@@ -111,6 +120,7 @@ export async function createAuth(
     authenticator,
     policy,
     admin,
+    sessions,
     basicRealm: auth.htpasswd?.realm ?? 'Registry Realm',
     tokenRealm: auth.mode === 'external-token' ? auth.externalToken?.realm : auth.tokenServer.realm,
     service,

@@ -38,6 +38,7 @@ import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/fi
 import { checkOpenAccess, checkStartup, databaseLabel } from './startup-checks.js';
 import { openTls, type TlsServers } from './tls.js';
 import type { UiAssets } from '../http/ui/ui-routes.js';
+import { RepositorySummaries } from '../metadata/repository-summaries.js';
 import { loadUiAssets } from './ui-assets.js';
 
 export interface BerthApp {
@@ -185,15 +186,18 @@ async function openReadOnlyMode(config: Config, metadata: MetadataStore, logger:
   return readOnly;
 }
 
-/** The web UI's built files when ui.enabled; undefined, with a warning, when dist/web was not built. */
-async function openUi(config: Config, logger: Logger): Promise<{ path: string; assets: UiAssets } | undefined> {
+/** The web UI when ui.enabled: its API, and its built files (missing, with a warning, when dist/web was not built). */
+async function openUi(
+  config: Config,
+  logger: Logger,
+  summaries: RepositorySummaries,
+): Promise<{ path: string; assets: UiAssets | undefined; api: { summaries: RepositorySummaries; deleteEnabled: boolean } } | undefined> {
   if (!config.ui.enabled) return undefined;
   const assets = await loadUiAssets();
   if (assets === undefined) {
     logger.warn('the web UI is not built (no dist/web/index.html): run npm run build, or set ui.enabled: false');
-    return undefined;
   }
-  return { path: config.ui.path, assets };
+  return { path: config.ui.path, assets, api: { summaries, deleteEnabled: config.storage.delete.enabled } };
 }
 
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
@@ -260,7 +264,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
-  const ui = await openUi(config, logger);
+  const ui = await openUi(config, logger, new RepositorySummaries(database));
   // Events outermost: each write hands the index a recorder whose events it writes in the
   // write's transaction (src/events); the decorators inside pass it on.
   const events = await openEvents(config, metadata, metrics, logger);

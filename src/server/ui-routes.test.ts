@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { ConfigError, parseConfig } from '../../config/index.js';
-import { buildApp, type BerthApp } from '../../server/build-app.js';
-import { DEFAULT_UI_DIRECTORY } from '../../server/ui-assets.js';
+import { ConfigError, parseConfig } from '../config/index.js';
+import { buildApp, type BerthApp } from './build-app.js';
+import { DEFAULT_UI_DIRECTORY } from './ui-assets.js';
 
 /** Builds dist/web once when a test run starts from a checkout that was never built. */
 export function ensureUiBuilt(): void {
