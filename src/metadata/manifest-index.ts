@@ -50,6 +50,8 @@ export interface NewManifest {
    * are written in the same transaction. Hosted pushes leave it unset.
    */
   readonly cachedFrom?: CachedManifestEntry | undefined;
+  /** The session that claimed the manifest's bytes against garbage collection while they were written; it ends here. */
+  readonly finishedClaim?: string | undefined;
   /** Asked at the end of the transaction for the events of the push, which it then writes (event-outbox.ts). */
   readonly record?: ChangeRecorder | undefined;
 }
@@ -158,6 +160,7 @@ export class ManifestQueries implements ManifestIndex {
     return this.db.transaction().execute(async (trx) => {
       // The manifest's bytes are a blob too: garbage collection must not delete them meanwhile.
       await lockBlobShared(trx, manifest.digest, this.rowLocks);
+      if (manifest.finishedClaim !== undefined) await trx.deleteFrom('uploads').where('id', '=', manifest.finishedClaim).execute();
       const missing = manifest.mustExist && (await findMissing(trx, manifest.repository, manifest.mustExist, this.rowLocks));
       if (missing !== undefined) return { missing };
       // The push's events first: anything below that fails (an immutable tag held) rolls them back with the push.

@@ -15,8 +15,12 @@ export interface UploadRecord {
 
 /** What the registry asks of the index about upload sessions. */
 export interface UploadIndex {
-  /** A new session, created (and last active) at `at`, now by default. */
-  createUpload(id: string, repository: string, at?: Date): Promise<void>;
+  /**
+   * A new session, created (and last active) at `at`, now by default. With `digest`, a session
+   * that claims the digest from the start (see claimUploadDigest): a manifest push holds one
+   * while it writes its bytes, and ends it in the index transaction that records the manifest.
+   */
+  createUpload(id: string, repository: string, at?: Date, digest?: string): Promise<void>;
   findUpload(id: string): Promise<UploadRecord | undefined>;
   /** Records activity at `at`, now by default. */
   touchUpload(id: string, at?: Date): Promise<void>;
@@ -39,9 +43,20 @@ export class UploadQueries implements UploadIndex {
     private readonly rowLocks: boolean,
   ) {}
 
-  async createUpload(id: string, repository: string, at?: Date): Promise<void> {
+  async createUpload(id: string, repository: string, at?: Date, digest?: string): Promise<void> {
     const createdAt = at === undefined ? now() : at.toISOString();
-    await this.db.insertInto('uploads').values({ id, repository, created_at: createdAt, updated_at: createdAt }).execute();
+    const row = { id, repository, created_at: createdAt, updated_at: createdAt };
+    if (digest === undefined) {
+      await this.db.insertInto('uploads').values(row).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await lockBlobShared(trx, digest, this.rowLocks);
+      await trx
+        .insertInto('uploads')
+        .values({ ...row, digest })
+        .execute();
+    });
   }
 
   async findUpload(id: string): Promise<UploadRecord | undefined> {

@@ -1,8 +1,9 @@
 // Manifests: validation on push (invariant 2: every referenced blob and child manifest exists
 // in the repository, and the digest is that of the exact bytes), storage of the bytes as
 // pushed, tags, and reads by tag or digest with Accept negotiation.
+import { randomUUID } from 'node:crypto';
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
-import type { ManifestIndex, ManifestRecord, RequiredReferences } from '../metadata/index.js';
+import type { ManifestIndex, ManifestRecord, RequiredReferences, UploadIndex } from '../metadata/index.js';
 import {
   Digest,
   isForeignLayer,
@@ -29,7 +30,7 @@ export class ManifestService implements ManifestReader, ManifestWriter {
 
   constructor(
     private readonly storage: StorageDriver,
-    private readonly metadata: ManifestIndex,
+    private readonly metadata: ManifestIndex & Pick<UploadIndex, 'createUpload' | 'deleteUpload'>,
     private readonly options: RegistryOptions,
     /** Where GETs are noted as pulls (retention's last-pull times); HEAD is not a pull. */
     private readonly pulls?: PullSink,
@@ -56,31 +57,42 @@ export class ManifestService implements ManifestReader, ManifestWriter {
     const missingBefore = await this.metadata.findMissingReference(push.repository, mustExist);
     if (missingBefore !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBefore });
 
-    if (!(await this.isStored(digest))) await this.storage.putContent(blobKey(digest), push.bytes);
-    this.memo.set(digest.toString(), push.bytes);
+    // The bytes are claimed against garbage collection until the index transaction records
+    // the manifest (and ends the claim), so a collection never deletes them, or the folder they
+    // are being written into, halfway.
+    const claim = randomUUID();
+    await this.metadata.createUpload(claim, push.repository, undefined, digest.toString());
+    try {
+      if (!(await this.isStored(digest))) await this.storage.putContent(blobKey(digest), push.bytes);
+      this.memo.set(digest.toString(), push.bytes);
 
-    const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
-    const { missing, immutable } = await this.metadata.putManifest({
-      repository: push.repository,
-      digest: digest.toString(),
-      mediaType: manifest.mediaType,
-      size: push.bytes.length,
-      artifactType: manifest.artifactType ?? (manifest.kind === 'image' ? manifest.config?.mediaType : undefined),
-      subjectDigest: manifest.subject?.digest.toString(),
-      annotations: manifest.annotations,
-      references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
-      tags,
-      immutableTags: push.immutableTags,
-      mustExist,
-      record: push.scope?.record,
-    });
-    if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
-    if (immutable !== undefined) throw tagImmutable(push.repository, immutable);
-    // Garbage collection may have deleted the bytes between the check above and the index
-    // write (they were unreferenced, and older than its grace period): now that the index
-    // holds the manifest, GC keeps them, so write them again if they went.
-    if (!(await this.isStored(digest))) await this.storage.putContent(blobKey(digest), push.bytes);
-    return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
+      const tags = [...(push.reference.kind === 'tag' ? [push.reference.tag] : []), ...(push.extraTags ?? [])];
+      const { missing, immutable } = await this.metadata.putManifest({
+        repository: push.repository,
+        digest: digest.toString(),
+        mediaType: manifest.mediaType,
+        size: push.bytes.length,
+        artifactType: manifest.artifactType ?? (manifest.kind === 'image' ? manifest.config?.mediaType : undefined),
+        subjectDigest: manifest.subject?.digest.toString(),
+        annotations: manifest.annotations,
+        references: referencesOf(manifest).map((r) => ({ digest: r.digest.toString(), kind: r.kind })),
+        tags,
+        immutableTags: push.immutableTags,
+        mustExist,
+        finishedClaim: claim,
+        record: push.scope?.record,
+      });
+      if (missing !== undefined) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
+      if (immutable !== undefined) throw tagImmutable(push.repository, immutable);
+      // The claim kept garbage collection away; checked once more all the same, since bytes
+      // missing now would break every pull of the manifest, and they are at hand to write again.
+      if (!(await this.isStored(digest))) await this.storage.putContent(blobKey(digest), push.bytes);
+      return { digest, mediaType: manifest.mediaType, size: push.bytes.length, manifest };
+    } catch (error) {
+      // Refused or failed before the index ended the claim (deleting an ended one does nothing).
+      await this.metadata.deleteUpload(claim).catch(() => undefined);
+      throw error;
+    }
   }
 
   private async isStored(digest: Digest): Promise<boolean> {

@@ -227,6 +227,9 @@ export class UploadService implements BlobUploads {
   ): Promise<{ digest: Digest; size: number }> {
     assertRangeStart(options.range, 0);
     this.runningHashes.delete(id);
+    // Claimed before the bytes land at their address: garbage collection then leaves them (and
+    // any bytes already there) alone until the index links them, whatever its grace period.
+    await this.metadata.claimUploadDigest(id, digest.toString(), new Date(this.now()));
     const hash = createHash(digest.algorithm);
     const writer = await this.storage.writer(blobKey(digest), {
       append: false,
@@ -253,10 +256,10 @@ export class UploadService implements BlobUploads {
     }
     await this.metadata.addBlobToRepository(repository, digest.toString(), writer.size, id);
     if (!(await this.isStored(digest, writer.size))) {
-      // Collected between the write and the index write, which only a grace period shorter than
-      // this request allows: the bytes are gone, so the link must go too, and the client pushes again.
+      // Gone despite the claim (an operator deleted files by hand?): the link must not stay
+      // pointing at nothing, and the client pushes again.
       await this.metadata.unlinkBlob(repository, digest.toString());
-      throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'the blob was garbage-collected while it was being pushed; push it again' });
+      throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'the blob vanished from storage while it was being pushed; push it again' });
     }
     return { digest, size: writer.size };
   }

@@ -7,7 +7,7 @@ import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { childEnv, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   deleteReference,
   imageIndex,
@@ -40,7 +40,7 @@ interface GcJson {
 }
 
 async function berth(registry: TestRegistry, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], { cwd: projectRoot });
+  return run(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], { cwd: projectRoot, env: childEnv() });
 }
 
 async function gc(registry: TestRegistry, ...flags: string[]): Promise<GcJson> {

@@ -195,10 +195,11 @@ function tlsConfigLines(tls: TestTlsOptions | undefined): string[] {
 const HARNESS_VARIABLES = /^BERTH_(TEST_|S3_SERVICES$|SKIP_S3$|E2E|FUZZ_)/;
 
 /**
- * The registry's environment: ours, without the harness's own switches (Berth reads every
- * BERTH_* variable as configuration and rejects unknown keys).
+ * The environment of a process the tests start (a registry, a `berth` command): ours, without
+ * the harness's own switches (Berth reads every BERTH_* variable as configuration and rejects
+ * unknown keys).
  */
-function childEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.ProcessEnv {
+export function childEnv(extra?: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const name of Object.keys(env)) if (HARNESS_VARIABLES.test(name)) delete env[name];
   return env;
