@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 
 export interface AuditedRequest {
-  /** What was done: a /v2/ route's name (manifest.put, blob.delete, ...), 'login', or 'admin'. */
+  /** What was done: a /v2/ route's name and the method (manifest.put, blob.delete, ...), 'login', or 'admin'. */
   readonly action: string;
   readonly method: string;
   /** The path without its query. */
@@ -27,7 +27,7 @@ export interface RequestAuditor {
 }
 
 const WRITE_METHODS = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
-const PULL_ROUTES = new Set(['manifest.get', 'blob.get']);
+const PULL_ROUTES = new Set(['manifest', 'blob']);
 const REPOSITORY_IN_PATH = /^\/v2\/(.+?)\/(?:manifests|blobs|tags|referrers)(?:\/|$)/;
 
 /** Hands the auditor a finished request when it is one the audit log keeps. */
@@ -48,9 +48,10 @@ export function auditRequest(auditor: RequestAuditor, request: FastifyRequest, r
   } else if (path.startsWith('/v2')) {
     // Upload chunks (PATCH) are parts of one write whose start and end are recorded.
     const write = WRITE_METHODS.has(method) && method !== 'PATCH';
-    const pull = !write && PULL_ROUTES.has(route) && status < 400 && auditor.samplePull();
+    const pull = method === 'GET' && PULL_ROUTES.has(route) && status < 400 && auditor.samplePull();
     if (!write && !denied && !pull) return;
-    action = route;
+    // The route table's resource and the method: manifest.put, blob.delete, blob-upload.post, ...
+    action = `${route}.${method.toLowerCase()}`;
   } else {
     if (!denied) return;
     action = route;

@@ -358,9 +358,9 @@ export class EventOutboxQueries {
 
   /** The deliveries of one event, or (without eventId) the newest of an endpoint's. */
   async listDeliveries(options: {
-    eventId?: string;
-    endpoint?: string;
-    state?: 'pending' | 'delivered';
+    eventId?: string | undefined;
+    endpoint?: string | undefined;
+    state?: 'pending' | 'delivered' | undefined;
     limit: number;
   }): Promise<DeliveryRecord[]> {
     const rows = await this.db

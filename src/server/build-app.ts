@@ -10,6 +10,7 @@ import { createJobScheduler } from './background-jobs.js';
 import { BerthMetrics } from './metrics.js';
 import { openEvents, type EventsRuntime } from './events-setup.js';
 import { withEvents } from '../events/index.js';
+import { registerEventRoutes } from '../http/admin/event-routes.js';
 import { createDebugServer, type DebugServer } from './debug-server.js';
 import type { AccessLogOptions } from '../http/access-log.js';
 import { countUploadSessions } from '../metadata/upload-count.js';
@@ -286,6 +287,19 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
           }),
         (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
         (router) => registerRetentionRoutes(router, retention),
+        (router) =>
+          registerEventRoutes(router, {
+            listEvents: (filter) => metadata.events.listEvents(filter),
+            findEvent: (id) => metadata.events.findEvent(id),
+            listDeliveries: (options) => metadata.events.listDeliveries(options),
+            redeliver: async (id, endpoint) => {
+              const count = await metadata.events.redeliver(id, endpoint);
+              events.deliverer.nudge();
+              return count;
+            },
+            listAudit: (filter) => metadata.audit.list(filter),
+            flushAudit: async () => events.audit?.flush(),
+          }),
       ],
       auth,
       upstreamNamespaces: proxy !== undefined,
