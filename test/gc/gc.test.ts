@@ -39,12 +39,12 @@ interface GcJson {
   deleted: { manifests: string[]; links: string[]; blobs: { digest: string; size: number }[] };
 }
 
-async function berth(registry: TestRegistry, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+async function berth(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], { cwd: projectRoot, env: childEnv() });
 }
 
 async function gc(registry: TestRegistry, ...flags: string[]): Promise<GcJson> {
-  const { stdout } = await berth(registry, ['gc', '--config', join(registry.dataDir, 'berth-test-config.yml'), '--json', ...flags]);
+  const { stdout } = await berth(['gc', '--config', join(registry.dataDir, 'berth-test-config.yml'), '--json', ...flags]);
   return JSON.parse(stdout) as GcJson;
 }
 
@@ -159,12 +159,12 @@ describe('garbage collection on SQLite and the filesystem', () => {
     const image = newImage();
     assert.equal(await pushImage(registry, 'gc/distribution', 'v1', image), 201);
     assert.equal(await deleteReference(registry, 'gc/distribution', 'v1'), 202);
-    const dry = await berth(registry, ['garbage-collect', config, '--dry-run', '--delete-untagged']);
+    const dry = await berth(['garbage-collect', config, '--dry-run', '--delete-untagged']);
     assert.match(dry.stdout, /^gc dry run [0-9a-f-]+: \d+ repositories; would delete 1 manifests/m);
-    const { stdout } = await berth(registry, ['garbage-collect', config, '-m']);
+    const { stdout } = await berth(['garbage-collect', config, '-m']);
     assert.match(stdout, /^gc run [0-9a-f-]+: \d+ repositories; deleted 1 manifests, \d+ blob links, 4 blobs/m);
     assert.equal(await manifestDigest(registry, 'gc/distribution', image.manifest.digest), undefined);
-    await assert.rejects(berth(registry, ['gc', '--config', config, '--grace', 'soon']), (error: { stderr: string; code: number }) => {
+    await assert.rejects(berth(['gc', '--config', config, '--grace', 'soon']), (error: { stderr: string; code: number }) => {
       assert.equal(error.code, 1);
       assert.match(error.stderr, /^berth gc: invalid --grace: /);
       return true;
