@@ -85,7 +85,7 @@ describe('npm run bench -- --smoke', () => {
       // must each server's peak RSS during the row; the auth- rows, which run on servers of
       // their own, are among them.
       const perRequest = results.workloads.filter((w) => w.metrics.some((m) => m.key === 'cpuMsPerRequest'));
-      for (const id of ['auth-manifest-get-c16', 'auth-blob-get-c16', ...berthOnly]) {
+      for (const id of ['auth-manifest-get-c16', 'auth-blob-get-c16', 'auth-token-manifest-get-c16']) {
         assert.ok(
           perRequest.some((w) => w.id === id),
           `${id}: no server CPU per request`,
