@@ -44,3 +44,5 @@ export type {
 export { isSelfSending, type SelfSendingStream } from '../storage/driver.js';
 export { rangeHeaderValue } from './upload-service.js';
 export type { Page, PageRequest } from '../metadata/index.js';
+// The event outbox's and audit log's records, as the admin API lists them (http sees no metadata).
+export type { AuditFilter, AuditRecord, DeliveryRecord, EventFilter, EventRecord } from '../metadata/index.js';

@@ -5,7 +5,7 @@
 // The composition root hands in the queries; http does not know the events layer.
 import { z } from 'zod';
 import { RegistryError } from '../../errors/index.js';
-import type { AuditFilter, AuditRecord, DeliveryRecord, EventFilter, EventRecord } from '../../metadata/index.js';
+import type { AuditFilter, AuditRecord, DeliveryRecord, EventFilter, EventRecord } from '../../registry/index.js';
 import { body, json, param, queryValue, type AdminRouter } from '../admin-json.js';
 
 export interface EventRouteDeps {
