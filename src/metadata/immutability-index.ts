@@ -3,18 +3,11 @@
 // which tags of a repository point at a manifest, so a DELETE by digest that would take a
 // protected tag with it can be refused. Times are ISO-8601 text, as everywhere in the index.
 import type { Kysely } from 'kysely';
+import { createLifecycleRule, deleteLifecycleRule, listLifecycleRules, type LifecycleRuleRecord } from './lifecycle-rules.js';
 import type { Database } from './schema.js';
 
-/** An immutability rule created through the admin API: a repository glob and the rule as JSON. */
-export interface ImmutabilityRuleRecord {
-  readonly id: string;
-  /** The repository glob the rule applies to. */
-  readonly target: string;
-  /** The rule as JSON text (its shape is the registry's; the index does not read it). */
-  readonly definition: string;
-  readonly createdAt: string;
-  readonly createdBy: string | undefined;
-}
+/** An immutability rule created through the admin API (its target a repository glob). */
+export type ImmutabilityRuleRecord = LifecycleRuleRecord;
 
 export interface ImmutabilityIndex {
   /** Every stored rule, oldest first. */
@@ -30,40 +23,16 @@ export interface ImmutabilityIndex {
 export class ImmutabilityQueries implements ImmutabilityIndex {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async listImmutabilityRules(): Promise<ImmutabilityRuleRecord[]> {
-    const rows = await this.db
-      .selectFrom('lifecycle_rules')
-      .select(['id', 'target', 'definition', 'created_at', 'created_by'])
-      .where('kind', '=', 'immutability')
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      target: row.target,
-      definition: row.definition,
-      createdAt: row.created_at,
-      createdBy: row.created_by ?? undefined,
-    }));
+  listImmutabilityRules(): Promise<ImmutabilityRuleRecord[]> {
+    return listLifecycleRules(this.db, 'immutability');
   }
 
-  async createImmutabilityRule(rule: ImmutabilityRuleRecord): Promise<void> {
-    await this.db
-      .insertInto('lifecycle_rules')
-      .values({
-        id: rule.id,
-        kind: 'immutability',
-        target: rule.target,
-        definition: rule.definition,
-        created_at: rule.createdAt,
-        created_by: rule.createdBy ?? null,
-      })
-      .execute();
+  createImmutabilityRule(rule: ImmutabilityRuleRecord): Promise<void> {
+    return createLifecycleRule(this.db, 'immutability', rule);
   }
 
-  async deleteImmutabilityRule(id: string): Promise<boolean> {
-    const deleted = await this.db.deleteFrom('lifecycle_rules').where('kind', '=', 'immutability').where('id', '=', id).executeTakeFirst();
-    return Number(deleted.numDeletedRows) > 0;
+  deleteImmutabilityRule(id: string): Promise<boolean> {
+    return deleteLifecycleRule(this.db, 'immutability', id);
   }
 
   async tagsOfManifest(repository: string, digest: string): Promise<string[]> {

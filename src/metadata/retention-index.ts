@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { repositoryGlob } from '../oci/repository-glob.js';
 import type { Executor } from './links.js';
+import { createLifecycleRule, deleteLifecycleRule, listLifecycleRules, type LifecycleRuleRecord } from './lifecycle-rules.js';
 import type { Database } from './schema.js';
 
 /** A tag as retention judges it. */
@@ -38,16 +39,8 @@ export interface PullRecord {
   readonly digest: string;
 }
 
-/** A retention rule created through the admin API: a repository glob and the rule as JSON. */
-export interface RetentionRuleRecord {
-  readonly id: string;
-  /** The repository glob the rule applies to. */
-  readonly target: string;
-  /** The rule as JSON text (its shape is the retention use case's; the index does not read it). */
-  readonly definition: string;
-  readonly createdAt: string;
-  readonly createdBy: string | undefined;
-}
+/** A retention rule created through the admin API (its target a repository glob). */
+export type RetentionRuleRecord = LifecycleRuleRecord;
 
 export interface RetentionIndex {
   /** Repositories whose name matches the glob (oci/repository-glob.ts syntax), in byte order. */
@@ -203,40 +196,16 @@ export class RetentionQueries implements RetentionIndex {
     });
   }
 
-  async listRetentionRules(): Promise<RetentionRuleRecord[]> {
-    const rows = await this.db
-      .selectFrom('lifecycle_rules')
-      .selectAll()
-      .where('kind', '=', 'retention')
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      target: row.target,
-      definition: row.definition,
-      createdAt: row.created_at,
-      createdBy: row.created_by ?? undefined,
-    }));
+  listRetentionRules(): Promise<RetentionRuleRecord[]> {
+    return listLifecycleRules(this.db, 'retention');
   }
 
-  async createRetentionRule(rule: RetentionRuleRecord): Promise<void> {
-    await this.db
-      .insertInto('lifecycle_rules')
-      .values({
-        id: rule.id,
-        kind: 'retention',
-        target: rule.target,
-        definition: rule.definition,
-        created_at: rule.createdAt,
-        created_by: rule.createdBy ?? null,
-      })
-      .execute();
+  createRetentionRule(rule: RetentionRuleRecord): Promise<void> {
+    return createLifecycleRule(this.db, 'retention', rule);
   }
 
-  async deleteRetentionRule(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('lifecycle_rules').where('kind', '=', 'retention').where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  deleteRetentionRule(id: string): Promise<boolean> {
+    return deleteLifecycleRule(this.db, 'retention', id);
   }
 }
 
