@@ -9,6 +9,7 @@
 // are not removed here: once the manifest is gone, GC's mark phase unlinks those no remaining
 // manifest references and its blob sweep frees their bytes.
 import type { Kysely } from 'kysely';
+import { listedByIndex, lockManifest, removeManifestRows } from './manifest-removal.js';
 import type { Database } from './schema.js';
 
 /** A cached manifest of one upstream, as eviction chooses among them. */
@@ -102,22 +103,10 @@ export class CacheEvictionQueries implements CacheEvictionIndex {
     pushedBefore: string,
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      // The lock first, as deleteUntaggedManifest takes it (gc-index.ts): a push of the same
-      // manifest updates this row and a push of an index naming it holds it FOR SHARE.
-      const locked = await trx
-        .updateTable('manifests')
-        .set((eb) => ({ pushed_at: eb.ref('pushed_at') }))
-        .where('repository', '=', repository)
-        .where('digest', '=', digest)
-        .executeTakeFirst();
-      if (Number(locked.numUpdatedRows) === 0) return false;
-      const manifest = await trx
-        .selectFrom('manifests')
-        .select(['pushed_at', 'created_at'])
-        .where('repository', '=', repository)
-        .where('digest', '=', digest)
-        .executeTakeFirstOrThrow();
-      const pushedAt = manifest.pushed_at ?? manifest.created_at;
+      // The lock first, as deleteUntaggedManifest takes it (manifest-removal.ts).
+      const manifest = await lockManifest(trx, repository, digest);
+      if (manifest === undefined) return false;
+      const pushedAt = manifest.pushedAt;
       if (pushedAt > seen.pushedAt || pushedAt >= pushedBefore) return false;
       // Its record's row too (after the manifest's, the order a cached push writes them in), so
       // a pull recorded meanwhile either committed before the read below or waits for this one.
@@ -148,16 +137,8 @@ export class CacheEvictionQueries implements CacheEvictionIndex {
         .where('t.manifest_digest', '=', digest)
         .execute();
       if (tags.some((t) => t.cachedTag === null)) return false;
-      const index = await trx
-        .selectFrom('manifest_references')
-        .select('manifest_digest')
-        .where('repository', '=', repository)
-        .where('referenced_digest', '=', digest)
-        .where('kind', '=', 'manifest')
-        .limit(1)
-        .executeTakeFirst();
-      if (index) return false;
-      await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).execute();
+      if (await listedByIndex(trx, repository, digest)) return false;
+      await removeManifestRows(trx, repository, digest);
       // One by one in sorted order, the order pushes lock tags in (see deleteManifest).
       for (const tag of tags.map((t) => t.name).sort()) {
         await trx
@@ -168,9 +149,6 @@ export class CacheEvictionQueries implements CacheEvictionIndex {
           .execute();
       }
       await trx.deleteFrom('cached_tags').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
-      await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
-      await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
-      await trx.deleteFrom('cached_items').where('repository', '=', repository).where('digest', '=', digest).execute();
       return true;
     });
   }

@@ -16,6 +16,7 @@
 import { sql, type Kysely } from 'kysely';
 import { CacheEvictionQueries, type CacheEvictionIndex } from './cache-eviction-index.js';
 import { BLOB_LOCK_SPACE, type Executor } from './links.js';
+import { listedByIndex, lockManifest, removeManifestRows } from './manifest-removal.js';
 import type { Database } from './schema.js';
 
 /** A blob record without any repository link: its bytes may go. */
@@ -137,23 +138,9 @@ export class GcQueries implements GcIndex {
 
   async deleteUntaggedManifest(repository: string, digest: string, pushedBefore: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      // The lock first (see the file header): a push of the same manifest updates this row and
-      // a push of an index naming it holds it FOR SHARE, so either has committed before the
-      // checks below read, or waits and then finds the manifest gone.
-      const locked = await trx
-        .updateTable('manifests')
-        .set((eb) => ({ pushed_at: eb.ref('pushed_at') }))
-        .where('repository', '=', repository)
-        .where('digest', '=', digest)
-        .executeTakeFirst();
-      if (Number(locked.numUpdatedRows) === 0) return false;
-      const manifest = await trx
-        .selectFrom('manifests')
-        .select(['pushed_at', 'created_at', 'subject_digest'])
-        .where('repository', '=', repository)
-        .where('digest', '=', digest)
-        .executeTakeFirstOrThrow();
-      if ((manifest.pushed_at ?? manifest.created_at) >= pushedBefore) return false;
+      // The lock first (see the file header and manifest-removal.ts).
+      const manifest = await lockManifest(trx, repository, digest);
+      if (manifest === undefined || manifest.pushedAt >= pushedBefore) return false;
       const tag = await trx
         .selectFrom('tags')
         .select('name')
@@ -161,29 +148,17 @@ export class GcQueries implements GcIndex {
         .where('manifest_digest', '=', digest)
         .limit(1)
         .executeTakeFirst();
-      if (tag) return false;
-      const index = await trx
-        .selectFrom('manifest_references')
-        .select('manifest_digest')
-        .where('repository', '=', repository)
-        .where('referenced_digest', '=', digest)
-        .where('kind', '=', 'manifest')
-        .limit(1)
-        .executeTakeFirst();
-      if (index) return false;
-      if (manifest.subject_digest !== null) {
+      if (tag || (await listedByIndex(trx, repository, digest))) return false;
+      if (manifest.subjectDigest !== null) {
         const subject = await trx
           .selectFrom('manifests')
           .select('digest')
           .where('repository', '=', repository)
-          .where('digest', '=', manifest.subject_digest)
+          .where('digest', '=', manifest.subjectDigest)
           .executeTakeFirst();
         if (subject) return false;
       }
-      await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).execute();
-      await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
-      await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
-      await trx.deleteFrom('cached_items').where('repository', '=', repository).where('digest', '=', digest).execute();
+      await removeManifestRows(trx, repository, digest);
       return true;
     });
   }

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { openSqlite, type Database } from '../../src/metadata/index.js';
-import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { childEnv, startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { manifestDigest, newImage, pullAndVerify, pushImage, putManifest, randomBlob, storedBlobFiles, type Blob } from './support.js';
 
 const run = promisify(execFile);
@@ -32,7 +32,7 @@ async function gc(registry: TestRegistry, ...flags: string[]): Promise<GcJson> {
   const { stdout } = await run(
     process.execPath,
     ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'gc', '--config', config, '--json', '--grace', '0s', ...flags],
-    { cwd: projectRoot },
+    { cwd: projectRoot, env: childEnv() },
   );
   return JSON.parse(stdout) as GcJson;
 }
