@@ -9,7 +9,7 @@
 // are not removed here: once the manifest is gone, GC's mark phase unlinks those no remaining
 // manifest references and its blob sweep frees their bytes.
 import type { Kysely } from 'kysely';
-import { listedByIndex, lockManifest, removeManifestRows } from './manifest-removal.js';
+import { deleteTagsInOrder, listedByIndex, lockManifest, removeManifestRows } from './manifest-removal.js';
 import type { Database } from './schema.js';
 
 /** A cached manifest of one upstream, as eviction chooses among them. */
@@ -139,15 +139,12 @@ export class CacheEvictionQueries implements CacheEvictionIndex {
       if (tags.some((t) => t.cachedTag === null)) return false;
       if (await listedByIndex(trx, repository, digest)) return false;
       await removeManifestRows(trx, repository, digest);
-      // One by one in sorted order, the order pushes lock tags in (see deleteManifest).
-      for (const tag of tags.map((t) => t.name).sort()) {
-        await trx
-          .deleteFrom('tags')
-          .where('repository', '=', repository)
-          .where('name', '=', tag)
-          .where('manifest_digest', '=', digest)
-          .execute();
-      }
+      await deleteTagsInOrder(
+        trx,
+        repository,
+        digest,
+        tags.map((t) => t.name),
+      );
       await trx.deleteFrom('cached_tags').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
       return true;
     });

@@ -6,6 +6,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { recordCachedManifest, type CachedManifestEntry } from './cached-content-index.js';
 import { recordChange, type ChangeRecorder } from './event-outbox.js';
 import { digestsIn, linkBlob, lockBlobShared, now, type Executor } from './links.js';
+import { deleteTagsInOrder } from './manifest-removal.js';
 import { toPage, type Page, type PageRequest } from './page.js';
 import { preparedQuery } from './prepared-query.js';
 import type { Database, ManifestsTable } from './schema.js';
@@ -279,22 +280,18 @@ export class ManifestQueries implements ManifestIndex {
         .executeTakeFirst();
       if (index) return { result: 'referenced', index: index.manifest_digest };
       await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).execute();
-      // One by one in sorted order, the order putManifest locks tags in, so a delete and a push
-      // moving several of these tags cannot deadlock.
       const tags = await trx
         .selectFrom('tags')
         .select('name')
         .where('repository', '=', repository)
         .where('manifest_digest', '=', digest)
         .execute();
-      for (const tag of tags.map((t) => t.name).sort()) {
-        await trx
-          .deleteFrom('tags')
-          .where('repository', '=', repository)
-          .where('name', '=', tag)
-          .where('manifest_digest', '=', digest)
-          .execute();
-      }
+      await deleteTagsInOrder(
+        trx,
+        repository,
+        digest,
+        tags.map((t) => t.name),
+      );
       await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest_digest', '=', digest).execute();
       await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
       await recordChange(trx, record, {

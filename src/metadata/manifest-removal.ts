@@ -52,3 +52,19 @@ export async function removeManifestRows(trx: Executor, repository: string, dige
   await trx.deleteFrom('repository_blobs').where('repository', '=', repository).where('digest', '=', digest).execute();
   await trx.deleteFrom('cached_items').where('repository', '=', repository).where('digest', '=', digest).execute();
 }
+
+/**
+ * Deletes these tags of the repository, where they still name the manifest, one by one in
+ * sorted order: the order putManifest locks tags in, so a removal and a push moving several of
+ * them cannot deadlock.
+ */
+export async function deleteTagsInOrder(trx: Executor, repository: string, digest: string, tags: readonly string[]): Promise<void> {
+  for (const tag of [...tags].sort()) {
+    await trx
+      .deleteFrom('tags')
+      .where('repository', '=', repository)
+      .where('name', '=', tag)
+      .where('manifest_digest', '=', digest)
+      .execute();
+  }
+}
