@@ -1,10 +1,10 @@
-// `npm run bench`: Berth against the reference registry (CNCF Distribution, Debian's
-// docker-registry) on loopback, every workload in alternation (Berth, reference, Berth, ...),
+// `npm run bench`: Berth against the reference registry (CNCF Distribution: Debian's
+// docker-registry 2.8 by default, or the builds given with --reference, side by side) on loopback, every workload in alternation (Berth, reference, Berth, ...),
 // with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
 // The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts),
 // the pull-through cache rows on a caching pair and their upstream (lib/proxy-workloads.ts), the
 // garbage-collection rows on copies of one generated content (lib/gc-workloads.ts).
-// Prints medians with min-max and the ratio Berth/reference; writes bench/results/latest.json.
+// Prints medians with min-max and the ratio Berth/reference for each reference; writes bench/results/latest.json.
 import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import {
   summaries,
   type MemoryResult,
   type ProbeResult,
+  type Subject,
   type WorkloadResult,
 } from './lib/report.js';
 import { runScaleOut } from './lib/scale-out.js';
@@ -29,11 +30,14 @@ import {
   commandVersion,
   compileBerth,
   compiledDir,
+  referenceRegistries,
   requireCommand,
   startBerth,
   startNginx,
   startReference,
+  type ReferenceRegistry,
   type ServerProcess,
+  type TargetName,
 } from './lib/servers.js';
 import { Meter, type MachineProbe, type Target, type Workload } from './lib/workload.js';
 import { LARGE_SEED, NGINX_FILE, blobPull, blobPush, imageWorkloads, listingWorkloads, smallRequestWorkloads } from './lib/workloads.js';
@@ -70,28 +74,31 @@ async function runWorkload(
   workload: Workload,
   targets: readonly Target[],
   options: BenchOptions,
+  references: readonly ReferenceRegistry[],
   sampler: RssSampler,
 ): Promise<WorkloadResult> {
   sampler.markPhase();
+  // Every subject has its (maybe empty) entries: a Berth-only row has no reference values.
+  const subjects: Subject[] = ['berth', ...references.map((r) => r.name), 'limit'];
   const result: WorkloadResult = {
     id: workload.id,
     title: workload.title,
     metrics: workload.metrics,
     limitMetrics: workload.limit?.metrics ?? [],
     ...(workload.limit?.share ? { limitShare: workload.limit.share } : {}),
-    values: { berth: {}, reference: {}, limit: {} },
-    cpu: {
-      berth: { server: [], client: [] },
-      reference: { server: [], client: [] },
-      limit: { server: [], client: [] },
-    },
-    peakRssBytes: { berth: 0, reference: 0 },
+    values: Object.fromEntries(subjects.map((subject) => [subject, {}])),
+    cpu: Object.fromEntries(subjects.map((subject) => [subject, { server: [], client: [] }])),
+    peakRssBytes: Object.fromEntries(subjects.filter((subject) => subject !== 'limit').map((subject) => [subject, 0])),
   };
-  const record = (subject: 'berth' | 'reference' | 'limit', metrics: Record<string, number>, meter: Meter): void => {
-    appendValues(result.values[subject], metrics);
+  const record = (subject: Subject, metrics: Record<string, number>, meter: Meter): void => {
+    const values = result.values[subject] ?? {};
+    const cpu = result.cpu[subject] ?? { server: [], client: [] };
+    result.values[subject] = values;
+    result.cpu[subject] = cpu;
+    appendValues(values, metrics);
     const window = meter.window;
-    result.cpu[subject].server.push(window.serverCpuSeconds / window.wallSeconds);
-    result.cpu[subject].client.push(window.clientCpuSeconds / window.wallSeconds);
+    cpu.server.push(window.serverCpuSeconds / window.wallSeconds);
+    cpu.client.push(window.clientCpuSeconds / window.wallSeconds);
   };
   try {
     for (const target of targets) {
@@ -159,7 +166,7 @@ async function main(): Promise<number> {
   }
   const options = parsed;
   if (options.scaleOut) return scaleOut(options);
-  requireCommand('docker-registry', 'docker-registry');
+  const references = referenceRegistries(options.references);
   if (options.nginx) requireCommand('nginx', 'nginx');
 
   const workDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
@@ -193,17 +200,21 @@ async function main(): Promise<number> {
     const want = { basic: authRows.basic.length > 0, token: authRows.token.length > 0 };
     const startingAuth: Promise<AuthTargets> =
       want.basic || want.token
-        ? startAuthTargets(join(workDir, 'auth'), options, want, (server, client) => {
+        ? startAuthTargets(join(workDir, 'auth'), options, references, want, (server, client) => {
             servers.push(server);
             clients.push(client);
           })
         : Promise.resolve({ basic: [], token: [] });
-    const startingPair = (async (): Promise<{ berth: ServerProcess; reference: ServerProcess }> => {
+    const startingPair = (async (): Promise<{ berth: ServerProcess; referenceServers: ServerProcess[] }> => {
       const berth = await startBerth(join(workDir, 'berth'), options);
       servers.push(berth);
-      const reference = await startReference(join(workDir, 'reference'));
-      servers.push(reference);
-      return { berth, reference };
+      const referenceServers: ServerProcess[] = [];
+      for (const reference of references) {
+        const server = await startReference(join(workDir, reference.name), reference);
+        servers.push(server);
+        referenceServers.push(server);
+      }
+      return { berth, referenceServers };
     })();
     // The pull-through cache rows: an upstream Berth, and a caching Berth and reference of it
     // (started only when a proxy- row is selected).
@@ -211,7 +222,7 @@ async function main(): Promise<number> {
     const proxyRows = proxyWorkloads(options, () => proxyServers).filter((w) => selected(options, w.id));
     const startingProxy: Promise<ProxyTargets | undefined> =
       proxyRows.length > 0
-        ? startProxyTargets(join(workDir, 'proxy'), options, (server, client) => {
+        ? startProxyTargets(join(workDir, 'proxy'), options, references, (server, client) => {
             servers.push(server);
             clients.push(client);
           })
@@ -221,7 +232,7 @@ async function main(): Promise<number> {
     if (pair.status === 'rejected') throw pair.reason;
     if (authStarted.status === 'rejected') throw authStarted.reason;
     if (proxyStarted.status === 'rejected') throw proxyStarted.reason;
-    const { berth, reference } = pair.value;
+    const { berth, referenceServers } = pair.value;
     const authTargets = authStarted.value;
     proxyServers = proxyStarted.value;
     let nginx: ServerProcess | undefined;
@@ -232,8 +243,11 @@ async function main(): Promise<number> {
       nginx = await startNginx(join(workDir, 'nginx'), root);
       servers.push(nginx);
     }
+    const referencesText = references
+      .map((r, i) => `${r.label} (${r.command}) pid ${referenceServers[i]?.pid} at ${referenceServers[i]?.url}`)
+      .join('; ');
     log(
-      `berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; reference pid ${reference.pid} at ${reference.url}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`,
+      `berth (${options.compiled ? 'compiled' : 'via tsx'}) pid ${berth.pid} at ${berth.url}; ${referencesText}${nginx ? `; nginx pid ${nginx.pid} at ${nginx.url}` : ''}`,
     );
     if (want.basic || want.token) {
       const describe = (targets: readonly Target[]): string =>
@@ -249,15 +263,20 @@ async function main(): Promise<number> {
     const authTrees = [...authTargets.basic, ...authTargets.token].map((t) => t.server.tree);
     const proxyTrees = proxyServers ? [proxyServers.upstream.tree, ...proxyServers.targets.map((t) => t.server.tree)] : [];
 
-    const targets: Target[] = [berth, reference].map((server) => {
+    const named: { name: TargetName; server: ServerProcess }[] = [
+      { name: 'berth', server: berth },
+      ...references.map((r, i) => ({ name: r.name, server: referenceServers[i] as ServerProcess })),
+    ];
+    const targets: Target[] = named.map(({ name, server }) => {
       const client = new HttpClient(server.url);
       clients.push(client);
-      return { name: server === berth ? 'berth' : 'reference', server, client };
+      return { name, server, client };
     });
-    berth.tree.refresh();
-    reference.tree.refresh();
-    const startTreeBytes = { berth: berth.tree.rssBytes(), reference: reference.tree.rssBytes() };
-    const sampler = new RssSampler([berth.tree, reference.tree, ...authTrees, ...proxyTrees]);
+    for (const { server } of named) server.tree.refresh();
+    const perServer = (read: (server: ServerProcess) => number): Partial<Record<TargetName, number>> =>
+      Object.fromEntries(named.map(({ name, server }) => [name, read(server)]));
+    const startTreeBytes = perServer((server) => server.tree.rssBytes());
+    const sampler = new RssSampler([...named.map(({ server }) => server.tree), ...authTrees, ...proxyTrees]);
     sampler.start();
 
     // Each workload with the targets it runs on; the auth- rows follow the open small requests.
@@ -276,32 +295,33 @@ async function main(): Promise<number> {
       ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
     ];
     // The garbage-collection rows: their own Berth per repetition and the reference's offline GC.
-    const gcRows = gcWorkloads(options, join(workDir, 'gc'), log, (server) => servers.push(server)).filter((row) =>
+    const gcRows = gcWorkloads(options, references, join(workDir, 'gc'), log, (server) => servers.push(server)).filter((row) =>
       selected(options, row.workload.id),
     );
     runs.push(...gcRows);
     const probes = [sha256Probe(options), diskProbe(options, workDir)].filter((p) => selected(options, p.id));
 
     const results: WorkloadResult[] = [];
-    for (const { workload, targets: on } of runs) results.push(await runWorkload(workload, on, options, sampler));
+    for (const { workload, targets: on } of runs) results.push(await runWorkload(workload, on, options, references, sampler));
     const probeResults: ProbeResult[] = [];
     for (const probe of probes) probeResults.push(await runProbe(probe, options));
 
     sampler.stop();
     const memory: MemoryResult = {
       startTreeBytes,
-      peakTreeBytes: { berth: sampler.peak(berth.tree), reference: sampler.peak(reference.tree) },
-      peakRootBytes: { berth: berth.tree.rootPeakBytes(), reference: reference.tree.rootPeakBytes() },
+      peakTreeBytes: perServer((server) => sampler.peak(server.tree)),
+      peakRootBytes: perServer((server) => server.tree.rootPeakBytes()),
     };
     const machineAfter = machineInfo(workDir);
 
     const tables = [
-      `Berth (${options.compiled ? 'compiled' : 'via tsx'}) vs reference registry (${options.reps} repetition${options.reps === 1 ? '' : 's'}, alternating; B/R = Berth / reference)`,
-      comparisonTable(results, memory),
+      `Berth (${options.compiled ? 'compiled' : 'via tsx'}) vs ${references.map((r) => `${r.label} (${r.command})`).join(' and ')}` +
+        ` (${options.reps} repetition${options.reps === 1 ? '' : 's'}, alternating; B/R = Berth / reference; goals of issue 20, verdicts per reference)`,
+      comparisonTable(results, memory, references),
       '',
-      limitsTable(results, probeResults),
+      limitsTable(results, probeResults, references),
       '',
-      cpuTable(results),
+      cpuTable(results, references),
     ].join('\n');
     process.stdout.write(`\n${tables}\n`);
     if (want.basic || want.token) {
@@ -339,7 +359,8 @@ async function main(): Promise<number> {
         ...machineAfter,
         loadAverageBefore: machineBefore.loadAverage,
         loadAverageAfter: machineAfter.loadAverage,
-        reference: commandVersion('docker-registry', ['--version']),
+        reference: references[0]?.version,
+        references: references.map(({ name, command, label, version }) => ({ name, command, label, version })),
         nginx: options.nginx ? commandVersion('nginx', ['-v']) : undefined,
       },
       workloads: results.map((r) => ({ ...r, summary: summaries(r) })),

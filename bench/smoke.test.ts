@@ -1,37 +1,46 @@
 // Smoke test of the benchmark, so that it cannot rot: `bench/run.ts --smoke` (tiny sizes, one
-// repetition, a few seconds) must start both registries (and the pair with auth on, and the
-// pull-through caches with their upstream, and the garbage-collection rows on their generated
-// content), run every workload against both (the token row and the manifest GETs during GC
-// against Berth alone) without a failure, and write complete JSON results. It asserts nothing
-// about speed.
+// repetition, a few seconds) must start Berth and the reference registries (Debian's
+// docker-registry, and Distribution 3.0.0 from ../shared/reference/ when that file is there, as a
+// second --reference), and the servers with auth on, the pull-through caches with their
+// upstream, and the garbage-collection rows on their generated content; run every workload
+// against all of them (the token row and the manifest GETs during GC against Berth alone)
+// without a failure, and write complete JSON results. It asserts nothing about speed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 const projectRoot = resolve(import.meta.dirname, '..');
+/** Distribution 3.0.0 (see its README there); the test runs without it where it is absent. */
+const distribution3 = resolve(projectRoot, '..', 'shared', 'reference', 'distribution-registry-3.0.0');
+
+type Subject = 'berth' | 'reference' | 'reference2' | 'limit';
 
 interface ResultsDocument {
   workloads: {
     id: string;
     error?: string;
     metrics: { key: string; label: string; unit: string }[];
-    values: { berth: Record<string, number[]>; reference: Record<string, number[]>; limit: Record<string, number[]> };
-    peakRssBytes: { berth: number; reference: number };
+    values: Record<Subject, Record<string, number[]>>;
+    peakRssBytes: Record<Exclude<Subject, 'limit'>, number>;
   }[];
   machineLimits: { id: string; error?: string; values: Record<string, number[]> }[];
-  memory: { peakTreeBytes: { berth: number; reference: number } };
+  memory: { peakTreeBytes: Record<Exclude<Subject, 'limit'>, number> };
+  machine: { references: { name: string; label: string }[] };
   table: string;
 }
 
 describe('npm run bench -- --smoke', () => {
-  it('runs every workload against Berth and the reference and writes the results', async () => {
+  it('runs every workload against Berth and the references and writes the results', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-bench-smoke-'));
     try {
       const output = join(dir, 'results.json');
       const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
+      const withDistribution3 = existsSync(distribution3);
+      const references = withDistribution3 ? (['reference', 'reference2'] as const) : (['reference'] as const);
       const run = spawnSync(
         process.execPath,
         [
@@ -43,6 +52,7 @@ describe('npm run bench -- --smoke', () => {
           '--output',
           output,
           ...(hasNginx ? [] : ['--no-nginx']),
+          ...(withDistribution3 ? ['--reference', 'docker-registry', '--reference', distribution3] : []),
         ],
         { cwd: projectRoot, encoding: 'utf8', timeout: 300_000 },
       );
@@ -57,6 +67,9 @@ describe('npm run bench -- --smoke', () => {
         'manifest-get-c1',
         'manifest-get-c16',
         'manifest-get-c64',
+        'manifest-get-digest-c1',
+        'manifest-get-digest-c16',
+        'manifest-get-digest-c64',
         'blob-head-c64',
         'tags-list-c16',
         'auth-manifest-get-c16',
@@ -71,12 +84,18 @@ describe('npm run bench -- --smoke', () => {
       ]) {
         assert.ok(ids.includes(id), `workload ${id} missing`);
       }
+      assert.deepEqual(
+        results.machine.references.map((r) => r.label),
+        withDistribution3 ? ['Distribution 2.8.2', 'Distribution 3.0.0'] : ['Distribution 2.8.2'],
+      );
       for (const workload of [...results.workloads, ...results.machineLimits])
         assert.equal(workload.error, undefined, `${workload.id}: ${workload.error ?? ''}`);
       for (const workload of results.workloads) {
         assert.ok(Object.keys(workload.values.berth).length > 0, `${workload.id}: no Berth values`);
-        if (berthOnly.includes(workload.id)) assert.deepEqual(workload.values.reference, {}, `${workload.id}: runs against Berth alone`);
-        else assert.ok(Object.keys(workload.values.reference).length > 0, `${workload.id}: no reference values`);
+        for (const reference of references) {
+          if (berthOnly.includes(workload.id)) assert.deepEqual(workload.values[reference], {}, `${workload.id}: runs against Berth alone`);
+          else assert.ok(Object.keys(workload.values[reference]).length > 0, `${workload.id}: no ${reference} values`);
+        }
       }
       // Server CPU and memory are read from each target's process tree: a tree whose root is not
       // the server that answers (or has exited) reads 0. The rows of small requests keep their
@@ -92,7 +111,7 @@ describe('npm run bench -- --smoke', () => {
         );
       }
       for (const workload of perRequest) {
-        const subjects = berthOnly.includes(workload.id) ? (['berth'] as const) : (['berth', 'reference'] as const);
+        const subjects = berthOnly.includes(workload.id) ? (['berth'] as const) : (['berth', ...references] as const);
         for (const subject of subjects) {
           for (const metric of workload.metrics.filter((m) => /server CPU/.test(m.label))) {
             const values = workload.values[subject][metric.key] ?? [];
@@ -105,7 +124,7 @@ describe('npm run bench -- --smoke', () => {
       }
       // The pull-through cache row: cold and warm pulls through both caches, and the direct pull.
       const proxy = results.workloads.find((w) => w.id === 'proxy-cold-pull');
-      for (const subject of ['berth', 'reference'] as const) {
+      for (const subject of ['berth', ...references] as const) {
         for (const key of ['mbps', 'ttfbMs', 'warmMbps', 'warmTtfbMs'])
           assert.equal(proxy?.values[subject][key]?.length, 1, `proxy-cold-pull: ${subject} ${key}`);
       }
@@ -114,10 +133,15 @@ describe('npm run bench -- --smoke', () => {
       // The garbage-collection rows: both GCs deleted the same blobs (the untagged manifests and
       // what only they or nothing reached), and the manifest GETs ran while Berth's GC did.
       const gc = results.workloads.find((w) => w.id === 'gc-offline-vs-online');
-      const freed = { berth: gc?.values.berth.blobsFreed ?? [], reference: gc?.values.reference.blobsFreed ?? [] };
-      assert.equal(freed.berth.length, 1, 'gc-offline-vs-online: no Berth run');
-      assert.ok((freed.berth[0] ?? 0) > 0, 'gc-offline-vs-online: Berth freed nothing');
-      assert.deepEqual(freed.berth, freed.reference, 'gc-offline-vs-online: Berth and the reference freed different blob counts');
+      const freed = gc?.values.berth.blobsFreed ?? [];
+      assert.equal(freed.length, 1, 'gc-offline-vs-online: no Berth run');
+      assert.ok((freed[0] ?? 0) > 0, 'gc-offline-vs-online: Berth freed nothing');
+      for (const reference of references)
+        assert.deepEqual(
+          freed,
+          gc?.values[reference].blobsFreed,
+          `gc-offline-vs-online: Berth and ${reference} freed different blob counts`,
+        );
       assert.deepEqual(
         gc?.values.berth.blobsFreed,
         gc?.values.berth.expectedBlobsFreed,
@@ -126,9 +150,12 @@ describe('npm run bench -- --smoke', () => {
       const during = results.workloads.find((w) => w.id === 'gc-manifest-get-c16');
       for (const key of ['p99Ms', 'idleP99Ms', 'gcSeconds'])
         assert.equal(during?.values.berth[key]?.length, 1, `gc-manifest-get-c16: ${key}`);
-      assert.ok(results.memory.peakTreeBytes.berth > 0 && results.memory.peakTreeBytes.reference > 0);
+      for (const subject of ['berth', ...references] as const)
+        assert.ok(results.memory.peakTreeBytes[subject] > 0, `${subject}: no peak RSS`);
       assert.match(results.table, /authenticated manifest GET by tag \(Basic, htpasswd bcrypt cost 4\)/);
-      assert.match(run.stdout, /B\/R/);
+      // One ratio column per reference, and the goals with a verdict.
+      assert.match(run.stdout, withDistribution3 ? /B\/2\.8\.2 .* B\/3\.0\.0 .* goal/ : /B\/R .* goal/);
+      assert.match(run.stdout, /manifest GET by digest, c=16 .* >= 2\.50x +(ok|SHORT)/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ import bcrypt from 'bcryptjs';
 import { HttpClient, expectStatus } from './http-client.js';
 import type { BenchOptions } from './options.js';
 import { MANIFEST_ACCEPT, pushImage, smallImage, type Blob } from './registry-ops.js';
-import { startBerth, startReference, type RegistryAuth, type ServerProcess } from './servers.js';
+import { startBerth, startReference, type ReferenceRegistry, type RegistryAuth, type ServerProcess } from './servers.js';
 import type { Target, Workload } from './workload.js';
 import { formatSize, smallRequests } from './workloads.js';
 
@@ -130,6 +130,7 @@ export async function writeHtpasswd(path: string, cost: number): Promise<void> {
 export async function startAuthTargets(
   dir: string,
   options: BenchOptions,
+  references: readonly ReferenceRegistry[],
   want: { readonly basic: boolean; readonly token: boolean },
   track: (server: ServerProcess, client: HttpClient) => void,
 ): Promise<AuthTargets> {
@@ -148,7 +149,9 @@ export async function startAuthTargets(
     ...(want.basic
       ? [
           target('berth', startBerth(join(dir, 'berth-basic'), options, {}, basicAuth)),
-          target('reference', startReference(join(dir, 'reference-basic'), basicAuth)),
+          ...references.map((reference) =>
+            target(reference.name, startReference(join(dir, `${reference.name}-basic`), reference, basicAuth)),
+          ),
         ]
       : []),
     ...(want.token ? [target('berth', startBerth(join(dir, 'berth-token'), options, {}, tokenAuth))] : []),
@@ -157,6 +160,6 @@ export async function startAuthTargets(
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed?.status === 'rejected') throw failed.reason;
   const targets = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const basicCount = want.basic ? 2 : 0;
+  const basicCount = want.basic ? 1 + references.length : 0;
   return { basic: targets.slice(0, basicCount), token: targets.slice(basicCount) };
 }

@@ -26,7 +26,16 @@ import { buildRequest, runLoad, type LoadResult } from './load-client.js';
 import type { BenchOptions } from './options.js';
 import { ProcessTree, reapedChildrenCpuSeconds } from './proc-stats.js';
 import { MANIFEST_ACCEPT, blob, makeImage, type Blob, type Image } from './registry-ops.js';
-import { BERTH_NODE_FLAGS, berthEntry, registryYaml, startBerth, type ServerProcess } from './servers.js';
+import {
+  BERTH_NODE_FLAGS,
+  berthEntry,
+  referenceEnv,
+  registryYaml,
+  startBerth,
+  type ReferenceRegistry,
+  type ServerProcess,
+  type TargetName,
+} from './servers.js';
 import type { Target, Workload } from './workload.js';
 
 /** Distribution's storage folder under its root directory. */
@@ -182,11 +191,16 @@ interface CommandRun {
  * process's cutime + cstime, which grow by a child's CPU when it is reaped: nothing else of ours
  * exits meanwhile. The peak RSS is its VmHWM, sampled every 100 ms while it runs.
  */
-async function runCommand(command: string, args: readonly string[], logFile: string): Promise<CommandRun> {
+async function runCommand(
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandRun> {
   const log = openSync(logFile, 'w');
   const cpu0 = reapedChildrenCpuSeconds();
   const wall0 = performance.now();
-  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', log] });
+  const child = spawn(command, [...args], { env, stdio: ['ignore', 'pipe', log] });
   closeSync(log);
   const stdout: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => void stdout.push(chunk));
@@ -261,13 +275,14 @@ export interface GcRow {
  */
 export function gcWorkloads(
   options: BenchOptions,
+  references: readonly ReferenceRegistry[],
   dir: string,
   log: (message: string) => void,
   track: (server: ServerProcess) => void,
 ): GcRow[] {
   const shape = gcShape(options.gcManifests);
   const pristine = { reference: join(dir, 'pristine-reference'), berth: join(dir, 'pristine-berth') };
-  const working = { reference: join(dir, 'run-reference'), berth: join(dir, 'run-berth') };
+  const working = { berth: join(dir, 'run-berth'), reference: (name: TargetName): string => join(dir, `run-${name}`) };
   const berthCli = (...args: string[]): [string, string[]] => [process.execPath, [...BERTH_NODE_FLAGS, ...berthEntry(options), ...args]];
   let content: FilledContent | undefined;
   let filling: Promise<FilledContent> | undefined;
@@ -351,18 +366,18 @@ export function gcWorkloads(
       return client;
     },
   };
-  // The reference's GC runs with no server (it requires the registry stopped): its "server" is a
+  // A reference's GC runs with no server (it requires the registry stopped): its "server" is a
   // stand-in whose tree reads the CPU of the GC command.
-  const referenceStandIn: ServerProcess = {
-    name: 'reference (stopped for its offline GC)',
+  const referenceStandIn = (reference: ReferenceRegistry): ServerProcess => ({
+    name: `${reference.label} (stopped for its offline GC)`,
     url: 'http://127.0.0.1:9',
     port: 9,
     pid: process.pid,
     tree: new GcProcessesTree(() => undefined),
     output: () => '',
     stop: () => Promise.resolve(),
-  };
-  const referenceClient = new HttpClient(referenceStandIn.url);
+  });
+  const referenceClient = new HttpClient('http://127.0.0.1:9');
   const gcTargets: Target[] = [
     {
       name: 'berth',
@@ -373,13 +388,13 @@ export function gcWorkloads(
         return berthTarget.client;
       },
     },
-    { name: 'reference', server: referenceStandIn, client: referenceClient },
+    ...references.map((reference) => ({ name: reference.name, server: referenceStandIn(reference), client: referenceClient })),
   ];
 
   const size = `${shape.repositories * shape.versions} manifests`;
   const offline: Workload = {
     id: 'gc-offline-vs-online',
-    title: `garbage collection, ${size}: berth gc (server running) vs docker-registry garbage-collect (stopped)`,
+    title: `garbage collection, ${size}: berth gc (server running) vs the reference's garbage-collect (stopped)`,
     metrics: [
       { key: 'seconds', label: '', unit: 's', better: 'lower' },
       { key: 'cpuSeconds', label: ' CPU of the GC command', unit: 'CPU-s', better: 'lower' },
@@ -392,8 +407,10 @@ export function gcWorkloads(
       await filled();
     },
     async prepare() {
-      await copyFolder(join(pristine.reference, 'data'), join(working.reference, 'data'));
-      await writeFile(join(working.reference, 'config.yml'), registryYaml(5000, join(working.reference, 'data')));
+      for (const { name } of references) {
+        await copyFolder(join(pristine.reference, 'data'), join(working.reference(name), 'data'));
+        await writeFile(join(working.reference(name), 'config.yml'), registryYaml(5000, join(working.reference(name), 'data')));
+      }
       await freshBerth();
     },
     async run(target, rep, meter) {
@@ -412,14 +429,18 @@ export function gcWorkloads(
         berthServerCpuSeconds = serverTree.cpuSeconds() - server0;
         blobsDir = join(working.berth, 'data', 'blobs');
       } else {
+        const reference = references.find((r) => r.name === target.name);
+        if (!reference) throw new Error(`gc rows: no reference registry ${target.name}`);
+        const folder = working.reference(reference.name);
         meter.begin();
         gc = await runCommand(
-          'docker-registry',
-          ['garbage-collect', '--delete-untagged', join(working.reference, 'config.yml')],
-          join(dir, `gc-reference-${rep}.log`),
+          reference.command,
+          ['garbage-collect', '--delete-untagged', join(folder, 'config.yml')],
+          join(dir, `gc-${reference.name}-${rep}.log`),
+          referenceEnv(),
         );
         meter.end();
-        blobsDir = join(working.reference, 'data', DISTRIBUTION_BASE, 'blobs');
+        blobsDir = join(folder, 'data', DISTRIBUTION_BASE, 'blobs');
       }
       const after = countBlobs(blobsDir);
       const blobsFreed = before.blobs - after.blobs;

@@ -42,10 +42,19 @@ export interface BenchOptions {
   readonly scaleOut: boolean;
   /** Where to write the JSON results. */
   readonly output: string | undefined;
+  /**
+   * The reference registries to compare with (--reference, repeatable), each a path or a command
+   * on PATH; `docker-registry` (Debian's Distribution 2.8) unless given. Every row then has one
+   * column, ratio and verdict per reference.
+   */
+  readonly references: readonly string[];
 }
 
 export const usage = `Usage: npm run bench -- [options]
 
+  --reference PATH    the reference registry binary (CNCF Distribution), e.g.
+                      ../shared/reference/distribution-registry-3.0.0; give it twice to compare
+                      with both side by side (default: docker-registry on PATH, Debian's 2.8)
   --reps N            repetitions of every workload, alternating Berth and reference (default 5)
   --blob-mib N        size of the large blob pulled and pushed, in MiB (default 512)
   --chunk-mib N       PATCH size of the chunked push, in MiB (default 16)
@@ -96,6 +105,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       keep: { type: 'boolean', default: false },
       'scale-out': { type: 'boolean', default: false },
       output: { type: 'string' },
+      reference: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -165,5 +175,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     preset,
     scaleOut,
     output: values.output,
+    references: values.reference && values.reference.length > 0 ? values.reference : ['docker-registry'],
   };
 }

@@ -13,7 +13,7 @@ import type { BenchOptions } from './options.js';
 import type { ProcessTree } from './proc-stats.js';
 import { RawConnection, buildRequest } from './raw-http.js';
 import { pushBlobStream } from './registry-ops.js';
-import { startBerth, startReference, type ServerProcess, type TargetName } from './servers.js';
+import { startBerth, startReference, type ReferenceRegistry, type ServerProcess, type TargetName } from './servers.js';
 import { Meter, type Metrics, type Target, type Workload } from './workload.js';
 import { formatSize } from './workloads.js';
 
@@ -108,8 +108,9 @@ export function proxyWorkloads(options: BenchOptions, servers: () => ProxyTarget
       id: 'proxy-cold-pull',
       title: `pull-through cache: cold pull ${formatSize(size)}`,
       metrics: [
-        { key: 'mbps', label: '', unit: 'MB/s', better: 'higher' },
-        { key: 'ttfbMs', label: ' time to first byte', unit: 'ms', better: 'lower' },
+        // Issue 20: at least the reference's throughput, no more than its first-byte time, cold and warm.
+        { key: 'mbps', label: '', unit: 'MB/s', better: 'higher', goal: { min: 1 } },
+        { key: 'ttfbMs', label: ' time to first byte', unit: 'ms', better: 'lower', goal: { max: 1 } },
         { key: 'cpuPerGB', label: ' cache server CPU, whole fill', unit: 'CPU-s/GB', better: 'lower' },
         { key: 'upstreamCpuPerGB', label: ' upstream server CPU, whole fill', unit: 'CPU-s/GB', better: 'lower' },
         { key: 'upstreamBlobs', label: ' upstream bytes written, whole fill', unit: 'x blob', better: 'lower' },
@@ -118,8 +119,9 @@ export function proxyWorkloads(options: BenchOptions, servers: () => ProxyTarget
           label: `pull-through cache: warm pull ${formatSize(size)} (second GET, from the cache)`,
           unit: 'MB/s',
           better: 'higher',
+          goal: { min: 1 },
         },
-        { key: 'warmTtfbMs', label: ' time to first byte', unit: 'ms', better: 'lower' },
+        { key: 'warmTtfbMs', label: ' time to first byte', unit: 'ms', better: 'lower', goal: { max: 1 } },
       ],
       async setup(target) {
         // Untimed: one small blob through the cache, so that the first repetition does not
@@ -197,6 +199,7 @@ export function proxyWorkloads(options: BenchOptions, servers: () => ProxyTarget
 export async function startProxyTargets(
   dir: string,
   options: BenchOptions,
+  references: readonly ReferenceRegistry[],
   track: (server: ServerProcess, client: HttpClient) => void,
 ): Promise<ProxyTargets> {
   const upstream = await startBerth(join(dir, 'upstream'), options);
@@ -209,19 +212,21 @@ export async function startProxyTargets(
     track(server, client);
     return { name, server, client };
   };
-  const referenceDir = join(dir, 'reference-cache');
+  const referenceDir = (name: TargetName): string => join(dir, `${name}-cache`);
   const settled = await Promise.allSettled([
     target('berth', startBerth(join(dir, 'berth-cache'), options, {}, { mode: 'none' }, proxy)),
-    target('reference', startReference(referenceDir, { mode: 'none' }, proxy)),
+    ...references.map((reference) =>
+      target(reference.name, startReference(referenceDir(reference.name), reference, { mode: 'none' }, proxy)),
+    ),
   ]);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed?.status === 'rejected') throw failed.reason;
   const untilStored = async (name: TargetName, digest: string, timeoutMs: number): Promise<void> => {
-    if (name !== 'reference') return;
+    if (name === 'berth') return;
     // Distribution's filesystem layout: the repository's link to the blob, written after the blob's data.
     const [algorithm = 'sha256', hex = ''] = digest.split(':');
     const link = join(
-      referenceDir,
+      referenceDir(name),
       'data',
       'docker',
       'registry',

@@ -1,17 +1,55 @@
 // Starts the processes under test as children on loopback ports: Berth (through tsx, as
-// `npm start` would run it from source), the reference registry (Debian's docker-registry,
-// CNCF Distribution) and nginx for the static-file limit. Each gets its own directory under
+// `npm start` would run it from source), the reference registries (CNCF Distribution: Debian's
+// docker-registry 2.8, or any other build given with --reference, such as 3.0.0) and nginx for the static-file limit. Each gets its own directory under
 // the run's temporary folder, and is stopped by its own PID. Registries run open unless a
 // workload asks for authentication (RegistryAuth), which is then written alike for both, or
 // for a pull-through cache of one upstream (RegistryProxy), written in each registry's own form.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ProcessTree } from './proc-stats.js';
 import { freePort } from '../../test/helpers/ports.js';
 
-export type TargetName = 'berth' | 'reference';
+/** Berth, or a reference registry: `reference` for the first --reference, `reference2` for the second, ... */
+export type TargetName = 'berth' | `reference${string}`;
+
+/** A reference registry binary given with --reference (default: `docker-registry` on PATH). */
+export interface ReferenceRegistry {
+  /** Its key in the results: `reference`, `reference2`, ... */
+  readonly name: `reference${string}`;
+  /** The command that runs it: a path, or a name looked up on PATH. */
+  readonly command: string;
+  /** Column heading, from its version: `Distribution 2.8.2`, `Distribution 3.0.0`. */
+  readonly label: string;
+  /** The first line of its `--version`. */
+  readonly version: string;
+}
+
+/**
+ * The registries of --reference, in the order given: checks that each runs and names it by the
+ * version it prints (`github.com/distribution/distribution/v3 v3.0.0+unknown` -> Distribution 3.0.0).
+ */
+export function referenceRegistries(commands: readonly string[]): ReferenceRegistry[] {
+  return commands.map((command, index) => {
+    if (!command.includes('/')) requireCommand(command, 'docker-registry');
+    const result = spawnSync(command, ['--version'], { encoding: 'utf8', env: referenceEnv() });
+    if (result.error || result.status !== 0)
+      throw new Error(`--reference ${command}: \`${command} --version\` failed: ${result.error?.message ?? result.stderr}`);
+    const version = `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '';
+    const number = /\bv?(\d+\.\d+\.\d+)/.exec(version.split(/\s+/).slice(1).join(' '))?.[1];
+    const label = number ? `Distribution ${number}` : basename(command);
+    return { name: index === 0 ? 'reference' : `reference${index + 1}`, command, label, version };
+  });
+}
+
+/**
+ * The reference's environment: Distribution 3 always sets up tracing and otherwise tries to
+ * export every span to localhost:4318, logging an error every 5 seconds; 2.8 ignores the variable.
+ */
+export function referenceEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, OTEL_TRACES_EXPORTER: 'none' };
+}
 
 export interface ServerProcess {
   readonly name: string;
@@ -170,14 +208,19 @@ export async function startBerth(
   });
 }
 
-export async function startReference(dir: string, auth: RegistryAuth = NO_AUTH, proxy?: RegistryProxy): Promise<ServerProcess> {
+export async function startReference(
+  dir: string,
+  reference: ReferenceRegistry,
+  auth: RegistryAuth = NO_AUTH,
+  proxy?: RegistryProxy,
+): Promise<ServerProcess> {
   if (auth.mode === 'token') throw new Error('the reference registry has no token server');
   await mkdir(dir, { recursive: true });
   const configFile = join(dir, 'config.yml');
   return onFreePort(async (port) => {
     await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('reference', proxy)));
-    const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return started('reference', child, port, '/v2/');
+    const child = spawn(reference.command, ['serve', configFile], { env: referenceEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    return started(reference.name, child, port, '/v2/');
   });
 }
 
