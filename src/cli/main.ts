@@ -13,6 +13,7 @@ import { checkAsServeWould } from '../server/startup-checks.js';
 import { registerTlsCommand } from './tls-command.js';
 import { registerRetentionCommand } from './commands/retention.js';
 import { registerUsageCommand } from './commands/usage.js';
+import { registerAuditCommand } from './commands/audit.js';
 
 /** Loads the config from --config or a positional file (as `registry serve FILE`); else the env names one. */
 function load(file: string | undefined) {
@@ -106,6 +107,7 @@ export function buildCli(): Command {
   registerRetentionCommand(program);
   registerImportCommand(program);
   registerUsageCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

@@ -1,10 +1,12 @@
 // The audit log: who did what, from where, with what outcome. The HTTP layer hands it each
 // finished request worth keeping (src/http/request-audit.ts: writes, denials, sign-ins, admin
-// changes, sampled pulls); it queues them and writes them in batches (at most a second late, so
-// a request never waits for the audit write), and deletes entries past the retention period.
+// changes, sampled pulls) and Berth's own events (berth-events.ts); it queues them and writes
+// them in batches (write-batch.ts: at most a second late, so a request never waits for the audit
+// write; a crash loses that last second), and deletes entries past the retention period.
 // Nothing secret is ever handed to it: names, addresses, paths without queries, status codes.
 import type { AuditEntry, AuditLogQueries } from '../metadata/index.js';
 import { uuidv7 } from './ids.js';
+import { WriteBatch } from './write-batch.js';
 
 /** A finished request as the HTTP layer describes it (structurally http's AuditedRequest). */
 export interface AuditedRequestLike {
@@ -18,6 +20,8 @@ export interface AuditedRequestLike {
   readonly address: string;
   readonly userAgent: string | undefined;
   readonly requestId: string;
+  /** More about what the request did (a permission change's grant, a failed sign-in's user name); never a secret. */
+  readonly detail?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface AuditLogOptions {
@@ -29,18 +33,37 @@ export interface AuditLogOptions {
   readonly maxQueued?: number;
 }
 
+/** An entry as the log is handed it: the id and time are its own. */
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'> & { at?: Date };
+
 export class AuditLog {
-  private queue: AuditEntry[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly batch: WriteBatch<AuditEntry>;
   private lastPrune = 0;
-  /** Entries dropped because the queue was full. */
-  dropped = 0;
+  /** Entries recorded since start, by action and outcome (berth_audit_entries_total; actions are a fixed set). */
+  readonly counts = new Map<string, { action: string; outcome: string; count: number }>();
 
   constructor(
     private readonly store: AuditLogQueries,
     private readonly options: AuditLogOptions,
-  ) {}
+  ) {
+    this.batch = new WriteBatch(
+      async (entries) => {
+        await store.append(entries);
+        await this.prune();
+      },
+      {
+        delayMs: 1000,
+        maxBatch: 500,
+        maxQueued: options.maxQueued ?? 10_000,
+        failed: (error, count) => options.warn(error, `could not write ${count} audit entries`),
+      },
+    );
+  }
+
+  /** Entries dropped because the queue was full. */
+  get dropped(): number {
+    return this.batch.dropped;
+  }
 
   samplePull(): boolean {
     const share = this.options.pullSampling;
@@ -56,48 +79,37 @@ export class AuditLog {
       outcome: request.outcome,
       status: request.status,
       requestId: request.requestId,
-      detail: { method: request.method, path: request.path, ...(request.userAgent === undefined ? {} : { userAgent: request.userAgent }) },
+      detail: {
+        method: request.method,
+        path: request.path,
+        ...(request.userAgent === undefined ? {} : { userAgent: request.userAgent }),
+        ...request.detail,
+      },
     });
   }
 
-  /** Records something that was not a request (a garbage-collection run, a change made by the CLI). */
-  append(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: Date }): void {
-    if (this.queue.length >= (this.options.maxQueued ?? 10_000)) {
-      this.dropped++;
-      return;
-    }
+  /** Records something that was not a request as such (a garbage-collection run, a refusal's detail). */
+  append(entry: NewAuditEntry): void {
     const at = entry.at ?? new Date();
     const { at: _at, ...rest } = entry;
-    this.queue.push({ ...rest, id: uuidv7(at.getTime()), at: at.toISOString() });
-    if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, 1000);
-      this.timer.unref();
-    }
+    this.count(entry.action, entry.outcome);
+    this.batch.add({ ...rest, id: uuidv7(at.getTime()), at: at.toISOString() });
   }
 
-  /** Writes what is queued now (close(), tests). */
-  async flush(): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing;
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.store
-      .append(batch)
-      .then(() => this.prune())
-      .catch((error: unknown) => this.options.warn(error, `could not write ${batch.length} audit entries`))
-      .finally(() => {
-        this.flushing = undefined;
-      });
-    await this.flushing;
+  /** Writes what is queued now (close(), the admin API and tests, before they read). */
+  flush(): Promise<void> {
+    return this.batch.flush();
   }
 
-  async close(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.flush();
+  close(): Promise<void> {
+    return this.batch.flush();
+  }
+
+  private count(action: string, outcome: string): void {
+    const key = `${action} ${outcome}`;
+    const held = this.counts.get(key);
+    if (held !== undefined) held.count++;
+    else this.counts.set(key, { action, outcome, count: 1 });
   }
 
   private async prune(): Promise<void> {

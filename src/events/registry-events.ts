@@ -4,8 +4,11 @@
 // do) and hands each write a ChangeRecorder, which the index calls inside the write's
 // transaction with what it did; the events it returns are written in that transaction (the
 // outbox). Pulls change nothing, so their events are written after the read, and only when an
-// endpoint wants them. When no endpoint is configured, writes get no recorder at all: the hot
-// path pays nothing.
+// endpoint wants them, batched (write-batch.ts: one multi-row insert every 250 ms or 200 events,
+// so a manifest GET does not pay a transaction; a crash loses the last quarter second of pull
+// events, never a change's). When no endpoint is configured, writes get no recorder at all: the
+// hot path pays nothing. Refusals the registry throws (an immutable tag, a quota) become Berth's
+// own events (berth-events.ts) on their way out.
 import type { ChangeRecorder, EventOutboxQueries, OutboxEvent, RecordedChange } from '../metadata/index.js';
 import type { Digest, RepositoryName } from '../oci/index.js';
 import type {
@@ -14,6 +17,7 @@ import type {
   BlobRead,
   BlobReader,
   BlobRedirect,
+  BlobUploads,
   BlobWriter,
   Caller,
   ManifestPush,
@@ -28,6 +32,7 @@ import type {
 import type { ParsedManifest } from '../oci/index.js';
 import type { EndpointDirectory, EventFacts } from './endpoints.js';
 import { uuidv7 } from './ids.js';
+import { WriteBatch } from './write-batch.js';
 
 /** The media type Distribution gives blob events' targets. */
 const BLOB_MEDIA_TYPE = 'application/octet-stream';
@@ -69,17 +74,50 @@ export interface EventRecorderOptions {
   readonly blobPulls: boolean;
   /** Called after events were written outside a write (the deliverer may look at once). */
   readonly onRecorded?: (() => void) | undefined;
+  /** A batch of pull events could not be written (they are lost; pulls are not failed for it). */
+  readonly warn?: ((error: unknown, message: string) => void) | undefined;
+  /** Longest a pull event waits in memory before its batch is written; default 250 ms. */
+  readonly pullDelayMs?: number | undefined;
 }
 
 type Target = RegistryEvent['target'];
 
+/** Where the decorator hands a write's failure, which may be a refusal worth an event (BerthEvents). */
+export interface RefusalRecorder {
+  refused(error: unknown, repository: string, caller: Caller | undefined): void;
+}
+
 /** Builds events and decides which endpoints get them. */
 export class EventRecorder {
+  private readonly pulls: WriteBatch<OutboxEvent>;
+
   constructor(
     private readonly endpoints: EndpointDirectory,
     private readonly outbox: EventOutboxQueries,
     private readonly options: EventRecorderOptions,
-  ) {}
+  ) {
+    this.pulls = new WriteBatch((events) => this.recordNow(events), {
+      delayMs: options.pullDelayMs ?? 250,
+      maxBatch: 200,
+      maxQueued: 20_000,
+      failed: (error, count) => options.warn?.(error, `could not record ${count} pull events`),
+    });
+  }
+
+  /** Queues a pull's event for the next batch (a pull is not a change: nothing waits for it). */
+  recordPull(event: OutboxEvent | undefined): void {
+    if (event !== undefined) this.pulls.add(event);
+  }
+
+  /** Pull events dropped because the queue was full (the database is down). */
+  get droppedPulls(): number {
+    return this.pulls.dropped;
+  }
+
+  /** Writes the queued pull events now (shutdown, tests). */
+  flush(): Promise<void> {
+    return this.pulls.flush();
+  }
 
   /** Whether any endpoint is configured (else nothing is recorded). */
   get active(): boolean {
@@ -201,15 +239,12 @@ export class EventRecorder {
   }
 }
 
-/** Where failures to record a pull event go (a pull is never failed for it). */
-export type RecordingFailure = (error: unknown) => void;
-
 /** The services with events recorded for manifest and blob writes, mounts and (when wanted) pulls. */
-export function withEvents(services: RegistryServices, recorder: EventRecorder, onFailure: RecordingFailure): RegistryServices {
+export function withEvents(services: RegistryServices, recorder: EventRecorder, own: RefusalRecorder): RegistryServices {
   return {
-    blobs: new EventBlobs(services.blobs, recorder, onFailure),
-    uploads: services.uploads,
-    manifests: new EventManifests(services.manifests, recorder, onFailure),
+    blobs: new EventBlobs(services.blobs, recorder),
+    uploads: refusalsRecorded(services.uploads, own),
+    manifests: new EventManifests(services.manifests, recorder, own),
     listings: services.listings,
     referrers: services.referrers,
     assertPushable: (repository) => services.assertPushable(repository),
@@ -223,11 +258,28 @@ function withRecorder(scope: WriteScope | undefined, record: ChangeRecorder | un
   return { signal: scope?.signal, namespace: scope?.namespace, caller: scope?.caller, record };
 }
 
+/** Uploads whose quota refusals are recorded (uploads carry no caller: the event names none). */
+function refusalsRecorded(uploads: BlobUploads, own: RefusalRecorder): BlobUploads {
+  const noted = <T>(repository: RepositoryName, work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      own.refused(error, repository, undefined);
+      throw error;
+    });
+  return {
+    start: (repository) => uploads.start(repository),
+    status: (repository, id) => uploads.status(repository, id),
+    cancel: (repository, id) => uploads.cancel(repository, id),
+    append: (repository, id, chunk, options) => noted(repository, uploads.append(repository, id, chunk, options)),
+    complete: (repository, id, digest, lastChunk, options) =>
+      noted(repository, uploads.complete(repository, id, digest, lastChunk, options)),
+  };
+}
+
 class EventManifests implements ManifestReader, ManifestWriter {
   constructor(
     private readonly inner: ManifestReader & ManifestWriter,
     private readonly recorder: EventRecorder,
-    private readonly onFailure: RecordingFailure,
+    private readonly own: RefusalRecorder,
   ) {}
 
   describe(repository: RepositoryName, reference: Reference, accept?: readonly string[], scope?: RequestScope): Promise<StoredManifest> {
@@ -243,23 +295,33 @@ class EventManifests implements ManifestReader, ManifestWriter {
     const manifest = await this.inner.get(repository, reference, accept, scope);
     if (this.recorder.active) {
       const target = this.recorder.manifestTarget(repository, manifest.digest.toString(), manifest.mediaType, manifest.size);
-      const event = this.recorder.build('pull', reference.kind === 'tag' ? { ...target, tag: reference.tag } : target, scope?.caller);
-      if (event !== undefined) this.recorder.recordNow([event]).catch(this.onFailure);
+      this.recorder.recordPull(
+        this.recorder.build('pull', reference.kind === 'tag' ? { ...target, tag: reference.tag } : target, scope?.caller),
+      );
     }
     return manifest;
   }
 
   async put(push: ManifestPush): Promise<StoredManifest & { manifest: ParsedManifest }> {
     const record = this.recorder.recorderFor(push.scope?.caller);
-    if (record === undefined) return this.inner.put(push);
-    const stored = await this.inner.put({ ...push, scope: withRecorder(push.scope, record) });
-    this.recorder.committed();
-    return stored;
+    try {
+      const stored = await this.inner.put(record === undefined ? push : { ...push, scope: withRecorder(push.scope, record) });
+      if (record !== undefined) this.recorder.committed();
+      return stored;
+    } catch (error) {
+      this.own.refused(error, push.repository, push.scope?.caller);
+      throw error;
+    }
   }
 
   async delete(repository: RepositoryName, reference: Reference, scope?: WriteScope): Promise<void> {
     const record = this.recorder.recorderFor(scope?.caller);
-    await this.inner.delete(repository, reference, withRecorder(scope, record));
+    try {
+      await this.inner.delete(repository, reference, withRecorder(scope, record));
+    } catch (error) {
+      this.own.refused(error, repository, scope?.caller);
+      throw error;
+    }
     if (record !== undefined) this.recorder.committed();
   }
 }
@@ -268,7 +330,6 @@ class EventBlobs implements BlobReader, BlobWriter {
   constructor(
     private readonly inner: BlobReader & BlobWriter,
     private readonly recorder: EventRecorder,
-    private readonly onFailure: RecordingFailure,
   ) {}
 
   stat(repository: RepositoryName, digest: Digest, scope?: RequestScope): Promise<BlobInfo> {
@@ -278,8 +339,9 @@ class EventBlobs implements BlobReader, BlobWriter {
   async open(repository: RepositoryName, digest: Digest, read?: BlobRead, scope?: RequestScope): Promise<BlobContent | BlobRedirect> {
     const content = await this.inner.open(repository, digest, read, scope);
     if (this.recorder.recordsBlobPulls && this.recorder.active && 'size' in content) {
-      const event = this.recorder.build('pull', this.recorder.blobTarget(repository, digest.toString(), content.size), scope?.caller);
-      if (event !== undefined) this.recorder.recordNow([event]).catch(this.onFailure);
+      this.recorder.recordPull(
+        this.recorder.build('pull', this.recorder.blobTarget(repository, digest.toString(), content.size), scope?.caller),
+      );
     }
     return content;
   }

@@ -8,6 +8,12 @@ import { z } from 'zod';
 import type { AccountAdmin } from '../auth/account-admin.js';
 import type { Principal } from '../auth/principal.js';
 import { adminRouter, body, json, noContent, param, queryValue, type AdminRouter } from './admin-json.js';
+import { noteAudit, PERMISSION_CHANGED } from './request-audit.js';
+
+/** Tells the audit log (and the permission.changed event) what a permission change was. */
+function permissionChange(request: FastifyRequest, detail: Record<string, unknown>): void {
+  noteAudit(request, { action: PERMISSION_CHANGED, detail });
+}
 
 export interface AdminApiDeps {
   readonly admin: AccountAdmin;
@@ -58,6 +64,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
   route('PATCH', '/users/:name', async (request, reply) => {
     const principal = await who(request);
     const input = await body(request, patchUserBody);
+    permissionChange(request, { change: 'admin-flag', user: param(request, 'name'), admin: input.admin });
     return json(reply, 200, await admin.setUserAdmin(principal, param(request, 'name'), input.admin));
   });
   route('DELETE', '/users/:name', async (request, reply) => {
@@ -77,10 +84,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
     await admin.deleteTeam(await who(request), param(request, 'name'));
     return noContent(reply);
   });
-  route('PUT', '/teams/:name/members/:user', async (request, reply) =>
-    json(reply, 200, await admin.addTeamMember(await who(request), param(request, 'name'), param(request, 'user'))),
-  );
+  route('PUT', '/teams/:name/members/:user', async (request, reply) => {
+    permissionChange(request, { change: 'team-member-added', team: param(request, 'name'), user: param(request, 'user') });
+    return json(reply, 200, await admin.addTeamMember(await who(request), param(request, 'name'), param(request, 'user')));
+  });
   route('DELETE', '/teams/:name/members/:user', async (request, reply) => {
+    permissionChange(request, { change: 'team-member-removed', team: param(request, 'name'), user: param(request, 'user') });
     await admin.removeTeamMember(await who(request), param(request, 'name'), param(request, 'user'));
     return noContent(reply);
   });
@@ -93,6 +102,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
   route('PUT', '/namespaces/:name', async (request, reply) => {
     const principal = await who(request);
     const { visibility } = await body(request, namespaceBody);
+    permissionChange(request, { change: 'visibility', namespace: param(request, 'name'), visibility });
     return json(reply, 200, await admin.setNamespaceVisibility(principal, param(request, 'name'), visibility));
   });
   route('DELETE', '/namespaces/:name', async (request, reply) => {
@@ -105,10 +115,23 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
   route('PUT', '/namespaces/:name/grants/:kind/:subject', async (request, reply) => {
     const principal = await who(request);
     const { role } = await body(request, grantBody);
+    permissionChange(request, {
+      change: 'grant-set',
+      namespace: param(request, 'name'),
+      kind: param(request, 'kind'),
+      subject: param(request, 'subject'),
+      role,
+    });
     const grant = await admin.setGrant(principal, param(request, 'name'), param(request, 'kind'), param(request, 'subject'), role);
     return json(reply, 200, grant);
   });
   route('DELETE', '/namespaces/:name/grants/:kind/:subject', async (request, reply) => {
+    permissionChange(request, {
+      change: 'grant-revoked',
+      namespace: param(request, 'name'),
+      kind: param(request, 'kind'),
+      subject: param(request, 'subject'),
+    });
     await admin.revokeGrant(await who(request), param(request, 'name'), param(request, 'kind'), param(request, 'subject'));
     return noContent(reply);
   });

@@ -105,7 +105,19 @@ export class GcAlreadyRunning extends Error {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A run that ended, as the gc.run event reports it. */
+export interface GcRunEnded {
+  readonly runId: string;
+  readonly trigger: string;
+  readonly dryRun: boolean;
+  readonly status: 'finished' | 'failed';
+  readonly stats?: GcStats | undefined;
+  readonly error?: string | undefined;
+}
+
 export class GarbageCollector {
+  private endedListener: ((run: GcRunEnded) => void) | undefined;
+
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: { gc: GcIndex; gcRuns: GcRunIndex; leases: LeaseIndex } & Pick<UploadIndex, 'findUpload'>,
@@ -114,6 +126,11 @@ export class GarbageCollector {
     /** The pull-through cache's upstreams with maxage or maxsize. */
     private readonly cacheEviction: readonly CacheEvictionPolicy[] = [],
   ) {}
+
+  /** Told of every run of this process that ends, finished or failed (the gc.run event). */
+  onRunEnded(listener: (run: GcRunEnded) => void): void {
+    this.endedListener = listener;
+  }
 
   /** Past runs, newest first. */
   history(limit: number, before?: string): Promise<GcRunRecord[]> {
@@ -157,11 +174,14 @@ export class GarbageCollector {
           this.cacheEviction,
         ).run();
         await this.metadata.gcRuns.finishGcRun(runId, { status: 'finished', stats: { ...report.stats }, finishedAt: new Date(this.now()) });
+        this.endedListener?.({ runId, trigger: options.trigger, dryRun, status: 'finished', stats: report.stats });
         return report;
       } catch (error) {
+        const message = String((error as Error).message ?? error);
         await this.metadata.gcRuns
-          .finishGcRun(runId, { status: 'failed', error: String((error as Error).message ?? error), finishedAt: new Date(this.now()) })
+          .finishGcRun(runId, { status: 'failed', error: message, finishedAt: new Date(this.now()) })
           .catch(() => undefined);
+        this.endedListener?.({ runId, trigger: options.trigger, dryRun, status: 'failed', error: message });
         throw error;
       }
     } finally {

@@ -29,6 +29,7 @@ import type {
   HealthReport,
   ManifestReader,
   ManifestWriter,
+  Caller,
   ReferrerLister,
   RegistryServices,
   TagLister,
@@ -114,7 +115,18 @@ export function parseQuota(namespace: string, input: QuotaInput): QuotaLimits {
   return { namespace, sizeBytes, repositories, warnAt };
 }
 
+/** A push took its namespace to its quota's warnAt fraction (the quota.warning event). */
+export interface QuotaWarningFacts {
+  readonly namespace: string;
+  readonly repository: string;
+  readonly bytes: number;
+  readonly sizeBytes: number;
+  readonly warnAt: number;
+  readonly caller: Caller | undefined;
+}
+
 export class QuotaService {
+  private warningListener: ((warning: QuotaWarningFacts) => void) | undefined;
   private readonly configQuotas: ReadonlyMap<string, QuotaView>;
   private readonly estimates = new Map<string, UsageEstimate>();
   private stored: { rules: Map<string, QuotaView>; readAt: number } | undefined;
@@ -132,6 +144,11 @@ export class QuotaService {
     this.usageCacheMs = options.usageCacheMs ?? 10_000;
     this.rulesCacheMs = options.rulesCacheMs ?? 5_000;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Told when a push takes a namespace from below its warnAt fraction to at or above it (once per crossing, per process). */
+  onWarning(listener: (warning: QuotaWarningFacts) => void): void {
+    this.warningListener = listener;
   }
 
   // ---- the rules
@@ -253,7 +270,7 @@ export class QuotaService {
     const quota = await this.quotaFor(namespace);
     if (!quota) return undefined;
     const newRepository = quota.repositories !== undefined && !(await this.indexes.usage.hasManifests(repository));
-    const cost: PushCost = { namespace, bytes: bytes.length, repositories: newRepository ? 1 : 0 };
+    const cost: PushCost = { namespace, bytes: bytes.length, repositories: newRepository ? 1 : 0, quota };
     const estimate = await this.estimate(namespace);
     if (!this.exceeds(quota, estimate, cost)) return cost;
     // The estimate would refuse: judge on a fresh count, and count a manifest the namespace
@@ -304,12 +321,26 @@ export class QuotaService {
     return this.indexes.usage.isLinkedInNamespace(namespaceOf(repository), digest.toString());
   }
 
-  /** Adds what a push that succeeded added to the namespace's estimate (if one is held). */
-  noteAdded(cost: PushCost): void {
+  /** Adds what a push that succeeded added to the namespace's estimate (if one is held), and warns when it crossed warnAt. */
+  noteAdded(cost: PushCost, pushed?: { repository: string; caller: Caller | undefined }): void {
     const estimate = this.estimates.get(cost.namespace);
     if (!estimate) return;
+    const before = estimate.bytes;
     estimate.bytes += cost.bytes;
     estimate.repositories += cost.repositories;
+    const warnAt = cost.quota?.warnAt;
+    if (cost.quota === undefined || warnAt === undefined || pushed === undefined || this.warningListener === undefined) return;
+    const warnFrom = cost.quota.sizeBytes * warnAt;
+    if (before < warnFrom && estimate.bytes >= warnFrom) {
+      this.warningListener({
+        namespace: cost.namespace,
+        repository: pushed.repository,
+        bytes: estimate.bytes,
+        sizeBytes: cost.quota.sizeBytes,
+        warnAt,
+        caller: pushed.caller,
+      });
+    }
   }
 
   /** Drops the namespace's estimate (after a delete): the next push counts again. */
@@ -343,6 +374,8 @@ export interface PushCost {
   readonly namespace: string;
   bytes: number;
   repositories: number;
+  /** The namespace's quota (a manifest push's cost carries it, for the warning). */
+  readonly quota?: QuotaLimits | undefined;
 }
 
 function quotaExceeded(message: string, quota: QuotaLimits, usage: NamespaceUsage): RegistryError {
@@ -396,7 +429,7 @@ function quotaManifests(manifests: ManifestReader & ManifestWriter, quotas: Quot
       const digest = push.reference.kind === 'digest' ? push.reference.digest.toString() : undefined;
       const cost = await quotas.checkManifest(push.repository, push.bytes, digest);
       const stored = await manifests.put(push);
-      if (cost) quotas.noteAdded(cost);
+      if (cost) quotas.noteAdded(cost, { repository: push.repository, caller: push.scope?.caller });
       return stored;
     },
     delete: async (repository, reference, scope) => {

@@ -269,58 +269,57 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // Events outermost: each write hands the index a recorder whose events it writes in the
   // write's transaction (src/events); the decorators inside pass it on.
   const events = await openEvents(config, metadata, metrics, logger);
+  quotas.onWarning((warning) => events.own.quotaWarning(warning));
+  registry.gc.onRunEnded((run) => events.own.gcRun(run));
   const services = withTagImmutability(withQuotas(proxy ?? registry, quotas), immutability, metadata.immutability);
-  const http = createHttpApp(
-    withEvents(services, events.recorder, (error) => logger.warn({ err: error }, 'could not record a pull event')),
-    {
-      auditor: events.audit,
-      readOnly,
-      ui,
-      adminRoutes: [
-        (router) => registerImmutabilityRoutes(router, immutability),
-        (router) => registerMaintenanceRoutes(router, readOnly),
-        (router) =>
-          registerGcRoutes(router, registry.gc, {
-            graceMs: config.gc.graceMs,
-            deleteUntagged: config.gc.deleteUntagged,
-            uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
-          }),
-        (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
-        (router) => registerRetentionRoutes(router, retention),
-        (router) =>
-          registerEventRoutes(router, {
-            listEvents: (filter) => metadata.events.listEvents(filter),
-            findEvent: (id) => metadata.events.findEvent(id),
-            listDeliveries: (options) => metadata.events.listDeliveries(options),
-            redeliver: async (id, endpoint) => {
-              const count = await metadata.events.redeliver(id, endpoint);
-              events.deliverer.nudge();
-              return count;
-            },
-            listAudit: (filter) => metadata.audit.list(filter),
-            flushAudit: async () => events.audit?.flush(),
-          }),
-      ],
-      auth,
-      upstreamNamespaces: proxy !== undefined,
-      metrics: metrics.registry,
-      metricsAccess: config.http.metrics.access,
-      observer: metrics.requests,
-      logger,
-      accessLog: accessLogOptions(config),
-      externalUrl: config.http.host,
-      manifestMaxBytes: config.limits.manifestMaxBytes,
-      paginationMaxEntries: config.limits.paginationMaxEntries,
-      catalogDefaultEntries: config.limits.catalogDefaultEntries,
-      maxTagsPerPush: config.limits.maxTagsPerPush,
-      maxConcurrentRequests: config.limits.maxConcurrentRequests,
-      idleTimeoutMs: config.limits.idleTimeoutMs,
-      headersTimeoutMs: config.limits.headersTimeoutMs,
-      bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
-      serverFactory: tls?.serverFactory,
-      rateLimits: rateLimits?.http,
-    },
-  );
+  const http = createHttpApp(withEvents(services, events.recorder, events.own), {
+    auditor: events.own.requestAuditor(),
+    readOnly,
+    ui,
+    adminRoutes: [
+      (router) => registerImmutabilityRoutes(router, immutability),
+      (router) => registerMaintenanceRoutes(router, readOnly),
+      (router) =>
+        registerGcRoutes(router, registry.gc, {
+          graceMs: config.gc.graceMs,
+          deleteUntagged: config.gc.deleteUntagged,
+          uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
+        }),
+      (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
+      (router) => registerRetentionRoutes(router, retention),
+      (router) =>
+        registerEventRoutes(router, {
+          listEvents: (filter) => metadata.events.listEvents(filter),
+          findEvent: (id) => metadata.events.findEvent(id),
+          listDeliveries: (options) => metadata.events.listDeliveries(options),
+          redeliver: async (id, endpoint) => {
+            const count = await metadata.events.redeliver(id, endpoint);
+            events.deliverer.nudge();
+            return count;
+          },
+          listAudit: (filter) => metadata.audit.list(filter),
+          flushAudit: async () => events.audit?.flush(),
+        }),
+    ],
+    auth,
+    upstreamNamespaces: proxy !== undefined,
+    metrics: metrics.registry,
+    metricsAccess: config.http.metrics.access,
+    observer: metrics.requests,
+    logger,
+    accessLog: accessLogOptions(config),
+    externalUrl: config.http.host,
+    manifestMaxBytes: config.limits.manifestMaxBytes,
+    paginationMaxEntries: config.limits.paginationMaxEntries,
+    catalogDefaultEntries: config.limits.catalogDefaultEntries,
+    maxTagsPerPush: config.limits.maxTagsPerPush,
+    maxConcurrentRequests: config.limits.maxConcurrentRequests,
+    idleTimeoutMs: config.limits.idleTimeoutMs,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    bodyLimits: { memory, timeoutMs: config.limits.bodyTimeoutMs, minBytesPerSecond: config.limits.bodyMinRate },
+    serverFactory: tls?.serverFactory,
+    rateLimits: rateLimits?.http,
+  });
   const jobs = createJobScheduler(config, registry, metadata, tls, logger, retention);
   const debug = openDebugServer(config, metrics, logger);
   return {

@@ -1,15 +1,17 @@
 // Assembles events for buildApp: the endpoints (the file's notifications.endpoints and the admin
 // API's), the recorder the registry decorator uses, the deliverer (started by serve(), on every
-// replica), the audit log, and their metrics (berth_webhook_queue_depth,
-// berth_webhook_deliveries_total{result}).
+// replica), the audit log, Berth's own events (berth-events.ts), and their metrics
+// (berth_webhook_queue_depth, berth_webhook_deliveries_total{result},
+// berth_audit_entries_total{action,outcome}).
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebhookSender } from '../client/webhook-sender.js';
 import type { Config, NotificationEndpointConfig } from '../config/index.js';
-import { AuditLog, Deliverer, EndpointDirectory, EventRecorder, type WebhookEndpoint } from '../events/index.js';
+import { AuditLog, BerthEvents, Deliverer, EndpointDirectory, EventRecorder, type WebhookEndpoint } from '../events/index.js';
 import type { MetadataStore } from '../metadata/index.js';
 import type { BerthMetrics } from './metrics.js';
+import { ScrapedCounter } from './scraped-metrics.js';
 
 export interface EventsRuntime {
   readonly endpoints: EndpointDirectory;
@@ -18,6 +20,8 @@ export interface EventsRuntime {
   readonly sender: WebhookSender;
   /** Undefined when audit.enabled is false. */
   readonly audit: AuditLog | undefined;
+  /** Berth's own events (refusals, quota warnings, GC runs, failed sign-ins, permission changes). */
+  readonly own: BerthEvents;
   /** Starts delivering (serve()); buildApp alone records but does not send. */
   start(): void;
   stop(): Promise<void>;
@@ -63,6 +67,7 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
     externalUrl: config.http.host,
     blobPulls: config.notifications.blobPulls,
     onRecorded: () => deliverer.nudge(),
+    warn,
   });
   const audit = config.audit.enabled
     ? new AuditLog(metadata.audit, { pullSampling: config.audit.pullSampling, retentionMs: config.audit.retentionMs, warn })
@@ -72,6 +77,19 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
     for (const count of (await metadata.events.pendingByEndpoint()).values()) total += count;
     return total;
   });
+  const own = new BerthEvents(recorder, audit, (error) => warn(error, 'could not record an event'));
+  if (audit !== undefined) {
+    // Bounded labels: actions are the route table's names with a method and Berth's own actions.
+    new ScrapedCounter(
+      {
+        name: 'berth_audit_entries_total',
+        help: 'Audit log entries recorded by this process, by action and outcome.',
+        labelNames: ['action', 'outcome'],
+        registers: [metrics.registry],
+      },
+      () => [...audit.counts.values()].map(({ action, outcome, count }) => ({ labels: { action, outcome }, value: count })),
+    );
+  }
   metrics.labelledCounterFrom('berth_webhook_deliveries_total', 'Webhook delivery attempts by this process.', 'result', () => ({
     delivered: deliverer.counts.delivered,
     failed: deliverer.counts.failed,
@@ -82,8 +100,10 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
     deliverer,
     sender,
     audit,
+    own,
     start: () => deliverer.start(),
     async stop() {
+      await recorder.flush();
       await deliverer.stop();
       await audit?.close();
       sender.close();

@@ -7,6 +7,7 @@ import { RegistryError } from '../../errors/index.js';
 import { clientAddress, type HttpAuth } from '../auth-gate.js';
 import { readWholeBody } from '../body-chunks.js';
 import { rememberUser } from '../request-observer.js';
+import { noteAudit, signInName } from '../request-audit.js';
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -54,6 +55,9 @@ export function tokenHandlers(auth: HttpAuth) {
     try {
       switch (form.get('grant_type')) {
         case 'password': {
+          // The failed sign-in's audit entry names the user it tried (never the password).
+          const username = signInName(form.get('username') ?? undefined);
+          if (username !== undefined) noteAudit(request, { detail: { user: username } });
           const principal = await auth.authenticator.signIn(form.get('username') ?? '', form.get('password') ?? '', clientAddress(request));
           rememberUser(request, principal);
           grant = await tokens.issue(principal, scopes, form.get('access_type') === 'offline');

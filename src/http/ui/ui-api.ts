@@ -17,6 +17,7 @@ import type { AccessAction } from '../../oci/index.js';
 import { body, json, noContent, queryValue } from '../admin-json.js';
 import { authenticateRequest, clientAddress, CSRF_HEADER, SESSION_COOKIE, sessionCookie, type HttpAuth } from '../auth-gate.js';
 import { parseName } from '../context.js';
+import { noteAudit, signInName } from '../request-audit.js';
 
 /** A repository on the UI's list. */
 export interface RepositorySummary {
@@ -113,6 +114,9 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
         throw new RegistryError('DENIED', undefined, { message: 'sign-in requests must carry the X-Berth-CSRF header' });
       }
       const { username, password } = await body(request, signInBody);
+      // The failed sign-in's audit entry names the user it tried (never the password).
+      const tried = signInName(username);
+      if (tried !== undefined) noteAudit(request, { detail: { user: tried } });
       let started: Awaited<ReturnType<UiSessions['start']>>;
       try {
         started = await auth.sessions.start(username, password, clientAddress(request));
