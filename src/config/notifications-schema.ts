@@ -1,7 +1,7 @@
 // The notifications section: Distribution's webhook endpoints, read as registry:2 writes them
 // (notifications.endpoints: name, disabled, url, headers, timeout, threshold, backoff,
 // ignoredmediatypes, ignore.mediatypes, ignore.actions; notifications.events.includereferences
-// is accepted), plus Berth's keys per endpoint (format, secret, maxbackoff,
+// is accepted), plus Berth's keys per endpoint (format: Distribution's envelope or CloudEvents, secret, maxbackoff,
 // allowprivateaddresses, actions) and for the outbox (retention, blobpulls). docs/events.md.
 import { z } from 'zod';
 import { durationFromConfigValue } from '../oci/duration.js';
@@ -61,8 +61,8 @@ const endpoint = z.strictObject({
     .strictObject({ mediatypes: z.array(z.string()).default([]), actions: z.array(z.string()).default([]) })
     .default({ mediatypes: [], actions: [] }),
   // Berth's own keys.
-  // cloudevents is not offered yet: the events layer has the format's place (cloudevents.ts) but not the package.
-  format: z.enum(['distribution-v1', 'distribution-v2']).default('distribution-v1'),
+  // distribution-v1 (registry:2's media type), distribution-v2 (Distribution 3's) or cloudevents (CloudEvents 1.0, structured mode).
+  format: z.enum(['distribution-v1', 'distribution-v2', 'cloudevents']).default('distribution-v1'),
   secret: z.string().min(1).optional(),
   maxbackoff: goDuration.default(300_000),
   allowprivateaddresses: z.boolean().default(false),
@@ -74,7 +74,7 @@ export const notificationsSection = section({
     kind: 'structured',
     origin: 'distribution',
     description:
-      "Webhook endpoints, as Distribution's: name, disabled, url, headers, timeout, threshold, backoff, ignoredmediatypes, ignore.mediatypes, ignore.actions; and Berth's format (distribution-v1, the default, or distribution-v2), secret (signs each body with HMAC-SHA256), maxbackoff, allowprivateaddresses and actions. Events are written to an outbox in the transaction of their change and delivered at least once. See docs/events.md.",
+      "Webhook endpoints, as Distribution's: name, disabled, url, headers, timeout, threshold, backoff, ignoredmediatypes, ignore.mediatypes, ignore.actions; and Berth's format (distribution-v1, the default, distribution-v2, or cloudevents: CloudEvents 1.0 in structured mode), secret (signs each body with HMAC-SHA256), maxbackoff, allowprivateaddresses and actions. Events are written to an outbox in the transaction of their change and delivered at least once. See docs/events.md.",
     expected: 'a list of endpoints such as [{name: ci, url: "https://ci.example.com/hook", timeout: 5s}]',
     defaultText: 'none',
   }),

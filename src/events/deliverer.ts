@@ -30,6 +30,8 @@ export interface DelivererOptions {
   readonly batch: number;
   /** Events older than this are deleted with their deliveries (the outbox is bounded); 0: kept. */
   readonly retentionMs: number;
+  /** http.host, when configured: a CloudEvent's source. */
+  readonly registryUrl?: string | undefined;
   readonly warn: (error: unknown, message: string) => void;
 }
 
@@ -150,7 +152,7 @@ export class Deliverer {
           leaseEnd = Date.now() + leaseMs;
           await this.outbox.extendLease(endpoint.id, rest(), this.options.owner, leaseEnd);
         }
-        const outcome = await this.attempt(endpoint, delivery.eventId, delivery.body);
+        const outcome = await deliverOnce(this.send, endpoint, delivery.eventId, delivery.body, this.options.registryUrl);
         if (outcome.ok) {
           this.counts.delivered++;
           await this.outbox.markDelivered(endpoint.id, [delivery.eventId], outcome.status);
@@ -173,26 +175,40 @@ export class Deliverer {
       }
     }
   }
+}
 
-  private async attempt(
-    endpoint: WebhookEndpoint,
-    eventId: string,
-    eventJson: string,
-  ): Promise<{ ok: true; status: number } | { ok: false; status: number | undefined; error: string }> {
-    try {
-      const request = formatDelivery(endpoint, eventId, eventJson);
-      const { status } = await this.send({
-        url: endpoint.url,
-        headers: request.headers,
-        body: request.body,
-        timeoutMs: endpoint.timeoutMs,
-        allowPrivateAddresses: endpoint.allowPrivateAddresses,
-      });
-      if (status >= 200 && status < 400) return { ok: true, status };
-      return { ok: false, status, error: `answered ${status}` };
-    } catch (error) {
-      return { ok: false, status: undefined, error: error instanceof Error ? error.message : String(error) };
-    }
+/** What one request to an endpoint came to: delivered (2xx or 3xx), or why not. */
+export type DeliveryOutcome = (
+  | { readonly ok: true; readonly status: number }
+  | { readonly ok: false; readonly status: number | undefined; readonly error: string }
+) & { readonly durationMs: number };
+
+/**
+ * Formats one event for the endpoint and sends it: the deliverer's attempts and the admin API's
+ * test deliveries go through here, so both follow the same format, signature and SSRF rules.
+ */
+export async function deliverOnce(
+  send: SendWebhook,
+  endpoint: WebhookEndpoint,
+  eventId: string,
+  eventJson: string,
+  registryUrl: string | undefined,
+): Promise<DeliveryOutcome> {
+  const started = performance.now();
+  const took = (): number => Math.round(performance.now() - started);
+  try {
+    const request = formatDelivery(endpoint, eventId, eventJson, registryUrl);
+    const { status } = await send({
+      url: endpoint.url,
+      headers: request.headers,
+      body: request.body,
+      timeoutMs: endpoint.timeoutMs,
+      allowPrivateAddresses: endpoint.allowPrivateAddresses,
+    });
+    if (status >= 200 && status < 400) return { ok: true, status, durationMs: took() };
+    return { ok: false, status, error: `answered ${status}`, durationMs: took() };
+  } catch (error) {
+    return { ok: false, status: undefined, error: error instanceof Error ? error.message : String(error), durationMs: took() };
   }
 }
 

@@ -85,7 +85,8 @@ export class EndpointDirectory {
   private refreshing: Promise<void> | undefined;
 
   constructor(
-    private readonly fromFile: readonly WebhookEndpoint[],
+    /** The file's endpoints (notifications.endpoints), fixed for the process's life. */
+    readonly fromFile: readonly WebhookEndpoint[],
     private readonly stored: WebhookEndpointQueries | undefined,
     private readonly refreshMs = 2000,
   ) {
@@ -145,7 +146,17 @@ export interface StoredEndpointDefinition {
   readonly ignoredMediaTypes?: readonly string[];
 }
 
-function endpointFromRecord(
+/** The settings a stored endpoint has when its definition does not say. */
+export const API_ENDPOINT_DEFAULTS = {
+  format: 'distribution-v2',
+  timeoutMs: 5000,
+  threshold: 3,
+  backoffMs: 1000,
+  maxBackoffMs: 300_000,
+} as const satisfies Partial<WebhookEndpoint>;
+
+/** A stored endpoint (the admin API's) as the directory holds it; undefined when its definition has no URL. */
+export function endpointFromRecord(
   id: string,
   name: string,
   namespace: string,
@@ -158,11 +169,11 @@ function endpointFromRecord(
     name,
     url: stored.url,
     headers: stored.headers ?? {},
-    timeoutMs: stored.timeoutMs ?? 5000,
-    threshold: stored.threshold ?? 3,
-    backoffMs: stored.backoffMs ?? 1000,
-    maxBackoffMs: stored.maxBackoffMs ?? 300_000,
-    format: stored.format ?? 'distribution-v2',
+    timeoutMs: stored.timeoutMs ?? API_ENDPOINT_DEFAULTS.timeoutMs,
+    threshold: stored.threshold ?? API_ENDPOINT_DEFAULTS.threshold,
+    backoffMs: stored.backoffMs ?? API_ENDPOINT_DEFAULTS.backoffMs,
+    maxBackoffMs: stored.maxBackoffMs ?? API_ENDPOINT_DEFAULTS.maxBackoffMs,
+    format: stored.format ?? API_ENDPOINT_DEFAULTS.format,
     secret: stored.secret,
     allowPrivateAddresses: stored.allowPrivateAddresses ?? false,
     ignoredMediaTypes: stored.ignoredMediaTypes ?? [],

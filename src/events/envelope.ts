@@ -19,12 +19,15 @@ export interface FormattedDelivery {
   readonly body: Buffer;
 }
 
-/** The request for one event (its stored JSON) to one endpoint. */
-export function formatDelivery(endpoint: WebhookEndpoint, eventId: string, eventJson: string): FormattedDelivery {
+/**
+ * The request for one event (its stored JSON) to one endpoint. `registryUrl` (http.host, when
+ * configured) is a CloudEvent's source.
+ */
+export function formatDelivery(endpoint: WebhookEndpoint, eventId: string, eventJson: string, registryUrl?: string): FormattedDelivery {
   let body: Buffer;
   let contentType: string;
   if (endpoint.format === 'cloudevents') {
-    const structured = toCloudEvent(eventJson);
+    const structured = toCloudEvent(eventJson, registryUrl);
     body = Buffer.from(structured.body);
     contentType = structured.contentType;
   } else {

@@ -6,6 +6,13 @@ export { AuditLog, type AuditedRequestLike, type AuditLogOptions, type NewAuditE
 export { BERTH_ACTIONS, BerthEvents, type BerthEvent, type FinishedGcRun, type QuotaWarning } from './berth-events.js';
 export { Deliverer, retryDelay, type DelivererOptions, type DeliveryCounts, type SendWebhook } from './deliverer.js';
 export {
+  EndpointAdmin,
+  type EndpointAdminOptions,
+  type EndpointSettings,
+  type EndpointView,
+  type TestDeliveryResult,
+} from './endpoint-admin.js';
+export {
   DISTRIBUTION_ACTIONS,
   EndpointDirectory,
   endpointWants,

@@ -59,5 +59,5 @@ export {
   type OutboxEvent,
   type RecordedChange,
 } from './event-outbox.js';
-export { WebhookEndpointQueries, type WebhookEndpointRecord } from './webhook-endpoint-index.js';
+export { WebhookEndpointQueries, type EndpointDeliveryRecord, type WebhookEndpointRecord } from './webhook-endpoint-index.js';
 export { AuditLogQueries, type AuditEntry, type AuditFilter, type AuditRecord } from './audit-log-index.js';

@@ -8,7 +8,15 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebhookSender } from '../client/webhook-sender.js';
 import type { Config, NotificationEndpointConfig } from '../config/index.js';
-import { AuditLog, BerthEvents, Deliverer, EndpointDirectory, EventRecorder, type WebhookEndpoint } from '../events/index.js';
+import {
+  AuditLog,
+  BerthEvents,
+  Deliverer,
+  EndpointAdmin,
+  EndpointDirectory,
+  EventRecorder,
+  type WebhookEndpoint,
+} from '../events/index.js';
 import type { MetadataStore } from '../metadata/index.js';
 import type { BerthMetrics } from './metrics.js';
 import { ScrapedCounter } from './scraped-metrics.js';
@@ -18,6 +26,8 @@ export interface EventsRuntime {
   readonly recorder: EventRecorder;
   readonly deliverer: Deliverer;
   readonly sender: WebhookSender;
+  /** The admin API's use cases for webhook endpoints (create, change, test, history). */
+  readonly endpointAdmin: EndpointAdmin;
   /** Undefined when audit.enabled is false. */
   readonly audit: AuditLog | undefined;
   /** Berth's own events (refusals, quota warnings, GC runs, failed sign-ins, permission changes). */
@@ -59,15 +69,25 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
     pollMs: 1000,
     batch: 20,
     retentionMs: config.notifications.retentionMs,
+    registryUrl: config.http.host,
     warn,
   });
-  const port = config.http.addr.port;
+  const source = { addr: `${hostname()}:${config.http.addr.port}`, instanceID };
   const recorder = new EventRecorder(endpoints, metadata.events, {
-    source: { addr: `${hostname()}:${port}`, instanceID },
+    source,
     externalUrl: config.http.host,
     blobPulls: config.notifications.blobPulls,
     onRecorded: () => deliverer.nudge(),
     warn,
+  });
+  const endpointAdmin = new EndpointAdmin({
+    stored: metadata.webhookEndpoints,
+    outbox: metadata.events,
+    directory: endpoints,
+    send: (request) => sender.send(request),
+    addressProblem: (url, allowPrivateAddresses) => sender.addressProblem(url, allowPrivateAddresses),
+    source,
+    registryUrl: config.http.host,
   });
   const audit = config.audit.enabled
     ? new AuditLog(metadata.audit, { pullSampling: config.audit.pullSampling, retentionMs: config.audit.retentionMs, warn })
@@ -99,6 +119,7 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
     recorder,
     deliverer,
     sender,
+    endpointAdmin,
     audit,
     own,
     start: () => deliverer.start(),
