@@ -26,7 +26,12 @@ export function fillDn(template: string, username: string): string {
 export function firstDnValue(dn: string): string | undefined {
   const match = /^[^=,]+=((?:\\.|[^,+\\])*)/.exec(dn.trim());
   if (match?.[1] === undefined) return undefined;
-  return match[1].replace(/\\([0-9a-fA-F]{2}|.)/g, (_whole, escaped: string) =>
-    escaped.length === 2 ? String.fromCharCode(Number.parseInt(escaped, 16)) : escaped,
-  );
+  // Hex escapes are bytes of UTF-8 (RFC 4514): collect bytes, then decode them together.
+  const bytes: Buffer[] = [];
+  for (const [, hex, escaped, plain] of match[1].matchAll(/\\([0-9a-fA-F]{2})|\\(.)|([^\\]+)/gs)) {
+    if (hex !== undefined) bytes.push(Buffer.from([Number.parseInt(hex, 16)]));
+    else bytes.push(Buffer.from(escaped ?? plain ?? '', 'utf8'));
+  }
+  const value = Buffer.concat(bytes).toString('utf8');
+  return value === '' ? undefined : value;
 }
