@@ -5,8 +5,10 @@
 // where each marker landed among the parameters; later calls bind the new values in the same
 // places. Only for queries whose SQL does not depend on the values: no branches on them, no
 // lists of varying length. The SQL is the dialect's, so a prepared query belongs to the store of
-// one database (each index over it keeps its own).
+// one database (each index over it keeps its own). On SQLite, a read outside any transaction is
+// answered synchronously, without Kysely's driver (sqlite-sync-reads.ts).
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { syncReaderOf } from './sqlite-sync-reads.js';
 
 /** Stand-ins for the arguments while the query is compiled, recognised by identity. */
 class ArgumentMarker {
@@ -25,8 +27,11 @@ export function preparedQuery<DB, A extends readonly unknown[], R>(
       compiled = { query, bindings: query.parameters };
     }
     const { query, bindings } = compiled;
-    // The same SQL text every time, so the statement cache serves it prepared.
+    // The same SQL text every time, so the statement cache serves it prepared; the same query
+    // node, so the database metrics count it by its kind (select).
     const parameters = bindings.map((value) => (value instanceof ArgumentMarker ? args[value.index] : value));
-    return db.executeQuery(CompiledQuery.raw(query.sql, parameters) as CompiledQuery<R>);
+    const bound: CompiledQuery<R> = { ...CompiledQuery.raw(query.sql, parameters), query: query.query };
+    const rows = syncReaderOf(db)?.rows(bound);
+    return rows === undefined ? db.executeQuery(bound) : Promise.resolve({ rows });
   };
 }

@@ -7,6 +7,7 @@ import type { Database, MetadataDatabase } from './schema.js';
 import { GroupCommitSqliteDialect, type WalSync } from './sqlite-group-commit.js';
 import { RollbackSafeSqliteDialect } from './sqlite-rollback.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
+import { enableSyncReads } from './sqlite-sync-reads.js';
 
 export interface OpenSqliteOptions {
   /** Wraps each WAL fsync (tests count, hold or fail them); by default the fsync alone. */
@@ -30,11 +31,13 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
   if (database.memory || journalMode !== 'wal') {
     // Nothing on disk to make durable (:memory:), or no WAL to sync: let SQLite sync commits.
     database.pragma('synchronous = FULL');
-    return new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect(config, inTransaction), ...logOption(options) });
+    const db = new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect(config, inTransaction), ...logOption(options) });
+    enableSyncReads(db, config.database, inTransaction, options.log);
+    return db;
   }
   database.pragma('synchronous = NORMAL');
   const totalChanges = database.prepare<[], { n: number }>('select total_changes() as n');
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: new GroupCommitSqliteDialect(config, {
       // SQLite names the WAL after the database's full path (as database_list reports it).
       walPath: `${mainFile(database)}-wal`,
@@ -44,6 +47,9 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Kysel
     }),
     ...logOption(options),
   });
+  // Hot point reads (prepared-query.ts) skip the driver when no transaction is open.
+  enableSyncReads(db, config.database, inTransaction, options.log);
+  return db;
 }
 
 /**
