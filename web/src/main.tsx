@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SessionInfo } from './api';
 import { ErrorMessage } from './components';
+import { Admin } from './pages/admin';
 import { Manifest } from './pages/Manifest';
 import { Repositories } from './pages/Repositories';
 import { Repository } from './pages/Repository';
@@ -16,6 +17,7 @@ function Page() {
   const { path } = useRoute();
   if (path === '' || path === '/') return <Repositories />;
   if (path === 'sign-in') return <SignIn />;
+  if (path === 'admin' || path.startsWith('admin/')) return <Admin section={path.slice('admin/'.length).replace(/\/+$/, '')} />;
   if (path.startsWith('r/')) {
     const rest = path.slice(2);
     const marker = rest.indexOf('/-/manifest/');
@@ -57,6 +59,7 @@ function App() {
         <nav aria-label="Account" class="account">
           {session.user !== null ? (
             <>
+              {session.user.admin && <a href={href('admin')}>Administration</a>}
               <span>
                 Signed in as <strong>{session.user.name}</strong>
               </span>

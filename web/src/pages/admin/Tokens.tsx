@@ -1,0 +1,138 @@
+// API tokens (/api/v1/tokens): every user's tokens, creating one (for the administrator or for
+// another user) whose secret is shown once and never again, and revoking one after a
+// confirmation.
+import { useState } from 'preact/hooks';
+import { createToken, listAllTokens, type NewApiToken, revokeToken, type TokenAction } from '../../admin-api';
+import { ConfirmButton, CopyCommand, Show, useLoad } from '../../components';
+import { ActionError, AdminForm, Field, splitList, useAction, When } from './shared';
+
+export function Tokens() {
+  const [loaded, reload] = useLoad(listAllTokens, []);
+  const [name, setName] = useState('');
+  const [owner, setOwner] = useState('');
+  const [repositories, setRepositories] = useState('');
+  const [actions, setActions] = useState('pull');
+  const [expiresIn, setExpiresIn] = useState('720h');
+  const [created, setCreated] = useState<NewApiToken | undefined>();
+  const create = useAction();
+  const submit = async (): Promise<void> => {
+    const scopes = splitList(repositories).map((repository) => ({ repository, actions: splitList(actions) as TokenAction[] }));
+    const input = { name: name.trim(), scopes, expiresIn: expiresIn.trim(), ...(owner.trim() === '' ? {} : { user: owner.trim() }) };
+    setCreated(undefined);
+    await create.run(async () => {
+      setCreated(await createToken(input));
+      setName('');
+      reload();
+    });
+  };
+  return (
+    <section aria-labelledby="tokens-heading">
+      <h1 id="tokens-heading">API tokens</h1>
+      <p class="muted">
+        A token is a password for CI systems (podman login -u OWNER -p TOKEN), limited to its scopes and never more than its owner may do.
+      </p>
+      <h2>Create a token</h2>
+      <AdminForm label="Create a token" onSubmit={submit}>
+        <Field id="token-name" label="Token name" value={name} onInput={setName} required autocomplete="off" />
+        <Field id="token-owner" label="Owner" value={owner} onInput={setOwner} autocomplete="off" hint="A user name; empty for yourself." />
+        <Field
+          id="token-repositories"
+          label="Repositories"
+          value={repositories}
+          onInput={setRepositories}
+          required
+          autocomplete="off"
+          hint="Globs, comma-separated: team/** or library/*."
+        />
+        <Field
+          id="token-actions"
+          label="Actions"
+          value={actions}
+          onInput={setActions}
+          required
+          hint="pull, push, delete or *, comma-separated."
+        />
+        <Field
+          id="token-expires"
+          label="Expires in"
+          value={expiresIn}
+          onInput={setExpiresIn}
+          required
+          hint="A duration such as 720h or 30d (at most a year)."
+        />
+        <button type="submit" disabled={create.busy}>
+          Create token
+        </button>
+      </AdminForm>
+      <ActionError action={create} />
+      {created !== undefined && (
+        <div class="once" role="status">
+          <p>
+            <strong>
+              Token {created.name} created for {created.owner}.
+            </strong>{' '}
+            Copy it now: it is shown only this once.
+          </p>
+          <CopyCommand label="the new token" command={created.token} />
+        </div>
+      )}
+      <h2>All tokens</h2>
+      <Show loaded={loaded} what="tokens">
+        {(tokens) =>
+          tokens.length === 0 ? (
+            <p class="muted">No tokens.</p>
+          ) : (
+            <table class="listing">
+              <caption class="visually-hidden">API tokens</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Owner</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.map((token) => (
+                  <tr key={token.id}>
+                    <th scope="row">
+                      {token.name} <code class="muted">{token.id}</code>
+                    </th>
+                    <td>{token.owner}</td>
+                    <td>
+                      {token.scopes.map((scope) => (
+                        <span class="chip" key={scope.repository}>
+                          {scope.repository}: {scope.actions.join(', ')}
+                        </span>
+                      ))}
+                    </td>
+                    <td>
+                      {token.expired ? 'expired ' : ''}
+                      <When at={token.expiresAt} />
+                    </td>
+                    <td>
+                      <When at={token.lastUsedAt} />
+                    </td>
+                    <td>
+                      <ConfirmButton
+                        label={`Revoke ${token.name}`}
+                        question={`Revoke token ${token.name} of ${token.owner}? Whatever uses it stops working at once.`}
+                        confirmLabel="Revoke token"
+                        onConfirm={async () => {
+                          await revokeToken(token.id);
+                          reload();
+                        }}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
