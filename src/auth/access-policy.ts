@@ -2,7 +2,8 @@
 // Three sources are united: the glob rules of the configuration file, the namespaces and grants
 // of the database (public namespaces, roles of users and teams), and registry administrators.
 // An API token narrows its owner's rights to the token's scopes, and a Bearer token of Berth's
-// own server narrows its caller's rights to its access list; neither ever widens them.
+// own server narrows its caller's rights to its access list; neither ever widens them. A CI
+// workload (an OIDC ID token, workload-identity.ts) may do what anyone may, plus its rules' grants.
 import type { AccountStore } from '../metadata/index.js';
 import { ACCESS_ACTIONS, actionsOfRole, isAccessAction, type AccessAction } from '../oci/index.js';
 import type { Principal, ScopeGrant } from './principal.js';
@@ -57,6 +58,7 @@ export class AccessPolicy {
     if (principal.kind === 'token') return tokenActions(principal.access, repository);
     const allowed = new Set<AccessAction>(this.ruleActions(principal, repository));
     if (principal.kind === 'user' && principal.admin) for (const action of ACCESS_ACTIONS) allowed.add(action);
+    if (principal.kind === 'workload') for (const action of scopeActions(principal.grants, repository)) allowed.add(action);
     if (allowed.size < ACCESS_ACTIONS.length) {
       for (const action of await this.namespaceActions(principal, namespaceOf(repository))) allowed.add(action);
     }

@@ -46,6 +46,21 @@ export type Principal =
       readonly bearer?: BearerGrant;
     }
   | {
+      /**
+       * A CI job signed in with its OIDC ID token (auth.workloadidentity, workload-identity.ts):
+       * it may do what anyone may, plus exactly the grants of the issuer's rules its claims match.
+       */
+      readonly kind: 'workload';
+      /** The token's `sub` claim (for GitHub Actions: repo:org/app:ref:refs/heads/main). */
+      readonly subject: string;
+      readonly issuer: string;
+      readonly grants: readonly ScopeGrant[];
+      /** When the ID token expires (ms since the epoch): Bearer tokens issued for it end no later. */
+      readonly expiresAt: number;
+      /** Set when the request carried a Bearer token of Berth's own token server issued for the job's token. */
+      readonly bearer?: BearerGrant;
+    }
+  | {
       /** A Bearer token from an external token server: it carries exactly what it grants. */
       readonly kind: 'token';
       readonly subject: string;
@@ -57,7 +72,8 @@ export const ANONYMOUS: Principal = { kind: 'anonymous' };
 /**
  * How the caller proved who they are, the dimension the authorization matrix tests along:
  * Basic with a password or an API token, a Bearer token of Berth's own server derived from
- * one of those (or anonymous), an external issuer's token, or nothing.
+ * one of those (or anonymous), a CI job's OIDC ID token (or a Bearer token issued for it), an
+ * external issuer's token, or nothing.
  */
 export type CredentialKind =
   | 'anonymous'
@@ -66,6 +82,8 @@ export type CredentialKind =
   | 'bearer-anonymous'
   | 'bearer-password'
   | 'bearer-api-token'
+  | 'workload'
+  | 'bearer-workload'
   | 'bearer-external';
 
 export function credentialKind(principal: Principal): CredentialKind {
@@ -74,6 +92,8 @@ export function credentialKind(principal: Principal): CredentialKind {
       return 'bearer-external';
     case 'anonymous':
       return principal.bearer === undefined ? 'anonymous' : 'bearer-anonymous';
+    case 'workload':
+      return principal.bearer === undefined ? 'workload' : 'bearer-workload';
     case 'user': {
       const signIn = principal.apiToken === undefined ? 'password' : 'api-token';
       return principal.bearer === undefined ? signIn : `bearer-${signIn}`;

@@ -1,5 +1,5 @@
 // Web UI sessions: a sign-in with a user name and password (the same check as Basic, with its
-// failed-login limit) gives a short-lived token signed with a key kept in the database (so every
+// failed-login limit), or through an OpenID Connect provider (oidc/), gives a short-lived token signed with a key kept in the database (so every
 // replica verifies it), carried only in an HttpOnly cookie. A session stands for the same user
 // principal as a password over Basic, with the user's current rights: it ends when it expires,
 // when the user signs out (which ends every UI session of that user), when the password changes
@@ -68,6 +68,16 @@ export class UiSessions {
   async start(user: string, password: string, client: string): Promise<{ token: string; session: UiSession }> {
     const principal = await this.options.authenticator.signIn(user, password, client);
     if (principal.apiToken !== undefined) throw new AuthenticationFailed('sign in to the web UI with your password, not an API token');
+    return this.open(principal);
+  }
+
+  /**
+   * Starts a session for a user signed in another way (OpenID Connect: oidc/). It is bound to
+   * the account's password hash (for such accounts, the mark of their origin) as a password
+   * sign-in's is, so it ends in the same cases.
+   */
+  async open(principal: UserPrincipal): Promise<{ token: string; session: UiSession }> {
+    const user = principal.name;
     const binding = (await this.options.authenticator.passwordFingerprint(user)) ?? '';
     const sessionId = randomBytes(16).toString('base64url');
     const now = Date.now();

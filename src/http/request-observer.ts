@@ -48,4 +48,5 @@ export function routeLabel(request: FastifyRequest): string {
 export function rememberUser(request: FastifyRequest, principal: Principal): void {
   if (principal.kind === 'user') request.berthUser = principal.name;
   else if (principal.kind === 'token' && principal.subject !== '') request.berthUser = principal.subject;
+  else if (principal.kind === 'workload') request.berthUser = `workload:${principal.subject}`;
 }

@@ -73,6 +73,7 @@ export abstract class AccountUseCase {
 export function signedInUser(who: Principal): UserPrincipal {
   if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
   if (who.kind === 'token' || who.bearer !== undefined) throw denied('Bearer tokens grant repository access only; sign in with a password');
+  if (who.kind === 'workload') throw denied('CI workload tokens grant repository access only; sign in with a password');
   if (who.apiToken !== undefined) throw denied('API tokens grant repository access only; sign in with a password');
   return who;
 }

@@ -21,18 +21,25 @@ export interface MeView {
    * How the caller signed in: with a password or an API token over Basic, or with a Bearer
    * token (`bearerFrom` then says what it was issued for).
    */
-  via: 'password' | 'api-token' | 'bearer-token';
+  via: 'password' | 'api-token' | 'workload' | 'bearer-token';
   /** For a Bearer token: the credential it was issued for, or `external` for another token server's. */
-  bearerFrom?: 'password' | 'api-token' | 'external';
+  bearerFrom?: 'password' | 'api-token' | 'workload' | 'external';
+  /** For a CI workload's ID token: its issuer (`name` is its subject). */
+  issuer?: string;
   /** The scopes of the API token behind the sign-in. */
   tokenScopes?: TokenScope[];
 }
 
 export class UserAdmin extends AccountUseCase {
-  /** Anyone signed in: a user (password or API token, over Basic or as a Bearer token) or an external token's subject. */
+  /** Anyone signed in: a user (password or API token, over Basic or as a Bearer token), a CI workload or an external token's subject. */
   me(who: Principal): MeView {
     if (who.kind === 'anonymous') throw new RegistryError('UNAUTHORIZED');
     if (who.kind === 'token') return { name: who.subject, admin: false, teams: [], via: 'bearer-token', bearerFrom: 'external' };
+    if (who.kind === 'workload') {
+      const view: MeView = { name: who.subject, admin: false, teams: [], via: 'workload', issuer: who.issuer };
+      if (who.bearer !== undefined) return { ...view, via: 'bearer-token', bearerFrom: 'workload' };
+      return view;
+    }
     const signIn = who.apiToken === undefined ? 'password' : 'api-token';
     const view: MeView = { name: who.name, admin: who.admin, teams: [...who.teams], via: signIn };
     if (who.bearer !== undefined) {
