@@ -11,7 +11,6 @@ import type { EndpointDeliveryRecord, EventOutboxQueries, WebhookEndpointQueries
 import type { Caller } from '../registry/interfaces.js';
 import { deliverOnce, type SendWebhook } from './deliverer.js';
 import {
-  API_ENDPOINT_DEFAULTS,
   endpointFromRecord,
   type EndpointDirectory,
   type EndpointFormat,
@@ -245,24 +244,14 @@ function endpointOf(record: WebhookEndpointRecord): WebhookEndpoint | undefined 
   return endpointFromRecord(record.id, record.name, record.namespace, record.definition);
 }
 
-/** The stored JSON of an endpoint's settings (the name and namespace are columns of their own). */
+/**
+ * The stored JSON of an endpoint's settings: the fields given (the name and namespace are
+ * columns of their own; actions null, every action, is no actions list). endpointFromRecord
+ * applies the defaults when it reads them.
+ */
 function definitionOf(settings: EndpointSettings): Record<string, unknown> {
-  const definition: StoredEndpointDefinition = {
-    url: settings.url,
-    headers: settings.headers ?? {},
-    timeoutMs: settings.timeoutMs ?? API_ENDPOINT_DEFAULTS.timeoutMs,
-    threshold: settings.threshold ?? API_ENDPOINT_DEFAULTS.threshold,
-    backoffMs: settings.backoffMs ?? API_ENDPOINT_DEFAULTS.backoffMs,
-    maxBackoffMs: settings.maxBackoffMs ?? API_ENDPOINT_DEFAULTS.maxBackoffMs,
-    format: settings.format ?? API_ENDPOINT_DEFAULTS.format,
-    allowPrivateAddresses: settings.allowPrivateAddresses ?? false,
-    ...(settings.secret === undefined ? {} : { secret: settings.secret }),
-    ...(settings.actions === undefined || settings.actions === null ? {} : { actions: settings.actions }),
-    ...(settings.repositories === undefined ? {} : { repositories: settings.repositories }),
-    ...(settings.tags === undefined ? {} : { tags: settings.tags }),
-    ...(settings.ignoredMediaTypes === undefined ? {} : { ignoredMediaTypes: settings.ignoredMediaTypes }),
-  };
-  return { ...definition };
+  const { name: _name, actions, ...rest } = settings;
+  return withoutUndefined({ ...rest, ...(actions === null || actions === undefined ? {} : { actions }) });
 }
 
 function viewOf(endpoint: WebhookEndpoint, record: WebhookEndpointRecord | undefined, pending: number): EndpointView {

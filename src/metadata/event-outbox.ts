@@ -402,7 +402,7 @@ export class EventOutboxQueries {
   }
 }
 
-function toDeliveryRecord(row: EventDeliveriesTable): DeliveryRecord {
+export function toDeliveryRecord(row: EventDeliveriesTable): DeliveryRecord {
   return {
     endpoint: row.endpoint,
     eventId: row.event_id,

@@ -3,6 +3,7 @@
 // delivery history read from the outbox with what each event was. The file's endpoints
 // (notifications.endpoints) are not stored.
 import type { Kysely } from 'kysely';
+import { type DeliveryRecord, toDeliveryRecord } from './event-outbox.js';
 import type { Database } from './schema.js';
 
 export interface WebhookEndpointRecord {
@@ -16,21 +17,12 @@ export interface WebhookEndpointRecord {
 }
 
 /** One delivery of an endpoint's history, with the event it carried. */
-export interface EndpointDeliveryRecord {
-  readonly eventId: string;
+export interface EndpointDeliveryRecord extends DeliveryRecord {
   readonly eventCreatedAt: string;
   readonly action: string;
   readonly repository: string | undefined;
   readonly tag: string | undefined;
   readonly digest: string | undefined;
-  readonly state: 'pending' | 'delivered';
-  readonly attempts: number;
-  /** ISO-8601: when the next attempt is due (pending only). */
-  readonly nextAttemptAt: string | undefined;
-  readonly responseCode: number | undefined;
-  readonly lastError: string | undefined;
-  readonly deliveredAt: string | undefined;
-  readonly updatedAt: string;
 }
 
 export class WebhookEndpointQueries {
@@ -88,21 +80,8 @@ export class WebhookEndpointQueries {
     const rows = await this.db
       .selectFrom('event_deliveries as d')
       .innerJoin('events as e', 'e.id', 'd.event_id')
-      .select([
-        'd.event_id',
-        'd.state',
-        'd.attempts',
-        'd.next_attempt_at',
-        'd.response_code',
-        'd.last_error',
-        'd.delivered_at',
-        'd.updated_at',
-        'e.created_at',
-        'e.action',
-        'e.repository',
-        'e.tag',
-        'e.digest',
-      ])
+      .selectAll('d')
+      .select(['e.created_at as event_created_at', 'e.action', 'e.repository', 'e.tag', 'e.digest'])
       .where('d.endpoint', '=', endpoint)
       .$if(options.state !== undefined, (q) => q.where('d.state', '=', options.state ?? 'pending'))
       .$if(options.before !== undefined, (q) => q.where('d.event_id', '<', options.before ?? ''))
@@ -110,19 +89,12 @@ export class WebhookEndpointQueries {
       .limit(options.limit)
       .execute();
     return rows.map((row) => ({
-      eventId: row.event_id,
-      eventCreatedAt: row.created_at,
+      ...toDeliveryRecord(row),
+      eventCreatedAt: row.event_created_at,
       action: row.action,
       repository: row.repository ?? undefined,
       tag: row.tag ?? undefined,
       digest: row.digest ?? undefined,
-      state: row.state,
-      attempts: Number(row.attempts),
-      nextAttemptAt: row.state === 'pending' ? new Date(Number(row.next_attempt_at)).toISOString() : undefined,
-      responseCode: row.response_code ?? undefined,
-      lastError: row.last_error ?? undefined,
-      deliveredAt: row.delivered_at ?? undefined,
-      updatedAt: row.updated_at,
     }));
   }
 }
