@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { authWorkloads, startAuthTargets, type AuthTargets } from './lib/auth-workloads.js';
 import { gcWorkloads } from './lib/gc-workloads.js';
 import { HttpClient } from './lib/http-client.js';
+import { eventWorkloads, startEventTargets, type EventTargets } from './lib/event-workloads.js';
 import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
 import { RssSampler } from './lib/proc-stats.js';
 import { parseOptions, usage, type BenchOptions } from './lib/options.js';
@@ -227,11 +228,27 @@ async function main(): Promise<number> {
             clients.push(client);
           })
         : Promise.resolve(undefined);
+    // The cost of events: a Berth with an endpoint and the audit log, and one with both off (started only when selected).
+    const eventRows = eventWorkloads(options).filter((w) => selected(options, w.id));
+    const startingEvents: Promise<EventTargets | undefined> =
+      eventRows.length > 0
+        ? startEventTargets(join(workDir, 'events'), options, references, (server, client) => {
+            servers.push(server);
+            clients.push(client);
+          })
+        : Promise.resolve(undefined);
     // All settle before anything is thrown, so cleanup() sees every server that started.
-    const [pair, authStarted, proxyStarted] = await Promise.allSettled([startingPair, startingAuth, startingProxy]);
+    const [pair, authStarted, proxyStarted, eventsStarted] = await Promise.allSettled([
+      startingPair,
+      startingAuth,
+      startingProxy,
+      startingEvents,
+    ]);
     if (pair.status === 'rejected') throw pair.reason;
     if (authStarted.status === 'rejected') throw authStarted.reason;
     if (proxyStarted.status === 'rejected') throw proxyStarted.reason;
+    if (eventsStarted.status === 'rejected') throw eventsStarted.reason;
+    const eventTargets = eventsStarted.value;
     const { berth, referenceServers } = pair.value;
     const authTargets = authStarted.value;
     proxyServers = proxyStarted.value;
@@ -292,6 +309,7 @@ async function main(): Promise<number> {
       ...authRows.basic.map((workload) => ({ workload, targets: authTargets.basic })),
       ...authRows.token.map((workload) => ({ workload, targets: authTargets.token })),
       ...proxyRows.map((workload) => ({ workload, targets: proxyServers?.targets ?? [] })),
+      ...eventRows.map((workload) => ({ workload, targets: eventTargets?.targets ?? [] })),
       ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
     ];
     // The garbage-collection rows: their own Berth per repetition and the reference's offline GC.
@@ -328,6 +346,12 @@ async function main(): Promise<number> {
       process.stdout.write(
         `\n(authenticated rows: one htpasswd entry, bcrypt cost ${options.bcryptCost}; Distribution's documentation uses 10, Apache's htpasswd -B defaults to 5.` +
           ` The reference runs bcrypt on every request, Berth once per auth.credentialcache, default 1m. The Bearer row runs against Berth alone: the reference has no token server.)\n`,
+      );
+    }
+    if (eventTargets) {
+      process.stdout.write(
+        `\n(events rows: Berth with a webhook endpoint (a receiver in the bench process, ${eventTargets.receiver.received} events received) and the audit log on,` +
+          ` against Berth with both off in the reference column: B/R is events on / events off; the goal is the issue's 5%.)\n`,
       );
     }
     if (proxyRows.length > 0) {

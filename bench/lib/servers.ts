@@ -192,13 +192,15 @@ export async function startBerth(
   env: Readonly<Record<string, string>> = {},
   auth: RegistryAuth = NO_AUTH,
   proxy?: RegistryProxy,
+  /** More configuration lines (the events rows' notifications and audit sections). */
+  extraYaml: readonly string[] = [],
 ): Promise<ServerProcess> {
   await mkdir(dir, { recursive: true });
   const configFile = join(dir, 'config.yml');
   const profiling = launch.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(launch.profile)];
   const entry = berthEntry(launch);
   return onFreePort(async (port) => {
-    await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, proxyYaml('berth', proxy)));
+    await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, [...proxyYaml('berth', proxy), ...extraYaml]));
     const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
       cwd: projectRoot,
       env: { ...process.env, ...env },

@@ -29,7 +29,7 @@ import {
 import type { ServerProcess } from './servers.js';
 import type { Meter, Metrics, Target, Window, Workload } from './workload.js';
 
-const SMALL_REPO = 'bench/small';
+export const SMALL_REPO = 'bench/small';
 const LARGE_REPO = 'bench/large';
 /** Seed of the large blob, also written as nginx's file. */
 export const LARGE_SEED = 7;

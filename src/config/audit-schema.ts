@@ -25,7 +25,8 @@ export const auditSection = section({
     minText: '1m',
     info: { origin: 'berth', description: 'Audit entries older than this are deleted (2160h: 90 days).' },
   }),
-  pulls: setting(z.number().min(0).max(1).default(0), {
+  // Read as text (YAML's 0.5 and the environment's "0.5" alike), then as a number.
+  pulls: setting(z.coerce.number().min(0).max(1).default(0), {
     kind: 'string',
     origin: 'berth',
     description: 'The share of pulls (manifest and blob GETs) recorded: 0 records none, 1 every one, 0.01 one in a hundred.',

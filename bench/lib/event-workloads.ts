@@ -1,0 +1,105 @@
+// The cost of events (issue 17: "event recording costs the push and manifest-GET rows no more
+// than 5% against Berth with events off"). Two Berths of their own: one with a webhook endpoint
+// (a receiver in this process answering 200) and the audit log on, and one with both off. The
+// events-off Berth stands in the reference's column, so the ratio each row prints is events on /
+// events off, and the goals are the issue's: at least 0.95 of the rate, at most 1.05 of the CPU
+// and the time.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { HttpClient } from './http-client.js';
+import type { BenchOptions } from './options.js';
+import { MANIFEST_ACCEPT } from './registry-ops.js';
+import { startBerth, type ReferenceRegistry, type ServerProcess } from './servers.js';
+import type { MetricSpec, Target, Workload } from './workload.js';
+import { imageWorkloads, SMALL_REPO, smallRequests } from './workloads.js';
+
+const CONCURRENCY = 16;
+
+/** The issue's bound: events cost at most 5%. */
+function eventGoal(metric: MetricSpec): MetricSpec {
+  const { goal: _goal, ...rest } = metric;
+  if (metric.key === 'rps') return { ...rest, goal: { min: 0.95 } };
+  if (metric.key === 'cpuMsPerRequest' || metric.key === 'seconds' || metric.key === 'cpuSeconds') return { ...rest, goal: { max: 1.05 } };
+  return rest;
+}
+
+export function eventWorkloads(options: BenchOptions): Workload[] {
+  const get = smallRequests(options, {
+    id: `manifest-get-events-c${CONCURRENCY}`,
+    title: `manifest GET by tag, events on (an endpoint, audit log) / off, c=${CONCURRENCY}`,
+    method: 'GET',
+    path: `/v2/${SMALL_REPO}/manifests/latest`,
+    headers: { Accept: MANIFEST_ACCEPT },
+    concurrency: CONCURRENCY,
+    // Fresh servers: warm them up as the auth rows do.
+    primeMs: 4 * options.warmupMs,
+  });
+  const push = imageWorkloads(options).find((workload) => workload.id === 'image-push');
+  if (push === undefined) throw new Error('the image-push row is missing');
+  return [
+    { ...get, metrics: get.metrics.map(eventGoal) },
+    { ...push, id: 'push-events', title: `${push.title}, events on / off`, metrics: push.metrics.map(eventGoal) },
+  ];
+}
+
+/** A webhook receiver answering 200 to every request, counting the events it got; unreferenced, so it ends with the bench. */
+export class BenchReceiver {
+  received = 0;
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<BenchReceiver> {
+    const server = createServer();
+    const receiver = new BenchReceiver(server);
+    server.on('request', (request, response) => {
+      request.resume();
+      request.on('end', () => {
+        receiver.received++;
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // It answers while the bench runs and never keeps the process alive after.
+    server.unref();
+    return receiver;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/events`;
+  }
+}
+
+export interface EventTargets {
+  /** Events on as 'berth', events off in the first reference's column. */
+  readonly targets: readonly Target[];
+  readonly receiver: BenchReceiver;
+}
+
+/** Starts the two Berths; `track` gets each server and client as soon as it exists (the caller stops them). */
+export async function startEventTargets(
+  dir: string,
+  options: BenchOptions,
+  references: readonly ReferenceRegistry[],
+  track: (server: ServerProcess, client: HttpClient) => void,
+): Promise<EventTargets> {
+  const receiver = await BenchReceiver.start();
+  const on = [
+    'notifications:',
+    '  endpoints:',
+    '    - name: bench',
+    `      url: ${receiver.url}`,
+    '      allowprivateaddresses: true',
+    'audit:',
+    '  enabled: true',
+  ];
+  const off = ['audit:', '  enabled: false'];
+  const target = async (name: Target['name'], sub: string, extra: readonly string[]): Promise<Target> => {
+    const server = await startBerth(join(dir, sub), options, {}, undefined, undefined, extra);
+    const client = new HttpClient(server.url);
+    track(server, client);
+    return { name, server, client };
+  };
+  const offName = references[0]?.name ?? 'reference';
+  const targets = [await target('berth', 'events-on', on), await target(offName, 'events-off', off)];
+  return { targets, receiver };
+}
