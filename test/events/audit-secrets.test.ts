@@ -78,7 +78,10 @@ describe('the audit log holds no secret', { concurrency: false }, () => {
     const madeUp = `berth_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('hex')}`;
     assert.equal((await callRegistry(registry, 'GET', '/v2/team/app/manifests/v1', basic('dev', madeUp))).status, 401);
     // A token pasted as the user name is not recorded as the name tried.
-    assert.equal((await callRegistry(registry, 'GET', '/v2/team/app/manifests/v1', basic(madeUp, 'pasted-token-password-6c1d'))).status, 401);
+    assert.equal(
+      (await callRegistry(registry, 'GET', '/v2/team/app/manifests/v1', basic(madeUp, 'pasted-token-password-6c1d'))).status,
+      401,
+    );
 
     // A user whose password is changed through the admin API.
     const user = await callRegistry(registry, 'POST', '/api/v1/users', ROOT, { json: { name: 'carol', password: FIRST_PASSWORD } });
