@@ -416,30 +416,89 @@ describe('web UI: administration', () => {
     assert.deepEqual(rootErrors, []);
   });
 
-  it('shows webhook deliveries and redelivers an event', async () => {
+  it('adds and deletes a webhook endpoint, sends a test, and redelivers from the history and from an event', async () => {
     await receiver.waitFor(() => receiver.delivered().some((event) => event.action === 'push'), 'a push event');
-    const before = receiver.delivered().length;
     const page = await open('webhooks');
-    await page.getByRole('cell', { name: 'config:receiver' }).first().waitFor();
-    await page.getByLabel('Action').fill('push');
-    await page.getByLabel('Repository').fill('team/app');
+    const endpoints = page.getByRole('table', { name: 'Webhook endpoints' });
+    await endpoints.getByRole('rowheader', { name: /receiver/ }).waitFor();
+
+    // A test delivery to the file's endpoint, answered by the receiver.
+    const received = receiver.delivered().length;
+    await page.getByRole('button', { name: 'Send a test to receiver' }).click();
+    await page.getByRole('status').getByText('Test delivered: HTTP 200.').waitFor();
+    assert.ok(
+      receiver
+        .delivered()
+        .slice(received)
+        .some((event) => event.action === 'test'),
+    );
+
+    // A new endpoint: its secret shown once, listed by the API, then deleted after a confirmation.
+    await page.getByLabel('Endpoint name').fill('ui-hook');
+    await page.getByLabel('URL', { exact: true }).fill(`${receiver.url}/ui-hook`);
+    await page.getByLabel('Namespace', { exact: true }).fill('team');
+    await page.getByLabel('Event actions').fill('push, delete');
+    await page.getByLabel('Allow private addresses').check();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = ((await page.locator('.once code').textContent()) ?? '').trim();
+    assert.ok(secret.length >= 16);
+    const listed = (
+      await api<{ endpoints: { name: string; namespace: string | null; actions: string[] | null }[] }>('GET', '/api/v1/webhooks')
+    ).body.endpoints;
+    assert.deepEqual(
+      listed.filter((endpoint) => endpoint.name === 'ui-hook').map(({ namespace, actions }) => ({ namespace, actions })),
+      [{ namespace: 'team', actions: ['push', 'delete'] }],
+    );
+    assert.ok(!JSON.stringify(listed).includes(secret), 'the secret is never listed');
+    await confirm(page, 'Delete ui-hook', 'Delete endpoint');
+    await endpoints.getByRole('rowheader', { name: /ui-hook/ }).waitFor({ state: 'detached' });
+    assert.ok(!(await api<{ endpoints: { name: string }[] }>('GET', '/api/v1/webhooks')).body.endpoints.some((e) => e.name === 'ui-hook'));
+
+    // The receiver's history, newest event first, as the API pages it; redeliver the newest.
+    const history = (
+      await api<{ deliveries: { eventId: string; state: string }[] }>('GET', '/api/v1/webhooks/config:receiver/deliveries?limit=25')
+    ).body.deliveries;
+    await page.getByRole('button', { name: 'Deliveries to receiver' }).click();
+    const deliveries = page.getByRole('table', { name: /^Deliveries to receiver/ }).locator('tbody tr');
+    await deliveries.first().waitFor();
+    assert.equal(await deliveries.count(), history.length);
+    const newest = history[0]?.eventId;
+    const before = receiver.delivered().length;
+    await deliveries
+      .first()
+      .getByRole('button', { name: /^Redeliver/ })
+      .click();
+    await page.getByRole('status').getByText(`Event ${newest} is due again to receiver.`).waitFor();
+    await receiver.waitFor(
+      () =>
+        receiver
+          .delivered()
+          .slice(before)
+          .some((event) => event.id === newest),
+      'the redelivered event',
+    );
+
+    // The events list, filtered as the API filters it; one event's deliveries redelivered.
+    await page.getByLabel('Action', { exact: true }).fill('push');
+    await page.getByLabel('Repository', { exact: true }).fill('team/app');
     await page.getByRole('button', { name: 'Filter events' }).click();
-    const events = (await api<{ events: { id: string; action: string }[] }>('GET', '/api/v1/events?action=push&repository=team/app')).body
-      .events;
+    const events = (await api<{ events: { id: string }[] }>('GET', '/api/v1/events?action=push&repository=team/app')).body.events;
     assert.ok(events.length > 0);
     const rows = page.getByRole('table', { name: 'Events, newest first' }).locator('tbody tr');
     await rows.first().waitFor();
     assert.equal(await rows.count(), events.length);
     await rows.first().getByRole('button').click();
     await page.getByRole('heading', { name: `Deliveries of event ${events[0]?.id}` }).waitFor();
-    await page.getByRole('button', { name: 'Redeliver' }).click();
+    const again = receiver.delivered().length;
+    await page.getByRole('button', { name: 'Redeliver', exact: true }).click();
     await page.getByRole('status').getByText('Due again now: 1 delivery.').waitFor();
-    await receiver.waitFor(() => receiver.delivered().length > before, 'the redelivered event');
-    assert.ok(
-      receiver
-        .delivered()
-        .slice(before)
-        .some((event) => event.id === events[0]?.id),
+    await receiver.waitFor(
+      () =>
+        receiver
+          .delivered()
+          .slice(again)
+          .some((event) => event.id === events[0]?.id),
+      'the redelivered event',
     );
     assert.deepEqual(rootErrors, []);
   });

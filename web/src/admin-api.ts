@@ -317,8 +317,6 @@ export interface EventFilter {
 export const listEvents = (filter: EventFilter) =>
   getJson<{ events: EventRecord[]; next?: string }>(`${API}/events${queryString({ ...filter, limit: 25 })}`);
 export const getEvent = (id: string) => getJson<EventRecord & { deliveries: Delivery[] }>(`${API}/events/${seg(id)}`);
-export const listDeliveries = async (state?: Delivery['state']): Promise<Delivery[]> =>
-  (await getJson<{ deliveries: Delivery[] }>(`${API}/events/deliveries${queryString({ state, limit: 50 })}`)).deliveries;
 export const redeliver = async (id: string, endpoint?: string): Promise<number> =>
   (
     (await sendJson<{ redelivered: number }>('POST', `${API}/events/${seg(id)}/redeliver`, endpoint === undefined ? {} : { endpoint })) ?? {
@@ -351,3 +349,62 @@ export interface AuditFilter {
 
 export const listAudit = (filter: AuditFilter) =>
   getJson<{ entries: AuditEntry[]; next?: string }>(`${API}/audit${queryString({ ...filter, limit: 50 })}`);
+
+// ---- webhook endpoints
+
+export type WebhookFormat = 'distribution-v2' | 'distribution-v1' | 'cloudevents';
+
+export interface WebhookEndpoint {
+  readonly id: string;
+  readonly name: string;
+  /** null: every repository. */
+  readonly namespace: string | null;
+  readonly url: string;
+  readonly format: WebhookFormat;
+  /** null: every action. */
+  readonly actions: string[] | null;
+  readonly allowPrivateAddresses: boolean;
+  readonly source: 'config' | 'api';
+  readonly readOnly: boolean;
+  readonly pending: number;
+}
+
+export interface NewWebhookEndpoint extends WebhookEndpoint {
+  /** The signing secret, in the creation's answer only. */
+  readonly secret: string;
+}
+
+export interface WebhookRequest {
+  readonly name: string;
+  readonly url: string;
+  readonly namespace?: string;
+  readonly format?: WebhookFormat;
+  readonly actions?: string[];
+  readonly allowPrivateAddresses?: boolean;
+}
+
+export interface WebhookTestResult {
+  readonly eventId: string;
+  readonly delivered: boolean;
+  readonly responseCode: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
+
+export interface EndpointDelivery extends Delivery {
+  readonly eventCreatedAt: string;
+  readonly action: string;
+  readonly repository?: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+export const listWebhooks = async (): Promise<WebhookEndpoint[]> =>
+  (await getJson<{ endpoints: WebhookEndpoint[] }>(`${API}/webhooks`)).endpoints;
+export const createWebhook = async (input: WebhookRequest): Promise<NewWebhookEndpoint> =>
+  (await sendJson<NewWebhookEndpoint>('POST', `${API}/webhooks`, input)) as NewWebhookEndpoint;
+export const deleteWebhook = (id: string) => sendJson('DELETE', `${API}/webhooks/${seg(id)}`);
+export const testWebhook = async (id: string): Promise<WebhookTestResult> =>
+  (await sendJson<WebhookTestResult>('POST', `${API}/webhooks/${seg(id)}/test`)) as WebhookTestResult;
+export const listEndpointDeliveries = (id: string, before?: string) =>
+  getJson<{ deliveries: EndpointDelivery[]; next?: string }>(`${API}/webhooks/${seg(id)}/deliveries${queryString({ limit: 25, before })}`);

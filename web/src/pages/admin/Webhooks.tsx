@@ -1,51 +1,291 @@
-// Webhooks and events (/api/v1/events, /events/:id, /events/deliveries, /events/:id/redeliver):
-// the endpoints' recent deliveries (state, attempts, response code, last error), the events
-// recorded in the outbox with filters and cursor paging, and one event's deliveries with a
-// button that makes them due again. Endpoints of the configuration file are named config:<name>.
+// Webhooks and events: the endpoints (/api/v1/webhooks: the configuration file's, read-only,
+// and those created here, with a signing secret shown once), a test delivery, each endpoint's
+// delivery history (state, attempts, response code, last error) with redelivery of one event
+// (/api/v1/events/:id/redeliver), and the events recorded in the outbox (/api/v1/events) with
+// filters and cursor paging, each with its deliveries to every endpoint.
 import { useState } from 'preact/hooks';
-import { type Delivery, type EventFilter, type EventRecord, getEvent, listDeliveries, listEvents, redeliver } from '../../admin-api';
-import { Show, useLoad } from '../../components';
+import {
+  createWebhook,
+  type Delivery,
+  deleteWebhook,
+  type EventFilter,
+  type EventRecord,
+  getEvent,
+  listEndpointDeliveries,
+  listEvents,
+  listWebhooks,
+  type NewWebhookEndpoint,
+  redeliver,
+  testWebhook,
+  type WebhookEndpoint,
+  type WebhookFormat,
+  type WebhookTestResult,
+} from '../../admin-api';
+import { ConfirmButton, CopyCommand, Show, useLoad } from '../../components';
 import { shortDigest } from '../../format';
-import { ActionError, AdminForm, Field, useAction, When } from './shared';
+import { ActionError, AdminForm, Check, Field, FromConfig, splitList, useAction, When } from './shared';
+
+function Endpoints() {
+  const [loaded, reload] = useLoad(listWebhooks, []);
+  const [open, setOpen] = useState<WebhookEndpoint | undefined>();
+  return (
+    <section aria-labelledby="endpoints-heading">
+      <h2 id="endpoints-heading">Endpoints</h2>
+      <Show loaded={loaded} what="webhook endpoints">
+        {(endpoints) =>
+          endpoints.length === 0 ? (
+            <p class="muted">No endpoints: events are not recorded until one exists.</p>
+          ) : (
+            <table class="listing">
+              <caption class="visually-hidden">Webhook endpoints</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Repositories</th>
+                  <th scope="col">URL</th>
+                  <th scope="col">Format</th>
+                  <th scope="col">Actions</th>
+                  <th scope="col">Pending</th>
+                  <th scope="col">Manage</th>
+                </tr>
+              </thead>
+              <tbody>
+                {endpoints.map((endpoint) => (
+                  <EndpointRow
+                    key={endpoint.id}
+                    endpoint={endpoint}
+                    open={open?.id === endpoint.id}
+                    toggle={() => setOpen(open?.id === endpoint.id ? undefined : endpoint)}
+                    removed={reload}
+                  />
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Show>
+      {open !== undefined && <EndpointDeliveries endpoint={open} />}
+      <NewEndpoint created={reload} />
+    </section>
+  );
+}
+
+function EndpointRow({
+  endpoint,
+  open,
+  toggle,
+  removed,
+}: {
+  endpoint: WebhookEndpoint;
+  open: boolean;
+  toggle: () => void;
+  removed: () => void;
+}) {
+  const action = useAction();
+  const [result, setResult] = useState<WebhookTestResult | undefined>();
+  const test = async (): Promise<void> => {
+    setResult(undefined);
+    await action.run(async () => setResult(await testWebhook(endpoint.id)));
+  };
+  return (
+    <tr>
+      <th scope="row">
+        {endpoint.name} {endpoint.readOnly && <FromConfig />}
+      </th>
+      <td>{endpoint.namespace === null ? <span class="muted">every repository</span> : `${endpoint.namespace}/…`}</td>
+      <td class="wrap">{endpoint.url}</td>
+      <td>{endpoint.format}</td>
+      <td>{endpoint.actions === null ? <span class="muted">all</span> : endpoint.actions.join(', ')}</td>
+      <td>{endpoint.pending}</td>
+      <td>
+        <div class="row-actions">
+          <button type="button" class="secondary" aria-expanded={open} onClick={toggle}>
+            Deliveries to {endpoint.name}
+          </button>
+          <button type="button" class="secondary" disabled={action.busy} onClick={test}>
+            Send a test to {endpoint.name}
+          </button>
+          {!endpoint.readOnly && (
+            <ConfirmButton
+              label={`Delete ${endpoint.name}`}
+              question={`Delete endpoint ${endpoint.name} and its delivery history?`}
+              confirmLabel="Delete endpoint"
+              onConfirm={async () => {
+                await deleteWebhook(endpoint.id);
+                removed();
+              }}
+            />
+          )}
+        </div>
+        <ActionError action={action} />
+        {result !== undefined && (
+          <p role="status" class={result.delivered ? 'notice' : 'notice warning'}>
+            Test {result.delivered ? 'delivered' : 'not delivered'}
+            {result.responseCode === null ? '' : `: HTTP ${result.responseCode}`}
+            {result.error === null ? '' : ` (${result.error})`}.
+          </p>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function EndpointDeliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  const before = cursors.at(-1);
+  const [loaded, reload] = useLoad(() => listEndpointDeliveries(endpoint.id, before), [endpoint.id, before]);
+  const action = useAction();
+  const [again, setAgain] = useState<string | undefined>();
+  const redeliverOne = async (eventId: string): Promise<void> => {
+    setAgain(undefined);
+    if (await action.run(() => redeliver(eventId, endpoint.id))) {
+      setAgain(eventId);
+      reload();
+    }
+  };
+  return (
+    <section aria-labelledby="endpoint-deliveries-heading" class="card">
+      <h3 id="endpoint-deliveries-heading">Deliveries to {endpoint.name}</h3>
+      <Show loaded={loaded} what={`the deliveries to ${endpoint.name}`}>
+        {(page) => (
+          <>
+            {page.deliveries.length === 0 ? (
+              <p class="muted">Nothing sent yet.</p>
+            ) : (
+              <table class="listing">
+                <caption class="visually-hidden">Deliveries to {endpoint.name}, newest event first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Event</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Response</th>
+                    <th scope="col">Last error</th>
+                    <th scope="col">Updated</th>
+                    <th scope="col">Again</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.deliveries.map((delivery) => (
+                    <tr key={delivery.eventId}>
+                      <td>
+                        {delivery.action} {delivery.repository ?? ''}
+                        {delivery.tag === undefined ? '' : `:${delivery.tag}`} <When at={delivery.eventCreatedAt} />
+                      </td>
+                      <td>{delivery.state}</td>
+                      <td>{delivery.attempts}</td>
+                      <td>{delivery.responseCode ?? '–'}</td>
+                      <td>{delivery.lastError ?? ''}</td>
+                      <td>
+                        <When at={delivery.updatedAt} />
+                      </td>
+                      <td>
+                        <button type="button" class="secondary" disabled={action.busy} onClick={() => redeliverOne(delivery.eventId)}>
+                          Redeliver {delivery.action} of <When at={delivery.eventCreatedAt} />
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <nav class="pager" aria-label={`Pages of deliveries to ${endpoint.name}`}>
+              {cursors.length > 0 && (
+                <button type="button" class="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
+                  Newer deliveries
+                </button>
+              )}
+              {page.next !== undefined && (
+                <button type="button" class="secondary" onClick={() => setCursors([...cursors, page.next as string])}>
+                  Older deliveries
+                </button>
+              )}
+            </nav>
+          </>
+        )}
+      </Show>
+      <ActionError action={action} />
+      {again !== undefined && (
+        <p role="status" class="notice">
+          Event <code>{again}</code> is due again to {endpoint.name}.
+        </p>
+      )}
+    </section>
+  );
+}
+
+function NewEndpoint({ created }: { created: () => void }) {
+  const [name, setName] = useState('');
+  const [namespace, setNamespace] = useState('');
+  const [url, setUrl] = useState('');
+  const [format, setFormat] = useState<WebhookFormat>('distribution-v2');
+  const [actions, setActions] = useState('');
+  const [allowPrivate, setAllowPrivate] = useState(false);
+  const [secret, setSecret] = useState<NewWebhookEndpoint | undefined>();
+  const action = useAction();
+  const submit = async (): Promise<void> => {
+    setSecret(undefined);
+    const input = {
+      name: name.trim(),
+      url: url.trim(),
+      format,
+      ...(namespace.trim() === '' ? {} : { namespace: namespace.trim() }),
+      ...(splitList(actions).length === 0 ? {} : { actions: splitList(actions) }),
+      ...(allowPrivate ? { allowPrivateAddresses: true } : {}),
+    };
+    await action.run(async () => {
+      setSecret(await createWebhook(input));
+      setName('');
+      setUrl('');
+      created();
+    });
+  };
+  return (
+    <>
+      <h3>Add an endpoint</h3>
+      <AdminForm label="Add a webhook endpoint" onSubmit={submit}>
+        <Field id="webhook-name" label="Endpoint name" value={name} onInput={setName} required autocomplete="off" />
+        <Field id="webhook-url" label="URL" value={url} onInput={setUrl} required autocomplete="off" hint="http:// or https://" />
+        <Field id="webhook-namespace" label="Namespace" value={namespace} onInput={setNamespace} hint="Empty: every repository." />
+        <div class="field">
+          <label for="webhook-format">Format</label>
+          <select id="webhook-format" value={format} onChange={(event) => setFormat(event.currentTarget.value as WebhookFormat)}>
+            <option value="distribution-v2">Distribution (v2)</option>
+            <option value="distribution-v1">Distribution (v1)</option>
+            <option value="cloudevents">CloudEvents</option>
+          </select>
+        </div>
+        <Field
+          id="webhook-actions"
+          label="Event actions"
+          value={actions}
+          onInput={setActions}
+          hint="push, pull, delete, mount, …; empty: all."
+        />
+        <Check id="webhook-private" label="Allow private addresses" checked={allowPrivate} onChange={setAllowPrivate} />
+        <button type="submit" disabled={action.busy}>
+          Add endpoint
+        </button>
+      </AdminForm>
+      <ActionError action={action} />
+      {secret !== undefined && (
+        <div class="once" role="status">
+          <p>
+            <strong>Endpoint {secret.name} added.</strong> Its signing secret (X-Berth-Signature-256) is shown only this once:
+          </p>
+          <CopyCommand label="the signing secret" command={secret.secret} />
+        </div>
+      )}
+    </>
+  );
+}
 
 export function Webhooks() {
   return (
     <section aria-labelledby="webhooks-heading">
       <h1 id="webhooks-heading">Webhooks and events</h1>
-      <Deliveries />
+      <Endpoints />
       <Events />
-    </section>
-  );
-}
-
-function Deliveries() {
-  const [state, setState] = useState<Delivery['state'] | ''>('');
-  const [loaded, reload] = useLoad(() => listDeliveries(state === '' ? undefined : state), [state]);
-  return (
-    <section aria-labelledby="deliveries-heading">
-      <h2 id="deliveries-heading">Recent deliveries</h2>
-      <div class="admin-form">
-        <div class="field">
-          <label for="delivery-state">State</label>
-          <select id="delivery-state" value={state} onChange={(event) => setState(event.currentTarget.value as Delivery['state'] | '')}>
-            <option value="">any</option>
-            <option value="pending">pending</option>
-            <option value="delivered">delivered</option>
-          </select>
-        </div>
-        <button type="button" class="secondary" onClick={reload}>
-          Refresh deliveries
-        </button>
-      </div>
-      <Show loaded={loaded} what="deliveries">
-        {(deliveries) =>
-          deliveries.length === 0 ? (
-            <p class="muted">No deliveries.</p>
-          ) : (
-            <DeliveryTable deliveries={deliveries} caption="Recent deliveries" />
-          )
-        }
-      </Show>
     </section>
   );
 }
