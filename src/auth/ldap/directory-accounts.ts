@@ -9,7 +9,7 @@
 // so, and the outage is logged. Local users (htpasswd, database) never reach this code.
 import type { AccountStore } from '../../metadata/index.js';
 import { ACCOUNT_NAME } from '../accounts/validation.js';
-import { AuthenticationFailed, type PasswordDirectory } from '../authenticator.js';
+import { AuthenticationFailed } from '../authenticator.js';
 import { DirectoryUnavailable } from './connections.js';
 import type { LdapDirectory } from './ldap-directory.js';
 
@@ -28,7 +28,8 @@ export interface TeamMapping {
   readonly sameNameTeams: boolean;
 }
 
-export class DirectoryAccounts implements PasswordDirectory {
+/** The authenticator's PasswordDirectory for auth.ldap. */
+export class DirectoryAccounts {
   constructor(
     private readonly directory: LdapDirectory,
     private readonly accounts: AccountStore,
