@@ -7,7 +7,7 @@
 // not changes an endpoint must see before the registry moves on, so a failure to record one is
 // logged, never the request's failure.
 import { RegistryError } from '../errors/index.js';
-import type { Caller } from '../registry/interfaces.js';
+import type { Caller, GcRunEnded, QuotaWarning } from '../registry/interfaces.js';
 import type { AuditedRequestLike, AuditLog } from './audit-log.js';
 import type { EventRecorder, RegistryEvent } from './registry-events.js';
 
@@ -39,27 +39,6 @@ export interface BerthEvent {
   /** HTTP status of the request, when one caused it. */
   readonly status?: number | undefined;
   readonly detail: Readonly<Record<string, unknown>>;
-}
-
-/** A finished garbage-collection run, as the collector reports it. */
-export interface FinishedGcRun {
-  readonly runId: string;
-  readonly trigger: string;
-  readonly dryRun: boolean;
-  readonly status: 'finished' | 'failed';
-  /** The run's counts (manifests and blobs deleted, bytes freed, ...). */
-  readonly stats?: object | undefined;
-  readonly error?: string | undefined;
-}
-
-/** A namespace's usage reached its quota's warning fraction. */
-export interface QuotaWarning {
-  readonly namespace: string;
-  readonly repository: string;
-  readonly bytes: number;
-  readonly sizeBytes: number;
-  readonly warnAt: number;
-  readonly caller: Caller | undefined;
 }
 
 export class BerthEvents {
@@ -120,7 +99,7 @@ export class BerthEvents {
     });
   }
 
-  gcRun(run: FinishedGcRun): void {
+  gcRun(run: GcRunEnded): void {
     this.emit({
       action: BERTH_ACTIONS.gcRun,
       target: {},

@@ -21,6 +21,7 @@ import { Digest } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { evictPlanned, planCacheEviction, type CacheEvictionPolicy, type EvictionCandidate } from './cache-eviction.js';
 import { blobKey, isValidUploadId, uploadDataKey, uploadFolderKey } from './paths.js';
+import type { GcRunEnded } from './interfaces.js';
 
 /** The name of the run's cluster-wide lease (and of its scheduled job). */
 export const GARBAGE_COLLECTION = 'garbage-collection';
@@ -104,16 +105,6 @@ export class GcAlreadyRunning extends Error {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** A run that ended, as the gc.run event reports it. */
-export interface GcRunEnded {
-  readonly runId: string;
-  readonly trigger: string;
-  readonly dryRun: boolean;
-  readonly status: 'finished' | 'failed';
-  readonly stats?: GcStats | undefined;
-  readonly error?: string | undefined;
-}
 
 export class GarbageCollector {
   private endedListener: ((run: GcRunEnded) => void) | undefined;

@@ -282,3 +282,26 @@ export interface PullThroughLedger {
    */
   linkStoredBlob(repository: RepositoryName, digest: Digest): Promise<BlobInfo | undefined>;
 }
+
+// ---- what the registry reports beside its interfaces (Berth's own events, src/events)
+
+/** A push took its namespace to its quota's warnAt share (quotas.ts; the quota.warning event). */
+export interface QuotaWarning {
+  readonly namespace: string;
+  readonly repository: string;
+  readonly bytes: number;
+  readonly sizeBytes: number;
+  readonly warnAt: number;
+  readonly caller: Caller | undefined;
+}
+
+/** A garbage-collection run that ended (garbage-collector.ts; the gc.run event). */
+export interface GcRunEnded {
+  readonly runId: string;
+  readonly trigger: string;
+  readonly dryRun: boolean;
+  readonly status: 'finished' | 'failed';
+  /** The run's counts (GcStats: manifests and blobs deleted, bytes freed, ...) when it finished. */
+  readonly stats?: object | undefined;
+  readonly error?: string | undefined;
+}

@@ -30,6 +30,7 @@ import type {
   ManifestReader,
   ManifestWriter,
   Caller,
+  QuotaWarning,
   ReferrerLister,
   RegistryServices,
   TagLister,
@@ -115,18 +116,8 @@ export function parseQuota(namespace: string, input: QuotaInput): QuotaLimits {
   return { namespace, sizeBytes, repositories, warnAt };
 }
 
-/** A push took its namespace to its quota's warnAt fraction (the quota.warning event). */
-export interface QuotaWarningFacts {
-  readonly namespace: string;
-  readonly repository: string;
-  readonly bytes: number;
-  readonly sizeBytes: number;
-  readonly warnAt: number;
-  readonly caller: Caller | undefined;
-}
-
 export class QuotaService {
-  private warningListener: ((warning: QuotaWarningFacts) => void) | undefined;
+  private warningListener: ((warning: QuotaWarning) => void) | undefined;
   private readonly configQuotas: ReadonlyMap<string, QuotaView>;
   private readonly estimates = new Map<string, UsageEstimate>();
   private stored: { rules: Map<string, QuotaView>; readAt: number } | undefined;
@@ -147,7 +138,7 @@ export class QuotaService {
   }
 
   /** Told when a push takes a namespace from below its warnAt fraction to at or above it (once per crossing, per process). */
-  onWarning(listener: (warning: QuotaWarningFacts) => void): void {
+  onWarning(listener: (warning: QuotaWarning) => void): void {
     this.warningListener = listener;
   }
 
