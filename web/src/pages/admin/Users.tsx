@@ -53,24 +53,28 @@ export function Users() {
       )}
       <h2>All users</h2>
       <Show loaded={loaded} what="users">
-        {(users) => (
-          <table class="listing">
-            <caption class="visually-hidden">Users</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Administrator</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => (
-                <UserRow key={user.name} user={user} changed={reload} />
-              ))}
-            </tbody>
-          </table>
-        )}
+        {(users) =>
+          users.length === 0 ? (
+            <p class="muted">No database users yet.</p>
+          ) : (
+            <table class="listing">
+              <caption class="visually-hidden">Users</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Administrator</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((user) => (
+                  <UserRow key={user.name} user={user} changed={reload} />
+                ))}
+              </tbody>
+            </table>
+          )
+        }
       </Show>
     </section>
   );

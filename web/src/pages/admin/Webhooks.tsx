@@ -41,10 +41,8 @@ function Endpoints() {
               <thead>
                 <tr>
                   <th scope="col">Name</th>
-                  <th scope="col">Repositories</th>
                   <th scope="col">URL</th>
-                  <th scope="col">Format</th>
-                  <th scope="col">Actions</th>
+                  <th scope="col">Sends</th>
                   <th scope="col">Pending</th>
                   <th scope="col">Manage</th>
                 </tr>
@@ -92,10 +90,11 @@ function EndpointRow({
       <th scope="row">
         {endpoint.name} {endpoint.readOnly && <FromConfig />}
       </th>
-      <td>{endpoint.namespace === null ? <span class="muted">every repository</span> : `${endpoint.namespace}/…`}</td>
       <td class="wrap">{endpoint.url}</td>
-      <td>{endpoint.format}</td>
-      <td>{endpoint.actions === null ? <span class="muted">all</span> : endpoint.actions.join(', ')}</td>
+      <td>
+        {endpoint.actions === null ? 'every action' : endpoint.actions.join(', ')} of{' '}
+        {endpoint.namespace === null ? 'every repository' : `${endpoint.namespace}/…`}, as {endpoint.format}
+      </td>
       <td>{endpoint.pending}</td>
       <td>
         <div class="row-actions">
@@ -412,7 +411,11 @@ function EventRow({ event, open, toggle }: { event: EventRecord; open: boolean; 
       <td>{event.actor ?? <span class="muted">anonymous</span>}</td>
       <td>
         <button type="button" class="secondary" aria-expanded={open} onClick={toggle}>
-          Deliveries of {event.action} {event.tag ?? ''} at {new Date(event.createdAt).toLocaleTimeString()}
+          Deliveries
+          <span class="visually-hidden">
+            {' '}
+            of {event.action} {event.tag ?? ''} at {new Date(event.createdAt).toLocaleTimeString()}
+          </span>
         </button>
       </td>
     </tr>
