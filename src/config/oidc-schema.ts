@@ -82,11 +82,15 @@ const claimGlobs = z.union([
   z.array(z.string().min(1)).min(1),
 ]);
 
+const CLIENT_ID_REQUIRED = 'is required: the client id registered for Berth at the provider';
+
 const provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a provider name is 1 to 32 of a-z, 0-9, _ and -'),
   displayname: z.string().min(1).max(64).optional(),
   issuer: issuerUrl,
-  clientid: z.string().min(1, 'clientid is required: the client registered at the provider for Berth'),
+  clientid: z
+    .string({ error: (issue) => (issue.input === undefined ? CLIENT_ID_REQUIRED : expectedGot('a client id', issue.input)) })
+    .min(1, CLIENT_ID_REQUIRED),
   clientsecret: z.string().min(1).optional(),
   scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
   usernameclaim: z.string().min(1).default('preferred_username'),

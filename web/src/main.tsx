@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SessionInfo } from './api';
 import { ErrorMessage } from './components';
+import { Account } from './pages/Account';
 import { Admin } from './pages/admin';
 import { Manifest } from './pages/Manifest';
 import { Repositories } from './pages/Repositories';
@@ -17,6 +18,7 @@ function Page() {
   const { path } = useRoute();
   if (path === '' || path === '/') return <Repositories />;
   if (path === 'sign-in') return <SignIn />;
+  if (path === 'account') return <Account />;
   if (path === 'admin' || path.startsWith('admin/')) return <Admin section={path.slice('admin/'.length).replace(/\/+$/, '')} />;
   if (path.startsWith('r/')) {
     const rest = path.slice(2);
@@ -63,6 +65,7 @@ function App() {
               <span>
                 Signed in as <strong>{session.user.name}</strong>
               </span>
+              <a href={href('account')}>Account and tokens</a>
               <button type="button" class="secondary" onClick={leave}>
                 Sign out
               </button>
