@@ -7,7 +7,7 @@
 // lists of varying length. The SQL is the dialect's, so a prepared query belongs to the store of
 // one database (each index over it keeps its own). On SQLite, a read outside any transaction is
 // answered synchronously, without Kysely's driver (sqlite-sync-reads.ts).
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
 import { syncReaderOf } from './sqlite-sync-reads.js';
 
 /** Stand-ins for the arguments while the query is compiled, recognised by identity. */
@@ -28,9 +28,10 @@ export function preparedQuery<DB, A extends readonly unknown[], R>(
     }
     const { query, bindings } = compiled;
     // The same SQL text every time, so the statement cache serves it prepared; the same query
-    // node, so the database metrics count it by its kind (select).
+    // node, so the database metrics count it by its kind (select). The compiled query's id is
+    // reused: Kysely keys only its plugins' state by it, and Berth's databases have no plugins.
     const parameters = bindings.map((value) => (value instanceof ArgumentMarker ? args[value.index] : value));
-    const bound: CompiledQuery<R> = { ...CompiledQuery.raw(query.sql, parameters), query: query.query };
+    const bound: CompiledQuery<R> = { query: query.query, queryId: query.queryId, sql: query.sql, parameters };
     const rows = syncReaderOf(db)?.rows(bound);
     return rows === undefined ? db.executeQuery(bound) : Promise.resolve({ rows });
   };
