@@ -8,6 +8,7 @@
 // logged, never the request's failure.
 import { RegistryError } from '../errors/index.js';
 import type { Caller, GcRunEnded, QuotaWarning } from '../registry/interfaces.js';
+import type { OutboxEvent } from '../metadata/index.js';
 import type { AuditedRequestLike, AuditLog } from './audit-log.js';
 import type { EventRecorder, RegistryEvent } from './registry-events.js';
 
@@ -42,6 +43,9 @@ export interface BerthEvent {
 }
 
 export class BerthEvents {
+  /** Outbox writes under way (a command waits for them before it closes the database). */
+  private readonly writing = new Set<Promise<void>>();
+
   constructor(
     private readonly recorder: EventRecorder,
     private readonly audit: AuditLog | undefined,
@@ -51,7 +55,7 @@ export class BerthEvents {
   /** Records one of Berth's own events: the outbox (its own transaction) when an endpoint wants it, and the audit log. */
   emit(event: BerthEvent): void {
     const outboxEvent = this.recorder.build(event.action, event.target, event.caller, { ...event.detail });
-    if (outboxEvent !== undefined) this.recorder.recordNow([outboxEvent]).catch(this.onFailure);
+    if (outboxEvent !== undefined) this.write(outboxEvent);
     const caller = event.caller;
     this.audit?.append({
       action: event.action,
@@ -135,8 +139,22 @@ export class BerthEvents {
           host: undefined,
         };
         const event = this.recorder.build(request.action, {}, caller, { status: request.status, ...request.detail });
-        if (event !== undefined) this.recorder.recordNow([event]).catch(this.onFailure);
+        if (event !== undefined) this.write(event);
       },
     };
+  }
+
+  /** Waits for the events being written, and writes what the audit log holds (a command's end, a server's stop). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writing]);
+    await this.audit?.flush();
+  }
+
+  private write(event: OutboxEvent): void {
+    const writing = this.recorder
+      .recordNow([event])
+      .catch(this.onFailure)
+      .finally(() => this.writing.delete(writing));
+    this.writing.add(writing);
   }
 }

@@ -25,7 +25,7 @@ export async function openMetadataStore(config: Config): Promise<MetadataStore> 
 }
 
 /** The registry over the configuration's blob store and database, for one command; close() releases both. */
-export async function openCommandRegistry(config: Config): Promise<{ registry: Registry; close(): Promise<void> }> {
+export async function openCommandRegistry(config: Config): Promise<{ registry: Registry; store: MetadataStore; close(): Promise<void> }> {
   const store = await openMetadataStore(config);
   try {
     const storage = await openStorage(config);
@@ -36,7 +36,7 @@ export async function openCommandRegistry(config: Config): Promise<{ registry: R
       indexChildren: config.validation.manifests.indexes,
       cacheEviction: cacheEvictionPolicies(config),
     });
-    return { registry, close: () => store.close() };
+    return { registry, store, close: () => store.close() };
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

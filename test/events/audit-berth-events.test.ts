@@ -3,19 +3,23 @@
 // moving a protected tag is refused and its refusal arrives (while the refused push itself sends
 // nothing), a push crossing warnAt sends quota.warning and the next, over the quota, quota.refused;
 // a wrong password sends login.failed with the user tried, a grant permission.changed, a
-// garbage-collection run gc.run with its counts. Each has an id, the actor, the request and the
+// garbage-collection run gc.run with its counts (one through the admin API, one of `berth gc`). Each has an id, the actor, the request and the
 // target, and is in the audit log too; berth_audit_entries_total counts the log's entries.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { callRegistry } from '../helpers/call.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { artifact, authConfig, DEV, pushEmptyConfig, putManifest, ROOT, writeUsers } from '../helpers/lifecycle.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { childEnv, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
+const run = promisify(execFile);
+const projectRoot = resolve(import.meta.dirname, '..', '..');
 const OWN_ACTIONS = ['tag.immutable-refused', 'quota.refused', 'quota.warning', 'gc.run', 'login.failed', 'permission.changed'];
 /** Bytes the quota namespace may hold: one artifact manifest fits, two do not. */
 const QUOTA_BYTES = 600;
@@ -151,9 +155,9 @@ describe("Berth's own events", { concurrency: false }, () => {
       { change: 'grant-set', namespace: 'team', subject: 'dev', role: 'push' },
     );
 
-    const run = await callRegistry(registry, 'POST', '/api/v1/gc/runs', ROOT, { json: { dryRun: true } });
-    assert.equal(run.status, 200, run.text);
-    const runId = (JSON.parse(run.text) as { runId: string }).runId;
+    const started = await callRegistry(registry, 'POST', '/api/v1/gc/runs', ROOT, { json: { dryRun: true } });
+    assert.equal(started.status, 200, started.text);
+    const runId = (JSON.parse(started.text) as { runId: string }).runId;
     const gc = await arrived('gc.run', (e) => e.detail?.runId === runId);
     assert.deepEqual(
       { trigger: gc.detail?.trigger, dryRun: gc.detail?.dryRun, status: gc.detail?.status },
@@ -164,6 +168,23 @@ describe("Berth's own events", { concurrency: false }, () => {
       },
     );
     assert.equal(typeof (gc.detail?.stats as { bytesFreed?: unknown } | undefined)?.bytesFreed, 'number');
+
+    // A run of `berth gc` is reported too: the command writes it, the server's deliverer sends it.
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(projectRoot, 'src/cli/main.ts'),
+        'gc',
+        '--dry-run',
+        '--config',
+        join(registry.dataDir, 'berth-test-config.yml'),
+      ],
+      { cwd: projectRoot, env: childEnv() },
+    );
+    const cli = await arrived('gc.run', (e) => e.detail?.trigger === 'cli');
+    assert.equal(cli.detail?.status, 'finished');
   });
 
   it('has each of them in the audit log, and counts the log on /metrics', async () => {

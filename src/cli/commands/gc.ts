@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { DurationError } from '../../oci/duration.js';
 import { parseGracePeriod } from '../../oci/age.js';
 import { GcAlreadyRunning, type GcProgress, type GcReport } from '../../registry/index.js';
+import { openCommandEvents } from '../../server/command-events.js';
 import { openCommandRegistry } from '../../server/command-registry.js';
 import { CONFIG_HELP, loadCliConfig, printJson } from './account-database.js';
 import { CliError, run } from './cli-error.js';
@@ -48,19 +49,24 @@ export function registerGcCommands(program: Command): void {
 async function collect(flags: GcFlags): Promise<void> {
   const config = await loadCliConfig(flags.config);
   const graceMs = flags.grace === undefined ? config.gc.graceMs : graceOption(flags.grace);
-  const { registry, close } = await openCommandRegistry(config);
+  const { registry, store, close } = await openCommandRegistry(config);
   const progress = progressBar(process.stderr);
   let report: GcReport;
   try {
+    // The run is reported as the server's are: a gc.run event and an audit entry.
+    const events = await openCommandEvents(config, store, (message) => console.error(`berth gc: ${message}`));
+    registry.gc.onRunEnded((ended) => events.own.gcRun(ended));
     const purging = config.storage.maintenance.uploadpurging;
-    report = await registry.gc.run({
-      trigger: 'cli',
-      dryRun: flags.dryRun === true,
-      deleteUntagged: flags.deleteUntagged === true,
-      graceMs,
-      uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
-      onProgress: progress.update,
-    });
+    report = await registry.gc
+      .run({
+        trigger: 'cli',
+        dryRun: flags.dryRun === true,
+        deleteUntagged: flags.deleteUntagged === true,
+        graceMs,
+        uploadMaxIdleMs: purging.enabled ? purging.ageMs : undefined,
+        onProgress: progress.update,
+      })
+      .finally(() => events.close());
   } catch (error) {
     if (error instanceof GcAlreadyRunning) throw new CliError(`${error.message} (by the server or another berth gc); try again later`);
     throw error;
