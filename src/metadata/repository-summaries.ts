@@ -1,9 +1,13 @@
-// What the web UI lists: pages of repository names (optionally those containing a text), each
-// with its tag count and last push, and a repository's tags with their manifest's media type,
-// size, push and pull times. Every query walks a primary key or an index range: a page of the
-// catalog reads the repositories' primary key from the cursor on (a filter reads further, but
-// only names), and the summaries of a page are one grouped range read per repository of
-// tags' primary key (repository, name), so a page costs the same with 10,000 repositories.
+// What the web UI lists: pages of repository names (optionally those containing a text, or below
+// a namespace), each with its tag count and last push, newest push first on request; the
+// namespaces below a namespace; and a repository's tags with their manifest's media type, size,
+// push and pull times, by name or newest push first. Queries walk a primary key or an index
+// range: a page of the catalog reads the repositories' primary key from the cursor on (a filter
+// reads further, but only names; a namespace is a key range), the summaries of a page are one
+// grouped range read per repository of tags' primary key (repository, name), the namespaces are
+// one index seek each (a skip scan), and a repository's tags are one range of tags' primary key.
+// The one exception is the order by last push, which has no index of its own: it groups every
+// repository's tags (one pass over tags' primary key; docs/admin-api.md gives its cost).
 import { type Kysely, sql } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -25,6 +29,22 @@ export interface TagSummary {
   readonly lastPulledAt: string | null;
 }
 
+/** Which repositories a listing covers. */
+export interface RepositoryFilter {
+  /** Only names containing this text. */
+  readonly contains?: string | undefined;
+  /** Only repositories below this namespace ("team-a" covers "team-a/app" and "team-a/x/y"). */
+  readonly namespace?: string | undefined;
+}
+
+/** The order of a listing: by name, or the most recent push first (ties by name). */
+export type ListingOrder = 'name' | 'last-push';
+
+/** The smallest text after every name that starts with `prefix` ("a/" becomes "a0"). */
+function prefixEnd(prefix: string): string {
+  return `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+}
+
 /** Escapes LIKE's wildcards ('_' occurs in repository names), with '\' as the escape character. */
 function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
@@ -33,14 +53,91 @@ function likeContaining(text: string): string {
 export class RepositorySummaries {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Up to `limit` repository names after `after`, in lexical order, containing `contains` when given. */
-  async names(options: { after?: string | undefined; limit: number; contains?: string | undefined }): Promise<string[]> {
+  /** Up to `limit` repository names after `after`, in lexical order, within the filter. */
+  async names(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<string[]> {
     let query = this.db.selectFrom('repositories').select('name').orderBy('name').limit(options.limit);
     if (options.after !== undefined) query = query.where('name', '>', options.after);
+    if (options.namespace !== undefined) {
+      const prefix = `${options.namespace}/`;
+      query = query.where('name', '>=', prefix).where('name', '<', prefixEnd(prefix));
+    }
     if (options.contains !== undefined && options.contains !== '') {
       query = query.where(sql<boolean>`name like ${likeContaining(options.contains)} escape '\\'`);
     }
     return (await query.execute()).map((row) => row.name);
+  }
+
+  /**
+   * Up to `limit` repositories within the filter, the most recently pushed first (repositories
+   * without tags last; ties by name), after the repository `after` as it stands now.
+   */
+  async byLastPush(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<RepositorySummary[]> {
+    const lastPush = sql<string>`coalesce(max(tags.updated_at), '')`;
+    let query = this.db
+      .selectFrom('repositories')
+      .leftJoin('tags', 'tags.repository', 'repositories.name')
+      .select((eb) => ['repositories.name as name', eb.fn.count<number | string>('tags.name').as('tags'), lastPush.as('last_push')])
+      .groupBy('repositories.name')
+      .orderBy(lastPush, 'desc')
+      .orderBy('repositories.name')
+      .limit(options.limit);
+    if (options.namespace !== undefined) {
+      const prefix = `${options.namespace}/`;
+      query = query.where('repositories.name', '>=', prefix).where('repositories.name', '<', prefixEnd(prefix));
+    }
+    if (options.contains !== undefined && options.contains !== '') {
+      query = query.where(sql<boolean>`repositories.name like ${likeContaining(options.contains)} escape '\\'`);
+    }
+    if (options.after !== undefined) {
+      const [cursor] = await this.summaries([options.after]);
+      const pushed = cursor?.lastPush ?? '';
+      query = query.having((eb) =>
+        eb.or([eb(lastPush, '<', pushed), eb.and([eb(lastPush, '=', pushed), eb('repositories.name', '>', options.after ?? '')])]),
+      );
+    }
+    return (await query.execute()).map((row) => ({
+      name: row.name,
+      tags: Number(row.tags),
+      lastPush: row.last_push === '' ? null : row.last_push,
+    }));
+  }
+
+  /**
+   * The namespaces directly below `parent` (top-level ones without it) that hold repositories,
+   * in lexical order, up to `limit` (the first `limit` met walking the names): one index seek each, jumping over every name below the one
+   * found. A repository named like a namespace ("a" beside "a/b") is not one itself.
+   */
+  async namespaces(parent: string | undefined, limit: number): Promise<string[]> {
+    const prefix = parent === undefined ? '' : `${parent}/`;
+    const end = prefix === '' ? undefined : prefixEnd(prefix);
+    const found: string[] = [];
+    let from = prefix;
+    let inclusive = true;
+    while (found.length < limit) {
+      let query = this.db
+        .selectFrom('repositories')
+        .select('name')
+        .where('name', inclusive ? '>=' : '>', from)
+        .orderBy('name')
+        .limit(1);
+      if (end !== undefined) query = query.where('name', '<', end);
+      const row = await query.executeTakeFirst();
+      if (row === undefined) break;
+      const slash = row.name.indexOf('/', prefix.length);
+      if (slash === -1) {
+        // A repository directly at this level: go on after it.
+        from = row.name;
+        inclusive = false;
+        continue;
+      }
+      const namespace = row.name.slice(0, slash);
+      found.push(namespace);
+      from = prefixEnd(`${namespace}/`);
+      inclusive = true;
+    }
+    // Found in the order of their names' first repositories: "team-b/x" comes before "team/y"
+    // ('-' sorts before '/'), but the namespace "team" before "team-b".
+    return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Tag count and last push of each named repository, in the order given. */
@@ -59,8 +156,8 @@ export class RepositorySummaries {
     });
   }
 
-  /** The repository's tags after `after`, by name, up to `limit`. */
-  async tags(repository: string, options: { after?: string | undefined; limit: number }): Promise<TagSummary[]> {
+  /** The repository's tags after the tag `after`, by name or newest push first (ties by name), up to `limit`. */
+  async tags(repository: string, options: { after?: string | undefined; limit: number; order?: ListingOrder }): Promise<TagSummary[]> {
     let query = this.db
       .selectFrom('tags')
       .innerJoin('manifests', (join) =>
@@ -75,9 +172,27 @@ export class RepositorySummaries {
         'manifests.artifact_type as artifact_type',
       ])
       .where('tags.repository', '=', repository)
-      .orderBy('tags.name')
       .limit(options.limit);
-    if (options.after !== undefined) query = query.where('tags.name', '>', options.after);
+    const after = options.after;
+    if (options.order === 'last-push') {
+      query = query.orderBy('tags.updated_at', 'desc').orderBy('tags.name');
+      if (after !== undefined) {
+        const cursor = await this.db
+          .selectFrom('tags')
+          .select('updated_at')
+          .where('repository', '=', repository)
+          .where('name', '=', after)
+          .executeTakeFirst();
+        // A cursor tag deleted meanwhile has no place in the order any more: the listing ends there.
+        const pushed = cursor?.updated_at ?? '';
+        query = query.where((eb) =>
+          eb.or([eb('tags.updated_at', '<', pushed), eb.and([eb('tags.updated_at', '=', pushed), eb('tags.name', '>', after)])]),
+        );
+      }
+    } else {
+      query = query.orderBy('tags.name');
+      if (after !== undefined) query = query.where('tags.name', '>', after);
+    }
     const rows = await query.execute();
     const sizes = await this.sizes(repository, [...new Set(rows.map((row) => row.digest))]);
     return rows.map((row) => ({
