@@ -1,9 +1,10 @@
 // The cost of events (issue 17: "event recording costs the push and manifest-GET rows no more
-// than 5% against Berth with events off"). Two Berths of their own: one with a webhook endpoint
-// (a receiver in this process answering 200) and the audit log on, and one with both off. The
-// events-off Berth stands in the reference's column, so the ratio each row prints is events on /
-// events off, and the goals are the issue's: at least 0.95 of the rate, at most 1.05 of the CPU
-// and the time.
+// than 5% against Berth with events off"). Berths of their own: one with a webhook endpoint (a
+// receiver in this process answering 200) and the audit log on, one with both off, and for the
+// -recorded row one whose endpoint never answers (a closed port: its deliveries fail and wait,
+// so what remains is recording alone, without sending). The events-off Berth stands in the
+// reference's column, so the ratio each row prints is events on / events off, and the goals are
+// the issue's: at least 0.95 of the rate, at most 1.05 of the CPU and the time.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -24,23 +25,44 @@ function eventGoal(metric: MetricSpec): MetricSpec {
   return rest;
 }
 
-export function eventWorkloads(options: BenchOptions): Workload[] {
-  const get = smallRequests(options, {
-    id: `manifest-get-events-c${CONCURRENCY}`,
-    title: `manifest GET by tag, events on (an endpoint, audit log) / off, c=${CONCURRENCY}`,
-    method: 'GET',
-    path: `/v2/${SMALL_REPO}/manifests/latest`,
-    headers: { Accept: MANIFEST_ACCEPT },
-    concurrency: CONCURRENCY,
-    // Fresh servers: warm them up as the auth rows do.
-    primeMs: 4 * options.warmupMs,
-  });
+/** The rows, by the Berth in the Berth column: delivering to a receiver, or recording only. */
+export interface EventWorkloads {
+  readonly delivered: readonly Workload[];
+  readonly recorded: readonly Workload[];
+}
+
+export function eventWorkloads(options: BenchOptions): EventWorkloads {
+  const get = (id: string, what: string): Workload => {
+    const workload = smallRequests(options, {
+      id,
+      title: `manifest GET by tag, ${what} / events off, c=${CONCURRENCY}`,
+      method: 'GET',
+      path: `/v2/${SMALL_REPO}/manifests/latest`,
+      headers: { Accept: MANIFEST_ACCEPT },
+      concurrency: CONCURRENCY,
+      // Fresh servers: warm them up as the auth rows do.
+      primeMs: 4 * options.warmupMs,
+    });
+    return { ...workload, metrics: workload.metrics.map(eventGoal) };
+  };
   const push = imageWorkloads(options).find((workload) => workload.id === 'image-push');
   if (push === undefined) throw new Error('the image-push row is missing');
-  return [
-    { ...get, metrics: get.metrics.map(eventGoal) },
-    { ...push, id: 'push-events', title: `${push.title}, events on / off`, metrics: push.metrics.map(eventGoal) },
-  ];
+  return {
+    delivered: [
+      get(`manifest-get-events-c${CONCURRENCY}`, 'events on (an endpoint, audit log)'),
+      { ...push, id: 'push-events', title: `${push.title}, events on / off`, metrics: push.metrics.map(eventGoal) },
+    ],
+    recorded: [get(`manifest-get-events-recorded-c${CONCURRENCY}`, 'events recorded, not sent (endpoint down)')],
+  };
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** A webhook receiver answering 200 to every request, counting the events it got; unreferenced, so it ends with the bench. */
@@ -70,8 +92,10 @@ export class BenchReceiver {
 }
 
 export interface EventTargets {
-  /** Events on as 'berth', events off in the first reference's column. */
-  readonly targets: readonly Target[];
+  /** Events on (delivered) as 'berth', events off in the first reference's column. */
+  readonly delivered: readonly Target[];
+  /** Events recorded but never sent as 'berth', the same events-off Berth beside it. */
+  readonly recorded: readonly Target[];
   readonly receiver: BenchReceiver;
 }
 
@@ -80,14 +104,15 @@ export async function startEventTargets(
   dir: string,
   options: BenchOptions,
   references: readonly ReferenceRegistry[],
+  want: { readonly delivered: boolean; readonly recorded: boolean },
   track: (server: ServerProcess, client: HttpClient) => void,
 ): Promise<EventTargets> {
   const receiver = await BenchReceiver.start();
-  const on = [
+  const on = (url: string): string[] => [
     'notifications:',
     '  endpoints:',
     '    - name: bench',
-    `      url: ${receiver.url}`,
+    `      url: ${url}`,
     '      allowprivateaddresses: true',
     'audit:',
     '  enabled: true',
@@ -100,6 +125,9 @@ export async function startEventTargets(
     return { name, server, client };
   };
   const offName = references[0]?.name ?? 'reference';
-  const targets = [await target('berth', 'events-on', on), await target(offName, 'events-off', off)];
-  return { targets, receiver };
+  const eventsOff = await target(offName, 'events-off', off);
+  const delivered = want.delivered ? [await target('berth', 'events-on', on(receiver.url)), eventsOff] : [];
+  const down = `http://127.0.0.1:${await closedPort()}/events`;
+  const recorded = want.recorded ? [await target('berth', 'events-recorded', on(down)), eventsOff] : [];
+  return { delivered, recorded, receiver };
 }
