@@ -12,6 +12,7 @@ import { authWorkloads, startAuthTargets, type AuthTargets } from './lib/auth-wo
 import { gcWorkloads } from './lib/gc-workloads.js';
 import { HttpClient } from './lib/http-client.js';
 import { eventWorkloads, startEventTargets, type EventTargets } from './lib/event-workloads.js';
+import { ldapWorkloads, startLdapTargets, type LdapTargets } from './lib/ldap-workloads.js';
 import { diskProbe, machineInfo, sha256Probe, writeBlobFile } from './lib/machine.js';
 import { RssSampler } from './lib/proc-stats.js';
 import { parseOptions, usage, type BenchOptions } from './lib/options.js';
@@ -173,9 +174,11 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
   const servers: ServerProcess[] = [];
   const clients: HttpClient[] = [];
+  /** Stops what is not a ServerProcess (the LDAP row's slapd). */
+  const stops: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const client of clients) client.close();
-    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await Promise.all([...servers, ...stops.map((stop) => ({ stop }))].map((s) => s.stop().catch(() => undefined)));
     await rm(workDir, { recursive: true, force: true });
   };
   const onSignal = (): void => {
@@ -242,17 +245,35 @@ async function main(): Promise<number> {
             clients.push(client);
           })
         : Promise.resolve(undefined);
+    // LDAP user against database user on one Berth signing users in against a slapd (started only when selected).
+    const ldapRows = ldapWorkloads(options).filter((w) => selected(options, w.id));
+    const startingLdap: Promise<LdapTargets | undefined> =
+      ldapRows.length > 0
+        ? startLdapTargets(
+            join(workDir, 'ldap'),
+            options,
+            references,
+            (server, client) => {
+              if (server !== undefined) servers.push(server);
+              clients.push(client);
+            },
+            (slapd) => stops.push(() => slapd.destroy()),
+          )
+        : Promise.resolve(undefined);
     // All settle before anything is thrown, so cleanup() sees every server that started.
-    const [pair, authStarted, proxyStarted, eventsStarted] = await Promise.allSettled([
+    const [pair, authStarted, proxyStarted, eventsStarted, ldapStarted] = await Promise.allSettled([
       startingPair,
       startingAuth,
       startingProxy,
       startingEvents,
+      startingLdap,
     ]);
     if (pair.status === 'rejected') throw pair.reason;
     if (authStarted.status === 'rejected') throw authStarted.reason;
     if (proxyStarted.status === 'rejected') throw proxyStarted.reason;
     if (eventsStarted.status === 'rejected') throw eventsStarted.reason;
+    if (ldapStarted.status === 'rejected') throw ldapStarted.reason;
+    const ldapTargets = ldapStarted.value;
     const eventTargets = eventsStarted.value;
     const { berth, referenceServers } = pair.value;
     const authTargets = authStarted.value;
@@ -316,6 +337,7 @@ async function main(): Promise<number> {
       ...proxyRows.map((workload) => ({ workload, targets: proxyServers?.targets ?? [] })),
       ...eventRows.delivered.map((workload) => ({ workload, targets: eventTargets?.delivered ?? [] })),
       ...eventRows.recorded.map((workload) => ({ workload, targets: eventTargets?.recorded ?? [] })),
+      ...ldapRows.map((workload) => ({ workload, targets: ldapTargets?.targets ?? [] })),
       ...open([...imageWorkloads(options), ...listingWorkloads(options)]),
     ];
     // The garbage-collection rows: their own Berth per repetition and the reference's offline GC.
@@ -359,6 +381,12 @@ async function main(): Promise<number> {
         `\n(events rows: Berth with a webhook endpoint (a receiver in the bench process, ${eventTargets.receiver.received} events received) and the audit log on,` +
           ` against Berth with both off in the reference column: B/R is events on / events off; the goal is the issue's 5%.` +
           ` The -recorded row's endpoint is down: its events are written but not sent.)\n`,
+      );
+    }
+    if (ldapTargets) {
+      process.stdout.write(
+        `\n(LDAP row: one Berth with auth.ldap on a slapd; the LDAP user's pulls in the Berth column, a database user's (bcrypt cost ${options.bcryptCost}) in the reference column:` +
+          ' B/R is LDAP / database; the goal is within 2x.)\n',
       );
     }
     if (proxyRows.length > 0) {
