@@ -6,7 +6,7 @@ import { DirectoryAccounts, type DirectoryLog, type TeamMapping } from './direct
 import { LdapDirectory, type LdapDirectoryOptions } from './ldap-directory.js';
 
 export { DIRECTORY_ACCOUNT_MARK, DirectoryAccounts } from './directory-accounts.js';
-export { DirectoryUnavailable } from './connections.js';
+export { DirectoryUnavailable, tlsOptionsOf } from './connections.js';
 export { LdapDirectory, type DirectoryEntry, type LdapDirectoryOptions } from './ldap-directory.js';
 
 export interface LdapSignInOptions extends LdapDirectoryOptions {
