@@ -310,6 +310,12 @@ describe('web UI: administration', () => {
     await page.getByLabel('Grace period').fill('0s');
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.getByRole('status').getByText('Dry run finished').waitFor();
+    // Escape cancels the confirmation, and nothing runs.
+    await page.getByRole('button', { name: 'Run garbage collection' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    assert.equal((await api<{ runs: unknown[] }>('GET', '/api/v1/gc/runs')).body.runs.length, 1);
     await confirm(page, 'Run garbage collection', 'Delete now');
     await page.getByRole('status').getByText('Run finished').waitFor();
     const runs = (await api<{ runs: { dryRun: boolean; trigger: string; status: string }[] }>('GET', '/api/v1/gc/runs')).body.runs;
@@ -539,6 +545,16 @@ describe('web UI: administration', () => {
     assert.deepEqual(
       secondPage.map((text) => text.split('\t')[3]),
       second.body.entries.map((entry) => entry.repository ?? ''),
+    );
+    // A time range that holds nothing: the page and the API agree.
+    await page.getByLabel('Since').fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.waitForURL(/since=2099/);
+    const since = new URL(page.url()).searchParams.get('since') ?? '';
+    await page.getByText('No entries match.').waitFor();
+    assert.deepEqual(
+      (await api<{ entries: unknown[] }>('GET', `/api/v1/audit?actor=dev&since=${encodeURIComponent(since)}`)).body.entries,
+      [],
     );
     assert.deepEqual(rootErrors, []);
   });
