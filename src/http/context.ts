@@ -154,14 +154,33 @@ export function contentType(ctx: RequestContext): string | undefined {
   return undefined;
 }
 
+/**
+ * Accept headers seen lately and the media types they list: a client sends the same header on
+ * every manifest request, so it is parsed once. Bounded: the oldest is forgotten past the size.
+ */
+const parsedAccepts = new Map<string, readonly string[]>();
+const PARSED_ACCEPTS_KEPT = 64;
+const NO_TYPES: readonly string[] = Object.freeze([]);
+
 /** The media types an Accept header lists, without parameters. */
-export function acceptedTypes(ctx: RequestContext): string[] {
+export function acceptedTypes(ctx: RequestContext): readonly string[] {
   const header = ctx.request.headers.accept;
-  if (!header) return [];
-  return header
-    .split(',')
-    .map((part) => bareMediaType(part))
-    .filter((type): type is string => type !== undefined);
+  if (!header) return NO_TYPES;
+  let types = parsedAccepts.get(header);
+  if (types === undefined) {
+    types = Object.freeze(
+      header
+        .split(',')
+        .map((part) => bareMediaType(part))
+        .filter((type): type is string => type !== undefined),
+    );
+    if (parsedAccepts.size >= PARSED_ACCEPTS_KEPT) {
+      const oldest = parsedAccepts.keys().next().value;
+      if (oldest !== undefined) parsedAccepts.delete(oldest);
+    }
+    parsedAccepts.set(header, types);
+  }
+  return types;
 }
 
 /** True when the request carries a body (a length above zero, or chunked encoding). */

@@ -78,9 +78,11 @@ export const routes: readonly Route[] = [
 ];
 
 export type RouteMatch =
-  | { readonly kind: 'found'; readonly route: Route; readonly handler: Handler; readonly params: Record<string, string> }
+  | { readonly kind: 'found'; readonly route: Route; readonly handler: Handler; readonly params: Readonly<Record<string, string>> }
   | { readonly kind: 'method-not-allowed'; readonly route: Route }
   | { readonly kind: 'not-found' };
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 export function matchRoute(method: string, path: string): RouteMatch {
   for (const route of routes) {
@@ -88,7 +90,8 @@ export function matchRoute(method: string, path: string): RouteMatch {
     if (!match) continue;
     const handler = route.methods[method as Method];
     if (!handler) return { kind: 'method-not-allowed', route };
-    return { kind: 'found', route, handler, params: { ...match.groups } };
+    // The match's groups are a fresh object of each exec: no copy needed.
+    return { kind: 'found', route, handler, params: match.groups ?? NO_PARAMS };
   }
   return { kind: 'not-found' };
 }
