@@ -4,11 +4,11 @@ import { useState } from 'preact/hooks';
 import { type GcReport, type GcRun, type GcStats, listGcRuns, runGc } from '../../admin-api';
 import { ConfirmButton, Show, useLoad } from '../../components';
 import { formatBytes } from '../../format';
-import { ActionError, Check, Field, useAction, When } from './shared';
+import { ActionError, Check, CursorPager, Field, useAction, useCursorPages, When } from './shared';
 
 export function GarbageCollection() {
-  const [before, setBefore] = useState<string | undefined>();
-  const [history, reload] = useLoad(() => listGcRuns(before), [before]);
+  const pages = useCursorPages();
+  const [history, reload] = useLoad(() => listGcRuns(pages.before), [pages.before]);
   const [deleteUntagged, setDeleteUntagged] = useState(false);
   const [grace, setGrace] = useState('');
   const [report, setReport] = useState<GcReport | undefined>();
@@ -16,7 +16,7 @@ export function GarbageCollection() {
   const collect = async (dryRun: boolean): Promise<void> => {
     setReport(undefined);
     setReport(await runGc({ dryRun, deleteUntagged, ...(grace.trim() === '' ? {} : { grace: grace.trim() }) }));
-    setBefore(undefined);
+    pages.reset();
     reload();
   };
   return (
@@ -88,18 +88,7 @@ export function GarbageCollection() {
                 </tbody>
               </table>
             )}
-            <nav class="pager" aria-label="Pages of runs">
-              {before !== undefined && (
-                <button type="button" class="secondary" onClick={() => setBefore(undefined)}>
-                  Newest runs
-                </button>
-              )}
-              {page.next !== undefined && (
-                <button type="button" class="secondary" onClick={() => setBefore(page.next)}>
-                  Older runs
-                </button>
-              )}
-            </nav>
+            <CursorPager pages={pages} next={page.next} what="runs" />
           </>
         )}
       </Show>

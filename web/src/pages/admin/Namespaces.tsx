@@ -15,8 +15,8 @@ import {
   setNamespaceVisibility,
   type Visibility,
 } from '../../admin-api';
-import { ConfirmButton, Show, useLoad } from '../../components';
-import { ActionError, AdminForm, Field, useAction } from './shared';
+import { Show, useLoad } from '../../components';
+import { ActionError, AdminForm, Field, RemoveButton, useAction } from './shared';
 
 export function Namespaces() {
   const [loaded, reload] = useLoad(listNamespaces, []);
@@ -102,14 +102,12 @@ function NamespaceCard({ namespace, changed }: { namespace: Namespace; changed: 
     <li class="card" aria-labelledby={headingId}>
       <div class="card-head">
         <h3 id={headingId}>{namespace.name}</h3>
-        <ConfirmButton
+        <RemoveButton
           label={`Forget ${namespace.name}`}
           question={`Forget namespace ${namespace.name}: it becomes private and loses its grants (its repositories stay)?`}
           confirmLabel="Forget namespace"
-          onConfirm={async () => {
-            await deleteNamespace(namespace.name);
-            changed();
-          }}
+          remove={() => deleteNamespace(namespace.name)}
+          removed={changed}
         />
       </div>
       <VisibilitySelect

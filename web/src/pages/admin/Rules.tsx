@@ -16,7 +16,7 @@ import {
   runRetention,
 } from '../../admin-api';
 import { ConfirmButton, Show, useLoad } from '../../components';
-import { ActionError, AdminForm, Field, FromConfig, splitList, useAction } from './shared';
+import { ActionError, AdminForm, Field, RemoveButton, splitList, useAction } from './shared';
 
 export function Rules() {
   return (
@@ -92,19 +92,14 @@ function RetentionRules() {
                     </th>
                     <td>{describeRetention(rule)}</td>
                     <td>
-                      {rule.readOnly ? (
-                        <FromConfig />
-                      ) : (
-                        <ConfirmButton
-                          label={`Delete the retention policy for ${rule.repositories}`}
-                          question={`Delete the retention policy for ${rule.repositories}?`}
-                          confirmLabel="Delete policy"
-                          onConfirm={async () => {
-                            await deleteRetentionRule(rule.id);
-                            reload();
-                          }}
-                        />
-                      )}
+                      <RemoveButton
+                        readOnly={rule.readOnly}
+                        label={`Delete the retention policy for ${rule.repositories}`}
+                        question={`Delete the retention policy for ${rule.repositories}?`}
+                        confirmLabel="Delete policy"
+                        remove={() => deleteRetentionRule(rule.id)}
+                        removed={reload}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -240,19 +235,14 @@ function ImmutabilityRules() {
                     <td>{rule.tags.join(', ')}</td>
                     <td>{rule.except.join(', ')}</td>
                     <td>
-                      {rule.readOnly ? (
-                        <FromConfig />
-                      ) : (
-                        <ConfirmButton
-                          label={`Delete the immutability rule for ${rule.repositories}`}
-                          question={`Delete the immutability rule for ${rule.repositories}? Its tags can then be overwritten and deleted.`}
-                          confirmLabel="Delete rule"
-                          onConfirm={async () => {
-                            await deleteImmutabilityRule(rule.id);
-                            reload();
-                          }}
-                        />
-                      )}
+                      <RemoveButton
+                        readOnly={rule.readOnly}
+                        label={`Delete the immutability rule for ${rule.repositories}`}
+                        question={`Delete the immutability rule for ${rule.repositories}? Its tags can then be overwritten and deleted.`}
+                        confirmLabel="Delete rule"
+                        remove={() => deleteImmutabilityRule(rule.id)}
+                        removed={reload}
+                      />
                     </td>
                   </tr>
                 ))}

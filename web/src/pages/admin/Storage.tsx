@@ -4,9 +4,9 @@
 // shown but changed only in the file.
 import { useState } from 'preact/hooks';
 import { deleteQuota, listQuotas, listUsage, namespaceUsage, setQuota } from '../../admin-api';
-import { ConfirmButton, Show, useLoad } from '../../components';
+import { Show, useLoad } from '../../components';
 import { formatBytes } from '../../format';
-import { ActionError, AdminForm, Field, FromConfig, useAction } from './shared';
+import { ActionError, AdminForm, Field, RemoveButton, useAction } from './shared';
 
 export function Storage() {
   const [usage, reloadUsage] = useLoad(listUsage, []);
@@ -100,19 +100,14 @@ export function Storage() {
                     <td>{quota.repositories ?? <span class="muted">no limit</span>}</td>
                     <td>{quota.warnAt === undefined ? <span class="muted">at the quota</span> : `${Math.round(quota.warnAt * 100)}%`}</td>
                     <td>
-                      {quota.readOnly ? (
-                        <FromConfig />
-                      ) : (
-                        <ConfirmButton
-                          label={`Remove the quota of ${quota.namespace}`}
-                          question={`Remove the quota of ${quota.namespace}? Pushes there are then not limited.`}
-                          confirmLabel="Remove quota"
-                          onConfirm={async () => {
-                            await deleteQuota(quota.namespace);
-                            changed();
-                          }}
-                        />
-                      )}
+                      <RemoveButton
+                        readOnly={quota.readOnly}
+                        label={`Remove the quota of ${quota.namespace}`}
+                        question={`Remove the quota of ${quota.namespace}? Pushes there are then not limited.`}
+                        confirmLabel="Remove quota"
+                        remove={() => deleteQuota(quota.namespace)}
+                        removed={changed}
+                      />
                     </td>
                   </tr>
                 ))}

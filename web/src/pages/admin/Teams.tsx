@@ -2,8 +2,8 @@
 // remove members. A team's grants are set on the Namespaces page.
 import { useState } from 'preact/hooks';
 import { addTeamMember, createTeam, deleteTeam, getTeam, listTeams, removeTeamMember, type Team } from '../../admin-api';
-import { ConfirmButton, Show, useLoad } from '../../components';
-import { ActionError, AdminForm, Field, useAction, When } from './shared';
+import { Show, useLoad } from '../../components';
+import { ActionError, AdminForm, Field, RemoveButton, useAction, When } from './shared';
 
 export function Teams() {
   const [loaded, reload] = useLoad(listTeams, []);
@@ -59,14 +59,12 @@ function TeamCard({ team, removed }: { team: Team; removed: () => void }) {
     <li class="card" aria-labelledby={headingId}>
       <div class="card-head">
         <h3 id={headingId}>{team.name}</h3>
-        <ConfirmButton
+        <RemoveButton
           label={`Delete team ${team.name}`}
           question={`Delete team ${team.name} with its memberships and grants?`}
           confirmLabel="Delete team"
-          onConfirm={async () => {
-            await deleteTeam(team.name);
-            removed();
-          }}
+          remove={() => deleteTeam(team.name)}
+          removed={removed}
         />
       </div>
       <p class="muted">

@@ -3,8 +3,8 @@
 // confirmation.
 import { useState } from 'preact/hooks';
 import { createToken, listAllTokens, type NewApiToken, revokeToken, type TokenAction } from '../../admin-api';
-import { ConfirmButton, CopyCommand, Show, useLoad } from '../../components';
-import { ActionError, AdminForm, Field, splitList, useAction, When } from './shared';
+import { CopyCommand, Show, useLoad } from '../../components';
+import { ActionError, AdminForm, Field, RemoveButton, splitList, useAction, When } from './shared';
 
 export function Tokens() {
   const [loaded, reload] = useLoad(listAllTokens, []);
@@ -116,14 +116,12 @@ export function Tokens() {
                       <When at={token.lastUsedAt} />
                     </td>
                     <td>
-                      <ConfirmButton
+                      <RemoveButton
                         label={`Revoke ${token.name}`}
                         question={`Revoke token ${token.name} of ${token.owner}? Whatever uses it stops working at once.`}
                         confirmLabel="Revoke token"
-                        onConfirm={async () => {
-                          await revokeToken(token.id);
-                          reload();
-                        }}
+                        remove={() => revokeToken(token.id)}
+                        removed={reload}
                       />
                     </td>
                   </tr>

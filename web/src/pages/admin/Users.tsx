@@ -3,9 +3,9 @@
 // memberships, grants and tokens, after a confirmation).
 import { useState } from 'preact/hooks';
 import { createUser, deleteUser, listUsers, setPassword, setUserAdmin, type User } from '../../admin-api';
-import { ConfirmButton, Show, useLoad } from '../../components';
+import { Show, useLoad } from '../../components';
 import { useSession } from '../../session';
-import { ActionError, AdminForm, Check, Field, useAction, When } from './shared';
+import { ActionError, AdminForm, Check, Field, RemoveButton, useAction, When } from './shared';
 
 export function Users() {
   const [loaded, reload] = useLoad(listUsers, []);
@@ -123,14 +123,12 @@ function UserRow({ user, changed }: { user: User; changed: () => void }) {
           <button type="button" class="secondary" disabled={action.busy || isSelf} onClick={toggleAdmin}>
             {user.admin ? `Remove administrator ${user.name}` : `Make ${user.name} administrator`}
           </button>
-          <ConfirmButton
+          <RemoveButton
             label={`Delete ${user.name}`}
             question={`Delete user ${user.name} with their team memberships, grants and API tokens? This cannot be undone.`}
             confirmLabel="Delete user"
-            onConfirm={async () => {
-              await deleteUser(user.name);
-              changed();
-            }}
+            remove={() => deleteUser(user.name)}
+            removed={changed}
           />
         </div>
         <ActionError action={action} />

@@ -21,9 +21,21 @@ import {
   type WebhookFormat,
   type WebhookTestResult,
 } from '../../admin-api';
-import { ConfirmButton, CopyCommand, Show, useLoad } from '../../components';
+import { CopyCommand, Show, useLoad } from '../../components';
 import { shortDigest } from '../../format';
-import { ActionError, AdminForm, Check, Field, FromConfig, splitList, useAction, When } from './shared';
+import {
+  ActionError,
+  AdminForm,
+  Check,
+  CursorPager,
+  Field,
+  FromConfig,
+  RemoveButton,
+  splitList,
+  useAction,
+  useCursorPages,
+  When,
+} from './shared';
 
 function Endpoints() {
   const [loaded, reload] = useLoad(listWebhooks, []);
@@ -105,14 +117,12 @@ function EndpointRow({
             Send a test to {endpoint.name}
           </button>
           {!endpoint.readOnly && (
-            <ConfirmButton
+            <RemoveButton
               label={`Delete ${endpoint.name}`}
               question={`Delete endpoint ${endpoint.name} and its delivery history?`}
               confirmLabel="Delete endpoint"
-              onConfirm={async () => {
-                await deleteWebhook(endpoint.id);
-                removed();
-              }}
+              remove={() => deleteWebhook(endpoint.id)}
+              removed={removed}
             />
           )}
         </div>
@@ -130,9 +140,8 @@ function EndpointRow({
 }
 
 function EndpointDeliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const before = cursors.at(-1);
-  const [loaded, reload] = useLoad(() => listEndpointDeliveries(endpoint.id, before), [endpoint.id, before]);
+  const pages = useCursorPages();
+  const [loaded, reload] = useLoad(() => listEndpointDeliveries(endpoint.id, pages.before), [endpoint.id, pages.before]);
   const action = useAction();
   const [again, setAgain] = useState<string | undefined>();
   const redeliverOne = async (eventId: string): Promise<void> => {
@@ -188,18 +197,7 @@ function EndpointDeliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
                 </tbody>
               </table>
             )}
-            <nav class="pager" aria-label={`Pages of deliveries to ${endpoint.name}`}>
-              {cursors.length > 0 && (
-                <button type="button" class="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                  Newer deliveries
-                </button>
-              )}
-              {page.next !== undefined && (
-                <button type="button" class="secondary" onClick={() => setCursors([...cursors, page.next as string])}>
-                  Older deliveries
-                </button>
-              )}
-            </nav>
+            <CursorPager pages={pages} next={page.next} what="deliveries" />
           </>
         )}
       </Show>
@@ -330,12 +328,12 @@ function Events() {
   const [action, setAction] = useState('');
   const [repository, setRepository] = useState('');
   const [actor, setActor] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const before = cursors.at(-1);
+  const pages = useCursorPages();
+  const { before } = pages;
   const [loaded] = useLoad(() => listEvents({ ...filter, ...(before === undefined ? {} : { before }) }), [filter, before]);
   const [open, setOpen] = useState<string | undefined>();
   const apply = (): void => {
-    setCursors([]);
+    pages.reset();
     setFilter({ action: action.trim(), repository: repository.trim(), actor: actor.trim() });
   };
   return (
@@ -379,18 +377,7 @@ function Events() {
                 </tbody>
               </table>
             )}
-            <nav class="pager" aria-label="Pages of events">
-              {cursors.length > 0 && (
-                <button type="button" class="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                  Newer events
-                </button>
-              )}
-              {page.next !== undefined && (
-                <button type="button" class="secondary" onClick={() => setCursors([...cursors, page.next as string])}>
-                  Older events
-                </button>
-              )}
-            </nav>
+            <CursorPager pages={pages} next={page.next} what="events" />
           </>
         )}
       </Show>

@@ -4,7 +4,7 @@
 // ../../components like everywhere else in the UI.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { ErrorMessage } from '../../components';
+import { ConfirmButton, ErrorMessage } from '../../components';
 
 export interface Action {
   /** Runs the action; its error is kept for display, success returns true. */
@@ -127,6 +127,33 @@ export function FromConfig() {
   return <span class="chip">configuration file</span>;
 }
 
+/**
+ * A delete button behind a confirmation that reloads what lists the item once it is gone; for
+ * what the configuration file sets (readOnly), the marker that says so instead.
+ */
+export function RemoveButton({
+  label,
+  question,
+  confirmLabel,
+  remove,
+  removed,
+  readOnly = false,
+}: {
+  label: string;
+  question: string;
+  confirmLabel: string;
+  remove: () => Promise<unknown>;
+  removed: () => void;
+  readOnly?: boolean;
+}) {
+  if (readOnly) return <FromConfig />;
+  const confirm = async (): Promise<void> => {
+    await remove();
+    removed();
+  };
+  return <ConfirmButton label={label} question={question} confirmLabel={confirmLabel} onConfirm={confirm} />;
+}
+
 /** A time as text with the exact ISO time for machines and tooltips. */
 export function When({ at }: { at: string | null | undefined }) {
   if (at === null || at === undefined) return <span class="muted">never</span>;
@@ -144,4 +171,43 @@ export function splitList(text: string): string[] {
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
+}
+
+/** Pages through a newest-first list whose API answers `next`, passed back as `before`. */
+export interface CursorPages {
+  /** The `before` of the page shown; undefined on the newest page. */
+  readonly before: string | undefined;
+  readonly older: (next: string) => void;
+  readonly newer: () => void;
+  readonly reset: () => void;
+  readonly depth: number;
+}
+
+export function useCursorPages(): CursorPages {
+  const [cursors, setCursors] = useState<string[]>([]);
+  return {
+    before: cursors.at(-1),
+    older: (next) => setCursors([...cursors, next]),
+    newer: () => setCursors(cursors.slice(0, -1)),
+    reset: () => setCursors([]),
+    depth: cursors.length,
+  };
+}
+
+/** Newer and Older buttons for a list paged with useCursorPages. */
+export function CursorPager({ pages, next, what }: { pages: CursorPages; next: string | undefined; what: string }) {
+  return (
+    <nav class="pager" aria-label={`Pages of ${what}`}>
+      {pages.depth > 0 && (
+        <button type="button" class="secondary" onClick={pages.newer}>
+          Newer {what}
+        </button>
+      )}
+      {next !== undefined && (
+        <button type="button" class="secondary" onClick={() => pages.older(next)}>
+          Older {what}
+        </button>
+      )}
+    </nav>
+  );
 }
