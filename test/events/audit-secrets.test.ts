@@ -138,6 +138,13 @@ describe('the audit log holds no secret', { concurrency: false }, () => {
       .filter((entry) => entry.action === 'login.failed')
       .map((entry) => entry.detail?.user);
     assert.ok(failedNames.includes('dev') && failedNames.includes('carol'), JSON.stringify(failedNames));
+    assert.ok(
+      lines.some((line) => {
+        const entry = JSON.parse(line) as { action: string; actor?: string };
+        return entry.action === 'login' && entry.actor === 'carol';
+      }),
+      'the web UI sign-in names who signed in',
+    );
 
     for (const secret of secrets) {
       assert.equal(exported.includes(secret), false, `the export holds ${secret}`);

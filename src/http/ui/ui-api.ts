@@ -18,6 +18,7 @@ import { body, json, noContent, queryValue } from '../admin-json.js';
 import { authenticateRequest, clientAddress, CSRF_HEADER, SESSION_COOKIE, sessionCookie, type HttpAuth } from '../auth-gate.js';
 import { parseName } from '../context.js';
 import { noteAudit, signInName } from '../request-audit.js';
+import { rememberUser } from '../request-observer.js';
 
 /** A repository on the UI's list. */
 export interface RepositorySummary {
@@ -124,6 +125,8 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
         if (error instanceof AuthenticationFailed) throw new RegistryError('UNAUTHORIZED', undefined, { message: error.reason });
         throw error;
       }
+      // The sign-in's audit entry (login) and access log line name who signed in.
+      rememberUser(request, started.session.principal);
       setCookie(request, reply, started.token, Math.floor((started.session.expiresAt - Date.now()) / 1000));
       return json(reply, 200, sessionAnswer(started.session, true));
     },
