@@ -2,29 +2,14 @@
 // another user) whose secret is shown once and never again, and revoking one after a
 // confirmation.
 import { useState } from 'preact/hooks';
-import { createToken, listAllTokens, type NewApiToken, revokeToken, type TokenAction } from '../../admin-api';
+import { listAllTokens, type NewApiToken, revokeToken } from '../../admin-api';
 import { CopyCommand, Show, useLoad } from '../../components';
-import { ActionError, AdminForm, Field, RemoveButton, splitList, useAction, When } from './shared';
+import { RemoveButton, When } from './shared';
+import { TokenForm } from './TokenForm';
 
 export function Tokens() {
   const [loaded, reload] = useLoad(listAllTokens, []);
-  const [name, setName] = useState('');
-  const [owner, setOwner] = useState('');
-  const [repositories, setRepositories] = useState('');
-  const [actions, setActions] = useState('pull');
-  const [expiresIn, setExpiresIn] = useState('720h');
   const [created, setCreated] = useState<NewApiToken | undefined>();
-  const create = useAction();
-  const submit = async (): Promise<void> => {
-    const scopes = splitList(repositories).map((repository) => ({ repository, actions: splitList(actions) as TokenAction[] }));
-    const input = { name: name.trim(), scopes, expiresIn: expiresIn.trim(), ...(owner.trim() === '' ? {} : { user: owner.trim() }) };
-    setCreated(undefined);
-    await create.run(async () => {
-      setCreated(await createToken(input));
-      setName('');
-      reload();
-    });
-  };
   return (
     <section aria-labelledby="tokens-heading">
       <h1 id="tokens-heading">API tokens</h1>
@@ -32,39 +17,15 @@ export function Tokens() {
         A token is a password for CI systems (podman login -u OWNER -p TOKEN), limited to its scopes and never more than its owner may do.
       </p>
       <h2>Create a token</h2>
-      <AdminForm label="Create a token" onSubmit={submit}>
-        <Field id="token-name" label="Token name" value={name} onInput={setName} required autocomplete="off" />
-        <Field id="token-owner" label="Owner" value={owner} onInput={setOwner} autocomplete="off" hint="A user name; empty for yourself." />
-        <Field
-          id="token-repositories"
-          label="Repositories"
-          value={repositories}
-          onInput={setRepositories}
-          required
-          autocomplete="off"
-          hint="Globs, comma-separated: team/** or library/*."
-        />
-        <Field
-          id="token-actions"
-          label="Actions"
-          value={actions}
-          onInput={setActions}
-          required
-          hint="pull, push, delete or *, comma-separated."
-        />
-        <Field
-          id="token-expires"
-          label="Expires in"
-          value={expiresIn}
-          onInput={setExpiresIn}
-          required
-          hint="A duration such as 720h or 30d (at most a year)."
-        />
-        <button type="submit" disabled={create.busy}>
-          Create token
-        </button>
-      </AdminForm>
-      <ActionError action={create} />
+      <TokenForm
+        idPrefix="token"
+        label="Create a token"
+        withOwner
+        created={(token) => {
+          setCreated(token);
+          reload();
+        }}
+      />
       {created !== undefined && (
         <div class="once" role="status">
           <p>
