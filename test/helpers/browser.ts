@@ -2,13 +2,18 @@
 // (which downloads no browser of its own), a page that collects console errors and uncaught page
 // errors (tests assert none), an axe-core accessibility check that fails on serious or critical
 // violations, screenshots kept as test artifacts (test-artifacts/ui/ at the repository root, or
-// BERTH_TEST_ARTIFACTS; .ci/run prints the folder) and signing in through the UI's own form.
+// BERTH_TEST_ARTIFACTS; .ci/run prints the folder), the looks every page is checked in (light and
+// dark, desktop and phone width), signing in through the UI's own form, and a Berth with the
+// htpasswd users root (an administrator) and dev and the access rules a test gives.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { authConfig, writeUsers } from './lifecycle.js';
+import { startRegistry, type TestRegistry } from './registry.js';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -17,6 +22,14 @@ export const artifactsDir = process.env.BERTH_TEST_ARTIFACTS ?? join(projectRoot
 
 /** A phone's viewport (an iPhone 12 to 15), for the narrow-screen checks. */
 export const PHONE_VIEWPORT = { width: 390, height: 844 } as const;
+
+/** The looks each page is checked in: light and dark, on a desktop and at phone width. */
+export const LOOKS = [
+  { name: 'light', colorScheme: 'light' },
+  { name: 'dark', colorScheme: 'dark' },
+  { name: 'phone', colorScheme: 'light', viewport: PHONE_VIEWPORT },
+  { name: 'phone-dark', colorScheme: 'dark', viewport: PHONE_VIEWPORT },
+] as const satisfies readonly { name: string; colorScheme: 'light' | 'dark'; viewport?: { width: number; height: number } }[];
 
 /** Starts Debian's Chromium headless. Close it in the test's after(). */
 export function launchBrowser(): Promise<Browser> {
@@ -115,4 +128,32 @@ export async function signIn(page: Page, baseUrl: string, username: string, pass
 /** Fails clearly when the UI was not built (`npm run build` builds web/ into dist/web, which Berth serves). */
 export function assertUiBuilt(): void {
   assert.ok(existsSync(join(projectRoot, 'dist', 'web', 'index.html')), 'the web UI is not built: run `npm run build` first');
+}
+
+/** How far the page scrolls sideways (0 when it fits the viewport, as it must at phone width). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+}
+
+export interface UiRegistry {
+  readonly registry: TestRegistry;
+  /** Stops the registry and removes the users file. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Berth with htpasswd users root (password root-password, an administrator) and dev
+ * (dev-password), and these auth.access.rules (YAML list items, indented as under `rules:`).
+ */
+export async function startUiRegistry(rules: readonly string[]): Promise<UiRegistry> {
+  const usersDir = await mkdtemp(join(tmpdir(), 'berth-ui-users-'));
+  const htpasswd = await writeUsers(usersDir);
+  const registry = await startRegistry({ extraConfig: [authConfig(htpasswd), '    rules:', ...rules].join('\n') });
+  return {
+    registry,
+    async stop() {
+      await registry.stop();
+      await rm(usersDir, { recursive: true, force: true });
+    },
+  };
 }
