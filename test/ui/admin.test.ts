@@ -170,6 +170,10 @@ describe('web UI: administration', () => {
 
   it('shows a non-administrator no admin navigation, and the server refuses their session', async () => {
     const { page } = await openPage(browser, { baseUrl: registry.url });
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(request.url());
+    });
     await signIn(page, registry.url, 'dev', 'dev-password');
     assert.equal(await page.getByRole('link', { name: 'Administration' }).count(), 0);
     await page.goto('/ui/admin/users');
@@ -190,6 +194,12 @@ describe('web UI: administration', () => {
       ];
     });
     assert.deepEqual(statuses, [403, 403, 403, 403, 403, 403]);
+    // The admin pages' chunk is never even loaded for a non-administrator.
+    assert.ok(scripts.length > 0);
+    assert.deepEqual(
+      scripts.filter((url) => url.includes('AdminPages')),
+      [],
+    );
     assert.equal((await api('GET', '/api/v1/users/mallory')).status, 404);
     await page.close();
   });
