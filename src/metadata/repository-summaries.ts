@@ -8,7 +8,7 @@
 // one index seek each (a skip scan), and a repository's tags are one range of tags' primary key.
 // The one exception is the order by last push, which has no index of its own: it groups every
 // repository's tags (one pass over tags' primary key; docs/admin-api.md gives its cost).
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface RepositorySummary {
@@ -50,6 +50,19 @@ function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
 }
 
+/** The conditions on a column of repository names that keep only the filter's names. */
+function filterConditions(column: 'name' | 'repository', filter: RepositoryFilter): RawBuilder<boolean>[] {
+  const conditions: RawBuilder<boolean>[] = [];
+  if (filter.namespace !== undefined) {
+    const prefix = `${filter.namespace}/`;
+    conditions.push(sql<boolean>`${sql.ref(column)} >= ${prefix}`, sql<boolean>`${sql.ref(column)} < ${prefixEnd(prefix)}`);
+  }
+  if (filter.contains !== undefined && filter.contains !== '') {
+    conditions.push(sql<boolean>`${sql.ref(column)} like ${likeContaining(filter.contains)} escape '\\'`);
+  }
+  return conditions;
+}
+
 export class RepositorySummaries {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -57,55 +70,59 @@ export class RepositorySummaries {
   async names(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<string[]> {
     let query = this.db.selectFrom('repositories').select('name').orderBy('name').limit(options.limit);
     if (options.after !== undefined) query = query.where('name', '>', options.after);
-    if (options.namespace !== undefined) {
-      const prefix = `${options.namespace}/`;
-      query = query.where('name', '>=', prefix).where('name', '<', prefixEnd(prefix));
-    }
-    if (options.contains !== undefined && options.contains !== '') {
-      query = query.where(sql<boolean>`name like ${likeContaining(options.contains)} escape '\\'`);
-    }
+    for (const condition of filterConditions('name', options)) query = query.where(condition);
     return (await query.execute()).map((row) => row.name);
   }
 
   /**
-   * Up to `limit` repositories within the filter, the most recently pushed first (repositories
-   * without tags last; ties by name), after the repository `after` as it stands now.
+   * Up to `limit` repositories within the filter, the most recently pushed first (ties by name),
+   * then those without tags by name, after the repository `after` as it stands now. The tagged
+   * ones come from one grouped pass over tags' primary key (no join); the untagged ones, read
+   * only once the tagged ones run out, from the repositories' key.
    */
   async byLastPush(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<RepositorySummary[]> {
-    const lastPush = sql<string>`coalesce(max(tags.updated_at), '')`;
-    let query = this.db
-      .selectFrom('repositories')
-      .leftJoin('tags', 'tags.repository', 'repositories.name')
-      .select((eb) => ['repositories.name as name', eb.fn.count<number | string>('tags.name').as('tags'), lastPush.as('last_push')])
-      .groupBy('repositories.name')
-      .orderBy(lastPush, 'desc')
-      .orderBy('repositories.name')
-      .limit(options.limit);
-    if (options.namespace !== undefined) {
-      const prefix = `${options.namespace}/`;
-      query = query.where('repositories.name', '>=', prefix).where('repositories.name', '<', prefixEnd(prefix));
+    const { after, limit } = options;
+    const cursor = after === undefined ? undefined : (await this.summaries([after]))[0];
+    const found: RepositorySummary[] = [];
+    // A cursor without tags is among the untagged repositories already.
+    if (cursor === undefined || cursor.lastPush !== null) {
+      const lastPush = sql<string>`max(updated_at)`;
+      let query = this.db
+        .selectFrom('tags')
+        .select((eb) => ['repository', eb.fn.countAll<number | string>().as('tags'), lastPush.as('last_push')])
+        .groupBy('repository')
+        .orderBy(lastPush, 'desc')
+        .orderBy('repository')
+        .limit(limit);
+      for (const condition of filterConditions('repository', options)) query = query.where(condition);
+      if (cursor?.lastPush) {
+        const pushed = cursor.lastPush;
+        query = query.having((eb) =>
+          eb.or([eb(lastPush, '<', pushed), eb.and([eb(lastPush, '=', pushed), eb('repository', '>', cursor.name)])]),
+        );
+      }
+      for (const row of await query.execute()) found.push({ name: row.repository, tags: Number(row.tags), lastPush: row.last_push });
     }
-    if (options.contains !== undefined && options.contains !== '') {
-      query = query.where(sql<boolean>`repositories.name like ${likeContaining(options.contains)} escape '\\'`);
+    if (found.length < limit) {
+      let query = this.db
+        .selectFrom('repositories')
+        .select('name')
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('tags').select('tags.name').whereRef('tags.repository', '=', 'repositories.name'))),
+        )
+        .orderBy('name')
+        .limit(limit - found.length);
+      for (const condition of filterConditions('name', options)) query = query.where(condition);
+      if (cursor !== undefined && cursor.lastPush === null) query = query.where('name', '>', cursor.name);
+      for (const row of await query.execute()) found.push({ name: row.name, tags: 0, lastPush: null });
     }
-    if (options.after !== undefined) {
-      const [cursor] = await this.summaries([options.after]);
-      const pushed = cursor?.lastPush ?? '';
-      query = query.having((eb) =>
-        eb.or([eb(lastPush, '<', pushed), eb.and([eb(lastPush, '=', pushed), eb('repositories.name', '>', options.after ?? '')])]),
-      );
-    }
-    return (await query.execute()).map((row) => ({
-      name: row.name,
-      tags: Number(row.tags),
-      lastPush: row.last_push === '' ? null : row.last_push,
-    }));
+    return found;
   }
 
   /**
    * The namespaces directly below `parent` (top-level ones without it) that hold repositories,
-   * in lexical order, up to `limit` (the first `limit` met walking the names): one index seek each, jumping over every name below the one
-   * found. A repository named like a namespace ("a" beside "a/b") is not one itself.
+   * in lexical order, up to `limit` (the first `limit` met walking the names): one index seek
+   * each, jumping over every name below the one found. A repository named like a namespace ("a" beside "a/b") is not one itself.
    */
   async namespaces(parent: string | undefined, limit: number): Promise<string[]> {
     const prefix = parent === undefined ? '' : `${parent}/`;
