@@ -4,10 +4,11 @@
 // follow a browser sign-in, so the token is their password there. A new token's secret is shown
 // once, with the login command to paste.
 import { useState } from 'preact/hooks';
-import { type ApiToken, createToken, type NewApiToken, revokeToken, type TokenAction } from '../admin-api';
+import { type ApiToken, type NewApiToken, revokeToken } from '../admin-api';
 import { getJson } from '../api';
 import { ConfirmButton, CopyCommand, Show, useLoad } from '../components';
-import { ActionError, AdminForm, Field, splitList, useAction, When } from './admin/shared';
+import { When } from './admin/shared';
+import { TokenForm } from './admin/TokenForm';
 
 interface Me {
   readonly name: string;
@@ -21,21 +22,7 @@ const loadAccount = async (): Promise<{ me: Me; tokens: ApiToken[] }> => {
 
 export function Account() {
   const [loaded, reload] = useLoad(loadAccount, []);
-  const [name, setName] = useState('');
-  const [repositories, setRepositories] = useState('**');
-  const [actions, setActions] = useState('pull, push');
-  const [expiresIn, setExpiresIn] = useState('720h');
   const [created, setCreated] = useState<NewApiToken | undefined>();
-  const create = useAction();
-  const submit = async (): Promise<void> => {
-    const scopes = splitList(repositories).map((repository) => ({ repository, actions: splitList(actions) as TokenAction[] }));
-    setCreated(undefined);
-    await create.run(async () => {
-      setCreated(await createToken({ name: name.trim(), scopes, expiresIn: expiresIn.trim() }));
-      setName('');
-      reload();
-    });
-  };
   return (
     <section aria-labelledby="account-heading">
       <h1 id="account-heading">Your account</h1>
@@ -51,38 +38,16 @@ export function Account() {
               docker login and podman login cannot sign in through a web page: create a token here and use it as the password, with your
               user name. It can do at most what you can, on the repositories and actions you give it.
             </p>
-            <AdminForm label="Create a personal API token" onSubmit={submit}>
-              <Field id="account-token-name" label="Token name" value={name} onInput={setName} required autocomplete="off" />
-              <Field
-                id="account-token-repositories"
-                label="Repositories"
-                value={repositories}
-                onInput={setRepositories}
-                required
-                autocomplete="off"
-                hint="Globs, comma-separated: ** for all, team/** or library/*."
-              />
-              <Field
-                id="account-token-actions"
-                label="Actions"
-                value={actions}
-                onInput={setActions}
-                required
-                hint="pull, push, delete or *."
-              />
-              <Field
-                id="account-token-expires"
-                label="Expires in"
-                value={expiresIn}
-                onInput={setExpiresIn}
-                required
-                hint="A duration such as 720h or 30d (at most a year)."
-              />
-              <button type="submit" disabled={create.busy}>
-                Create token
-              </button>
-            </AdminForm>
-            <ActionError action={create} />
+            <TokenForm
+              idPrefix="account-token"
+              label="Create a personal API token"
+              repositoriesDefault="**"
+              actionsDefault="pull, push"
+              created={(token) => {
+                setCreated(token);
+                reload();
+              }}
+            />
             {created !== undefined && (
               <div class="once" role="status">
                 <p>
