@@ -1,8 +1,8 @@
 // `berth audit export` run as the real CLI against a running Berth's database, on its SQLite file
 // and on PostgreSQL: the requests made (a push, a failed sign-in, a permission change) come out as
 // JSON lines oldest first, filters narrow them, more entries than one page stream out in id order,
-// --output writes the same lines to a file, and a bad --since fails with exit status 1 and a
-// message saying what is accepted.
+// --output writes the same lines to a file, a change made with an account command is there too,
+// and a bad --since fails with exit status 1 and a message saying what is accepted.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -173,6 +173,20 @@ function exportSuite(name: string, database: () => Database): void {
           .map((line) => (JSON.parse(line) as ExportedEntry).id),
         dev.map((entry) => entry.id),
       );
+    });
+
+    it('has the changes made with the account commands', async () => {
+      await berth('team', 'add', 'cli-team');
+      await berth('team', 'member', 'add', 'cli-team', 'dev');
+      const [entry, ...more] = await exported('--since', '5m', '--action', 'cli.team.member.add');
+      assert.equal(more.length, 0);
+      assert.ok(entry, 'the member added from the command line');
+      assert.equal(entry.actor, 'berth-cli');
+      assert.equal(entry.outcome, 'success');
+      assert.equal(entry.detail?.command, 'berth team member add');
+      // Reading changes nothing, and leaves no entry.
+      await berth('team', 'list');
+      assert.deepEqual(await exported('--since', '5m', '--action', 'cli.team.list'), []);
     });
 
     it('refuses a --since it cannot read with exit status 1 and what it accepts', async () => {
