@@ -196,16 +196,21 @@ export function registerWebhookRoutes(router: AdminRouter, deps: WebhookRouteDep
     );
   };
 
+  /** Registry administrators manage every endpoint; a namespace's administrators the stored ones of their namespace. */
+  const manages = async (
+    user: { admin: boolean; name: string; teams: readonly string[] },
+    endpoint: WebhookEndpointSummary,
+    adminOf = (namespace: string) => deps.isNamespaceAdmin(user, namespace),
+  ): Promise<boolean> => user.admin || (endpoint.source === 'api' && endpoint.namespace !== null && (await adminOf(endpoint.namespace)));
+
   /** The endpoint, when the caller may manage it; 404 otherwise (whether or not it exists). */
   const managed = async (request: FastifyRequest): Promise<{ endpoint: WebhookEndpointSummary; principal: Principal }> => {
     const id = param(request, 'id');
     const principal = await router.who(request);
     const user = signedInUser(principal);
     const endpoint = await deps.endpoints.get(id);
-    const visible =
-      endpoint !== undefined &&
-      (user.admin || (endpoint.source === 'api' && endpoint.namespace !== null && (await deps.isNamespaceAdmin(user, endpoint.namespace))));
-    if (!visible) throw new RegistryError('RESOURCE_UNKNOWN', { kind: 'webhook endpoint', name: id });
+    if (endpoint === undefined || !(await manages(user, endpoint)))
+      throw new RegistryError('RESOURCE_UNKNOWN', { kind: 'webhook endpoint', name: id });
     return { endpoint, principal };
   };
 
@@ -225,13 +230,20 @@ export function registerWebhookRoutes(router: AdminRouter, deps: WebhookRouteDep
     const principal = await router.who(request);
     if (filter !== undefined) await assertMayManage(principal, filter);
     const user = signedInUser(principal);
-    const all = await deps.endpoints.list();
+    // One question per namespace, however many endpoints it has.
+    const asked = new Map<string, Promise<boolean>>();
+    const adminOf = (namespace: string): Promise<boolean> => {
+      let answer = asked.get(namespace);
+      if (answer === undefined) {
+        answer = deps.isNamespaceAdmin(user, namespace);
+        asked.set(namespace, answer);
+      }
+      return answer;
+    };
     const shown: WebhookEndpointSummary[] = [];
-    for (const endpoint of all) {
+    for (const endpoint of await deps.endpoints.list()) {
       if (filter !== undefined && endpoint.namespace !== filter) continue;
-      const mine =
-        user.admin || (endpoint.source === 'api' && endpoint.namespace !== null && (await deps.isNamespaceAdmin(user, endpoint.namespace)));
-      if (mine) shown.push(endpoint);
+      if (await manages(user, endpoint, adminOf)) shown.push(endpoint);
     }
     return json(reply, 200, { endpoints: shown });
   });
