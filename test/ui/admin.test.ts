@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { checkAccessibility, launchBrowser, openPage, PHONE_VIEWPORT, saveScreenshot, signIn } from '../helpers/browser.js';
+import { checkAccessibility, horizontalOverflow, launchBrowser, LOOKS, openPage, saveScreenshot, signIn } from '../helpers/browser.js';
 import { callRegistry } from '../helpers/call.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { artifact, DEV, pushEmptyConfig, putManifest, ROOT, writeUsers } from '../helpers/lifecycle.js';
@@ -69,7 +69,6 @@ function buildUiIfStale(): void {
 
 /** The page's document, as the functions run in the browser see it (the tests compile without the DOM types). */
 interface PageDocument {
-  readonly documentElement: { readonly scrollWidth: number; readonly clientWidth: number };
   querySelectorAll(selector: string): Iterable<{ readonly textContent: string | null }>;
 }
 
@@ -569,38 +568,24 @@ describe('web UI: administration', () => {
     assert.deepEqual(rootErrors, []);
   });
 
-  for (const colorScheme of ['light', 'dark'] as const) {
-    it(`passes axe on every admin page, ${colorScheme}, with a screenshot of each`, async () => {
-      const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, colorScheme });
+  for (const look of LOOKS) {
+    it(`passes axe on every admin page (${look.name}), fits the screen, with a screenshot of each`, async () => {
+      const { page, consoleErrors } = await openPage(browser, {
+        baseUrl: registry.url,
+        colorScheme: look.colorScheme,
+        ...('viewport' in look ? { viewport: look.viewport } : {}),
+      });
       await signIn(page, registry.url, 'root', 'root-password');
       for (const [path, heading] of SECTIONS) {
         await page.goto(`/ui/admin/${path}`);
         await page.getByRole('heading', { level: 1, name: heading }).waitFor();
         await loaded(page);
-        await checkAccessibility(page, `admin ${path}, ${colorScheme}`);
-        await saveScreenshot(page, `admin-${path}-${colorScheme}`);
+        assert.equal(await horizontalOverflow(page), 0, `admin ${path} (${look.name}) scrolls sideways`);
+        await checkAccessibility(page, `admin ${path}, ${look.name}`);
+        await saveScreenshot(page, `admin-${path}-${look.name}`);
       }
       assert.deepEqual(consoleErrors, []);
       await page.close();
     });
   }
-
-  it('fits every admin page to a phone-width screen', async () => {
-    const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, viewport: PHONE_VIEWPORT });
-    await signIn(page, registry.url, 'root', 'root-password');
-    for (const [path, heading] of SECTIONS) {
-      await page.goto(`/ui/admin/${path}`);
-      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-      await loaded(page);
-      const overflow = await page.evaluate(() => {
-        const { documentElement } = (globalThis as unknown as { document: PageDocument }).document;
-        return documentElement.scrollWidth - documentElement.clientWidth;
-      });
-      assert.ok(overflow <= 0, `admin ${path} is ${overflow} px wider than the phone's screen`);
-      await checkAccessibility(page, `admin ${path}, phone`);
-      await saveScreenshot(page, `admin-${path}-phone`);
-    }
-    assert.deepEqual(consoleErrors, []);
-    await page.close();
-  });
 });
