@@ -1,23 +1,27 @@
 // Authentication: turns a request's Authorization header into a Principal. Basic credentials
-// are checked against the htpasswd file, then database users, then API tokens; Bearer tokens are
-// verified by the configured token verifier. A token of Berth's own token server stands for the
-// credential it was issued for (a password or an API token, recorded in the token), with that
-// credential's current rights: it never carries more.
+// are checked against the htpasswd file, then database users, then a directory (LDAP, for names
+// with no local password), then API tokens; Bearer tokens are
+// verified by the configured token verifier. A Basic password that is a signed JWT naming an
+// issuer is a CI job's OIDC ID token, judged by workload-identity.ts (auth.workloadidentity).
+// A token of Berth's own token server stands for the credential it was issued for (a password,
+// an API token or a CI job's ID token, recorded in the token), with that credential's current
+// rights: it never carries more.
 //
 // A password costs one bcrypt check: verified credentials are remembered for
 // auth.credentialcache (by a hash of the pair, never the password itself), so authenticated
-// pulls do not pay bcrypt per request. What is remembered is re-checked against the account
+// pulls do not pay bcrypt per request (a directory sign-in is remembered for the directory's own
+// time, so a pull storm is not a bind storm). The key is salted per process. What is remembered is re-checked against the account
 // store at least every `recheckMs` (a cheap lookup, no bcrypt), so a revoked API token, a
 // removed user or a changed password stops working within that time on every replica, and at
 // once on the replica that made the change (forgetCredentials).
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { RegistryError } from '../errors/index.js';
 import type { AccountStore, ApiTokenRecord } from '../metadata/index.js';
 import { hashTokenSecret, parseApiToken, tokenSecretMatches } from './api-tokens.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import type { LoginLimiter } from './login-limiter.js';
-import { hashPassword, verifyPassword } from './passwords.js';
-import { ANONYMOUS, type Principal } from './principal.js';
+import { hashPassword, isBcryptHash, verifyPassword } from './passwords.js';
+import { ANONYMOUS, type BearerGrant, type Principal } from './principal.js';
 import type { TokenVerifier, VerifiedToken } from './token/index.js';
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
@@ -38,6 +42,30 @@ export class AuthenticationFailed extends Error {
 export interface AuthObserver {
   /** throttled: refused by the failed-login limit before the credentials were checked. */
   authenticated(method: 'basic' | 'bearer', result: 'success' | 'failure' | 'throttled'): void;
+}
+
+/**
+ * Where passwords of users without a local password are checked (auth.ldap: ldap/). Consulted
+ * for names that are neither in the htpasswd file nor database users with a password.
+ */
+export interface PasswordDirectory {
+  /**
+   * True when the directory accepts the password; it has then created the user's database row
+   * if needed and updated the user's teams. Throws AuthenticationFailed when it cannot answer.
+   */
+  verify(user: string, password: string): Promise<boolean>;
+  /** How long a sign-in it accepted is remembered. */
+  readonly rememberMs: number;
+}
+
+/** CI jobs' OIDC ID tokens given as the Basic password (auth.workloadidentity: workload-identity.ts). */
+export interface WorkloadTokens {
+  /** Whether a password is such a token (a signed JWT naming an issuer), which this then judges. */
+  presentedAs(password: string): boolean;
+  /** The job's principal; AuthenticationFailed with the reason otherwise. */
+  signIn(token: string): Promise<Principal>;
+  /** The job behind a Bearer token of Berth's own server issued for such a token. */
+  fromBearer(verified: VerifiedToken, issuer: string, bearer: BearerGrant): Principal;
 }
 
 /** How often at most a remembered sign-in or Bearer token is checked against the account store again. */
@@ -63,6 +91,10 @@ export interface AuthenticatorOptions {
   readonly bcryptCost: number;
   /** Told every sign-in's outcome; undefined: nobody is. */
   readonly observer?: AuthObserver | undefined;
+  /** A directory of users (LDAP); undefined: none. */
+  readonly directory?: PasswordDirectory | undefined;
+  /** Judges CI jobs' OIDC ID tokens given as the Basic password (auth.workloadidentity); undefined: none are. */
+  readonly workloadIdentity?: WorkloadTokens | undefined;
 }
 
 type Credentials =
@@ -74,6 +106,8 @@ type Credentials =
 interface CheckedSignIn {
   principal: UserPrincipal;
   readonly stillValid: () => Promise<UserPrincipal | undefined>;
+  /** How long to remember it; undefined: auth.credentialcache. */
+  readonly rememberMs?: number;
 }
 
 interface RememberedSignIn extends CheckedSignIn {
@@ -88,6 +122,8 @@ export class Authenticator {
   private readonly recheckMs: number;
   private readonly verifiedCredentials = new Map<string, RememberedSignIn>();
   private readonly verifiedTokens = new Map<string, { principal: Principal; until: number }>();
+  /** Salts the keys of remembered credentials, so the map holds nothing a password could be guessed from offline. */
+  private readonly cacheSalt = randomBytes(32);
   private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly options: AuthenticatorOptions) {
@@ -108,6 +144,7 @@ export class Authenticator {
       case 'none':
         return ANONYMOUS;
       case 'basic':
+        if (this.options.workloadIdentity?.presentedAs(credentials.password)) return this.signInWorkload(credentials.password);
         return this.signIn(credentials.user, credentials.password, client);
       case 'bearer':
         return this.verifyBearer(credentials.token);
@@ -129,6 +166,18 @@ export class Authenticator {
     }
   }
 
+  /** A CI job's ID token as the password (workload-identity.ts); the user name is not looked at. */
+  private async signInWorkload(token: string): Promise<Principal> {
+    try {
+      const principal = await (this.options.workloadIdentity as WorkloadTokens).signIn(token);
+      this.options.observer?.authenticated('basic', 'success');
+      return principal;
+    } catch (error) {
+      this.observeFailure('basic', error);
+      throw error;
+    }
+  }
+
   /** Reports a failed sign-in: wrong credentials, or the failed-login limit (other errors are no outcome). */
   private observeFailure(method: 'basic' | 'bearer', error: unknown): void {
     if (error instanceof AuthenticationFailed) this.options.observer?.authenticated(method, 'failure');
@@ -142,7 +191,7 @@ export class Authenticator {
     // A changed htpasswd file clears what is remembered before it is used (checked at most
     // once a second).
     await this.options.htpasswd?.refresh();
-    const cacheKey = createHash('sha256').update(user).update('\0').update(password).digest('hex');
+    const cacheKey = createHmac('sha256', this.cacheSalt).update(user).update('\0').update(password).digest('hex');
     const remembered = this.verifiedCredentials.get(cacheKey);
     if (remembered !== undefined) {
       const principal = await this.stillValid(remembered, Date.now());
@@ -164,10 +213,11 @@ export class Authenticator {
       throw new AuthenticationFailed('invalid username or password');
     }
     this.options.limiter.recordSuccess(client, user);
-    if (this.options.credentialCacheMs > 0) {
+    const rememberMs = checked.rememberMs ?? this.options.credentialCacheMs;
+    if (rememberMs > 0) {
       if (this.verifiedCredentials.size >= CACHE_LIMIT) this.verifiedCredentials.clear();
       const now = Date.now();
-      this.verifiedCredentials.set(cacheKey, { ...checked, until: now + this.options.credentialCacheMs, checkedAt: now });
+      this.verifiedCredentials.set(cacheKey, { ...checked, until: now + rememberMs, checkedAt: now });
     }
     return checked.principal;
   }
@@ -222,6 +272,12 @@ export class Authenticator {
       return principal === undefined ? undefined : { principal, stillValid };
     }
     const hash = await this.currentPasswordHash(user);
+    const directory = this.options.directory;
+    if (directory !== undefined && (hash === undefined || !isBcryptHash(hash))) {
+      if (!(await directory.verify(user, password))) return undefined;
+      const signIn = await this.signInWhileHashIs(user, await this.currentPasswordHash(user));
+      return signIn && { ...signIn, rememberMs: directory.rememberMs };
+    }
     if (hash === undefined) {
       // The same bcrypt work as for a real user, so the answer time does not reveal who exists.
       this.dummyHash ??= hashPassword('berth-no-such-user', this.options.bcryptCost);
@@ -229,7 +285,11 @@ export class Authenticator {
       return undefined;
     }
     if (!(await verifyPassword(password, hash))) return undefined;
-    // Still valid while the user exists with the same password hash.
+    return this.signInWhileHashIs(user, hash);
+  }
+
+  /** A sign-in that stays valid while the user exists with the same password hash. */
+  private async signInWhileHashIs(user: string, hash: string | undefined): Promise<CheckedSignIn | undefined> {
     const stillValid = async (): Promise<UserPrincipal | undefined> =>
       (await this.currentPasswordHash(user)) === hash ? this.userPrincipal(user) : undefined;
     const principal = await stillValid();
@@ -299,6 +359,10 @@ export class Authenticator {
     const credential = verified.credential;
     const revoked = (reason: string): AuthenticationFailed => new AuthenticationFailed(reason, true);
     if (credential === undefined) throw revoked('token does not record the credential it was issued for; fetch a new one');
+    if (credential.kind === 'workload') {
+      if (this.options.workloadIdentity === undefined) throw revoked('CI workload tokens are no longer accepted here');
+      return this.options.workloadIdentity.fromBearer(verified, credential.issuer, bearer);
+    }
     if (credential.kind === 'api-token') {
       const owner = await this.apiTokenOwner(await this.options.accounts.getApiToken(credential.id), verified.subject);
       if (owner === undefined) throw revoked('the API token this token was issued for is revoked or expired');

@@ -55,8 +55,8 @@ export class TokenService {
   ) {}
 
   /**
-   * GET /token and the password grant: anonymous without credentials. Only a password or an API
-   * token is exchanged for a token, never another Bearer token. The token records which
+   * GET /token and the password grant: anonymous without credentials. Only a password, an API
+   * token or a CI job's ID token is exchanged for a token, never another Bearer token. The token records which
    * credential it was issued for, so it never carries more than that credential may do now.
    */
   async issue(principal: Principal, scopes: readonly AccessEntry[], offline: boolean): Promise<TokenGrant> {
@@ -75,8 +75,11 @@ export class TokenService {
       // get none, so a token's scope and expiry cannot be outlived.
       if (offline && principal.apiToken === undefined) refreshToken = await this.issuer.issueRefreshToken(principal.name, fingerprint);
     }
-    const subject = principal.kind === 'user' ? principal.name : '';
-    const issued = await this.issuer.issueAccessToken({ subject, access, credential });
+    // A CI job's token never outlives its ID token, and gets no refresh token.
+    if (principal.kind === 'workload') credential = { kind: 'workload', issuer: principal.issuer };
+    const notAfter = principal.kind === 'workload' ? new Date(principal.expiresAt) : undefined;
+    const subject = principal.kind === 'user' ? principal.name : principal.kind === 'workload' ? principal.subject : '';
+    const issued = await this.issuer.issueAccessToken({ subject, access, credential, notAfter });
     return { token: issued.token, expiresIn: issued.expiresIn, issuedAt: issued.issuedAt, access, refreshToken };
   }
 

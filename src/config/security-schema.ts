@@ -5,6 +5,17 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ACCESS_ACTIONS, type AccessAction } from '../oci/access.js';
+import { clientCertificatesSection, toClientCertificatesConfig, type ClientCertificatesConfig } from './client-certificates-schema.js';
+import { ldapSection, toLdapConfig, type LdapConfig } from './ldap-schema.js';
+import {
+  oidcIssues,
+  oidcSection,
+  toOidcConfig,
+  toWorkloadIdentityConfig,
+  workloadIdentitySection,
+  type OidcConfig,
+  type WorkloadIdentityConfig,
+} from './oidc-schema.js';
 import { duration, expectedGot, section, setting } from './setting.js';
 
 /** One glob rule of auth.access.rules: who may do what on the repositories it matches. */
@@ -53,6 +64,14 @@ export interface AuthConfig {
   externalToken:
     | { realm: string; service: string; issuer: string; rootCertBundle: string | undefined; jwks: string | undefined }
     | undefined;
+  /** auth.ldap: users signed in against a directory; undefined: no directory. */
+  ldap: LdapConfig | undefined;
+  /** auth.clientcertificates: verified client certificates sign users in; undefined: they do not. */
+  clientCertificates: ClientCertificatesConfig | undefined;
+  /** auth.oidc: OpenID Connect providers of the web UI's sign-in. */
+  oidc: OidcConfig;
+  /** auth.workloadidentity: issuers whose ID tokens CI jobs sign in with. */
+  workloadIdentity: WorkloadIdentityConfig;
   bcryptCost: number;
   credentialCacheMs: number;
   rateLimit: { attempts: number; windowMs: number };
@@ -185,6 +204,10 @@ export const authSection = section({
       }),
     })
     .optional(),
+  ldap: ldapSection,
+  clientcertificates: clientCertificatesSection,
+  oidc: oidcSection,
+  workloadidentity: workloadIdentitySection,
   tokenserver: section({
     enabled: setting(z.boolean().default(false), {
       kind: 'boolean',
@@ -299,15 +322,26 @@ type AuthFile = z.output<typeof authSection>;
 
 /** Checks the combinations one key alone cannot; the issues name the offending key. */
 export function authIssues(auth: AuthFile): { path: string[]; message: string }[] {
+  const oidc = oidcIssues(auth.oidc, auth.workloadidentity);
+  if (oidc.length > 0) return oidc;
   if (auth.token !== undefined && auth.tokenserver.enabled) {
     return [{ path: ['auth', 'token'], message: 'auth.token (an external token server) and auth.tokenserver.enabled cannot both be set' }];
   }
-  if (auth.openaccess && (auth.token !== undefined || auth.tokenserver.enabled || auth.htpasswd !== undefined)) {
+  if (
+    auth.openaccess &&
+    (auth.token !== undefined ||
+      auth.tokenserver.enabled ||
+      auth.htpasswd !== undefined ||
+      auth.ldap !== undefined ||
+      auth.clientcertificates !== undefined ||
+      auth.oidc.providers.length > 0 ||
+      auth.workloadidentity.issuers.length > 0)
+  ) {
     return [
       {
         path: ['auth', 'openaccess'],
         message:
-          'auth.openaccess serves everything openly: it cannot be set together with authentication (auth.htpasswd, auth.token or auth.tokenserver)',
+          'auth.openaccess serves everything openly: it cannot be set together with authentication (auth.htpasswd, auth.ldap, auth.clientcertificates, auth.oidc, auth.workloadidentity, auth.token or auth.tokenserver)',
       },
     ];
   }
@@ -325,7 +359,17 @@ export function authIssues(auth: AuthFile): { path: string[]; message: string }[
 export function toAuthConfig(auth: AuthFile, cwd: string): AuthConfig {
   const resolve = (file: string | undefined): string | undefined => (file === undefined ? undefined : path.resolve(cwd, file));
   const mode =
-    auth.token !== undefined ? 'external-token' : auth.tokenserver.enabled ? 'token' : auth.htpasswd !== undefined ? 'basic' : 'none';
+    auth.token !== undefined
+      ? 'external-token'
+      : auth.tokenserver.enabled
+        ? 'token'
+        : auth.htpasswd !== undefined ||
+            auth.ldap !== undefined ||
+            auth.clientcertificates !== undefined ||
+            auth.oidc.providers.length > 0 ||
+            auth.workloadidentity.issuers.length > 0
+          ? 'basic'
+          : 'none';
   const server = auth.tokenserver;
   return {
     mode,
@@ -346,6 +390,10 @@ export function toAuthConfig(auth: AuthFile, cwd: string): AuthConfig {
       rootCertBundle: resolve(auth.token.rootcertbundle),
       jwks: resolve(auth.token.jwks),
     },
+    ldap: toLdapConfig(auth.ldap, cwd),
+    clientCertificates: toClientCertificatesConfig(auth.clientcertificates),
+    oidc: toOidcConfig(auth.oidc),
+    workloadIdentity: toWorkloadIdentityConfig(auth.workloadidentity),
     bcryptCost: auth.bcryptcost,
     credentialCacheMs: auth.credentialcache,
     rateLimit: { attempts: auth.ratelimit.attempts, windowMs: auth.ratelimit.window },

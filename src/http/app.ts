@@ -31,6 +31,7 @@ import { assertHeaderSize, guardServer } from './server-guards.js';
 import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
 import { registerUiRoutes, type UiRouteOptions } from './ui/ui-routes.js';
 import { registerUiApi, type UiApiOptions } from './ui/ui-api.js';
+import { registerOidcRoutes } from './ui/oidc-routes.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -234,6 +235,10 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   if (options.ui !== undefined) {
     if (options.ui.assets !== undefined) registerUiRoutes(app, { path: options.ui.path, assets: options.ui.assets });
     registerUiApi(app, { auth: options.auth, externalUrl: options.externalUrl, ...options.ui.api });
+    if (auth?.oidc !== undefined && auth.sessions !== undefined) {
+      const { oidc, sessions, authenticator } = auth;
+      registerOidcRoutes(app, { oidc, sessions, authenticator, uiPath: options.ui.path, externalUrl: options.externalUrl });
+    }
   }
   app.route({ method: [...methods], url: '/v2', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });

@@ -8,8 +8,10 @@ import { AuthenticationFailed, type AccessPolicy, type Authenticator, type Princ
 import { withoutBearer } from '../auth/principal.js';
 import type { ResourceAccess } from '../auth/token/index.js';
 import type { AccountAdmin } from '../auth/account-admin.js';
+import type { ClientCertificateSignIn } from '../auth/client-certificates.js';
 import { RegistryError } from '../errors/index.js';
 import { UiSessions } from '../auth/ui-sessions.js';
+import type { OidcSignIn } from '../auth/oidc/oidc-sign-in.js';
 import type { AccessAction, RepositoryName } from '../oci/index.js';
 import type { RequestAccess } from './context.js';
 import { rememberUser } from './request-observer.js';
@@ -31,6 +33,10 @@ export interface HttpAuth {
   readonly admin: AccountAdmin;
   /** Web UI sessions (cookie sign-in); undefined: the UI cannot sign in. */
   readonly sessions?: UiSessions | undefined;
+  /** OpenID Connect sign-in for the web UI (auth.oidc.providers); undefined: none configured. */
+  readonly oidc?: OidcSignIn | undefined;
+  /** Verified client certificates as sign-ins (auth.clientcertificates); undefined: they are none. */
+  readonly clientCertificates?: ClientCertificateSignIn | undefined;
 }
 
 /** The cookie carrying a web UI session (ui/ui-api.ts sets it). */
@@ -40,11 +46,16 @@ export const CSRF_HEADER = 'x-berth-csrf';
 
 /** The value of the session cookie, if the request carries one. */
 export function sessionCookie(request: FastifyRequest): string | undefined {
+  return cookieValue(request, SESSION_COOKIE);
+}
+
+/** The value of a cookie the request carries, if it carries it. */
+export function cookieValue(request: FastifyRequest, name: string): string | undefined {
   const header = request.headers.cookie;
   if (header === undefined) return undefined;
   for (const part of header.split(';')) {
     const separator = part.indexOf('=');
-    if (separator !== -1 && part.slice(0, separator).trim() === SESSION_COOKIE) return part.slice(separator + 1).trim();
+    if (separator !== -1 && part.slice(0, separator).trim() === name) return part.slice(separator + 1).trim();
   }
   return undefined;
 }
@@ -72,6 +83,12 @@ async function sessionPrincipal(auth: HttpAuth, request: FastifyRequest): Promis
   return session.principal;
 }
 
+/** The user a verified client certificate names, for a request without an Authorization header. */
+async function certificatePrincipal(auth: HttpAuth, request: FastifyRequest): Promise<Principal | undefined> {
+  if (auth.clientCertificates === undefined || request.headers.authorization !== undefined) return undefined;
+  return auth.clientCertificates.principalOf(request.raw.socket);
+}
+
 /** The requesting client's address, the key of login rate limits. */
 export function clientAddress(request: FastifyRequest): string {
   return request.socket.remoteAddress ?? 'unknown';
@@ -82,6 +99,7 @@ export async function authenticateRequest(auth: HttpAuth, request: FastifyReques
   try {
     const principal =
       (await sessionPrincipal(auth, request)) ??
+      (await certificatePrincipal(auth, request)) ??
       (await auth.authenticator.authenticate(request.headers.authorization, clientAddress(request)));
     rememberUser(request, principal);
     return principal;
@@ -146,7 +164,7 @@ export async function authorize(
   if (bearer !== undefined) {
     // A token that lacks the scope: the client may fetch a better one. A signed-in user's token
     // says "denied" (what podman and docker then print); an anonymous token asks for credentials.
-    const signedIn = principal.kind === 'user' || (principal.kind === 'token' && principal.subject !== '');
+    const signedIn = principal.kind === 'user' || principal.kind === 'workload' || (principal.kind === 'token' && principal.subject !== '');
     throw unauthorized(auth, request, externalUrl, { scope, error: 'insufficient_scope', denied: signedIn });
   }
   if (principal.kind === 'anonymous') throw unauthorized(auth, request, externalUrl, { scope });

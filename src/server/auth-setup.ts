@@ -2,12 +2,20 @@
 // access policy, and per mode the Bearer token verifier (Berth's own key, or an external token
 // server's certificates or JWKS) and the token server. The signing key, unless configured, is
 // generated once and kept in the metadata database, so every replica signs and verifies alike.
+// With auth.ldap, a directory is consulted for users without a local password; with
+// auth.clientcertificates, verified client certificates sign users in; with auth.oidc, people sign
+// in to the web UI through OpenID Connect providers; with auth.workloadidentity, CI jobs sign in
+// with their OIDC ID tokens.
 import type { Logger } from 'pino';
 import { AccessPolicy, Authenticator, DEFAULT_RECHECK_MS, LoginLimiter, TokenService } from '../auth/index.js';
 import { AccountAdmin } from '../auth/account-admin.js';
 import type { AuthObserver } from '../auth/authenticator.js';
+import { ClientCertificateSignIn } from '../auth/client-certificates.js';
+import { ldapSignIn } from '../auth/ldap/index.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import { UiSessions } from '../auth/ui-sessions.js';
+import { oidcSignIn } from '../auth/oidc/index.js';
+import { WorkloadIdentity } from '../auth/workload-identity.js';
 import {
   externalTokenVerifierFromFiles,
   generateSigningKeyPem,
@@ -32,14 +40,21 @@ const SIGNING_KEY_SETTING = 'token-signing-key';
  */
 export const ACCESS_CACHE_MS = DEFAULT_RECHECK_MS;
 
+/** Authentication as the server holds it: what the routes use, and the directory connections to close. */
+export interface ServerAuth extends HttpAuth {
+  close(): Promise<void>;
+}
+
 export async function createAuth(
   config: Config,
   metadata: MetadataStore,
   logger: Logger,
   observer?: AuthObserver,
-): Promise<HttpAuth | undefined> {
+): Promise<ServerAuth | undefined> {
   const auth = config.auth;
   if (auth.mode === 'none') return undefined;
+  // auth.ldap.cafile and auth.clientcertificates were checked at start-up (startup-checks.ts).
+  const ldap = config.auth.ldap && ldapSignIn(config.auth.ldap, metadata.accounts, logger);
 
   let authenticator: Authenticator | undefined;
   const htpasswd =
@@ -95,6 +110,8 @@ export async function createAuth(
     tokenIssuer: auth.mode === 'token' ? 'own' : 'external',
     bcryptCost: auth.bcryptCost,
     observer,
+    directory: ldap?.directory,
+    workloadIdentity: auth.workloadIdentity.issuers.length > 0 ? new WorkloadIdentity(auth.workloadIdentity) : undefined,
   });
   const changed = authenticator;
   // Web UI sign-ins (ui.sessionlifetime), re-checked as often as remembered credentials.
@@ -125,6 +142,14 @@ export async function createAuth(
     tokenRealm: auth.mode === 'external-token' ? auth.externalToken?.realm : auth.tokenServer.realm,
     service,
     tokens: issuer && new TokenService(authenticator, policy, issuer),
+    oidc: oidcSignIn({
+      providers: auth.oidc.providers,
+      accounts: metadata.accounts,
+      localUserExists: async (name) => (await htpasswd?.lookup(name)) !== undefined,
+      warn: (details, message) => logger.warn(details, message),
+    }),
+    clientCertificates: auth.clientCertificates && new ClientCertificateSignIn(auth.clientCertificates, authenticator),
+    close: async () => ldap?.close(),
   };
 }
 

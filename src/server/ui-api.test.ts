@@ -121,12 +121,17 @@ describe('web UI API', () => {
 
   it('signs in with a password: an HttpOnly SameSite=Strict cookie and a CSRF token', async () => {
     const anonymous = await app.http.inject('/api/v1/session');
-    assert.deepEqual(JSON.parse(anonymous.body), { authEnabled: true, user: null, csrfToken: null });
+    assert.deepEqual(JSON.parse(anonymous.body), { authEnabled: true, user: null, csrfToken: null, providers: [] });
     const { cookie, csrf, setCookie } = await signIn('alice');
     assert.match(setCookie, /^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28\d{3}$/);
     assert.ok(csrf.length >= 32);
     const session = await app.http.inject({ url: '/api/v1/session', headers: { cookie } });
-    assert.deepEqual(JSON.parse(session.body), { authEnabled: true, user: { name: 'alice', admin: false }, csrfToken: csrf });
+    assert.deepEqual(JSON.parse(session.body), {
+      authEnabled: true,
+      user: { name: 'alice', admin: false },
+      csrfToken: csrf,
+      providers: [],
+    });
     const me = await app.http.inject({ url: '/api/v1/me', headers: { cookie } });
     assert.equal(me.statusCode, 200, me.body);
     assert.equal(JSON.parse(me.body).name, 'alice');

@@ -1,10 +1,14 @@
 // The UI's only way to the server: fetch() against the documented HTTP APIs (/api/v1 and /v2/),
-// same origin, with the session cookie the browser sends by itself. Every state-changing call
+// same origin, with the session cookie the browser sends by itself. Every request carries
+// X-Berth-UI, so a 401 comes without a WWW-Authenticate challenge and the browser never shows
+// its own password dialog over the UI (which has a sign-in page). Every state-changing call
 // carries the session's CSRF token in a header, which the server checks; the token lives in
 // memory only (never localStorage) and comes back from GET /api/v1/session after a reload.
 
 /** The header the server reads the CSRF token from. */
 export const CSRF_HEADER = 'X-Berth-CSRF';
+/** The header that marks the UI's requests (any value). */
+export const UI_HEADER = 'X-Berth-UI';
 
 let csrfToken: string | undefined;
 
@@ -51,7 +55,7 @@ export interface RequestOptions {
 /** Sends a request; resolves with the Response when it succeeded (2xx), rejects with ApiError otherwise. */
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   const method = options.method ?? 'GET';
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { [UI_HEADER]: '1' };
   if (options.accept !== undefined) headers.Accept = options.accept;
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   // Signed in: the session's token. Signing in: any value (the header alone proves a same-origin caller).
@@ -83,6 +87,11 @@ export function repositoryPath(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
+/** A tag or digest as /v2/ spells it in a path: escaped, but a digest's ':' kept (Berth matches it literally). */
+export function referencePath(reference: string): string {
+  return encodeURIComponent(reference).replace(/%3A/gi, ':');
+}
+
 // ---- the shapes the server answers with
 
 export interface SessionInfo {
@@ -90,6 +99,8 @@ export interface SessionInfo {
   readonly authEnabled: boolean;
   readonly user: { readonly name: string; readonly admin: boolean } | null;
   readonly csrfToken: string | null;
+  /** OpenID Connect providers to offer on the sign-in page (auth.oidc.providers). */
+  readonly providers?: readonly { readonly name: string; readonly displayName: string }[];
 }
 
 export interface RepositorySummary {
@@ -117,5 +128,15 @@ export interface TagSummary {
 export interface TagList {
   readonly repository: string;
   readonly tags: TagSummary[];
+  /** The cursor of the next page (the last tag of this one); null on the last page. */
+  readonly next: string | null;
   readonly mayDelete: boolean;
+}
+
+/** The order of the repository and tag lists. */
+export type ListingOrder = 'name' | 'last-push';
+
+export interface NamespaceList {
+  readonly parent: string | null;
+  readonly namespaces: string[];
 }

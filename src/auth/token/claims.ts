@@ -11,12 +11,16 @@ export const LEEWAY_MS = 60_000;
 /**
  * The private claim of Berth's own access tokens that records the credential they were issued
  * for, so the token never carries more than it: a password (bound to a fingerprint of its hash,
- * so changing the password revokes the token) or an API token (by id, so revoking the API token
- * revokes the token). Anonymous tokens have none.
+ * so changing the password revokes the token), an API token (by id, so revoking the API token
+ * revokes the token) or a CI job's ID token (by issuer). Anonymous tokens have none.
  */
 export const CREDENTIAL_CLAIM = 'berth_credential';
 
-export type TokenCredential = { readonly kind: 'password'; readonly binding: string } | { readonly kind: 'api-token'; readonly id: string };
+export type TokenCredential =
+  | { readonly kind: 'password'; readonly binding: string }
+  | { readonly kind: 'api-token'; readonly id: string }
+  /** A CI job's OIDC ID token of this issuer (workload-identity.ts); the access list is its grant. */
+  | { readonly kind: 'workload'; readonly issuer: string };
 
 /** The private claim that tells a refresh token from an access token. */
 export const TOKEN_USE_CLAIM = 'token_use';
@@ -81,6 +85,7 @@ function parseCredentialClaim(value: unknown): TokenCredential | undefined {
   const claim = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   if (claim['kind'] === 'password' && typeof claim['binding'] === 'string') return { kind: 'password', binding: claim['binding'] };
   if (claim['kind'] === 'api-token' && typeof claim['id'] === 'string') return { kind: 'api-token', id: claim['id'] };
+  if (claim['kind'] === 'workload' && typeof claim['issuer'] === 'string') return { kind: 'workload', issuer: claim['issuer'] };
   throw new TokenError('token credential claim is malformed');
 }
 

@@ -34,6 +34,8 @@ export interface AccessTokenRequest {
   readonly access: readonly ResourceAccess[];
   /** The credential the caller signed in with; undefined for an anonymous token. */
   readonly credential?: TokenCredential | undefined;
+  /** The token expires no later than this (the end of the credential it was issued for). */
+  readonly notAfter?: Date | undefined;
 }
 
 export interface IssuedAccessToken {
@@ -54,7 +56,9 @@ export class TokenIssuer {
   async issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken> {
     const iat = Math.floor(this.now().getTime() / 1000);
     // At least one second: a token that expires as it is issued helps nobody.
-    const expiresIn = Math.max(1, Math.floor(this.options.expirationMs / 1000));
+    const lifetime = Math.floor(this.options.expirationMs / 1000);
+    const remaining = request.notAfter === undefined ? lifetime : Math.floor(request.notAfter.getTime() / 1000) - iat;
+    const expiresIn = Math.max(1, Math.min(lifetime, remaining));
     const access = request.access.map(({ type, name, actions }) => ({ type, name, actions: [...actions] }));
     const token = await this.sign(
       {

@@ -2,10 +2,14 @@
 //   GET|POST|DELETE /session   who is signed in; sign in with a password (sets the HttpOnly,
 //                              SameSite=Strict session cookie); sign out (ends the user's sessions)
 //   GET /repositories          a page of the repositories the caller may pull, with tag count and
-//                              last push, filtered by a text in the name (?q=, ?n=, ?last=)
-//   GET /tags?repository=      a repository's tags with digest, media type, size, push and pull times
+//                              last push, filtered by a text in the name (?q=) or a namespace
+//                              (?namespace=), by name or newest push first (?sort=), ?n=, ?last=
+//   GET /repository-namespaces the namespaces below one (?parent=) holding repositories the caller may pull
+//   GET /tags?repository=      a repository's tags with digest, media type, size, push and pull
+//                              times, by name or newest push first (?sort=), ?n=, ?last=
 // Access is judged as for /v2/: the same principal (a session stands for the user as a password
-// over Basic would), the same policy. Refusals carry no WWW-Authenticate challenge, so a browser
+// over Basic would), the same policy, so these lists hold exactly what /v2/_catalog and
+// /v2/<name>/tags/list show the caller. Refusals carry no WWW-Authenticate challenge, so a browser
 // never pops up its own sign-in dialog over the UI. docs/admin-api.md describes these endpoints.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -28,11 +32,22 @@ export interface RepositorySummary {
   readonly lastPush: string | null;
 }
 
+/** Which repositories a listing covers: names containing a text, or below a namespace. */
+export interface RepositoryFilter {
+  readonly contains?: string | undefined;
+  readonly namespace?: string | undefined;
+}
+
+/** The order of a listing: by name, or the most recent push first (ties by name). */
+export type ListingOrder = 'name' | 'last-push';
+
 /** What the UI API reads from the index (metadata/repository-summaries.ts implements it). */
 export interface RepositoryBrowseIndex {
-  names(options: { after?: string | undefined; limit: number; contains?: string | undefined }): Promise<string[]>;
+  names(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<string[]>;
+  byLastPush(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<RepositorySummary[]>;
   summaries(names: readonly string[]): Promise<RepositorySummary[]>;
-  tags(repository: string, options: { after?: string | undefined; limit: number }): Promise<unknown[]>;
+  namespaces(parent: string | undefined, limit: number): Promise<string[]>;
+  tags(repository: string, options: { after?: string | undefined; limit: number; order?: ListingOrder }): Promise<{ name: string }[]>;
 }
 
 export interface UiApiOptions {
@@ -60,22 +75,80 @@ function pageSize(request: FastifyRequest): number {
   return n;
 }
 
-function sessionAnswer(session: UiSession | undefined, authEnabled: boolean): unknown {
+/**
+ * The header the web UI puts on every request it makes, /v2/ and the admin API included. A 401
+ * to such a request goes out without its WWW-Authenticate challenge: a Basic challenge would make
+ * the browser pop up its own password dialog over the UI, which has a sign-in page. Every other
+ * client still gets the challenge.
+ */
+export const UI_REQUEST_HEADER = 'x-berth-ui';
+
+/** Most namespaces one level of the tree lists. */
+const MAX_NAMESPACES = 500;
+
+function listingOrder(request: FastifyRequest): ListingOrder {
+  const text = queryValue(request, 'sort') ?? 'name';
+  if (text !== 'name' && text !== 'last-push') {
+    throw new RegistryError('BAD_REQUEST', { sort: text.slice(0, 40) }, { message: 'sort must be name or last-push' });
+  }
+  return text;
+}
+
+/** The ?namespace= (or ?parent=) parameter: a repository name's leading components; undefined when absent or empty. */
+function namespaceParameter(request: FastifyRequest, parameter: string): string | undefined {
+  const text = queryValue(request, parameter)?.replace(/\/+$/, '');
+  return text === undefined || text === '' ? undefined : parseName(text);
+}
+
+function sessionAnswer(session: UiSession | undefined, auth: HttpAuth | undefined): unknown {
   return {
-    authEnabled,
+    authEnabled: auth !== undefined,
     user: session === undefined ? null : { name: session.principal.name, admin: session.principal.admin },
     csrfToken: session?.csrfToken ?? null,
+    // The OpenID Connect providers the sign-in page offers a button for (oidc-routes.ts).
+    providers: auth?.oidc?.list() ?? [],
   };
+}
+
+/** A cookie of the web UI: HttpOnly, Secure under TLS or when http.host is https. */
+export interface UiCookie {
+  readonly name: string;
+  /** "" with maxAgeSeconds 0 removes it. */
+  readonly value: string;
+  readonly maxAgeSeconds: number;
+  readonly path?: string;
+  /** Strict unless a cross-site navigation must bring it back (the OpenID Connect callback: Lax). */
+  readonly sameSite?: 'Strict' | 'Lax';
+}
+
+export function setUiCookie(request: FastifyRequest, reply: FastifyReply, externalUrl: string | undefined, cookie: UiCookie): void {
+  const attributes = [
+    `${cookie.name}=${cookie.value}`,
+    `Path=${cookie.path ?? '/'}`,
+    'HttpOnly',
+    `SameSite=${cookie.sameSite ?? 'Strict'}`,
+    `Max-Age=${cookie.maxAgeSeconds}`,
+  ];
+  if (request.protocol === 'https' || externalUrl?.startsWith('https:') === true) attributes.push('Secure');
+  // Fastify adds each Set-Cookie header rather than replacing the last one.
+  reply.header('Set-Cookie', attributes.join('; '));
+}
+
+/** Sets the session cookie of a started session (or removes it, with "" and 0). */
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  externalUrl: string | undefined,
+  value: string,
+  maxAgeSeconds: number,
+): void {
+  setUiCookie(request, reply, externalUrl, { name: SESSION_COOKIE, value, maxAgeSeconds });
 }
 
 export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void {
   const { auth, summaries } = options;
-  const secure = (request: FastifyRequest): boolean => request.protocol === 'https' || options.externalUrl?.startsWith('https:') === true;
-  const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void => {
-    const attributes = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`];
-    if (secure(request)) attributes.push('Secure');
-    reply.header('Set-Cookie', attributes.join('; '));
-  };
+  const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void =>
+    setSessionCookie(request, reply, options.externalUrl, value, maxAgeSeconds);
 
   /** The caller; a bad Authorization header is refused as on /v2/, but without a challenge. */
   const who = async (request: FastifyRequest): Promise<Principal | undefined> => {
@@ -90,17 +163,22 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
   const allows = async (principal: Principal | undefined, repository: string, actions: AccessAction[]): Promise<boolean> =>
     auth === undefined || principal === undefined || auth.policy.allows(withoutBearer(principal), repository, actions);
 
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode === 401 && request.headers[UI_REQUEST_HEADER] !== undefined) reply.removeHeader('WWW-Authenticate');
+    done(null, payload);
+  });
+
   // ---- session
   app.route({
     method: 'GET',
     url: '/api/v1/session',
     handler: async (request, reply) => {
-      if (auth?.sessions === undefined) return json(reply, 200, sessionAnswer(undefined, auth !== undefined));
+      if (auth?.sessions === undefined) return json(reply, 200, sessionAnswer(undefined, auth));
       const cookie = sessionCookie(request);
       const session = cookie === undefined ? undefined : await auth.sessions.resolve(cookie);
       // A cookie of an ended session is removed, so the browser stops sending it.
       if (cookie !== undefined && session === undefined) setCookie(request, reply, '', 0);
-      return json(reply, 200, sessionAnswer(session, true));
+      return json(reply, 200, sessionAnswer(session, auth));
     },
   });
   app.route({
@@ -128,7 +206,7 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
       // The sign-in's audit entry (login) and access log line name who signed in.
       rememberUser(request, started.session.principal);
       setCookie(request, reply, started.token, Math.floor((started.session.expiresAt - Date.now()) / 1000));
-      return json(reply, 200, sessionAnswer(started.session, true));
+      return json(reply, 200, sessionAnswer(started.session, auth));
     },
   });
   app.route({
@@ -156,26 +234,55 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
     handler: async (request, reply) => {
       const principal = await who(request);
       const limit = pageSize(request);
-      const contains = queryValue(request, 'q')?.trim().toLowerCase().slice(0, 256);
+      const order = listingOrder(request);
+      const filter: RepositoryFilter = {
+        contains: queryValue(request, 'q')?.trim().toLowerCase().slice(0, 256),
+        namespace: namespaceParameter(request, 'namespace'),
+      };
       let after = queryValue(request, 'last');
-      const visible: string[] = [];
+      const visible: RepositorySummary[] = [];
       let more = false;
       // Read on until the page is full of repositories the caller may pull, as /v2/_catalog does.
       for (;;) {
-        const batch = await summaries.names({ after, limit: limit + 1, contains });
-        for (const name of batch) {
-          if (!(await allows(principal, name, ['pull']))) continue;
+        const batch =
+          order === 'last-push'
+            ? await summaries.byLastPush({ after, limit: limit + 1, ...filter })
+            : (await summaries.names({ after, limit: limit + 1, ...filter })).map((name) => ({ name, tags: 0, lastPush: null }));
+        for (const repository of batch) {
+          if (!(await allows(principal, repository.name, ['pull']))) continue;
           if (visible.length === limit) {
             more = true;
             break;
           }
-          visible.push(name);
+          visible.push(repository);
         }
         if (more || batch.length <= limit) break;
-        after = batch.at(-1);
+        after = batch.at(-1)?.name;
       }
-      const repositories = await summaries.summaries(visible);
-      return json(reply, 200, { repositories, next: more ? (visible.at(-1) ?? null) : null });
+      const repositories = order === 'last-push' ? visible : await summaries.summaries(visible.map((repository) => repository.name));
+      return json(reply, 200, { repositories, next: more ? (visible.at(-1)?.name ?? null) : null });
+    },
+  });
+  app.route({
+    method: 'GET',
+    url: '/api/v1/repository-namespaces',
+    handler: async (request, reply) => {
+      const principal = await who(request);
+      const parent = namespaceParameter(request, 'parent');
+      const namespaces: string[] = [];
+      // A namespace is listed when the caller may pull some repository below it.
+      for (const namespace of await summaries.namespaces(parent, MAX_NAMESPACES)) {
+        let after: string | undefined;
+        for (;;) {
+          const names = await summaries.names({ after, limit: DEFAULT_PAGE, namespace });
+          let allowed = false;
+          for (const name of names) if (!allowed && (await allows(principal, name, ['pull']))) allowed = true;
+          if (allowed) namespaces.push(namespace);
+          if (allowed || names.length < DEFAULT_PAGE) break;
+          after = names.at(-1);
+        }
+      }
+      return json(reply, 200, { parent: parent ?? null, namespaces });
     },
   });
   app.route({
@@ -190,9 +297,12 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
           ? new RegistryError('UNAUTHORIZED')
           : new RegistryError('DENIED', [{ Type: 'repository', Name: name, Action: 'pull' }]);
       }
-      const tags = await summaries.tags(name, { after: queryValue(request, 'last'), limit: pageSize(request) });
+      const limit = pageSize(request);
+      const tags = await summaries.tags(name, { after: queryValue(request, 'last'), limit: limit + 1, order: listingOrder(request) });
+      const more = tags.length > limit;
+      if (more) tags.pop();
       const mayDelete = options.deleteEnabled && (await allows(principal, name, ['delete']));
-      return json(reply, 200, { repository: name, tags, mayDelete });
+      return json(reply, 200, { repository: name, tags, next: more ? (tags.at(-1)?.name ?? null) : null, mayDelete });
     },
   });
 }

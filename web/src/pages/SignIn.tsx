@@ -1,12 +1,21 @@
 // Sign in with the same accounts as `docker login` (POST /api/v1/session); the server sets an
-// HttpOnly session cookie and answers with the CSRF token the UI keeps in memory.
+// HttpOnly session cookie and answers with the CSRF token the UI keeps in memory. Or sign in
+// through a configured OpenID Connect provider: a link to /api/v1/session/oidc/start, which ends
+// back in the UI signed in, or here with ?error= saying what went wrong.
 import { useState } from 'preact/hooks';
 import { ErrorMessage } from '../components';
-import { navigate } from '../router';
+import { basePath, navigate, useRoute } from '../router';
 import { signIn, useSession } from '../session';
 
+function providerHref(provider: string, returnPath: string): string {
+  return `/api/v1/session/oidc/start?${new URLSearchParams({ provider, return: returnPath }).toString()}`;
+}
+
 export function SignIn() {
-  const { setSession } = useSession();
+  const { session, setSession } = useSession();
+  const { query } = useRoute();
+  const providerError = query.get('error');
+  const returnPath = query.get('return') ?? basePath();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<Error | undefined>();
@@ -27,7 +36,18 @@ export function SignIn() {
   return (
     <section aria-labelledby="sign-in-heading" class="narrow">
       <h1 id="sign-in-heading">Sign in</h1>
-      <p class="muted">Use the same user name and password as for docker login or podman login.</p>
+      {providerError !== null && <ErrorMessage error={new Error(providerError)} />}
+      {(session.providers ?? []).map((provider) => (
+        <p key={provider.name}>
+          {/* A navigation, not a form: the page's form-action policy would stop the redirect to the provider. */}
+          <button type="button" onClick={() => location.assign(providerHref(provider.name, returnPath))}>
+            Sign in with {provider.displayName}
+          </button>
+        </p>
+      ))}
+      <p class="muted">
+        {(session.providers ?? []).length > 0 ? 'Or use' : 'Use'} the same user name and password as for docker login or podman login.
+      </p>
       <form onSubmit={submit} class="stack">
         <label for="username">User name</label>
         <input
