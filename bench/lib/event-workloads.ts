@@ -99,7 +99,7 @@ export interface EventTargets {
   readonly receiver: BenchReceiver;
 }
 
-/** Starts the two Berths; `track` gets each server and client as soon as it exists (the caller stops them). */
+/** Starts the Berths the selected rows need; `track` gets each server and client as soon as it exists (the caller stops them). */
 export async function startEventTargets(
   dir: string,
   options: BenchOptions,

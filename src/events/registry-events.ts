@@ -258,20 +258,20 @@ function withRecorder(scope: WriteScope | undefined, record: ChangeRecorder | un
   return { signal: scope?.signal, namespace: scope?.namespace, caller: scope?.caller, record };
 }
 
-/** Uploads whose quota refusals are recorded (uploads carry no caller: the event names none). */
+/** Uploads whose quota refusals are recorded, naming who sent the refused chunk. */
 function refusalsRecorded(uploads: BlobUploads, own: RefusalRecorder): BlobUploads {
-  const noted = <T>(repository: RepositoryName, work: Promise<T>): Promise<T> =>
+  const noted = <T>(repository: RepositoryName, caller: Caller | undefined, work: Promise<T>): Promise<T> =>
     work.catch((error: unknown) => {
-      own.refused(error, repository, undefined);
+      own.refused(error, repository, caller);
       throw error;
     });
   return {
     start: (repository) => uploads.start(repository),
     status: (repository, id) => uploads.status(repository, id),
     cancel: (repository, id) => uploads.cancel(repository, id),
-    append: (repository, id, chunk, options) => noted(repository, uploads.append(repository, id, chunk, options)),
+    append: (repository, id, chunk, options) => noted(repository, options?.caller, uploads.append(repository, id, chunk, options)),
     complete: (repository, id, digest, lastChunk, options) =>
-      noted(repository, uploads.complete(repository, id, digest, lastChunk, options)),
+      noted(repository, options?.caller, uploads.complete(repository, id, digest, lastChunk, options)),
   };
 }
 

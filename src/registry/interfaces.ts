@@ -158,6 +158,8 @@ export interface ChunkOptions {
   /** The chunk's length when the request declares it (Content-Length): a quota judges it before it is stored. */
   readonly length?: number;
   readonly signal?: AbortSignal;
+  /** Who sent the chunk (the events of a quota refusal name it). */
+  readonly caller?: Caller | undefined;
 }
 
 export interface CompleteOptions extends ChunkOptions {

@@ -7,6 +7,7 @@
 // target, and is in the audit log too; berth_audit_entries_total counts the log's entries.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -123,10 +124,22 @@ describe("Berth's own events", { concurrency: false }, () => {
     );
     const over = await putManifest(registry, 'quota/app', 'b', artifact(), DEV);
     assert.equal(over.status, 403, over.text);
-    const refusal = await arrived('quota.refused');
+    const refusal = await arrived('quota.refused', (e) => e.request.id === over.headers.get('x-request-id'));
     assert.equal(refusal.target.repository, 'quota/app');
-    assert.equal(refusal.request.id, over.headers.get('x-request-id'));
+    assert.equal(refusal.actor.name, 'dev');
     assert.equal(refusal.detail?.namespace, 'quota');
+
+    // An upload over the quota, refused before its bytes are stored, names its sender too.
+    const bytes = Buffer.alloc(QUOTA_BYTES + 100, 7);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const upload = await callRegistry(registry, 'POST', `/v2/quota/app/blobs/uploads/?digest=${digest}`, DEV, {
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(upload.status, 403, upload.text);
+    const refusedUpload = await arrived('quota.refused', (e) => e.request.id === upload.headers.get('x-request-id'));
+    assert.equal(refusedUpload.actor.name, 'dev');
+    assert.equal(refusedUpload.target.repository, 'quota/app');
   });
 
   it('records a failed sign-in, a permission change and a garbage-collection run', async () => {

@@ -41,7 +41,8 @@ const maxUnframedChunk = 16 * 1024 * 1024;
  */
 function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; options: ChunkOptions } {
   const header = ctx.request.headers['content-range'];
-  if (header === undefined) return { body: bodyChunks(ctx.request.raw), options: { signal: ctx.signal, ...declaredLength(ctx) } };
+  if (header === undefined)
+    return { body: bodyChunks(ctx.request.raw), options: { signal: ctx.signal, caller: ctx.caller, ...declaredLength(ctx) } };
   const range = parseContentRange(header);
   if (!range) throw new RegistryError('BLOB_UPLOAD_INVALID', { contentRange: header.slice(0, 100) });
   const declared = range.end - range.start + 1;
@@ -56,7 +57,7 @@ function chunkOf(ctx: RequestContext): { body: AsyncIterable<Uint8Array>; option
     });
   }
   const body = length === undefined ? exactly(ctx, declared, header) : bodyChunks(ctx.request.raw);
-  return { body, options: { range, signal: ctx.signal, ...declaredLength(ctx) } };
+  return { body, options: { range, signal: ctx.signal, caller: ctx.caller, ...declaredLength(ctx) } };
 }
 
 /** The body's Content-Length, when the request gives a valid one (quotas judge uploads by it). */
@@ -113,7 +114,11 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   if (digest) {
     const body = hasBody(ctx) ? bodyChunks(ctx.request.raw) : undefined;
     try {
-      const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, { signal: ctx.signal, ...declaredLength(ctx) });
+      const blob = await ctx.registry.uploads.complete(repository, status.id, digest, body, {
+        signal: ctx.signal,
+        caller: ctx.caller,
+        ...declaredLength(ctx),
+      });
       return sendBlobCreated(ctx, repository, blob.digest.toString());
     } catch (error) {
       // The client never learnt this upload's id, so it cannot resume it: drop the bytes now
