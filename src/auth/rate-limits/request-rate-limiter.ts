@@ -82,7 +82,7 @@ export class RequestRateLimiter {
   }
 
   private judge(principal: Principal | undefined, address: string, kind: RequestKind, count: boolean): RateLimitVerdict | undefined {
-    const user = principal?.kind === 'user' ? principal.name : principal?.kind === 'token' ? principal.subject : '';
+    const user = countedFor(principal);
     const signedIn = user !== '';
     const rule =
       kind === 'pull'
@@ -129,5 +129,19 @@ export class RequestRateLimiter {
       this.anonymousCallers.set(address, caller);
     }
     return caller ?? undefined;
+  }
+}
+
+/** Whom a request counts for: the user (an API token's owner), an external token's or a CI job's subject; "" when anonymous. */
+function countedFor(principal: Principal | undefined): string {
+  switch (principal?.kind) {
+    case 'user':
+      return principal.name;
+    case 'token':
+      return principal.subject;
+    case 'workload':
+      return `workload:${principal.subject}`;
+    default:
+      return '';
   }
 }
