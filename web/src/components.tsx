@@ -7,22 +7,26 @@ import { ApiError } from './api';
 /** The state of something loaded from the server. */
 export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: Error } | { state: 'ready'; value: T };
 
-/** Loads with `load` whenever a dependency changes; stale answers are dropped. */
+/**
+ * Loads with `load` whenever a dependency changes; stale answers are dropped, and what was
+ * loaded for other dependencies is never shown as theirs (the page says loading instead).
+ */
 export function useLoad<T>(load: () => Promise<T>, dependencies: readonly unknown[]): [Loaded<T>, () => void] {
-  const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });
   const [generation, setGeneration] = useState(0);
+  const key = JSON.stringify([...dependencies, generation]);
+  const [loaded, setLoaded] = useState<{ key: string; loaded: Loaded<T> }>({ key, loaded: { state: 'loading' } });
   useEffect(() => {
     let current = true;
-    setLoaded({ state: 'loading' });
     load().then(
-      (value) => current && setLoaded({ state: 'ready', value }),
-      (error: unknown) => current && setLoaded({ state: 'error', error: error instanceof Error ? error : new Error(String(error)) }),
+      (value) => current && setLoaded({ key, loaded: { state: 'ready', value } }),
+      (error: unknown) =>
+        current && setLoaded({ key, loaded: { state: 'error', error: error instanceof Error ? error : new Error(String(error)) } }),
     );
     return () => {
       current = false;
     };
-  }, [...dependencies, generation]);
-  return [loaded, () => setGeneration((value) => value + 1)];
+  }, [key]);
+  return [loaded.key === key ? loaded.loaded : { state: 'loading' }, () => setGeneration((value) => value + 1)];
 }
 
 export function ErrorMessage({ error }: { error: Error }) {
@@ -49,22 +53,56 @@ export function Show<T>({ loaded, what, children }: { loaded: Loaded<T>; what: s
   return <>{children(loaded.value)}</>;
 }
 
-/** A command shown in a code box with a button that copies it. */
+/** Selects the element's text, so the visitor can copy it with the keyboard. */
+function selectText(element: HTMLElement): void {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const selection = window.getSelection();
+  selection?.removeAllRanges();
+  selection?.addRange(range);
+}
+
+/**
+ * Copies text to the clipboard: the Clipboard API where the page may use it (HTTPS, or localhost),
+ * else the selected text with the older copy command, which works on plain http too. Resolves
+ * false when neither worked; the text is then left selected for Ctrl+C.
+ */
+async function copyText(text: string, element: HTMLElement): Promise<boolean> {
+  if (window.isSecureContext && navigator.clipboard !== undefined) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Refused (no permission, no focus): fall back to the selection.
+    }
+  }
+  selectText(element);
+  try {
+    return document.execCommand('copy');
+  } catch {
+    return false;
+  }
+}
+
+/** A command shown in a code box with a button that copies it (or selects it, where copying is not allowed). */
 export function CopyCommand({ label, command }: { label: string; command: string }) {
-  const [copied, setCopied] = useState(false);
+  const [state, setState] = useState<'idle' | 'copied' | 'selected'>('idle');
+  const text = useRef<HTMLElement>(null);
   const copy = async (): Promise<void> => {
-    await navigator.clipboard.writeText(command);
-    setCopied(true);
-    setTimeout(() => setCopied(false), 2000);
+    if (text.current === null) return;
+    setState((await copyText(command, text.current)) ? 'copied' : 'selected');
+    setTimeout(() => setState('idle'), 4000);
   };
   return (
     <div class="copy">
-      <code>{command}</code>
+      <code ref={text} data-command={command}>
+        {command}
+      </code>
       <button type="button" class="secondary" onClick={copy} aria-label={`Copy ${label}`}>
-        {copied ? 'Copied' : 'Copy'}
+        {state === 'copied' ? 'Copied' : 'Copy'}
       </button>
       <span class="visually-hidden" aria-live="polite">
-        {copied ? `${label} copied` : ''}
+        {state === 'copied' ? `${label} copied` : state === 'selected' ? `${label} selected: press Control C to copy it` : ''}
       </span>
     </div>
   );

@@ -5,6 +5,9 @@ export const INDEX_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ]);
 
+/** The config types of container images (an artifact has a type of its own). */
+export const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+
 /** Every manifest type, so the registry answers with the manifest as pushed. */
 export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json',

@@ -21,8 +21,8 @@ function currentRoute(): string {
 
 const listeners = new Set<() => void>();
 
-export function navigate(to: string): void {
-  history.pushState(null, '', href(to));
+export function navigate(to: string, query?: Record<string, string>): void {
+  history.pushState(null, '', href(to, query));
   for (const listener of listeners) listener();
   window.scrollTo(0, 0);
 }

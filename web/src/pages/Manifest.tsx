@@ -3,8 +3,8 @@
 // layers with sizes and download links; for an index its children; annotations; and referrers
 // (signatures, SBOMs, attestations) with their artifact types, linked. Everything comes from
 // /v2/: the manifest, the config blob and the referrers API.
-import { repositoryPath, request } from '../api';
-import { Show, useLoad } from '../components';
+import { referencePath, repositoryPath, request } from '../api';
+import { CopyCommand, Show, useLoad } from '../components';
 import { formatBytes, formatTime, shortDigest } from '../format';
 import { type Descriptor, type ImageConfig, type ImageManifest, isIndex, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
 import { href } from '../router';
@@ -20,7 +20,7 @@ interface LoadedManifest {
 
 async function loadManifest(repository: string, reference: string): Promise<LoadedManifest> {
   const base = `/v2/${repositoryPath(repository)}`;
-  const response = await request(`${base}/manifests/${encodeURIComponent(reference)}`, { accept: MANIFEST_ACCEPT });
+  const response = await request(`${base}/manifests/${referencePath(reference)}`, { accept: MANIFEST_ACCEPT });
   const text = await response.text();
   const manifest = JSON.parse(text) as OciIndex | ImageManifest;
   const mediaType = (response.headers.get('Content-Type') ?? manifest.mediaType ?? '').split(';')[0] ?? '';
@@ -60,12 +60,14 @@ function ManifestDetails({ repository, value }: { repository: string; value: Loa
         <div>
           <dt>Digest</dt>
           <dd>
-            <code class="wrap">{digest}</code>
+            <code class="wrap" data-digest={digest}>
+              {digest}
+            </code>
           </dd>
         </div>
         <div>
           <dt>Media type</dt>
-          <dd>{mediaType}</dd>
+          <dd data-media-type={mediaType}>{mediaType}</dd>
         </div>
         {'artifactType' in manifest && manifest.artifactType !== undefined && (
           <div>
@@ -82,6 +84,7 @@ function ManifestDetails({ repository, value }: { repository: string; value: Loa
           </div>
         )}
       </dl>
+      <CopyCommand label="pull by digest command" command={`podman pull ${location.host}/${repository}@${digest}`} />
       {isIndex(manifest, mediaType) ? (
         <IndexChildren repository={repository} index={manifest} />
       ) : (
@@ -117,10 +120,10 @@ function IndexChildren({ repository, index }: { repository: string; index: OciIn
         </thead>
         <tbody>
           {index.manifests.map((child) => (
-            <tr key={child.digest}>
+            <tr key={child.digest} data-digest={child.digest}>
               <td>{platformName(child.platform)}</td>
               <td>
-                <a href={href(`r/${repository}/-/manifest/${child.digest}`)}>
+                <a href={href(`r/${repository}/-/manifest/${child.digest}`)} title={child.digest}>
                   <code>{shortDigest(child.digest)}</code>
                 </a>
               </td>
@@ -250,15 +253,16 @@ function Layers({ repository, manifest }: { repository: string; manifest: ImageM
         </thead>
         <tbody>
           {manifest.layers.map((layer, index) => (
-            <tr key={`${index}-${layer.digest}`}>
+            <tr key={`${index}-${layer.digest}`} data-digest={layer.digest}>
               <td>{index + 1}</td>
               <td>
-                <a href={`/v2/${repositoryPath(repository)}/blobs/${layer.digest}`} download aria-label={`Download layer ${index + 1}`}>
+                <a href={`/v2/${repositoryPath(repository)}/blobs/${layer.digest}`} download title={layer.digest}>
                   <code>{shortDigest(layer.digest)}</code>
+                  <span class="visually-hidden"> (download layer {index + 1})</span>
                 </a>
               </td>
               <td>{layer.mediaType}</td>
-              <td>{formatBytes(layer.size)}</td>
+              <td data-bytes={layer.size}>{formatBytes(layer.size)}</td>
             </tr>
           ))}
         </tbody>
@@ -294,8 +298,8 @@ function Referrers({ repository, referrers }: { repository: string; referrers: D
       ) : (
         <ul class="plain">
           {referrers.map((referrer) => (
-            <li key={referrer.digest}>
-              <a href={href(`r/${repository}/-/manifest/${referrer.digest}`)}>
+            <li key={referrer.digest} data-digest={referrer.digest}>
+              <a href={href(`r/${repository}/-/manifest/${referrer.digest}`)} title={referrer.digest}>
                 <code>{shortDigest(referrer.digest)}</code>
               </a>{' '}
               <span class="chip">{referrer.artifactType ?? referrer.mediaType}</span> {formatBytes(referrer.size)}

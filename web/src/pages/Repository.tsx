@@ -1,16 +1,32 @@
-// A repository: its tags with digest, size, push and pull times, the platforms of multi-arch
-// indexes, copy-paste pull commands with this registry's host name, and deleting a tag (with a
-// confirmation) when the visitor may. Tags come from GET /api/v1/tags; an index's platforms from
-// its manifest (GET /v2/<name>/manifests/<digest>); deleting is DELETE /v2/<name>/manifests/<tag>.
-import { getJson, repositoryPath, request, type TagList, type TagSummary } from '../api';
+// A repository: its tags in a table (digest, size, push and last pull times, the platforms of a
+// multi-arch index), by name or newest push first, a page at a time; copy-paste pull commands by
+// tag and by digest with this registry's host name; deleting a tag (with a confirmation) when the
+// visitor may. Tags come from GET /api/v1/tags (the same tags /v2/<name>/tags/list lists); an
+// index's platforms from its manifest (GET /v2/<name>/manifests/<digest>); deleting is
+// DELETE /v2/<name>/manifests/<tag>. The order and page live in the address (?sort=, ?after=).
+import { useState } from 'preact/hooks';
+import { getJson, type ListingOrder, referencePath, repositoryPath, request, type TagList, type TagSummary } from '../api';
 import { ConfirmButton, CopyCommand, Show, useLoad } from '../components';
 import { formatBytes, formatTime, shortDigest } from '../format';
-import { href } from '../router';
-import { INDEX_TYPES, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
+import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
+import { href, navigate, useRoute } from '../router';
+
+const PAGE_SIZE = 50;
+
+function pageQuery(sort: ListingOrder, after?: string): Record<string, string> {
+  return { ...(sort === 'last-push' ? { sort } : {}), ...(after ? { after } : {}) };
+}
 
 export function Repository({ name }: { name: string }) {
-  const [loaded, reload] = useLoad(() => getJson<TagList>(`/api/v1/tags?${new URLSearchParams({ repository: name }).toString()}`), [name]);
-  const host = location.host;
+  const { query } = useRoute();
+  const sort: ListingOrder = query.get('sort') === 'last-push' ? 'last-push' : 'name';
+  const after = query.get('after') ?? '';
+  const [loaded, reload] = useLoad(() => {
+    const params = new URLSearchParams({ repository: name, n: String(PAGE_SIZE), sort });
+    if (after !== '') params.set('last', after);
+    return getJson<TagList>(`/api/v1/tags?${params.toString()}`);
+  }, [name, sort, after]);
+  const route = `r/${name}`;
   return (
     <section aria-labelledby="repository-heading">
       <nav aria-label="Breadcrumb" class="breadcrumb">
@@ -18,39 +34,105 @@ export function Repository({ name }: { name: string }) {
       </nav>
       <h1 id="repository-heading">{name}</h1>
       <Show loaded={loaded} what="tags">
-        {(list) => (
-          <>
-            {list.tags.length === 0 ? (
-              <p class="muted">This repository has no tags.</p>
-            ) : (
-              <>
-                <h2>Pull</h2>
-                <CopyCommand label="podman pull command" command={`podman pull ${host}/${name}:${list.tags[0]?.name ?? 'latest'}`} />
-                <CopyCommand label="docker pull command" command={`docker pull ${host}/${name}:${list.tags[0]?.name ?? 'latest'}`} />
-                <h2>Tags</h2>
-                <ul class="tags">
-                  {list.tags.map((tag) => (
-                    <TagItem key={tag.name} repository={name} host={host} tag={tag} mayDelete={list.mayDelete} onDeleted={reload} />
-                  ))}
-                </ul>
-              </>
-            )}
-          </>
-        )}
+        {(list) =>
+          list.tags.length === 0 && after === '' ? (
+            <p class="muted" id="no-tags">
+              This repository has no tags.
+            </p>
+          ) : (
+            <>
+              <PullCommands repository={name} tags={list.tags} />
+              <h2 id="tags-heading">Tags</h2>
+              <form class="search" onSubmit={(event) => event.preventDefault()}>
+                <label for="tag-sort">Sort tags by</label>
+                <select
+                  id="tag-sort"
+                  value={sort}
+                  onChange={(event) => navigate(route, pageQuery(event.currentTarget.value as ListingOrder))}
+                >
+                  <option value="name">Name</option>
+                  <option value="last-push">Last push</option>
+                </select>
+              </form>
+              <div class="scroll">
+                <table class="listing" id="tags" aria-labelledby="tags-heading">
+                  <thead>
+                    <tr>
+                      <th scope="col">Tag</th>
+                      <th scope="col">Digest</th>
+                      <th scope="col">Size</th>
+                      <th scope="col">Pushed</th>
+                      <th scope="col">Last pulled</th>
+                      <th scope="col">Platforms</th>
+                      {list.mayDelete && <th scope="col">Actions</th>}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.tags.map((tag) => (
+                      <TagRow key={tag.name} repository={name} tag={tag} mayDelete={list.mayDelete} onDeleted={reload} />
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <nav class="pager" aria-label="Pages of tags">
+                {after !== '' && (
+                  <a href={href(route, pageQuery(sort))} rel="first">
+                    First page
+                  </a>
+                )}
+                {list.next !== null && (
+                  <a href={href(route, pageQuery(sort, list.next))} rel="next">
+                    Next page
+                  </a>
+                )}
+              </nav>
+            </>
+          )
+        }
       </Show>
     </section>
   );
 }
 
-function TagItem({
+/** docker and podman pull commands for a tag the visitor picks, by tag and by digest. */
+function PullCommands({ repository, tags }: { repository: string; tags: TagSummary[] }) {
+  const [chosen, setChosen] = useState<string | undefined>();
+  const tag = tags.find((candidate) => candidate.name === chosen) ?? tags.find((candidate) => candidate.name === 'latest') ?? tags[0];
+  if (tag === undefined) return null;
+  const image = `${location.host}/${repository}`;
+  return (
+    <section aria-labelledby="pull-heading">
+      <h2 id="pull-heading">Pull</h2>
+      <form class="search" onSubmit={(event) => event.preventDefault()}>
+        <label for="pull-tag">Tag</label>
+        <select id="pull-tag" value={tag.name} onChange={(event) => setChosen(event.currentTarget.value)}>
+          {tags.map((candidate) => (
+            <option key={candidate.name} value={candidate.name}>
+              {candidate.name}
+            </option>
+          ))}
+        </select>
+      </form>
+      <CopyCommand label="podman pull command" command={`podman pull ${image}:${tag.name}`} />
+      <CopyCommand label="docker pull command" command={`docker pull ${image}:${tag.name}`} />
+      <CopyCommand label="podman pull by digest command" command={`podman pull ${image}@${tag.digest}`} />
+      <CopyCommand label="docker pull by digest command" command={`docker pull ${image}@${tag.digest}`} />
+    </section>
+  );
+}
+
+/** An artifact (a signature, an SBOM, a Helm chart) rather than a container image: the index records an image's config type as its artifact type. */
+function isArtifact(tag: TagSummary): boolean {
+  return tag.artifactType !== null && !IMAGE_CONFIG_TYPES.has(tag.artifactType);
+}
+
+function TagRow({
   repository,
-  host,
   tag,
   mayDelete,
   onDeleted,
 }: {
   repository: string;
-  host: string;
   tag: TagSummary;
   mayDelete: boolean;
   onDeleted: () => void;
@@ -58,66 +140,47 @@ function TagItem({
   const pushed = formatTime(tag.pushedAt);
   const pulled = formatTime(tag.lastPulledAt);
   const remove = async (): Promise<void> => {
-    await request(`/v2/${repositoryPath(repository)}/manifests/${encodeURIComponent(tag.name)}`, { method: 'DELETE' });
+    await request(`/v2/${repositoryPath(repository)}/manifests/${referencePath(tag.name)}`, { method: 'DELETE' });
     onDeleted();
   };
   return (
-    <li class="tag" aria-labelledby={`tag-${tag.name}`}>
-      <div class="tag-head">
-        <h3 id={`tag-${tag.name}`}>
-          <a href={href(`r/${repository}/-/manifest/${tag.digest}`)}>{tag.name}</a>
-        </h3>
-        {mayDelete && (
+    <tr data-tag={tag.name} data-digest={tag.digest}>
+      <th scope="row">
+        <a href={href(`r/${repository}/-/manifest/${tag.digest}`)}>{tag.name}</a>
+        {isArtifact(tag) && <span class="chip">{tag.artifactType}</span>}
+      </th>
+      <td class="nowrap">
+        <code title={tag.digest} data-digest={tag.digest}>
+          {shortDigest(tag.digest)}
+        </code>
+      </td>
+      <td class="nowrap" data-bytes={tag.size}>
+        {formatBytes(tag.size)}
+      </td>
+      <td>
+        <time dateTime={pushed.exact} title={pushed.exact}>
+          {pushed.text}
+        </time>
+      </td>
+      <td>
+        <time dateTime={pulled.exact} title={pulled.exact}>
+          {pulled.text}
+        </time>
+      </td>
+      <td>
+        {INDEX_TYPES.has(tag.mediaType) ? <Platforms repository={repository} digest={tag.digest} /> : <span class="muted">single</span>}
+      </td>
+      {mayDelete && (
+        <td>
           <ConfirmButton
             label={`Delete tag ${tag.name}`}
             question={`Delete the tag ${repository}:${tag.name}? Pulls of it will fail.`}
             confirmLabel="Delete tag"
             onConfirm={remove}
           />
-        )}
-      </div>
-      <dl class="facts">
-        <div>
-          <dt>Digest</dt>
-          <dd>
-            <code title={tag.digest}>{shortDigest(tag.digest)}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Size</dt>
-          <dd>{formatBytes(tag.size)}</dd>
-        </div>
-        <div>
-          <dt>Pushed</dt>
-          <dd>
-            <time dateTime={pushed.exact} title={pushed.exact}>
-              {pushed.text}
-            </time>
-          </dd>
-        </div>
-        <div>
-          <dt>Last pulled</dt>
-          <dd>
-            <time dateTime={pulled.exact} title={pulled.exact}>
-              {pulled.text}
-            </time>
-          </dd>
-        </div>
-        {tag.artifactType !== null && (
-          <div>
-            <dt>Artifact type</dt>
-            <dd>{tag.artifactType}</dd>
-          </div>
-        )}
-      </dl>
-      {INDEX_TYPES.has(tag.mediaType) && <Platforms repository={repository} digest={tag.digest} />}
-      <details>
-        <summary>Pull commands for {tag.name}</summary>
-        <CopyCommand label={`podman pull command for ${tag.name}`} command={`podman pull ${host}/${repository}:${tag.name}`} />
-        <CopyCommand label={`docker pull command for ${tag.name}`} command={`docker pull ${host}/${repository}:${tag.name}`} />
-        <CopyCommand label={`pull by digest command for ${tag.name}`} command={`podman pull ${host}/${repository}@${tag.digest}`} />
-      </details>
-    </li>
+        </td>
+      )}
+    </tr>
   );
 }
 
@@ -129,14 +192,15 @@ function Platforms({ repository, digest }: { repository: string; digest: string 
   return (
     <Show loaded={loaded} what="platforms">
       {(index) => (
-        <p class="platforms">
-          <span class="muted">Platforms: </span>
+        <ul class="plain chips">
           {index.manifests.map((child) => (
-            <a key={child.digest} class="chip" href={href(`r/${repository}/-/manifest/${child.digest}`)}>
-              {platformName(child.platform)}
-            </a>
+            <li key={child.digest}>
+              <a class="chip" href={href(`r/${repository}/-/manifest/${child.digest}`)} data-digest={child.digest}>
+                {platformName(child.platform)}
+              </a>
+            </li>
           ))}
-        </p>
+        </ul>
       )}
     </Show>
   );
