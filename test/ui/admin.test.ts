@@ -233,6 +233,11 @@ describe('web UI: administration', () => {
     await signIn(carol, registry.url, 'carol', 'carol-second-password');
     await carol.getByRole('link', { name: 'Administration' }).click();
     await carol.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    assert.equal(await carol.title(), 'Users · Administration · Berth');
+    // An unknown section says so, beside the navigation.
+    await carol.goto('/ui/admin/nothing-here');
+    await carol.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+    await carol.getByRole('navigation', { name: 'Administration' }).waitFor();
     await carol.close();
 
     await confirm(page, 'Delete carol', 'Delete user');

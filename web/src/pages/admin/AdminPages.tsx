@@ -37,13 +37,27 @@ export const SECTIONS: readonly Section[] = [
   { path: 'audit', title: 'Audit log', page: Audit },
 ];
 
+/** The page an unknown section shows, beside the navigation. */
+function NoSuchSection() {
+  return (
+    <section aria-labelledby="admin-missing-heading">
+      <h1 id="admin-missing-heading">Not found</h1>
+      <p>There is no administration page here; pick one from the list.</p>
+    </section>
+  );
+}
+
 export function AdminPages({ section }: { section: string }) {
-  const current = SECTIONS.find((candidate) => candidate.path === section) ?? SECTIONS[0];
+  // admin/ alone opens the first section.
+  const current = section === '' ? SECTIONS[0] : SECTIONS.find((candidate) => candidate.path === section);
   useEffect(() => {
-    if (current) document.title = `${current.title} · Administration · Berth`;
+    const before = document.title;
+    document.title = `${current?.title ?? 'Not found'} · Administration · Berth`;
+    return () => {
+      document.title = before;
+    };
   }, [current]);
-  if (current === undefined) return null;
-  const Page = current.page;
+  const Page = current?.page ?? NoSuchSection;
   return (
     <div class="admin">
       <nav aria-label="Administration" class="admin-nav">
