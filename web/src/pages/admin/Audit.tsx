@@ -46,7 +46,7 @@ export function Audit() {
         .filter(([, value]) => value.trim() !== '')
         .map(([key, value]) => [key, value.trim()]),
     );
-    navigate(`admin/audit${Object.keys(values).length === 0 ? '' : `?${new URLSearchParams(values).toString()}`}`);
+    navigate('admin/audit', values);
   };
   const filterQuery = Object.fromEntries(FILTER_KEYS.filter((key) => applied[key] !== '').map((key) => [key, applied[key]]));
   return (
