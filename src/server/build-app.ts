@@ -9,8 +9,9 @@ import { createAuth } from './auth-setup.js';
 import { createJobScheduler } from './background-jobs.js';
 import { BerthMetrics } from './metrics.js';
 import { openEvents, type EventsRuntime } from './events-setup.js';
-import { withEvents } from '../events/index.js';
+import { BERTH_ACTIONS, DISTRIBUTION_ACTIONS, withEvents } from '../events/index.js';
 import { registerEventRoutes } from '../http/admin/event-routes.js';
+import { registerWebhookRoutes } from '../http/admin/webhook-routes.js';
 import { createDebugServer, type DebugServer } from './debug-server.js';
 import type { AccessLogOptions } from '../http/access-log.js';
 import { countUploadSessions } from '../metadata/upload-count.js';
@@ -33,6 +34,8 @@ import { createRetention } from './retention-setup.js';
 import { cacheEvictionPolicies } from './cache-eviction-setup.js';
 import { QuotaService, withQuotas } from '../registry/quotas.js';
 import { registerQuotaRoutes } from '../http/admin/quota-routes.js';
+import { registerUpstreamRoutes } from '../http/admin/upstream-routes.js';
+import { upstreamCacheUsage } from '../metadata/upstream-cache-usage.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { MemoryBudget } from '../storage/memory-budget.js';
 import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/filesystem-driver.js';
@@ -288,6 +291,18 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       (router) => registerQuotaRoutes(router, { quotas, isNamespaceAdmin }),
       (router) => registerRetentionRoutes(router, retention),
       (router) =>
+        registerUpstreamRoutes(router, {
+          upstreams: config.proxy.upstreams,
+          cacheUsage: () => upstreamCacheUsage(database),
+          stats: () => proxy?.stats ?? {},
+        }),
+      (router) =>
+        registerWebhookRoutes(router, {
+          endpoints: events.endpointAdmin,
+          isNamespaceAdmin,
+          actions: [...DISTRIBUTION_ACTIONS, ...Object.values(BERTH_ACTIONS)],
+        }),
+      (router) =>
         registerEventRoutes(router, {
           listEvents: (filter) => metadata.events.listEvents(filter),
           findEvent: (id) => metadata.events.findEvent(id),
@@ -341,6 +356,7 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
       // After the server: requests in flight may still record events and audit entries.
       await events.stop();
       await proxy?.close();
+      await auth?.close();
       await rateLimits?.stop();
       // Pull records still queued (a few, bounded) are written before the database closes.
       await registry.pulls.flush();
