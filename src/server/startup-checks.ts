@@ -1,5 +1,6 @@
 // What start-up checks before the registry opens anything: the files the configuration names
-// (TLS certificate and key, token keys), whether the blob root and the SQLite directory are
+// (TLS certificate and key, token keys, the LDAP directory's CA file; client certificates need
+// client CAs), whether the blob root and the SQLite directory are
 // directories Berth can write (a temporary file is created and removed: the only test that
 // read-only mounts, immutable directories, permissions and root squashing all answer alike),
 // and whether a database set up for authentication is about to be served with authentication
@@ -10,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { tlsOptionsOf } from '../auth/ldap/index.js';
 import { externalTokenVerifierFromFiles } from '../auth/token/external-token-verifier.js';
 import { loadSigningKeyFile } from '../auth/token/signing-key.js';
 import { ConfigError, type Config, type ConfigIssue } from '../config/index.js';
@@ -54,6 +56,16 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
   }
   if (auth.mode === 'external-token' && auth.externalToken) {
     await externalTokenVerifierFromFiles(auth.externalToken).catch((error: unknown) => problem('auth.token', messageOf(error)));
+  }
+  if (auth.ldap?.caFile !== undefined) {
+    try {
+      tlsOptionsOf(auth.ldap);
+    } catch (error) {
+      problem('auth.ldap.cafile', messageOf(error));
+    }
+  }
+  if (auth.clientCertificates !== undefined && (config.http.tls?.clientcas.length ?? 0) === 0) {
+    problem('auth.clientcertificates', 'needs http.tls with clientcas: the CAs that client certificates are verified against');
   }
   if (auth.htpasswd) {
     // Not fatal for serve (the file is re-read when it appears), but rarely meant.

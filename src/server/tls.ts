@@ -33,7 +33,13 @@ export class TlsServers {
 
   constructor(
     private readonly tls: TlsConfig,
-    private readonly options: { http2: boolean; idleTimeoutMs: number; logger: Logger },
+    private readonly options: {
+      http2: boolean;
+      idleTimeoutMs: number;
+      logger: Logger;
+      /** auth.clientcertificates: a certificate is asked for but not required (the registry judges it). */
+      optionalClientCertificates: boolean;
+    },
     loaded: Awaited<ReturnType<typeof CertificateReloader.load>>,
   ) {
     this.http2 = options.http2;
@@ -56,9 +62,11 @@ export class TlsServers {
     const mutual = material.ca.length > 0;
     const base: TlsOptions = {
       ...contextOptions(material, this.tls),
-      // With client CAs, a certificate is required, as in Distribution (tls.RequireAndVerifyClientCert).
+      // With client CAs, a certificate is required, as in Distribution (tls.RequireAndVerifyClientCert),
+      // unless certificates are sign-ins (auth.clientcertificates): then clients without one, or
+      // with one that does not verify, connect as anonymous and may sign in with a password.
       requestCert: mutual,
-      rejectUnauthorized: mutual,
+      rejectUnauthorized: mutual && !this.options.optionalClientCertificates,
     };
     // As Fastify sets for the plain HTTP server it makes itself (this factory replaces that).
     const keepAliveMs = Math.min(72_000, this.options.idleTimeoutMs || 72_000);
@@ -136,5 +144,10 @@ export async function openTls(config: Config, logger: Logger): Promise<TlsServer
   if (Date.parse(loaded.material.leaf.validTo) < Date.now()) {
     logger.warn(describeCertificate(loaded.material.leaf), 'the TLS certificate has expired; clients will refuse it');
   }
-  return new TlsServers(tls, { http2: !config.http.http2.disabled, idleTimeoutMs: config.limits.idleTimeoutMs, logger }, loaded);
+  const optionalClientCertificates = config.auth.clientCertificates !== undefined;
+  return new TlsServers(
+    tls,
+    { http2: !config.http.http2.disabled, idleTimeoutMs: config.limits.idleTimeoutMs, logger, optionalClientCertificates },
+    loaded,
+  );
 }

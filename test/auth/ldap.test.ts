@@ -249,7 +249,7 @@ describe('LDAP sign-in against slapd', { concurrency: false, skip }, () => {
     }
   });
 
-  it('refuses to start with a CA file it cannot read, no base DN, or a URL that is not LDAP', async () => {
+  it('refuses to start with a CA file it cannot read, no base DN, a URL that is not LDAP, or client certificates without client CAs', async () => {
     const cases: { lines: string[]; message: RegExp }[] = [
       {
         lines: searchThenBind(slapd.ldapsUrl ?? '', [`cafile: ${JSON.stringify(join(dir, 'missing.crt'))}`]),
@@ -264,6 +264,10 @@ describe('LDAP sign-in against slapd', { concurrency: false, skip }, () => {
         message: /auth\.ldap\.url/,
       },
     ];
+    cases.push({
+      lines: ['  clientcertificates: {usernamefrom: cn}'],
+      message: /auth\.clientcertificates: needs http\.tls with clientcas/,
+    });
     for (const { lines, message } of cases) {
       await assert.rejects(startRegistry({ extraConfig: ['auth:', ...lines].join('\n') }), message);
     }

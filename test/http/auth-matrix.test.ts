@@ -3,7 +3,8 @@
 // pusher, deleter, admin), asserting the exact status of each cell, in Basic mode (htpasswd)
 // and in token mode (Berth's token server). Also: answers do not reveal whether a private
 // repository exists, cross-repository mounts need pull on the source, the catalog lists only
-// what the caller may pull, and wrong credentials never fall back to anonymous access.
+// what the caller may pull, and wrong credentials never fall back to anonymous access. The Basic
+// matrix runs once more with every user in an LDAP directory (slapd).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { SignJWT, importPKCS8 } from 'jose';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { MEDIA, sha256 } from './support.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { callRegistry as call, type RegistryAnswer as Call } from '../helpers/call.js';
@@ -232,14 +234,19 @@ async function runMatrix(
   assert.deepEqual(mismatches, []);
 }
 
-describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
-  let registry: TestRegistry;
-  let fixture: Fixture;
-  const credentials = new Map<string, string | undefined>([
+/** The Basic matrix's callers: nobody, a wrong password, and every user with their password. */
+function basicCredentials(): Map<string, string | undefined> {
+  return new Map<string, string | undefined>([
     ['anonymous', undefined],
     ['wrongPassword', basicAuthorization('puller', 'not-the-password')],
     ...USERS.map((user): [string, string] => [user, basicAuthorization(user, PASSWORDS[user])]),
   ]);
+}
+
+describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
+  let registry: TestRegistry;
+  let fixture: Fixture;
+  const credentials = basicCredentials();
 
   before(async () => {
     const dir = (await import('node:fs/promises')).mkdtemp(join((await import('node:os')).tmpdir(), 'berth-auth-'));
@@ -318,6 +325,40 @@ describe('authorization matrix, Basic mode (htpasswd)', berthOnly, () => {
     assert.equal(wrong.status, 401);
     const anonymousPush = await call(registry, 'POST', '/v2/public/tool/blobs/uploads/', undefined);
     assert.equal(anonymousPush.status, 401);
+  });
+});
+
+// The same matrix with every user signed in against a directory (issue 19: once per sign-in method).
+describe('authorization matrix, Basic mode with the users in an LDAP directory (slapd)', berthOnly, () => {
+  let registry: TestRegistry | undefined;
+  let slapd: Slapd | undefined;
+  let fixture: Fixture;
+  const credentials = basicCredentials();
+
+  before(async () => {
+    slapd = await startSlapd({ users: USERS.map((uid) => ({ uid, password: PASSWORDS[uid] })), groups: {} });
+    registry = await startRegistry({
+      extraConfig: [
+        'auth:',
+        '  ldap:',
+        `    url: ${slapd.url}`,
+        `    binddn: "${SERVICE_ACCOUNT.dn}"`,
+        `    bindpassword: ${SERVICE_ACCOUNT.password}`,
+        `    basedn: "${PEOPLE_DN}"`,
+        '  ratelimit: {attempts: 1000}',
+        ...ACCESS_CONFIG,
+      ].join('\n'),
+    });
+    fixture = await prepare(registry, basicAuthorization('admin', PASSWORDS.admin), [...credentials.keys()]);
+  });
+  after(async () => {
+    await registry?.stop();
+    await slapd?.destroy();
+  });
+
+  it('answers every endpoint for every caller with the exact status', async () => {
+    assert.ok(registry);
+    await runMatrix(registry, fixture, BASIC, credentials);
   });
 });
 
