@@ -1,19 +1,20 @@
 // Authentication: turns a request's Authorization header into a Principal. Basic credentials
-// are checked against the htpasswd file, then database users, then a directory (LDAP, for names
-// with no local password), then API tokens; Bearer tokens are
-// verified by the configured token verifier. A Basic password that is a signed JWT naming an
+// are checked against the htpasswd file, then database users, then API tokens, and for names
+// with no local password against a directory (auth.ldap: ldap/); Bearer tokens are verified by
+// the configured token verifier. A Basic password that is a signed JWT naming an
 // issuer is a CI job's OIDC ID token, judged by workload-identity.ts (auth.workloadidentity).
 // A token of Berth's own token server stands for the credential it was issued for (a password,
 // an API token or a CI job's ID token, recorded in the token), with that credential's current
 // rights: it never carries more.
 //
 // A password costs one bcrypt check: verified credentials are remembered for
-// auth.credentialcache (by a hash of the pair, never the password itself), so authenticated
-// pulls do not pay bcrypt per request (a directory sign-in is remembered for the directory's own
-// time, so a pull storm is not a bind storm). The key is salted per process. What is remembered is re-checked against the account
-// store at least every `recheckMs` (a cheap lookup, no bcrypt), so a revoked API token, a
-// removed user or a changed password stops working within that time on every replica, and at
-// once on the replica that made the change (forgetCredentials).
+// auth.credentialcache (by a hash of the pair salted per process, never the password itself),
+// so authenticated pulls do not pay bcrypt per request; a directory sign-in is remembered for
+// the directory's own time (auth.ldap.cachettl), so a pull storm is not a bind storm. What is
+// remembered is re-checked against the account store at least every `recheckMs` (a cheap
+// lookup, no bcrypt), so a revoked API token, a removed user or a changed password stops working
+// within that time on every replica, and at once on the replica that made the change
+// (forgetCredentials).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { RegistryError } from '../errors/index.js';
 import type { AccountStore, ApiTokenRecord } from '../metadata/index.js';
