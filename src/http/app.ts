@@ -82,6 +82,9 @@ export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
 
 const methods = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+/** The query of every request without one (handlers read it through QueryParams, which cannot change it). */
+const NO_QUERY = new URLSearchParams();
+
 /** `registry` is what handlers call: the registry itself or the pull-through cache decorating it. */
 export function createHttpApp(registry: RegistryServices, options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -115,10 +118,16 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   // Leave every body unread: handlers consume request.raw themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  // One hook for everything every request needs: each hook costs a promise per request.
-  app.addHook('onRequest', async (request, reply) => {
-    assertHeaderSize(request);
-    applyBodyLimits(request, reply, options.bodyLimits);
+  // One hook for everything every request needs, a callback hook: an async one costs a promise
+  // per request. Its refusals (header size, body limits) go to done().
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      assertHeaderSize(request);
+      applyBodyLimits(request, reply, options.bodyLimits);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
     // Fastify would parse Content-Type and refuse values it cannot (" ", "a, b"), before any
     // handler runs; Berth reads bodies itself and judges the media type where it matters
     // (manifests, from rawHeaders), so Fastify must not see the header.
@@ -126,6 +135,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
     // The id of this request's log lines, so a user's report can be matched to them.
     reply.header('X-Request-Id', request.id);
+    done();
   });
   // Set while a request is handled, read when it ends (request-observer.ts); null values in the
   // prototype keep every request object the same shape.
@@ -153,7 +163,8 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
   const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const queryStart = request.url.indexOf('?');
     const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
+    // Most requests have no query: they share one empty, read-only (QueryParams) set of parameters.
+    const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(request.url.slice(queryStart + 1));
     const match = matchRoute(request.method, path);
     if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', { path: path.slice(0, 300) });
     request.berthRoute = match.route.name;

@@ -42,6 +42,9 @@ export interface RequestAccess {
 
 export const OPEN_ACCESS: RequestAccess = { principal: undefined, mayPull: async () => true, mayList: async () => true };
 
+/** A request's query parameters, read-only: requests without a query share one empty set. */
+export type QueryParams = Pick<URLSearchParams, 'get' | 'getAll' | 'has'>;
+
 export interface RequestContext {
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
@@ -50,7 +53,7 @@ export interface RequestContext {
   readonly options: HttpOptions;
   /** Path parameters captured by the route pattern (raw, not yet validated). */
   readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
+  readonly query: QueryParams;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** Who is calling and what else they may read (everything when authentication is off). */
