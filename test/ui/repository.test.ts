@@ -245,7 +245,7 @@ describe('web UI: repository and manifest pages', () => {
     await plain.page.close();
   });
 
-  it('deletes a tag after the confirmation, and podman can no longer pull it', async () => {
+  it('deletes a tag and a manifest after the confirmation, and podman can no longer pull them', async () => {
     const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url });
     await signIn(page, registry.url, 'root', 'root-password');
     await page.goto('/ui/r/public/app');
@@ -272,6 +272,21 @@ describe('web UI: repository and manifest pages', () => {
       /manifest unknown|not found/i,
     );
     assert.equal((await puller.podman(['pull', '-q', '--tls-verify=false', `${registry.hostPort}/public/app:v1`])).stdout.trim(), image.id);
+
+    // A manifest, deleted from its page: its tag goes with it, and it no longer pulls by digest.
+    const doomed = artifact();
+    assert.equal((await putManifest(registry, 'public/app', 'doomed', doomed, ROOT)).status, 201);
+    await page.goto(`/ui/r/public/app/-/manifest/${doomed.digest}`);
+    await page.getByRole('button', { name: 'Delete manifest' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete manifest' }).click();
+    await page.waitForURL('**/ui/r/public/app');
+    await page.locator('#tags tbody tr[data-tag="v1"]').waitFor();
+    assert.ok(!(await tagsList(registry, 'public/app', ROOT)).includes('doomed'));
+    assert.equal((await callRegistry(registry, 'GET', `/v2/public/app/manifests/${doomed.digest}`, ROOT)).status, 404);
+    await assert.rejects(
+      puller.podman(['pull', '-q', '--tls-verify=false', `${registry.hostPort}/public/app@${doomed.digest}`]),
+      /manifest unknown|not found/i,
+    );
     assert.deepEqual(consoleErrors, []);
     await page.close();
   });

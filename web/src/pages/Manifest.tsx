@@ -1,13 +1,15 @@
 // A manifest: its JSON as pushed, media type and digest; for an image its configuration
 // (platform, entrypoint, cmd, env, labels, created, history as a Dockerfile-like list) and
 // layers with sizes and download links; for an index its children; annotations; and referrers
-// (signatures, SBOMs, attestations) with their artifact types, linked. Everything comes from
-// /v2/: the manifest, the config blob and the referrers API.
-import { referencePath, repositoryPath, request } from '../api';
-import { CopyCommand, Show, useLoad } from '../components';
+// (signatures, SBOMs, attestations) with their artifact types, linked; deleting the manifest
+// (with a confirmation) when the visitor may. Everything comes from /v2/ (the manifest, the
+// config blob, the referrers API, DELETE by digest), except whether the visitor may delete,
+// which GET /api/v1/tags says.
+import { getJson, referencePath, repositoryPath, request, type TagList } from '../api';
+import { ConfirmButton, CopyCommand, Show, useLoad } from '../components';
 import { formatBytes, formatTime, shortDigest } from '../format';
 import { type Descriptor, type ImageConfig, type ImageManifest, isIndex, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
-import { href } from '../router';
+import { href, navigate } from '../router';
 
 interface LoadedManifest {
   readonly mediaType: string;
@@ -16,6 +18,8 @@ interface LoadedManifest {
   readonly manifest: OciIndex | ImageManifest;
   readonly config: ImageConfig | undefined;
   readonly referrers: Descriptor[];
+  /** Whether the visitor may delete manifests here. */
+  readonly mayDelete: boolean;
 }
 
 async function loadManifest(repository: string, reference: string): Promise<LoadedManifest> {
@@ -30,7 +34,11 @@ async function loadManifest(repository: string, reference: string): Promise<Load
     config = (await (await request(`${base}/blobs/${manifest.config.digest}`)).json()) as ImageConfig;
   }
   const referrers = ((await (await request(`${base}/referrers/${digest}`)).json()) as OciIndex).manifests;
-  return { mediaType, digest, text, manifest, config, referrers };
+  const mayDelete = await getJson<TagList>(`/api/v1/tags?${new URLSearchParams({ repository, n: '1' }).toString()}`).then(
+    (list) => list.mayDelete,
+    () => false,
+  );
+  return { mediaType, digest, text, manifest, config, referrers, mayDelete };
 }
 
 export function Manifest({ repository, reference }: { repository: string; reference: string }) {
@@ -85,6 +93,17 @@ function ManifestDetails({ repository, value }: { repository: string; value: Loa
         )}
       </dl>
       <CopyCommand label="pull by digest command" command={`podman pull ${location.host}/${repository}@${digest}`} />
+      {value.mayDelete && (
+        <ConfirmButton
+          label="Delete manifest"
+          question={`Delete ${repository}@${digest}? The tags that name it go with it, and pulls of it will fail.`}
+          confirmLabel="Delete manifest"
+          onConfirm={async () => {
+            await request(`/v2/${repositoryPath(repository)}/manifests/${digest}`, { method: 'DELETE' });
+            navigate(`r/${repository}`);
+          }}
+        />
+      )}
       {isIndex(manifest, mediaType) ? (
         <IndexChildren repository={repository} index={manifest} />
       ) : (
