@@ -2,12 +2,13 @@
 // htpasswd root as the configured administrator and dev as a plain user, database users created
 // through the UI), with a webhook receiver for events and a second Berth as a pull-through
 // upstream. Each flow is done through the page and then checked against the registry's own API:
-// a created user signs in, a token works at /v2/ once and answers 401 after it is revoked, a
-// team's grant changes what its member may push, GC runs show in the history, rules and quotas
-// are listed by the API, read-only mode refuses a push, the audit log filters and pages like the
-// API. Every admin page passes axe-core in light and dark mode and at phone width, with a
-// screenshot and no console errors; a non-administrator sees no admin navigation and gets 403
-// from the admin API with their own session.
+// a created user signs in; a token shown once works with podman login and at /v2/ until it is
+// revoked; a team's grant changes what its member may push; GC runs show in the history; rules
+// and quotas are listed by the API; read-only mode refuses a push; webhook endpoints are added,
+// tested and redelivered to; the audit log filters and pages like the API. Every admin page
+// passes axe-core in light and dark mode, on a desktop and at phone width, with a screenshot and
+// no console errors; a non-administrator sees no admin navigation, never loads its chunk, and
+// gets 403 from the admin API with their own session.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { checkAccessibility, horizontalOverflow, launchBrowser, LOOKS, openPage, saveScreenshot, signIn } from '../helpers/browser.js';
 import { callRegistry } from '../helpers/call.js';
+import { ContainerClients } from '../helpers/clients.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { artifact, DEV, pushEmptyConfig, putManifest, ROOT, writeUsers } from '../helpers/lifecycle.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -267,6 +269,13 @@ describe('web UI: administration', () => {
     assert.equal(record?.owner, 'dev');
     assert.ok(token.startsWith(`berth_${record?.id}_`));
     assert.equal((await callRegistry(registry, 'GET', '/v2/', basicAuthorization('dev', token))).status, 200);
+    const podman = await ContainerClients.create();
+    try {
+      await podman.podman(['login', '--tls-verify=false', '-u', 'dev', '-p', token, registry.hostPort]);
+      await podman.podman(['logout', registry.hostPort]);
+    } finally {
+      await podman.cleanup();
+    }
 
     // Shown once: after a reload the page lists the token without its secret.
     await page.reload();
@@ -278,6 +287,12 @@ describe('web UI: administration', () => {
     await confirm(page, 'Revoke ci', 'Revoke token');
     await page.getByRole('row', { name: /ci/ }).waitFor({ state: 'detached' });
     assert.equal((await callRegistry(registry, 'GET', '/v2/', basicAuthorization('dev', token))).status, 401);
+    const refused = await ContainerClients.create();
+    try {
+      await assert.rejects(refused.podman(['login', '--tls-verify=false', '-u', 'dev', '-p', token, registry.hostPort]));
+    } finally {
+      await refused.cleanup();
+    }
     assert.deepEqual(rootErrors, []);
   });
 
