@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../../test/helpers/slapd.js';
+import { ldapConfigLines, startSlapd, type Slapd } from '../../test/helpers/slapd.js';
 import { expectStatus, HttpClient } from './http-client.js';
 import type { BenchOptions } from './options.js';
 import { MANIFEST_ACCEPT, pushImage, smallImage } from './registry-ops.js';
@@ -76,11 +76,7 @@ export async function startLdapTargets(
     'auth:',
     `  htpasswd: {realm: bench, path: ${JSON.stringify(htpasswd)}}`,
     `  bcryptcost: ${options.bcryptCost}`,
-    '  ldap:',
-    `    url: ${slapd.url}`,
-    `    binddn: "${SERVICE_ACCOUNT.dn}"`,
-    `    bindpassword: ${SERVICE_ACCOUNT.password}`,
-    `    basedn: "${PEOPLE_DN}"`,
+    ...ldapConfigLines(slapd.url),
     '  access:',
     `    admins: [${ADMIN.name}]`,
   ]);

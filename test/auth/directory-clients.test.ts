@@ -15,7 +15,7 @@ import { createCertificateAuthority, issueCertificate, writeDevCertificates, typ
 import { ContainerClients, type BuiltImage } from '../helpers/clients.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import { GROUPS_DN, PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { GROUPS_DN, ldapConfigLines, startSlapd, type Slapd } from '../helpers/slapd.js';
 
 const ALICE = { uid: 'alice', password: 'alice-directory-pw' };
 const ROOT = { user: 'root', password: 'root-local-password' };
@@ -95,14 +95,7 @@ describe('podman with an LDAP user, and machines with client certificates', {
       extraConfig: [
         'auth:',
         `  htpasswd: {realm: "Berth test", path: ${JSON.stringify(htpasswd)}}`,
-        '  ldap:',
-        `    url: ${slapd.url}`,
-        `    binddn: "${SERVICE_ACCOUNT.dn}"`,
-        `    bindpassword: ${SERVICE_ACCOUNT.password}`,
-        `    basedn: "${PEOPLE_DN}"`,
-        `    groupbasedn: "${GROUPS_DN}"`,
-        '    groupfilter: "(member={dn})"',
-        '    teams: {developers: dev}',
+        ...ldapConfigLines(slapd.url, [`groupbasedn: "${GROUPS_DN}"`, 'groupfilter: "(member={dn})"', 'teams: {developers: dev}']),
         '  clientcertificates: {usernamefrom: cn}',
         '  access:',
         `    admins: [${ROOT.user}]`,

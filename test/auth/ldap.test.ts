@@ -15,7 +15,7 @@ import { LdapDirectory } from '../../src/auth/ldap/index.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/server/dev-cert.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import { BASE_DN, GROUPS_DN, PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { BASE_DN, GROUPS_DN, ldapConfigLines, PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
 
 const ALICE = { uid: 'alice', password: 'alice-directory-pw' };
 const BOB = { uid: 'bob', password: 'bob-directory-pw' };
@@ -25,18 +25,13 @@ const skip = testTarget === 'reference' ? 'Berth-only' : false;
 
 /** auth.ldap lines (indented under auth:) for search-then-bind against the slapd. */
 function searchThenBind(url: string, extra: readonly string[] = []): string[] {
-  return [
-    '  ldap:',
-    `    url: ${url}`,
-    `    binddn: "${SERVICE_ACCOUNT.dn}"`,
-    `    bindpassword: ${SERVICE_ACCOUNT.password}`,
-    `    basedn: "${PEOPLE_DN}"`,
-    '    userfilter: "(&(objectClass=inetOrgPerson)(uid={username}))"',
-    `    groupbasedn: "${GROUPS_DN}"`,
-    '    groupfilter: "(&(objectClass=groupOfNames)(member={dn}))"',
-    '    teams: {developers: dev}',
-    ...extra.map((line) => `    ${line}`),
-  ];
+  return ldapConfigLines(url, [
+    'userfilter: "(&(objectClass=inetOrgPerson)(uid={username}))"',
+    `groupbasedn: "${GROUPS_DN}"`,
+    'groupfilter: "(&(objectClass=groupOfNames)(member={dn}))"',
+    'teams: {developers: dev}',
+    ...extra,
+  ]);
 }
 
 async function call(registry: TestRegistry, method: string, path: string, user?: { user: string; password: string }, body?: unknown) {

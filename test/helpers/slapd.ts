@@ -16,6 +16,21 @@ export const GROUPS_DN = `ou=groups,${BASE_DN}`;
 /** The service account Berth searches with. */
 export const SERVICE_ACCOUNT = { dn: `cn=berth,ou=services,${BASE_DN}`, password: 'berth-service-pw' };
 
+/**
+ * The `ldap:` lines of a Berth configuration (indented to go under `auth:`) for search-then-bind
+ * with the service account below PEOPLE_DN; `extra` lines (unindented keys) go into the mapping.
+ */
+export function ldapConfigLines(url: string, extra: readonly string[] = []): string[] {
+  return [
+    '  ldap:',
+    `    url: ${url}`,
+    `    binddn: "${SERVICE_ACCOUNT.dn}"`,
+    `    bindpassword: ${SERVICE_ACCOUNT.password}`,
+    `    basedn: "${PEOPLE_DN}"`,
+    ...extra.map((line) => `    ${line}`),
+  ];
+}
+
 export interface DirectoryUser {
   readonly uid: string;
   readonly password: string;

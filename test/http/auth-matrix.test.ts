@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { SignJWT, importPKCS8 } from 'jose';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
-import { PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { ldapConfigLines, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { MEDIA, sha256 } from './support.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { callRegistry as call, type RegistryAnswer as Call } from '../helpers/call.js';
@@ -338,16 +338,7 @@ describe('authorization matrix, Basic mode with the users in an LDAP directory (
   before(async () => {
     slapd = await startSlapd({ users: USERS.map((uid) => ({ uid, password: PASSWORDS[uid] })), groups: {} });
     registry = await startRegistry({
-      extraConfig: [
-        'auth:',
-        '  ldap:',
-        `    url: ${slapd.url}`,
-        `    binddn: "${SERVICE_ACCOUNT.dn}"`,
-        `    bindpassword: ${SERVICE_ACCOUNT.password}`,
-        `    basedn: "${PEOPLE_DN}"`,
-        '  ratelimit: {attempts: 1000}',
-        ...ACCESS_CONFIG,
-      ].join('\n'),
+      extraConfig: ['auth:', ...ldapConfigLines(slapd.url), '  ratelimit: {attempts: 1000}', ...ACCESS_CONFIG].join('\n'),
     });
     fixture = await prepare(registry, basicAuthorization('admin', PASSWORDS.admin), [...credentials.keys()]);
   });
