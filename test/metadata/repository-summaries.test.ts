@@ -4,17 +4,11 @@
 // (ties by name, repositories without tags last), and a repository's tags by name or newest push
 // first, each order paged by its cursor without losing or repeating a tag.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
-import { MetadataStore } from '../../src/metadata/metadata-store.js';
-import { openPostgres } from '../../src/metadata/postgres.js';
 import { type ListingOrder, RepositorySummaries } from '../../src/metadata/repository-summaries.js';
 import type { Database } from '../../src/metadata/schema.js';
-import { openSqlite } from '../../src/metadata/sqlite.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { runOnBothDatabaseKinds, type TestDatabase } from '../helpers/metadata-databases.js';
 
 const at = (minute: number): string => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
 
@@ -72,7 +66,7 @@ async function allTags(summaries: RepositorySummaries, repository: string, order
   }
 }
 
-function suite(name: string, open: () => Promise<{ db: Kysely<Database>; cleanup: () => Promise<void> }>): void {
+function suite(name: string, open: () => Promise<TestDatabase>): void {
   describe(`repository summaries (${name})`, () => {
     let db: Kysely<Database>;
     let cleanup: () => Promise<void>;
@@ -139,39 +133,4 @@ function suite(name: string, open: () => Promise<{ db: Kysely<Database>; cleanup
   });
 }
 
-suite('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-summaries-'));
-  const db = openSqlite(join(dir, 'metadata.db'));
-  await new MetadataStore(db).migrate();
-  return {
-    db,
-    async cleanup() {
-      await db.destroy();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-describe('postgresql', () => {
-  let server: TestPostgres | undefined;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  suite('postgresql', async () => {
-    if (!server) throw new Error('the PostgreSQL server is not running');
-    const running = server;
-    const url = await running.createDatabase();
-    const db = openPostgres(url, { max: 2 });
-    await new MetadataStore(db).migrate();
-    return {
-      db,
-      async cleanup() {
-        await db.destroy();
-        await running.dropDatabase(url);
-      },
-    };
-  });
-});
+runOnBothDatabaseKinds(suite);
