@@ -417,14 +417,26 @@ describe('web UI: administration', () => {
     assert.deepEqual(rootErrors, []);
   });
 
-  it('turns read-only mode on, which refuses a push, and off again', async () => {
+  it('turns read-only mode on with the keyboard alone, which refuses a push, and off again', async () => {
     const page = await open('read-only');
     await page.getByText('The registry is writable').waitFor();
-    await confirm(page, 'Turn read-only mode on', 'Turn it on');
+    // Keyboard only: focus the button, Enter opens the confirmation (focus moves into it, on
+    // Cancel first), Tab reaches the confirming button, Enter confirms.
+    await page.getByRole('button', { name: 'Turn read-only mode on' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    assert.equal(
+      await dialog.getByRole('button', { name: 'Cancel' }).evaluate((button) => button === button.ownerDocument.activeElement),
+      true,
+    );
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await page.getByText('The registry is read-only').waitFor();
     assert.equal((await api<{ enabled: boolean }>('GET', '/api/v1/maintenance/readonly')).body.enabled, true);
     assert.equal(await pushBlob(registry, 'team/app', ROOT), 405);
-    await page.getByRole('button', { name: 'Turn read-only mode off' }).click();
+    await page.getByRole('button', { name: 'Turn read-only mode off' }).focus();
+    await page.keyboard.press('Enter');
     await page.getByText('The registry is writable').waitFor();
     assert.equal(await pushBlob(registry, 'team/app', ROOT), 201);
     assert.deepEqual(rootErrors, []);
