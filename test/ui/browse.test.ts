@@ -119,6 +119,26 @@ describe('web UI: the repository list', () => {
     });
   }
 
+  it('works from the keyboard: a skip link first, then the page', async () => {
+    const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url });
+    await page.goto('/ui/');
+    await page.locator('#repositories').waitFor();
+    const focused = (): Promise<unknown> =>
+      page.evaluate(
+        '({ id: document.activeElement.id, text: document.activeElement.textContent.trim(), inMain: !!document.activeElement.closest("main") })',
+      );
+    await page.keyboard.press('Tab');
+    assert.deepEqual(await focused(), { id: '', text: 'Skip to content', inMain: false });
+    await page.keyboard.press('Enter');
+    assert.equal(((await focused()) as { id: string }).id, 'main');
+    await page.keyboard.press('Tab');
+    assert.deepEqual(await focused(), { id: '', text: 'public/', inMain: true });
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('ns') === 'public');
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
   it('refuses a bad order or namespace with a 400 and an OCI error body', async () => {
     const cases = [
       { path: '/api/v1/repositories?sort=size', code: 'BAD_REQUEST' },

@@ -253,7 +253,16 @@ describe('web UI: repository and manifest pages', () => {
       (await shownTags(page)).map((row) => row.tag),
       await tagsList(registry, 'public/app', ROOT),
     );
-    await page.getByRole('button', { name: 'Delete tag old' }).click();
+    // From the keyboard: the confirmation opens, Escape cancels it, and focus is back on its button.
+    const deleteOld = page.getByRole('button', { name: 'Delete tag old' });
+    await deleteOld.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    assert.ok(await deleteOld.evaluate((button) => button === button.ownerDocument.activeElement));
+    assert.ok((await tagsList(registry, 'public/app', ROOT)).includes('old'));
+    await deleteOld.click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     await checkAccessibility(page, 'delete confirmation');

@@ -36,6 +36,11 @@ function Page() {
   );
 }
 
+function skipToContent(event: MouseEvent): void {
+  event.preventDefault();
+  document.getElementById('main')?.focus();
+}
+
 function App() {
   const [session, setSession] = useState<SessionInfo | undefined>();
   const [error, setError] = useState<Error | undefined>();
@@ -51,7 +56,8 @@ function App() {
   };
   return (
     <SessionContext.Provider value={{ session, setSession }}>
-      <a class="skip" href="#main">
+      {/* Moves focus itself: with the <base> element, "#main" would name ui.path's first page, not this one. */}
+      <a class="skip" href="#main" onClick={skipToContent}>
         Skip to content
       </a>
       <header class="top">
