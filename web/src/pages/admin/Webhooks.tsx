@@ -180,13 +180,7 @@ function EndpointDeliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
                         {delivery.action} {delivery.repository ?? ''}
                         {delivery.tag === undefined ? '' : `:${delivery.tag}`} <When at={delivery.eventCreatedAt} />
                       </td>
-                      <td>{delivery.state}</td>
-                      <td>{delivery.attempts}</td>
-                      <td>{delivery.responseCode ?? '–'}</td>
-                      <td>{delivery.lastError ?? ''}</td>
-                      <td>
-                        <When at={delivery.updatedAt} />
-                      </td>
+                      <DeliveryState delivery={delivery} />
                       <td>
                         <button type="button" class="secondary" disabled={action.busy} onClick={() => redeliverOne(delivery.eventId)}>
                           Redeliver {delivery.action} of <When at={delivery.eventCreatedAt} />
@@ -287,6 +281,21 @@ export function Webhooks() {
   );
 }
 
+/** A delivery's state, attempts, response code, last error and last change: five cells. */
+function DeliveryState({ delivery }: { delivery: Delivery }) {
+  return (
+    <>
+      <td>{delivery.state}</td>
+      <td>{delivery.attempts}</td>
+      <td>{delivery.responseCode ?? '–'}</td>
+      <td>{delivery.lastError ?? ''}</td>
+      <td>
+        <When at={delivery.updatedAt} />
+      </td>
+    </>
+  );
+}
+
 function DeliveryTable({ deliveries, caption }: { deliveries: Delivery[]; caption: string }) {
   return (
     <table class="listing">
@@ -309,13 +318,7 @@ function DeliveryTable({ deliveries, caption }: { deliveries: Delivery[]; captio
             <td>
               <code>{delivery.eventId}</code>
             </td>
-            <td>{delivery.state}</td>
-            <td>{delivery.attempts}</td>
-            <td>{delivery.responseCode ?? '–'}</td>
-            <td>{delivery.lastError ?? ''}</td>
-            <td>
-              <When at={delivery.updatedAt} />
-            </td>
+            <DeliveryState delivery={delivery} />
           </tr>
         ))}
       </tbody>
