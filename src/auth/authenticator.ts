@@ -21,7 +21,7 @@ import type { AccountStore, ApiTokenRecord } from '../metadata/index.js';
 import { hashTokenSecret, parseApiToken, tokenSecretMatches } from './api-tokens.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import type { LoginLimiter } from './login-limiter.js';
-import { hashPassword, isBcryptHash, verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { ANONYMOUS, type BearerGrant, type Principal } from './principal.js';
 import type { TokenVerifier, VerifiedToken } from './token/index.js';
 
@@ -46,8 +46,11 @@ export interface AuthObserver {
 }
 
 /**
- * Where passwords of users without a local password are checked (auth.ldap: ldap/). Consulted
- * for names that are neither in the htpasswd file nor database users with a password.
+ * Where passwords of directory users are checked (auth.ldap: ldap/). Consulted only for names
+ * that are neither in the htpasswd file nor database users, and for the accounts the directory
+ * itself created (their password hash is its accountMark): never for an account of another
+ * origin without a password (an OpenID Connect user, say), which a directory entry of the same
+ * name must not take over.
  */
 export interface PasswordDirectory {
   /**
@@ -57,6 +60,8 @@ export interface PasswordDirectory {
   verify(user: string, password: string): Promise<boolean>;
   /** How long a sign-in it accepted is remembered. */
   readonly rememberMs: number;
+  /** The password hash of the accounts it created. */
+  readonly accountMark: string;
 }
 
 /** CI jobs' OIDC ID tokens given as the Basic password (auth.workloadidentity: workload-identity.ts). */
@@ -274,7 +279,7 @@ export class Authenticator {
     }
     const hash = await this.currentPasswordHash(user);
     const directory = this.options.directory;
-    if (directory !== undefined && (hash === undefined || !isBcryptHash(hash))) {
+    if (directory !== undefined && (hash === undefined || hash === directory.accountMark)) {
       if (!(await directory.verify(user, password))) return undefined;
       const signIn = await this.signInWhileHashIs(user, await this.currentPasswordHash(user));
       return signIn && { ...signIn, rememberMs: directory.rememberMs };

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
+import Database from 'better-sqlite3';
 import { LdapDirectory } from '../../src/auth/ldap/index.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/server/dev-cert.js';
 import { basicAuthorization } from '../helpers/credentials.js';
@@ -19,6 +20,8 @@ import { BASE_DN, GROUPS_DN, ldapConfigLines, PEOPLE_DN, SERVICE_ACCOUNT, startS
 
 const ALICE = { uid: 'alice', password: 'alice-directory-pw' };
 const BOB = { uid: 'bob', password: 'bob-directory-pw' };
+/** A directory entry whose name is already taken by an account from elsewhere (OpenID Connect). */
+const CAROL = { uid: 'carol', password: 'carol-directory-pw' };
 const ROOT = { user: 'root', password: 'root-local-password' };
 
 const skip = testTarget === 'reference' ? 'Berth-only' : false;
@@ -67,7 +70,7 @@ describe('LDAP sign-in against slapd', { concurrency: false, skip }, () => {
     await writeFile(join(dir, 'server.key'), server.key, { mode: 0o600 });
     slapd = await startSlapd({
       tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') },
-      users: [ALICE, BOB],
+      users: [ALICE, BOB, CAROL],
       groups: { developers: [ALICE.uid], operators: [] },
     });
     htpasswd = join(dir, 'htpasswd');
@@ -110,6 +113,19 @@ describe('LDAP sign-in against slapd', { concurrency: false, skip }, () => {
     const users = await call(reg(), 'GET', '/api/v1/users', { user: ROOT.user, password: ROOT.password });
     assert.match(users.text, /"name":"alice"/, 'the directory user has a row');
     assert.doesNotMatch(users.text, /alice-directory-pw/);
+  });
+
+  it('never signs a directory entry in as an account of another origin with the same name', async () => {
+    // An account an OpenID Connect sign-in created has no password either; the directory must
+    // not take it over (only accounts it created itself are its own).
+    const db = new Database(join(reg().dataDir, 'berth.db'));
+    try {
+      db.prepare('INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, 0, ?)').run('carol', '!oidc:corp', new Date().toISOString());
+    } finally {
+      db.close();
+    }
+    const taken = await call(reg(), 'GET', '/v2/', { user: CAROL.uid, password: CAROL.password });
+    assert.equal(taken.status, 401, taken.text);
   });
 
   it('refuses a wrong password, an empty one and an unknown user with 401', async () => {

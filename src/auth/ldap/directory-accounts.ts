@@ -30,6 +30,8 @@ export interface TeamMapping {
 
 /** The authenticator's PasswordDirectory for auth.ldap. */
 export class DirectoryAccounts {
+  readonly accountMark = DIRECTORY_ACCOUNT_MARK;
+
   constructor(
     private readonly directory: LdapDirectory,
     private readonly accounts: AccountStore,
