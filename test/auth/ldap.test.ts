@@ -120,7 +120,11 @@ describe('LDAP sign-in against slapd', { concurrency: false, skip }, () => {
     // not take it over (only accounts it created itself are its own).
     const db = new Database(join(reg().dataDir, 'berth.db'));
     try {
-      db.prepare('INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, 0, ?)').run('carol', '!oidc:corp', new Date().toISOString());
+      db.prepare('INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, 0, ?)').run(
+        'carol',
+        '!oidc:corp',
+        new Date().toISOString(),
+      );
     } finally {
       db.close();
     }
