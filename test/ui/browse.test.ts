@@ -23,8 +23,8 @@ import {
 import { artifact, DEV, pushEmptyConfig, putManifest, ROOT } from '../helpers/lifecycle.js';
 import type { TestRegistry } from '../helpers/registry.js';
 
-/** 55 repositories below public/bulk: with the others, more than one page of 50. */
-const BULK = Array.from({ length: 55 }, (_, index) => `public/bulk/r${String(index).padStart(2, '0')}`);
+/** 105 repositories below public/bulk: with the others, more than one page of 100. */
+const BULK = Array.from({ length: 105 }, (_, index) => `public/bulk/r${String(index).padStart(3, '0')}`);
 /** Pushed after everything else, so it leads the list by last push. */
 const NEWEST = 'public/world';
 
@@ -101,8 +101,8 @@ describe('web UI: the repository list', () => {
       if (caller.user !== undefined) await signIn(page, registry.url, caller.user, `${caller.user}-password`);
       await page.goto('/ui/');
       const expected = await catalog(registry, caller.authorization);
-      assert.ok(expected.length > 50, `${expected.length} repositories: the list should need two pages`);
-      assert.equal((await shownNames(page)).length, 50, 'the first page holds 50');
+      assert.ok(expected.length > 100, `${expected.length} repositories: the list should need two pages`);
+      assert.equal((await shownNames(page)).length, 100, 'the first page holds 100, as /v2/_catalog without n');
       assert.deepEqual(await allShownNames(page), expected);
       assert.equal(expected.includes('secret/plans'), caller.label === 'root');
       assert.equal(expected.includes('team/app'), caller.label !== 'anonymous');

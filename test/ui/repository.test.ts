@@ -301,16 +301,16 @@ describe('web UI: repository and manifest pages', () => {
   });
 
   it("pages through a repository's tags by name and sorts them by last push", async () => {
-    // 55 tags of one artifact, more than a page of 50; the last one pushed after a pause.
-    const tags = Array.from({ length: 55 }, (_, index) => `t${String(index).padStart(2, '0')}`);
+    // 105 tags of one artifact, more than a page of 100; the last one pushed after a pause.
+    const tags = Array.from({ length: 105 }, (_, index) => `t${String(index).padStart(3, '0')}`);
     const manifest = artifact();
     await pushEmptyConfig(registry, 'public/many', ROOT);
     for (const tag of tags) {
-      if (tag === 't00') continue;
+      if (tag === 't000') continue;
       assert.equal((await putManifest(registry, 'public/many', tag, manifest, ROOT)).status, 201);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal((await putManifest(registry, 'public/many', 't00', manifest, ROOT)).status, 201);
+    assert.equal((await putManifest(registry, 'public/many', 't000', manifest, ROOT)).status, 201);
 
     const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url });
     await page.goto('/ui/r/public/many');
@@ -329,8 +329,8 @@ describe('web UI: repository and manifest pages', () => {
     await page.getByLabel('Sort tags by').selectOption('last-push');
     await page.waitForURL((url) => url.searchParams.get('sort') === 'last-push');
     const byPush = await shownTags(page);
-    assert.equal(byPush.length, 50);
-    assert.equal(byPush[0]?.tag, 't00', 'the tag pushed last comes first');
+    assert.equal(byPush.length, 100);
+    assert.equal(byPush[0]?.tag, 't000', 'the tag pushed last comes first');
     assert.deepEqual(consoleErrors, []);
     await page.close();
   });

@@ -8,7 +8,8 @@ import { Show, useLoad } from '../components';
 import { formatTime } from '../format';
 import { href, navigate, useRoute } from '../router';
 
-const PAGE_SIZE = 50;
+/** As /v2/_catalog's default page (limits.catalogdefaultentries), so the first pages agree. */
+const PAGE_SIZE = 100;
 
 interface ListView {
   q?: string;

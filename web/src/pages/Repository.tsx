@@ -11,7 +11,7 @@ import { formatBytes, formatTime, shortDigest } from '../format';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
 import { href, navigate, useRoute } from '../router';
 
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 100;
 
 function pageQuery(sort: ListingOrder, after?: string): Record<string, string> {
   return { ...(sort === 'last-push' ? { sort } : {}), ...(after ? { after } : {}) };
