@@ -305,6 +305,10 @@ async function main(): Promise<number> {
     }
     const authTrees = [...authTargets.basic, ...authTargets.token].map((t) => t.server.tree);
     const proxyTrees = proxyServers ? [proxyServers.upstream.tree, ...proxyServers.targets.map((t) => t.server.tree)] : [];
+    // The events and LDAP rows' Berths, so that their rows report a peak RSS too.
+    const otherTrees = [...(eventTargets?.delivered ?? []), ...(eventTargets?.recorded ?? []), ...(ldapTargets?.targets ?? [])].map(
+      (t) => t.server.tree,
+    );
 
     const named: { name: TargetName; server: ServerProcess }[] = [
       { name: 'berth', server: berth },
@@ -319,7 +323,7 @@ async function main(): Promise<number> {
     const perServer = (read: (server: ServerProcess) => number): Partial<Record<TargetName, number>> =>
       Object.fromEntries(named.map(({ name, server }) => [name, read(server)]));
     const startTreeBytes = perServer((server) => server.tree.rssBytes());
-    const sampler = new RssSampler([...named.map(({ server }) => server.tree), ...authTrees, ...proxyTrees]);
+    const sampler = new RssSampler([...named.map(({ server }) => server.tree), ...authTrees, ...proxyTrees, ...otherTrees]);
     sampler.start();
 
     // Each workload with the targets it runs on; the auth- rows follow the open small requests.
