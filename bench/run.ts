@@ -382,7 +382,7 @@ async function main(): Promise<number> {
     }
     if (eventTargets) {
       process.stdout.write(
-        `\n(events rows: Berth with a webhook endpoint (a receiver in the bench process, ${eventTargets.receiver.received} events received) and the audit log on,` +
+        `\n(events rows: Berth with a webhook endpoint (a receiver in the bench process, ${eventTargets.receiver.received} events received in ${eventTargets.receiver.requests} requests) and the audit log on,` +
           ` against Berth with both off in the reference column: B/R is events on / events off; the goal is the issue's 5%.` +
           ` The -recorded row's endpoint is down: its events are written but not sent.)\n`,
       );

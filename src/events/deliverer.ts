@@ -1,16 +1,19 @@
 // Delivers the outbox to webhook endpoints, on every replica: each round, for each endpoint,
-// claim its due deliveries (oldest first, under a lease: another replica skips them), send each
-// event in its own request as Distribution does (receivers that read events[0] keep working),
-// and record the outcome. A 2xx or 3xx answer delivers (as Distribution judges it); anything else,
-// or no answer, counts an attempt and sets the next one: after `threshold` failures in a row
-// the wait doubles from `backoff` up to maxBackoff. Events are retried until the outbox's
-// retention deletes them, so a receiver that was down for an hour gets everything once it is
-// back. A replica killed mid-delivery leaves its claims to the others when their lease ends:
-// delivery is at least once, and every request names its event (X-Berth-Event-Id and the
-// event's id) so a receiver can drop a repeat.
+// claim its due deliveries (oldest first, under a lease: another replica skips them), send them
+// and record the outcome. Distribution's envelope is an array ({"events": [...]}), so the events
+// claimed together go in one request and are marked delivered (or failed) in one statement: a
+// busy registry's pull events cost one request per batch, not one per pull. CloudEvents
+// endpoints get one event per request (envelope.ts says why). A 2xx or 3xx answer delivers every
+// event of the request (as Distribution judges it); anything else, or no answer, counts an
+// attempt for each and sets the next one: after `threshold` failures in a row the wait doubles
+// from `backoff` up to maxBackoff. Events are retried until the outbox's retention deletes them,
+// so a receiver that was down for an hour gets everything once it is back. A replica killed
+// mid-delivery leaves its claims to the others when their lease ends: delivery is at least once,
+// and every request names its events (X-Berth-Event-Id and each event's id) so a receiver can
+// drop a repeat.
 import type { EventOutboxQueries } from '../metadata/index.js';
 import type { EndpointDirectory, WebhookEndpoint } from './endpoints.js';
-import { formatDelivery } from './envelope.js';
+import { eventsPerRequest, formatDelivery, type StoredEventJson } from './envelope.js';
 
 /** Sends one request; resolves with its status, rejects when there was no answer (sender in src/client). */
 export type SendWebhook = (request: {
@@ -26,7 +29,7 @@ export interface DelivererOptions {
   readonly owner: string;
   /** How often each replica looks for due deliveries (a write on this replica wakes it at once). */
   readonly pollMs: number;
-  /** Deliveries claimed at a time per endpoint. */
+  /** Deliveries claimed at a time per endpoint, sent in one request (Distribution's envelope). */
   readonly batch: number;
   /** Events older than this are deleted with their deliveries (the outbox is bounded); 0: kept. */
   readonly retentionMs: number;
@@ -35,7 +38,7 @@ export interface DelivererOptions {
   readonly warn: (error: unknown, message: string) => void;
 }
 
-/** Delivery attempts by result since start (the metric berth_webhook_deliveries_total). */
+/** Delivery attempts by result since start, one per event sent (the metric berth_webhook_deliveries_total). */
 export interface DeliveryCounts {
   delivered: number;
   failed: number;
@@ -130,19 +133,21 @@ export class Deliverer {
   }
 
   /**
-   * Sends the endpoint's due events until none are left or one fails. A claim lasts two timeouts
-   * and five seconds, renewed for the rest of the batch before a send that could outlast it, so
-   * the claims of a replica that died are free again within seconds.
+   * Sends the endpoint's due events, a request per `eventsPerRequest` of them, until none are
+   * left or a request fails. A claim lasts two timeouts and five seconds, renewed for the rest of
+   * the batch before a send that could outlast it, so the claims of a replica that died are free
+   * again within seconds.
    */
   private async deliverTo(endpoint: WebhookEndpoint): Promise<void> {
     const leaseMs = 2 * endpoint.timeoutMs + 5000;
+    const perRequest = eventsPerRequest(endpoint, this.options.batch);
     for (;;) {
       let leaseEnd = Date.now() + leaseMs;
       const claimed = await this.outbox.claim(endpoint.id, this.options.owner, this.options.batch, leaseMs);
       if (claimed.length === 0) return;
-      for (let i = 0; i < claimed.length; i++) {
-        const delivery = claimed[i];
-        if (delivery === undefined) continue;
+      for (let i = 0; i < claimed.length; i += perRequest) {
+        const group = claimed.slice(i, i + perRequest);
+        const ids = group.map((delivery) => delivery.eventId);
         const rest = (): string[] => claimed.slice(i).map((c) => c.eventId);
         if (this.stopped) {
           await this.outbox.release(endpoint.id, rest());
@@ -152,15 +157,19 @@ export class Deliverer {
           leaseEnd = Date.now() + leaseMs;
           await this.outbox.extendLease(endpoint.id, rest(), this.options.owner, leaseEnd);
         }
-        const outcome = await deliverOnce(this.send, endpoint, delivery.eventId, delivery.body, this.options.registryUrl);
+        const events = group.map((delivery) => ({ id: delivery.eventId, json: delivery.body }));
+        const outcome = await deliver(this.send, endpoint, events, this.options.registryUrl);
         if (outcome.ok) {
-          this.counts.delivered++;
-          await this.outbox.markDelivered(endpoint.id, [delivery.eventId], outcome.status);
+          this.counts.delivered += group.length;
+          await this.outbox.markDelivered(endpoint.id, ids, outcome.status);
           continue;
         }
-        this.counts.failed++;
-        const nextAttemptAt = Date.now() + retryDelay(endpoint, delivery.attempts + 1);
-        await this.outbox.markFailed(endpoint.id, [delivery.eventId], {
+        this.counts.failed += group.length;
+        // The most-tried event of the request sets the wait, so a batch that grew around an old
+        // failure keeps backing off.
+        const failures = Math.max(...group.map((delivery) => delivery.attempts)) + 1;
+        const nextAttemptAt = Date.now() + retryDelay(endpoint, failures);
+        await this.outbox.markFailed(endpoint.id, ids, {
           responseCode: outcome.status,
           error: outcome.error,
           nextAttemptAt,
@@ -168,7 +177,7 @@ export class Deliverer {
         // The rest wait too: the endpoint is failing, and order is kept.
         await this.outbox.release(
           endpoint.id,
-          claimed.slice(i + 1).map((c) => c.eventId),
+          claimed.slice(i + perRequest).map((c) => c.eventId),
         );
         this.pausedUntil.set(endpoint.id, nextAttemptAt);
         return;
@@ -184,20 +193,20 @@ export type DeliveryOutcome = (
 ) & { readonly durationMs: number };
 
 /**
- * Formats one event for the endpoint and sends it: the deliverer's attempts and the admin API's
- * test deliveries go through here, so both follow the same format, signature and SSRF rules.
+ * Formats events for the endpoint (envelope.ts: all in one envelope, or the one CloudEvent) and
+ * sends them in one request: the deliverer's attempts and the admin API's test deliveries go
+ * through here, so both follow the same format, signature and SSRF rules.
  */
-export async function deliverOnce(
+export async function deliver(
   send: SendWebhook,
   endpoint: WebhookEndpoint,
-  eventId: string,
-  eventJson: string,
+  events: readonly StoredEventJson[],
   registryUrl: string | undefined,
 ): Promise<DeliveryOutcome> {
   const started = performance.now();
   const took = (): number => Math.round(performance.now() - started);
   try {
-    const request = formatDelivery(endpoint, eventId, eventJson, registryUrl);
+    const request = formatDelivery(endpoint, events, registryUrl);
     const { status } = await send({
       url: endpoint.url,
       headers: request.headers,
@@ -210,6 +219,17 @@ export async function deliverOnce(
   } catch (error) {
     return { ok: false, status: undefined, error: error instanceof Error ? error.message : String(error), durationMs: took() };
   }
+}
+
+/** One event in its own request (the admin API's test delivery). */
+export function deliverOnce(
+  send: SendWebhook,
+  endpoint: WebhookEndpoint,
+  eventId: string,
+  eventJson: string,
+  registryUrl: string | undefined,
+): Promise<DeliveryOutcome> {
+  return deliver(send, endpoint, [{ id: eventId, json: eventJson }], registryUrl);
 }
 
 /**

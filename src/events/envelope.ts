@@ -1,7 +1,8 @@
 // What a delivery sends: Distribution's envelope ({"events": [...]}, the same body for both of
 // its media types: registry:2 sends application/vnd.docker.distribution.events.v1+json,
-// Distribution 3 ...v2+json), or a CloudEvents 1.0 structured event (cloudevents.ts); the
-// endpoint's own headers; and, with a secret, an HMAC-SHA256 signature of the exact body bytes.
+// Distribution 3 ...v2+json) carrying one or several events, or a CloudEvents 1.0 structured
+// event (cloudevents.ts), always one per request; the endpoint's own headers; and, with a
+// secret, an HMAC-SHA256 signature of the exact body bytes.
 import { createHmac } from 'node:crypto';
 import type { WebhookEndpoint } from './endpoints.js';
 import { toCloudEvent } from './cloudevents.js';
@@ -11,7 +12,10 @@ export const ENVELOPE_V2 = 'application/vnd.docker.distribution.events.v2+json';
 
 /** The header that carries the signature: `sha256=<hex of HMAC-SHA256(secret, body)>`. */
 export const SIGNATURE_HEADER = 'X-Berth-Signature-256';
-/** The id of the (first) event in the body, so a receiver can drop a repeat (delivery is at least once). */
+/**
+ * The ids of the events in the body, in order, comma-separated (one id for a single event), so a
+ * receiver can drop repeats (delivery is at least once) without reading the body.
+ */
 export const EVENT_ID_HEADER = 'X-Berth-Event-Id';
 
 export interface FormattedDelivery {
@@ -19,28 +23,44 @@ export interface FormattedDelivery {
   readonly body: Buffer;
 }
 
+/** An event as the outbox stores it: its id and its JSON. */
+export interface StoredEventJson {
+  readonly id: string;
+  readonly json: string;
+}
+
 /**
- * The request for one event (its stored JSON) to one endpoint. `registryUrl` (http.host, when
- * configured) is a CloudEvent's source.
+ * The request carrying these events (at least one) to one endpoint: all of them in one
+ * envelope, or, for a CloudEvents endpoint, the only one given (a batch of several is refused:
+ * the deliverer sends those one at a time). `registryUrl` (http.host, when configured) is a
+ * CloudEvent's source.
  */
-export function formatDelivery(endpoint: WebhookEndpoint, eventId: string, eventJson: string, registryUrl?: string): FormattedDelivery {
+export function formatDelivery(endpoint: WebhookEndpoint, events: readonly StoredEventJson[], registryUrl?: string): FormattedDelivery {
+  const first = events[0];
+  if (first === undefined) throw new Error('a delivery carries at least one event');
   let body: Buffer;
   let contentType: string;
   if (endpoint.format === 'cloudevents') {
-    const structured = toCloudEvent(eventJson, registryUrl);
+    if (events.length > 1) throw new Error('a CloudEvents delivery carries one event');
+    const structured = toCloudEvent(first.json, registryUrl);
     body = Buffer.from(structured.body);
     contentType = structured.contentType;
   } else {
     // The stored JSON goes in as it is: what was recorded is what is sent.
-    body = Buffer.from(`{"events":[${eventJson}]}`);
+    body = Buffer.from(`{"events":[${events.map((event) => event.json).join(',')}]}`);
     contentType = endpoint.format === 'distribution-v2' ? ENVELOPE_V2 : ENVELOPE_V1;
   }
   const headers: Record<string, string | readonly string[]> = {};
   for (const [name, values] of Object.entries(endpoint.headers)) headers[name] = values;
   headers['content-type'] = contentType;
-  headers[EVENT_ID_HEADER] = eventId;
+  headers[EVENT_ID_HEADER] = events.length === 1 ? first.id : events.map((event) => event.id).join(',');
   if (endpoint.secret !== undefined && endpoint.secret !== '') headers[SIGNATURE_HEADER] = signature(endpoint.secret, body);
   return { headers, body };
+}
+
+/** Events sent in one request to the endpoint: as many as claimed in its envelope, one CloudEvent. */
+export function eventsPerRequest(endpoint: Pick<WebhookEndpoint, 'format'>, batch: number): number {
+  return endpoint.format === 'cloudevents' ? 1 : Math.max(1, batch);
 }
 
 /** `sha256=` and the hex HMAC-SHA256 of the body with the endpoint's secret. */

@@ -6,8 +6,9 @@
 // outbox). Pulls change nothing, so their events are written after the read, and only when an
 // endpoint wants them, batched (write-batch.ts: one multi-row insert every 250 ms or 200 events,
 // so a manifest GET does not pay a transaction; a crash loses the last quarter second of pull
-// events, never a change's). When no endpoint is configured, writes get no recorder at all: the
-// hot path pays nothing. Refusals the registry throws (an immutable tag, a quota) become Berth's
+// events, never a change's). The endpoints are asked before anything is built, so a pull that no
+// endpoint wants costs one pass over their filters, and when no endpoint is configured, writes
+// get no recorder at all: the hot path pays nothing. Refusals the registry throws (an immutable tag, a quota) become Berth's
 // own events (berth-events.ts) on their way out.
 import type { ChangeRecorder, EventOutboxQueries, OutboxEvent, RecordedChange } from '../metadata/index.js';
 import type { Digest, RepositoryName } from '../oci/index.js';
@@ -104,11 +105,6 @@ export class EventRecorder {
     });
   }
 
-  /** Queues a pull's event for the next batch (a pull is not a change: nothing waits for it). */
-  recordPull(event: OutboxEvent | undefined): void {
-    if (event !== undefined) this.pulls.add(event);
-  }
-
   /** Pull events dropped because the queue was full (the database is down). */
   get droppedPulls(): number {
     return this.pulls.dropped;
@@ -135,6 +131,41 @@ export class EventRecorder {
     const facts: EventFacts = { action, repository: target.repository, tag: target.tag, mediaType: target.mediaType };
     const endpoints = this.endpoints.wanting(facts);
     if (endpoints.length === 0) return undefined;
+    return this.eventFor(endpoints, action, target, caller, detail);
+  }
+
+  /**
+   * Queues the event of a manifest GET when an endpoint wants it. The endpoints are asked first,
+   * from the facts alone, so a pull no endpoint wants builds nothing (no target, id or JSON).
+   */
+  recordManifestPull(
+    repository: string,
+    manifest: Pick<StoredManifest, 'digest' | 'mediaType' | 'size'>,
+    tag: string | undefined,
+    caller: Caller | undefined,
+  ): void {
+    const endpoints = this.endpoints.wanting({ action: 'pull', repository, tag, mediaType: manifest.mediaType });
+    if (endpoints.length === 0) return;
+    const target = this.manifestTarget(repository, manifest.digest.toString(), manifest.mediaType, manifest.size);
+    this.pulls.add(this.eventFor(endpoints, 'pull', tag === undefined ? target : { ...target, tag }, caller));
+  }
+
+  /** The same for a blob GET (notifications.blobpulls). */
+  recordBlobPull(repository: string, digest: string, size: number, caller: Caller | undefined): void {
+    if (!this.options.blobPulls) return;
+    const endpoints = this.endpoints.wanting({ action: 'pull', repository, tag: undefined, mediaType: BLOB_MEDIA_TYPE });
+    if (endpoints.length === 0) return;
+    this.pulls.add(this.eventFor(endpoints, 'pull', this.blobTarget(repository, digest, size), caller));
+  }
+
+  /** The event as the outbox stores it, for the endpoints that want it. */
+  private eventFor(
+    endpoints: readonly string[],
+    action: string,
+    target: Target,
+    caller: Caller | undefined,
+    detail?: Record<string, unknown>,
+  ): OutboxEvent {
     const at = Date.now();
     const id = uuidv7(at);
     const timestamp = new Date(at).toISOString();
@@ -174,10 +205,6 @@ export class EventRecorder {
   /** Tells the deliverer that a write with events has committed. */
   committed(): void {
     this.options.onRecorded?.();
-  }
-
-  get recordsBlobPulls(): boolean {
-    return this.options.blobPulls;
   }
 
   private eventsOf(change: RecordedChange, caller: Caller | undefined, fromRepository: string | undefined): OutboxEvent[] {
@@ -226,11 +253,11 @@ export class EventRecorder {
     return events.filter((event): event is OutboxEvent => event !== undefined);
   }
 
-  manifestTarget(repository: string, digest: string, mediaType: string, size: number): Target {
+  private manifestTarget(repository: string, digest: string, mediaType: string, size: number): Target {
     return { mediaType, size, digest, length: size, repository, url: this.url(`/v2/${repository}/manifests/${digest}`) };
   }
 
-  blobTarget(repository: string, digest: string, size: number): Target {
+  private blobTarget(repository: string, digest: string, size: number): Target {
     return { mediaType: BLOB_MEDIA_TYPE, size, digest, length: size, repository, url: this.url(`/v2/${repository}/blobs/${digest}`) };
   }
 
@@ -293,12 +320,7 @@ class EventManifests implements ManifestReader, ManifestWriter {
     scope?: RequestScope,
   ): Promise<StoredManifest & { bytes: Buffer }> {
     const manifest = await this.inner.get(repository, reference, accept, scope);
-    if (this.recorder.active) {
-      const target = this.recorder.manifestTarget(repository, manifest.digest.toString(), manifest.mediaType, manifest.size);
-      this.recorder.recordPull(
-        this.recorder.build('pull', reference.kind === 'tag' ? { ...target, tag: reference.tag } : target, scope?.caller),
-      );
-    }
+    this.recorder.recordManifestPull(repository, manifest, reference.kind === 'tag' ? reference.tag : undefined, scope?.caller);
     return manifest;
   }
 
@@ -338,11 +360,7 @@ class EventBlobs implements BlobReader, BlobWriter {
 
   async open(repository: RepositoryName, digest: Digest, read?: BlobRead, scope?: RequestScope): Promise<BlobContent | BlobRedirect> {
     const content = await this.inner.open(repository, digest, read, scope);
-    if (this.recorder.recordsBlobPulls && this.recorder.active && 'size' in content) {
-      this.recorder.recordPull(
-        this.recorder.build('pull', this.recorder.blobTarget(repository, digest.toString(), content.size), scope?.caller),
-      );
-    }
+    if ('size' in content) this.recorder.recordBlobPull(repository, digest.toString(), content.size, scope?.caller);
     return content;
   }
 

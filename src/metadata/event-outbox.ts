@@ -55,9 +55,44 @@ export interface OutboxEvent {
  */
 export type ChangeRecorder = (change: RecordedChange) => readonly OutboxEvent[];
 
+/**
+ * The most rows one insert writes. Statements come in few shapes (sqlite-statement-cache.ts keeps
+ * each prepared): a batch is written as runs of 64, 32, ... 1 rows, and a list of ids in a
+ * query is padded to a power of two (its last id repeated, which changes nothing), so a batch of
+ * any length reuses prepared statements instead of preparing new ones that would push the
+ * registry's own out of the cache.
+ */
+const MAX_ROWS_PER_INSERT = 64;
+
+/** The items in runs whose lengths are powers of two, largest first (at most `max`, a power of two). */
+export function powerOfTwoRuns<T>(items: readonly T[], max = MAX_ROWS_PER_INSERT): T[][] {
+  const runs: T[][] = [];
+  let start = 0;
+  while (start < items.length) {
+    let size = max;
+    while (size > items.length - start) size /= 2;
+    runs.push(items.slice(start, start + size));
+    start += size;
+  }
+  return runs;
+}
+
+/** The ids padded to a power of two with the last one repeated (a list of any length matches a few statements). */
+export function paddedIds(ids: readonly string[]): readonly string[] {
+  let size = 1;
+  while (size < ids.length) size *= 2;
+  if (size === ids.length) return ids;
+  const last = ids[ids.length - 1] as string;
+  return [...ids, ...Array.from({ length: size - ids.length }, () => last)];
+}
+
 /** Inserts events and their pending deliveries with the executor given (the change's transaction). */
 export async function writeOutbox(db: Executor, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
+  for (const run of powerOfTwoRuns(events)) await insertEvents(db, run);
+}
+
+async function insertEvents(db: Executor, events: readonly OutboxEvent[]): Promise<void> {
   await db
     .insertInto('events')
     .values(
@@ -89,7 +124,7 @@ export async function writeOutbox(db: Executor, events: readonly OutboxEvent[]):
       updated_at: event.createdAt,
     })),
   );
-  if (deliveries.length > 0) await db.insertInto('event_deliveries').values(deliveries).execute();
+  for (const run of powerOfTwoRuns(deliveries)) await db.insertInto('event_deliveries').values(run).execute();
 }
 
 /** Records the change's events, if a recorder was given. */
@@ -173,7 +208,7 @@ export class EventOutboxQueries {
         .$if(this.rowLocks, (query) => query.forUpdate().skipLocked())
         .execute();
       if (due.length === 0) return [];
-      const ids = due.map((row) => row.event_id);
+      const ids = paddedIds(due.map((row) => row.event_id));
       await trx
         .updateTable('event_deliveries')
         .set({ lease_until: at + leaseMs, lease_owner: owner })
@@ -206,7 +241,7 @@ export class EventOutboxQueries {
         updated_at: at.toISOString(),
       }))
       .where('endpoint', '=', endpoint)
-      .where('event_id', 'in', eventIds)
+      .where('event_id', 'in', paddedIds(eventIds))
       .execute();
   }
 
@@ -230,7 +265,7 @@ export class EventOutboxQueries {
         updated_at: at.toISOString(),
       }))
       .where('endpoint', '=', endpoint)
-      .where('event_id', 'in', eventIds)
+      .where('event_id', 'in', paddedIds(eventIds))
       .where('state', '=', 'pending')
       .execute();
   }
@@ -242,7 +277,7 @@ export class EventOutboxQueries {
       .updateTable('event_deliveries')
       .set({ lease_until: until })
       .where('endpoint', '=', endpoint)
-      .where('event_id', 'in', eventIds)
+      .where('event_id', 'in', paddedIds(eventIds))
       .where('lease_owner', '=', owner)
       .where('state', '=', 'pending')
       .execute();
@@ -255,7 +290,7 @@ export class EventOutboxQueries {
       .updateTable('event_deliveries')
       .set({ lease_until: null, lease_owner: null })
       .where('endpoint', '=', endpoint)
-      .where('event_id', 'in', eventIds)
+      .where('event_id', 'in', paddedIds(eventIds))
       .where('state', '=', 'pending')
       .execute();
   }

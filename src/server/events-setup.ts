@@ -67,7 +67,7 @@ export async function openEvents(config: Config, metadata: MetadataStore, metric
   const deliverer = new Deliverer(metadata.events, endpoints, (request) => sender.send(request), {
     owner: instanceID,
     pollMs: 1000,
-    batch: 20,
+    batch: 50,
     retentionMs: config.notifications.retentionMs,
     registryUrl: config.http.host,
     warn,

@@ -9,6 +9,7 @@ import * as pullThroughCache from './0005-pull-through-cache.js';
 import * as storageLifecycle from './0006-storage-lifecycle.js';
 import * as rateLimits from './0007-rate-limits.js';
 import * as events from './0008-events.js';
+import * as eventClaimOrder from './0009-event-claim-order.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006-storage-lifecycle': storageLifecycle,
   '0007-rate-limits': rateLimits,
   '0008-events': events,
+  '0009-event-claim-order': eventClaimOrder,
 };
 
 export const migrationProvider: MigrationProvider = {
