@@ -89,8 +89,11 @@ describe('authenticator', () => {
     }
     assert.throws(() => parseAuthorization(`Basic ${Buffer.from('no-colon').toString('base64')}`), AuthenticationFailed);
     assert.deepEqual(parseAuthorization(basic('u', 'p:with:colons')), { kind: 'basic', user: 'u', password: 'p:with:colons' });
-    // `-u :` sends empty credentials: refused as registry:2 refuses them, not as a malformed header.
-    await assert.rejects(auth.authenticate(basic('', ''), 'c'), { name: 'AuthenticationFailed', reason: 'authentication required' });
+    // Empty credentials are what containers/image (podman, skopeo, buildah) answers a Basic
+    // challenge with when it has none: anonymous, so what anyone may pull stays pullable.
+    assert.deepEqual(parseAuthorization(basic('', '')), { kind: 'none' });
+    assert.equal((await auth.authenticate(basic('', ''), 'c')).kind, 'anonymous');
+    await assert.rejects(auth.authenticate(basic('', 'p'), 'c'), AuthenticationFailed);
   });
 
   it('remembers verified credentials, and forgets them when asked (htpasswd reload)', async () => {

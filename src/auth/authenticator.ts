@@ -392,6 +392,10 @@ export function parseAuthorization(header: string | undefined): Credentials {
   if (scheme === 'basic' && value !== '') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
+    // An empty user name and password is what podman, skopeo and buildah (containers/image)
+    // send to a Basic challenge when they have no credentials: they are anonymous, so anonymous
+    // pulls of what anyone may read work with them as with clients that send nothing.
+    if (decoded === ':') return { kind: 'none' };
     if (colon >= 0) return { kind: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   throw new AuthenticationFailed('malformed Authorization header');
