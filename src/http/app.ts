@@ -162,7 +162,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
 
   const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const queryStart = request.url.indexOf('?');
-    const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
+    const path = decodedPath(queryStart === -1 ? request.url : request.url.slice(0, queryStart));
     // Most requests have no query: they share one empty, read-only (QueryParams) set of parameters.
     const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(request.url.slice(queryStart + 1));
     const match = matchRoute(request.method, path);
@@ -285,4 +285,18 @@ function limitConcurrency(app: FastifyInstance, limit: number): void {
     // 'close' fires once whether the response finished or the client went away.
     reply.raw.once('close', () => inFlight--);
   });
+}
+
+/**
+ * The path with its percent-escapes decoded, as Distribution routes on the decoded path: a
+ * client that escapes the colon of a digest (`manifests/sha256%3A...`) names the same manifest.
+ * A path without escapes (nearly every request) is returned as it is.
+ */
+function decodedPath(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new RegistryError('BAD_REQUEST', { path: raw.slice(0, 300) }, { message: 'malformed percent-escape in the request path' });
+  }
 }

@@ -178,6 +178,16 @@ describe('manifests', { timeout: 120_000 }, () => {
     await assertManifest(repo, manifest.digest, manifest);
   });
 
+  it('a digest with its colon percent-escaped names the same manifest, as Distribution decodes the path', async () => {
+    const repo = uniqueRepo('manifests');
+    const { config, layers } = await pushImageBlobs(registry.url, repo, 'oci', 1);
+    const manifest = ociManifest(config, layers);
+    await assertPut(repo, 'escaped', manifest);
+    await assertManifest(repo, manifest.digest.replace(':', '%3A'), manifest);
+    await assertManifest(repo.replace('/', '%2F'), 'escaped', manifest);
+    await assertOciError(await fetch(`${registry.url}/v2/${repo}/manifests/sha256%zz`), 400, 'BAD_REQUEST');
+  });
+
   it('PUT of a manifest to an existing tag moves the tag', async () => {
     const repo = uniqueRepo('manifests');
     const first = await (async () => {
