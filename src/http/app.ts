@@ -63,7 +63,7 @@ export interface HttpAppOptions extends HttpOptions {
     | {
         readonly path: string;
         readonly assets: UiRouteOptions['assets'] | undefined;
-        readonly api: Pick<UiApiOptions, 'summaries' | 'deleteEnabled'>;
+        readonly api: Omit<UiApiOptions, 'auth' | 'externalUrl'>;
       }
     | undefined;
   /** Read-only mode: while active, writes to /v2/ get 405 UNSUPPORTED (read-only.ts); undefined: never. */

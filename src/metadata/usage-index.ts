@@ -7,10 +7,11 @@
 // Cost: a namespace's repositories are one range of repository_blobs' primary key (repository,
 // digest), read from the index; each digest's size is one lookup in blobs' primary key. So one
 // namespace costs time in proportion to its own links, not to the whole index
-// (bench/usage-query.ts: 2.6 ms for 10,000 links on SQLite, beside a namespace of 100,000). The
+// (bench/usage-query.ts: 2.6 ms for 10,000 links on SQLite, beside a namespace of 100,000), and
+// the bytes of a few named repositories (a page of the web UI's list) cost their own links. The
 // quota check in front of pushes does not run this for each push: it keeps a short-lived
 // estimate (registry/quotas.ts).
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 /** One namespace's usage. */
@@ -41,6 +42,8 @@ export interface UsageIndex {
   allNamespaceUsage(): Promise<NamespaceUsage[]>;
   /** Each repository of the namespace that links anything, by name. */
   repositoryUsage(namespace: string): Promise<RepositoryUsage[]>;
+  /** The `bytes` of repositoryUsage for just these repositories (one page of a listing); absent: nothing linked. */
+  repositoryBytes(repositories: readonly string[]): Promise<Map<string, number>>;
   /** Whether any repository of the namespace links the digest (one indexed lookup). */
   isLinkedInNamespace(namespace: string, digest: string): Promise<boolean>;
   /** Whether the repository holds a manifest (a push to one that does not creates a repository). */
@@ -113,18 +116,7 @@ export class UsageQueries implements UsageIndex {
   }
 
   async repositoryUsage(namespace: string): Promise<RepositoryUsage[]> {
-    const links = await this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select([
-        'repository_blobs.repository',
-        sql<string | number>`sum(blobs.size)`.as('bytes'),
-        sql<string | number>`count(*)`.as('blobs'),
-      ])
-      .where(inNamespace('repository_blobs.repository', namespace))
-      .groupBy('repository_blobs.repository')
-      .orderBy('repository_blobs.repository')
-      .execute();
+    const links = await this.linkTotals(inNamespace('repository_blobs.repository', namespace));
     const manifests = await this.db
       .selectFrom('manifests')
       .select(['manifests.repository', sql<string | number>`count(*)`.as('count')])
@@ -146,6 +138,29 @@ export class UsageQueries implements UsageIndex {
       manifests: manifestCount.get(row.repository) ?? 0,
       tags: tagCount.get(row.repository) ?? 0,
     }));
+  }
+
+  async repositoryBytes(repositories: readonly string[]): Promise<Map<string, number>> {
+    if (repositories.length === 0) return new Map();
+    // One range of repository_blobs' primary key per repository: a page costs its own links.
+    const links = await this.linkTotals(sql<boolean>`${sql.ref('repository_blobs.repository')} in (${sql.join(repositories)})`);
+    return new Map(links.map((row) => [row.repository, Number(row.bytes)]));
+  }
+
+  /** Bytes and links of each repository the condition keeps, by name. */
+  private linkTotals(condition: RawBuilder<boolean>) {
+    return this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select([
+        'repository_blobs.repository',
+        sql<string | number>`sum(blobs.size)`.as('bytes'),
+        sql<string | number>`count(*)`.as('blobs'),
+      ])
+      .where(condition)
+      .groupBy('repository_blobs.repository')
+      .orderBy('repository_blobs.repository')
+      .execute();
   }
 
   async isLinkedInNamespace(namespace: string, digest: string): Promise<boolean> {

@@ -42,6 +42,7 @@ import { FilesystemDriver, removeStaleTempFiles } from '../storage/filesystem/fi
 import { checkOpenAccess, checkStartup, databaseLabel } from './startup-checks.js';
 import { openTls, type TlsServers } from './tls.js';
 import type { UiAssets } from '../http/ui/ui-routes.js';
+import type { UiApiOptions } from '../http/ui/ui-api.js';
 import { RepositorySummaries } from '../metadata/repository-summaries.js';
 import { loadUiAssets } from './ui-assets.js';
 
@@ -194,14 +195,14 @@ async function openReadOnlyMode(config: Config, metadata: MetadataStore, logger:
 async function openUi(
   config: Config,
   logger: Logger,
-  summaries: RepositorySummaries,
-): Promise<{ path: string; assets: UiAssets | undefined; api: { summaries: RepositorySummaries; deleteEnabled: boolean } } | undefined> {
+  api: Omit<UiApiOptions, 'auth' | 'externalUrl' | 'deleteEnabled'>,
+): Promise<{ path: string; assets: UiAssets | undefined; api: Omit<UiApiOptions, 'auth' | 'externalUrl'> } | undefined> {
   if (!config.ui.enabled) return undefined;
   const assets = await loadUiAssets();
   if (assets === undefined) {
     logger.warn('the web UI is not built (no dist/web/index.html): run npm run build, or set ui.enabled: false');
   }
-  return { path: config.ui.path, assets, api: { summaries, deleteEnabled: config.storage.delete.enabled } };
+  return { path: config.ui.path, assets, api: { ...api, deleteEnabled: config.storage.delete.enabled } };
 }
 
 export async function buildApp(config: Config, logger: Logger = createLogger(config)): Promise<BerthApp> {
@@ -263,12 +264,18 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
   // Handlers call the cache when there is one, else the registry: they cannot tell which. Tag
   // immutability decorates whichever it is.
   // Retention policies of the file and the admin API (registry/retention.ts); immutability rules protect tags from it.
-  const retention = createRetention(config, metadata);
+  const retention = createRetention(config, metadata, { protection: immutability });
   // Quotas from the file and the admin API; pushes over one are refused by the decorator below.
   const quotas = new QuotaService(metadata, config.quotas);
   const isNamespaceAdmin = async (user: { name: string; teams: readonly string[] }, namespace: string): Promise<boolean> =>
     (await metadata.accounts.rolesIn(namespace, user.name, user.teams)).includes('admin');
-  const ui = await openUi(config, logger, new RepositorySummaries(database));
+  // The list's sizes are the usage report's bytes per repository; the tags are marked by the same
+  // immutability rules and retention policies the writers and the retention job follow.
+  const ui = await openUi(config, logger, {
+    summaries: new RepositorySummaries(database),
+    sizes: metadata.usage,
+    tagRules: { immutability, retention },
+  });
   // Events outermost: each write hands the index a recorder whose events it writes in the
   // write's transaction (src/events); the decorators inside pass it on.
   const events = await openEvents(config, metadata, metrics, logger);

@@ -3,7 +3,8 @@
 // the user on /api/v1 and /v2/ as a password would; state-changing calls without the token are
 // refused; sign-out ends the session; forged or ended cookies count as anonymous; repository
 // listings and tag pages show only what the caller may pull, with the same answer for
-// repositories that do not exist.
+// repositories that do not exist; listed sizes are the usage report's bytes per repository; tags
+// are marked by immutability rules and by what retention would do now, as the admin API sets them.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -244,6 +245,58 @@ describe('web UI API', () => {
       assert.equal(anonymous.headers['www-authenticate'], undefined);
     }
     assert.equal((await app.http.inject('/api/v1/tags?repository=Bad Name')).statusCode, 400);
+  });
+
+  it("lists each repository's size as the usage report counts it, and marks tags by immutability and retention rules", async () => {
+    const root = basic('root');
+    const listed = await app.http.inject({ url: '/api/v1/repositories?q=team/', headers: { authorization: root } });
+    const sizes = new Map(
+      (JSON.parse(listed.body).repositories as { name: string; size: number }[]).map((repository) => [repository.name, repository.size]),
+    );
+    const usage = await app.http.inject({ url: '/api/v1/usage/namespaces/team', headers: { authorization: root } });
+    assert.equal(usage.statusCode, 200, usage.body);
+    const report = JSON.parse(usage.body).repositoryUsage as { repository: string; bytes: number }[];
+    assert.deepEqual(new Map(report.map((row) => [row.repository, row.bytes])), sizes);
+    // team/api: one config blob (the same for both tags), a layer and a manifest per tag.
+    assert.ok((sizes.get('team/api') ?? 0) > 2 * 'layer of team/api:v1'.length);
+
+    await push('team/marks', 'old');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await push('team/marks', 'new');
+    const marks = async (): Promise<Record<string, unknown>> => {
+      const response = await app.http.inject({ url: '/api/v1/tags?repository=team/marks', headers: { authorization: root } });
+      assert.equal(response.statusCode, 200, response.body);
+      const tags = JSON.parse(response.body).tags as { name: string; immutable: boolean; retention: unknown }[];
+      return Object.fromEntries(tags.map((tag) => [tag.name, { immutable: tag.immutable, retention: tag.retention }]));
+    };
+    assert.deepEqual(await marks(), { new: { immutable: false, retention: null }, old: { immutable: false, retention: null } });
+    const created = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/retention/rules',
+      headers: { authorization: root },
+      payload: { repositories: 'team/marks', keeplast: 1 },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const rule = JSON.parse(created.body).id as string;
+    assert.deepEqual(await marks(), {
+      new: { immutable: false, retention: { rule, keeps: true, reasons: [] } },
+      old: { immutable: false, retention: { rule, keeps: false, reasons: ['keeplast'] } },
+    });
+    const frozen = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/immutability/rules',
+      headers: { authorization: root },
+      payload: { repositories: 'team/marks', tags: ['old'] },
+    });
+    assert.equal(frozen.statusCode, 201, frozen.body);
+    // An immutable tag is never untagged by retention.
+    assert.deepEqual(await marks(), {
+      new: { immutable: false, retention: { rule, keeps: true, reasons: [] } },
+      old: { immutable: true, retention: { rule, keeps: true, reasons: [] } },
+    });
+    for (const url of [`/api/v1/retention/rules/${rule}`, `/api/v1/immutability/rules/${JSON.parse(frozen.body).id}`]) {
+      assert.equal((await app.http.inject({ method: 'DELETE', url, headers: { authorization: root } })).statusCode, 204, url);
+    }
   });
 
   it('signs out: the session ends, its cookie is cleared and counts as anonymous; forged cookies too', async () => {

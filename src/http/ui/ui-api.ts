@@ -1,16 +1,20 @@
 // The small HTTP API the web UI needs beyond /v2/ and the admin API, under /api/v1:
 //   GET|POST|DELETE /session   who is signed in; sign in with a password (sets the HttpOnly,
 //                              SameSite=Strict session cookie); sign out (ends the user's sessions)
-//   GET /repositories          a page of the repositories the caller may pull, with tag count and
-//                              last push, filtered by a text in the name (?q=) or a namespace
+//   GET /repositories          a page of the repositories the caller may pull, with tag count, last
+//                              push and size, filtered by a text in the name (?q=) or a namespace
 //                              (?namespace=), by name or newest push first (?sort=), ?n=, ?last=
 //   GET /repository-namespaces the namespaces below one (?parent=) holding repositories the caller may pull
 //   GET /tags?repository=      a repository's tags with digest, media type, size, push and pull
-//                              times, by name or newest push first (?sort=), ?n=, ?last=
+//                              times, by name or newest push first (?sort=), ?n=, ?last=, each
+//                              marked immutable when a rule protects it and with what retention
+//                              would do to it now
 // Access is judged as for /v2/: the same principal (a session stands for the user as a password
 // over Basic would), the same policy, so these lists hold exactly what /v2/_catalog and
 // /v2/<name>/tags/list show the caller. Refusals carry no WWW-Authenticate challenge, so a browser
-// never pops up its own sign-in dialog over the UI. docs/admin-api.md describes these endpoints.
+// never pops up its own sign-in dialog over the UI. The rules behind the tags' marks are
+// administrators' (the admin API); a tag's marks tell who may pull it only how the rules judge that
+// tag. docs/admin-api.md describes these endpoints.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AuthenticationFailed, type Principal } from '../../auth/index.js';
@@ -18,13 +22,16 @@ import { withoutBearer } from '../../auth/principal.js';
 import { UiSessions, type UiSession } from '../../auth/ui-sessions.js';
 import { RegistryError } from '../../errors/index.js';
 import type { AccessAction } from '../../oci/index.js';
+import { repositoryGlob } from '../../oci/repository-glob.js';
+import type { ImmutabilityRules } from '../../registry/immutability.js';
+import type { DeleteReason, Retention } from '../../registry/retention.js';
 import { body, json, noContent, queryValue } from '../admin-json.js';
 import { authenticateRequest, clientAddress, CSRF_HEADER, SESSION_COOKIE, sessionCookie, type HttpAuth } from '../auth-gate.js';
 import { parseName } from '../context.js';
 import { noteAudit, signInName } from '../request-audit.js';
 import { rememberUser } from '../request-observer.js';
 
-/** A repository on the UI's list. */
+/** A repository on the UI's list, as the index summarises it (the answer adds its size). */
 export interface RepositorySummary {
   readonly name: string;
   readonly tags: number;
@@ -50,11 +57,36 @@ export interface RepositoryBrowseIndex {
   tags(repository: string, options: { after?: string | undefined; limit: number; order?: ListingOrder }): Promise<{ name: string }[]>;
 }
 
+/** What the list's sizes come from: the bytes linked into each repository, as usage reports and quotas count them. */
+export interface RepositorySizes {
+  repositoryBytes(repositories: readonly string[]): Promise<Map<string, number>>;
+}
+
+/** The rules the tags are marked by: immutability rules, and retention's policies and plan (registry/). */
+export interface TagRules {
+  readonly immutability: Pick<ImmutabilityRules, 'protectedAmong'>;
+  readonly retention: Pick<Retention, 'policies' | 'planRepository'>;
+  /** The clock retention's ages are measured by (milliseconds); Date.now by default. */
+  readonly now?: () => number;
+}
+
+/** What retention would do to a tag if it ran now: the policy that judges its repository, and its verdict. */
+export interface RetentionMark {
+  /** The policy's id, as GET /api/v1/retention/rules lists it ("config:0" or a UUID). */
+  readonly rule: string;
+  readonly keeps: boolean;
+  /** Why it would be untagged (empty when kept). */
+  readonly reasons: readonly DeleteReason[];
+}
+
 export interface UiApiOptions {
   /** Authentication; undefined: an open registry, where everyone may read everything. */
   readonly auth: HttpAuth | undefined;
   readonly externalUrl: string | undefined;
   readonly summaries: RepositoryBrowseIndex;
+  readonly sizes: RepositorySizes;
+  /** Undefined: tags carry no marks (immutable false, retention null). */
+  readonly tagRules?: TagRules | undefined;
   /** storage.delete.enabled: whether tags may be deleted at all. */
   readonly deleteEnabled: boolean;
 }
@@ -98,6 +130,24 @@ function listingOrder(request: FastifyRequest): ListingOrder {
 function namespaceParameter(request: FastifyRequest, parameter: string): string | undefined {
   const text = queryValue(request, parameter)?.replace(/\/+$/, '');
   return text === undefined || text === '' ? undefined : parseName(text);
+}
+
+/**
+ * Retention's verdict on each tag of the repository, or undefined when no policy judges it: the
+ * first policy whose glob matches the repository, as in a run (registry/retention.ts), planned as
+ * a dry run now would plan it, tags only (untaggedfor judges untagged manifests, not listed here).
+ * It reads all the repository's tags once, as retention's own plan does.
+ */
+async function retentionVerdicts(
+  rules: TagRules,
+  repository: string,
+): Promise<{ rule: string; untagged: Map<string, readonly DeleteReason[]> } | undefined> {
+  const { policies } = await rules.retention.policies();
+  const policy = policies.find((candidate) => repositoryGlob(candidate.rule.repositories).test(repository));
+  if (policy === undefined) return undefined;
+  const tagsOnly = { ...policy, rule: { ...policy.rule, untaggedforMs: undefined } };
+  const plan = await rules.retention.planRepository(repository, tagsOnly, (rules.now ?? Date.now)());
+  return { rule: policy.id, untagged: new Map(plan.deleteTags.map((tag) => [tag.tag, tag.reasons])) };
 }
 
 function sessionAnswer(session: UiSession | undefined, auth: HttpAuth | undefined): unknown {
@@ -259,7 +309,10 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
         if (more || batch.length <= limit) break;
         after = batch.at(-1)?.name;
       }
-      const repositories = order === 'last-push' ? visible : await summaries.summaries(visible.map((repository) => repository.name));
+      const names = visible.map((repository) => repository.name);
+      const listed = order === 'last-push' ? visible : await summaries.summaries(names);
+      const sizes = await options.sizes.repositoryBytes(names);
+      const repositories = listed.map((repository) => ({ ...repository, size: sizes.get(repository.name) ?? 0 }));
       return json(reply, 200, { repositories, next: more ? (visible.at(-1)?.name ?? null) : null });
     },
   });
@@ -302,7 +355,17 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
       const more = tags.length > limit;
       if (more) tags.pop();
       const mayDelete = options.deleteEnabled && (await allows(principal, name, ['delete']));
-      return json(reply, 200, { repository: name, tags, next: more ? (tags.at(-1)?.name ?? null) : null, mayDelete });
+      const rules = options.tagRules;
+      const names = tags.map((tag) => tag.name);
+      const immutable = new Set(rules === undefined ? [] : await rules.immutability.protectedAmong(name, names));
+      const verdicts = rules === undefined ? undefined : await retentionVerdicts(rules, name);
+      const marked = tags.map((tag) => {
+        const untagged = verdicts?.untagged.get(tag.name);
+        const retention: RetentionMark | null =
+          verdicts === undefined ? null : { rule: verdicts.rule, keeps: untagged === undefined, reasons: untagged ?? [] };
+        return { ...tag, immutable: immutable.has(tag.name), retention };
+      });
+      return json(reply, 200, { repository: name, tags: marked, next: more ? (tags.at(-1)?.name ?? null) : null, mayDelete });
     },
   });
 }
