@@ -68,6 +68,8 @@ export interface PasswordDirectory {
 export interface WorkloadTokens {
   /** Whether a password is such a token (a signed JWT naming an issuer), which this then judges. */
   presentedAs(password: string): boolean;
+  /** The job's principal when this token was verified before and has not expired; undefined otherwise. */
+  remembered(token: string): Principal | undefined;
   /** The job's principal; AuthenticationFailed with the reason otherwise. */
   signIn(token: string): Promise<Principal>;
   /** The job behind a Bearer token of Berth's own server issued for such a token. */
@@ -122,6 +124,12 @@ interface RememberedSignIn extends CheckedSignIn {
 }
 
 const CACHE_LIMIT = 10_000;
+/**
+ * The name under which refused workload tokens are counted by the failed-login limit: a token
+ * names no user, so they count by client address alone. Empty, which no password sign-in
+ * reaches the limit with (an empty user name is refused first).
+ */
+const WORKLOAD_SIGN_IN = '';
 
 export class Authenticator {
   private readonly admins: ReadonlySet<string>;
@@ -150,8 +158,7 @@ export class Authenticator {
       case 'none':
         return ANONYMOUS;
       case 'basic':
-        if (this.options.workloadIdentity?.presentedAs(credentials.password)) return this.signInWorkload(credentials.password);
-        return this.signIn(credentials.user, credentials.password, client);
+        return this.signInWithPassword(credentials.user, credentials.password, client);
       case 'bearer':
         return this.verifyBearer(credentials.token);
     }
@@ -172,15 +179,50 @@ export class Authenticator {
     }
   }
 
-  /** A CI job's ID token as the password (workload-identity.ts); the user name is not looked at. */
-  private async signInWorkload(token: string): Promise<Principal> {
+  /**
+   * What a password field signs in, at Basic and at the token server's password grant: a CI
+   * job's ID token when it is one (auth.workloadidentity), else a user's password or API token.
+   */
+  async signInWithPassword(user: string, password: string, client: string): Promise<Principal> {
+    const workload = this.options.workloadIdentity;
+    if (workload?.presentedAs(password)) return this.signInWorkload(workload, password, client);
+    return this.signIn(user, password, client);
+  }
+
+  /**
+   * A CI job's ID token as the password (workload-identity.ts); the user name is not looked at.
+   * A refused token counts against the failed-login limit like a wrong password, by the client
+   * address alone (WORKLOAD_SIGN_IN); a token already verified is not held up by it.
+   */
+  private async signInWorkload(workload: WorkloadTokens, token: string, client: string): Promise<Principal> {
     try {
-      const principal = await (this.options.workloadIdentity as WorkloadTokens).signIn(token);
+      let principal = workload.remembered(token);
+      if (principal === undefined) {
+        this.refuseWhileLimited(client, WORKLOAD_SIGN_IN);
+        try {
+          principal = await workload.signIn(token);
+        } catch (error) {
+          if (error instanceof AuthenticationFailed) this.options.limiter.recordFailure(client, WORKLOAD_SIGN_IN);
+          throw error;
+        }
+      }
       this.options.observer?.authenticated('basic', 'success');
       return principal;
     } catch (error) {
       this.observeFailure('basic', error);
       throw error;
+    }
+  }
+
+  /** 429 with Retry-After while the client is over its failed-login allowance for that name. */
+  private refuseWhileLimited(client: string, user: string): void {
+    const retryAfter = this.options.limiter.retryAfterSeconds(client, user);
+    if (retryAfter > 0) {
+      throw new RegistryError(
+        'TOO_MANY_REQUESTS',
+        { reason: 'too many failed sign-ins' },
+        { headers: { 'Retry-After': String(retryAfter) } },
+      );
     }
   }
 
@@ -205,14 +247,7 @@ export class Authenticator {
       this.verifiedCredentials.delete(cacheKey);
     }
 
-    const retryAfter = this.options.limiter.retryAfterSeconds(client, user);
-    if (retryAfter > 0) {
-      throw new RegistryError(
-        'TOO_MANY_REQUESTS',
-        { reason: 'too many failed sign-ins' },
-        { headers: { 'Retry-After': String(retryAfter) } },
-      );
-    }
+    this.refuseWhileLimited(client, user);
     const checked = await this.checkCredentials(user, password);
     if (checked === undefined) {
       this.options.limiter.recordFailure(client, user);

@@ -87,11 +87,16 @@ export class WorkloadIdentity {
     return this.issuers.has(issuer);
   }
 
+  /** The workload of an ID token verified before that has not expired yet; undefined otherwise. */
+  remembered(token: string): WorkloadPrincipal | undefined {
+    const remembered = this.verified.get(token);
+    return remembered !== undefined && remembered.expiresAt > Date.now() ? remembered : undefined;
+  }
+
   /** The workload an ID token stands for; AuthenticationFailed with the reason otherwise. */
   async signIn(token: string): Promise<WorkloadPrincipal> {
-    const now = Date.now();
-    const remembered = this.verified.get(token);
-    if (remembered !== undefined && remembered.expiresAt > now) return remembered;
+    const remembered = this.remembered(token);
+    if (remembered !== undefined) return remembered;
     const issuerName = String(decodeJwt(token).iss);
     const issuer = this.issuers.get(issuerName);
     if (issuer === undefined) {

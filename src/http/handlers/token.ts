@@ -1,6 +1,7 @@
 // The built-in token server's endpoint (Docker registry token specification): GET /token with
 // Basic credentials or none (anonymous), and the OAuth2 form POST /token with the password and
-// refresh_token grants, which `docker login` uses to obtain a refresh token.
+// refresh_token grants, which `docker login` uses to obtain a refresh token. Both take a CI job's
+// OIDC ID token as the password (auth.workloadidentity).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationFailed, parseScopes, type TokenGrant, type TokenService } from '../../auth/index.js';
 import { RegistryError } from '../../errors/index.js';
@@ -58,7 +59,13 @@ export function tokenHandlers(auth: HttpAuth) {
           // The failed sign-in's audit entry names the user it tried (never the password).
           const username = signInName(form.get('username') ?? undefined);
           if (username !== undefined) noteAudit(request, { detail: { user: username } });
-          const principal = await auth.authenticator.signIn(form.get('username') ?? '', form.get('password') ?? '', clientAddress(request));
+          // The password may be a CI job's ID token, as at GET /token; such a job gets no
+          // refresh token (issue), so nothing it is handed outlives its ID token.
+          const principal = await auth.authenticator.signInWithPassword(
+            form.get('username') ?? '',
+            form.get('password') ?? '',
+            clientAddress(request),
+          );
           rememberUser(request, principal);
           grant = await tokens.issue(principal, scopes, form.get('access_type') === 'offline');
           break;
