@@ -26,7 +26,7 @@ import { basicAuthorization } from '../helpers/credentials.js';
 import { browserFetch, CookieJar, signInThroughIssuer, startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.js';
 import { startRegistry, testTarget, type TestRegistry, type TestTlsOptions } from '../helpers/registry.js';
 import { GROUPS_DN, ldapConfigLines, startSlapd, type Slapd } from '../helpers/slapd.js';
-import { MEDIA, sha256 } from '../http/support.js';
+import { MEDIA, ociManifest, sha256 } from '../http/support.js';
 
 const berthOnly = { skip: testTarget === 'reference' ? 'sign-in methods are Berth-only' : false };
 
@@ -90,14 +90,9 @@ async function prepare(registry: TestRegistry, admin: Caller): Promise<void> {
   await asAdmin(registry, admin, 'PUT', `/api/v1/namespaces/team/grants/team/${TEAM}`, { role: 'push' }, 200);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   const layer = randomBytes(300);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA.ociManifest,
-      config: { mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length },
-      layers: [{ mediaType: MEDIA.ociLayer, digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  const manifest = ociManifest({ mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length }, [
+    { mediaType: MEDIA.ociLayer, digest: sha256(layer), size: layer.length },
+  ]).bytes;
   for (const repository of Object.values(REPOSITORIES)) {
     for (const blob of [config, layer]) {
       const pushed = await send(registry, 'POST', `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, admin, blob);
@@ -252,6 +247,7 @@ describe('access matrix per sign-in method: a client certificate under mutual TL
   let registry: TestRegistry | undefined;
   let admin: Caller | undefined;
   let machine: HttpsAgent | undefined;
+  let administrator: HttpsAgent | undefined;
 
   before(async () => {
     const certs = await writeDevCertificates({ hosts: ['127.0.0.1'], outDir: join(dir.path(), 'certs'), days: 2 });
@@ -271,15 +267,26 @@ describe('access matrix per sign-in method: a client certificate under mutual TL
     await asAdmin(registry, admin, 'PUT', `/api/v1/teams/${TEAM}/members/machine`, {}, 200);
     const client = issueCertificate(clientCa, { hosts: ['machine'], days: 2, usage: 'client' });
     machine = new HttpsAgent({ ca: serverCa, cert: client.cert, key: client.key });
+    const adminCertificate = issueCertificate(clientCa, { hosts: [ADMIN.user], days: 2, usage: 'client' });
+    administrator = new HttpsAgent({ ca: serverCa, cert: adminCertificate.cert, key: adminCertificate.key });
   });
   after(async () => {
     machine?.destroy();
+    administrator?.destroy();
     await registry?.stop();
   });
 
   it('gives the user the certificate names exactly the team grant', async () => {
     assert.ok(registry && machine);
     await runMatrix(registry, { headers: {}, agent: machine });
+  });
+
+  it('lets a certificate naming an administrator use the admin API as the password would', async () => {
+    assert.ok(registry && administrator);
+    const users = await send(registry, 'GET', '/api/v1/users', { headers: {}, agent: administrator });
+    assert.equal(users.status, 200, users.text);
+    const names = (JSON.parse(users.text) as { users: { name: string }[] }).users.map((user) => user.name);
+    assert.ok(names.includes('machine'), names.join(', '));
   });
 });
 

@@ -4,7 +4,9 @@
 // and in token mode (Berth's token server). Also: answers do not reveal whether a private
 // repository exists, cross-repository mounts need pull on the source, the catalog lists only
 // what the caller may pull, and wrong credentials never fall back to anonymous access. The Basic
-// matrix runs once more with every user in an LDAP directory (slapd).
+// matrix runs once more with every user in an LDAP directory (slapd). The other sign-in methods
+// (client certificates, OpenID Connect, CI workload tokens) run a compact matrix of the same
+// grants in test/auth/matrix-sign-in-methods.test.ts.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
