@@ -107,6 +107,8 @@ export interface RepositorySummary {
   readonly name: string;
   readonly tags: number;
   readonly lastPush: string | null;
+  /** Bytes linked into the repository, as the usage report counts them (a blob shared with another repository counts in both). */
+  readonly size: number;
 }
 
 export interface RepositoryPage {
@@ -123,6 +125,20 @@ export interface TagSummary {
   readonly size: number;
   readonly pushedAt: string;
   readonly lastPulledAt: string | null;
+  /** An immutability rule protects the tag. */
+  readonly immutable: boolean;
+  /** What retention would do to the tag if it ran now; null when no policy judges the repository. */
+  readonly retention: RetentionMark | null;
+}
+
+/** Why retention would untag a tag. */
+export type RetentionReason = 'keeplast' | 'olderthan' | 'notpulledfor';
+
+export interface RetentionMark {
+  /** The id of the policy that judges the repository. */
+  readonly rule: string;
+  readonly keeps: boolean;
+  readonly reasons: readonly RetentionReason[];
 }
 
 export interface TagList {

@@ -1,11 +1,11 @@
 // The first page: the repositories the visitor may read (GET /api/v1/repositories, which filters
-// by access as /v2/_catalog does), filtered by name, below a namespace of the namespace tree
-// (GET /api/v1/repository-namespaces), by name or newest push first, a page at a time. The
-// state lives in the address (?q=, ?ns=, ?sort=, ?after=), so every view can be linked to.
+// by access as /v2/_catalog does) with each one's tag count, size and last push, filtered by
+// name, below a namespace of the namespace tree (GET /api/v1/repository-namespaces), by name or
+// newest push first, a page at a time. The state lives in the address (?q=, ?ns=, ?sort=, ?after=), so every view can be linked to.
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type ListingOrder, type NamespaceList, type RepositoryPage } from '../api';
 import { Show, useLoad } from '../components';
-import { formatTime } from '../format';
+import { formatBytes, formatTime } from '../format';
 import { href, navigate, useRoute } from '../router';
 
 /** As /v2/_catalog's default page (limits.catalogdefaultentries), so the first pages agree. */
@@ -99,6 +99,7 @@ export function Repositories() {
                     <tr>
                       <th scope="col">Name</th>
                       <th scope="col">Tags</th>
+                      <th scope="col">Size</th>
                       <th scope="col">Last push</th>
                     </tr>
                   </thead>
@@ -111,6 +112,9 @@ export function Repositories() {
                             <a href={href(`r/${repository.name}`)}>{repository.name}</a>
                           </td>
                           <td>{repository.tags}</td>
+                          <td class="nowrap" data-bytes={repository.size}>
+                            {formatBytes(repository.size)}
+                          </td>
                           <td>
                             <time dateTime={pushed.exact} title={pushed.exact}>
                               {pushed.text}

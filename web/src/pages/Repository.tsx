@@ -1,5 +1,6 @@
 // A repository: its tags in a table (digest, size, push and last pull times, the platforms of a
-// multi-arch index), by name or newest push first, a page at a time; copy-paste pull commands by
+// multi-arch index, badges for an immutable tag and for what retention would do to it now), by
+// name or newest push first, a page at a time; copy-paste pull commands by
 // tag and by digest with this registry's host name; deleting a tag (with a confirmation) when the
 // visitor may. Tags come from GET /api/v1/tags (the same tags /v2/<name>/tags/list lists); an
 // index's platforms from its manifest (GET /v2/<name>/manifests/<digest>); deleting is
@@ -148,6 +149,7 @@ function TagRow({
       <th scope="row">
         <a href={href(`r/${repository}/-/manifest/${tag.digest}`)}>{tag.name}</a>
         {isArtifact(tag) && <span class="chip">{tag.artifactType}</span>}
+        <TagMarks tag={tag} />
       </th>
       <td class="nowrap">
         <code title={tag.digest} data-digest={tag.digest}>
@@ -181,6 +183,34 @@ function TagRow({
         </td>
       )}
     </tr>
+  );
+}
+
+/**
+ * The tag's marks as small badges whose words say it (not their colour): "immutable" when an
+ * immutability rule protects it, and what the retention policy judging the repository would do
+ * if it ran now, with the delete rules that match (keeplast, olderthan, notpulledfor).
+ */
+function TagMarks({ tag }: { tag: TagSummary }) {
+  const { immutable, retention } = tag;
+  return (
+    <>
+      {immutable && (
+        <span class="badge" data-mark="immutable" title="An immutability rule protects this tag: it cannot be moved or deleted">
+          immutable
+        </span>
+      )}
+      {retention !== null &&
+        (retention.keeps ? (
+          <span class="badge" data-mark="retention-keep" title={`Retention policy ${retention.rule} keeps this tag`}>
+            retention: kept
+          </span>
+        ) : (
+          <span class="badge badge-warn" data-mark="retention-remove" title={`Retention policy ${retention.rule} would untag it now`}>
+            retention: removes ({retention.reasons.join(', ')})
+          </span>
+        ))}
+    </>
   );
 }
 
