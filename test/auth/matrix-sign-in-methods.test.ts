@@ -1,12 +1,15 @@
 // The access matrix once per sign-in method (issue 19, item 5): whatever signed a caller in, the
-// same grants give the same answers. Each method gets its own Berth process with the same
-// namespaces and grants: `public` is public, team `builders` holds the push role on `team`,
-// `private` grants nobody anything. Its member signs in by that method (a database password;
+// same grants give the same answers: a user's rights are the union of the grants to the user
+// and to their teams. Each method gets its own Berth process with the same namespaces and
+// grants: `public` is public, team `builders` holds the push role on `team`, the member holds the
+// pull role on `own` themselves, `private` grants nobody anything. The member, in the team, signs
+// in by that method (a database password;
 // an LDAP password whose directory group maps to the team; a client certificate under mutual
 // TLS naming a database user in the team; an OpenID Connect sign-in whose groups claim maps to
 // the team, both as the web UI session cookie and as a personal API token made from it; a CI
-// job's ID token whose issuer rule grants pull and push on team/**) and every cell of one table
-// is asserted with its exact status: pull, push and delete on the three repositories, the
+// job's ID token whose issuer rules grant the same: pull and push on team/**, pull on own/**)
+// and every cell of one table is asserted with its exact status: pull, push and delete on the
+// four repositories, the
 // catalog (exactly the repositories the member may pull) and the admin API (who am I: 200;
 // managing users: 403). The workload registry also runs the token server: the OAuth2 password
 // grant takes the ID token as the password and issues no refresh token, and refused ID tokens
@@ -32,7 +35,7 @@ const berthOnly = { skip: testTarget === 'reference' ? 'sign-in methods are Bert
 
 const ADMIN = { user: 'root', password: 'root-password-1' };
 const TEAM = 'builders';
-const REPOSITORIES = { public: 'public/tool', team: 'team/app', private: 'private/app' } as const;
+const REPOSITORIES = { public: 'public/tool', team: 'team/app', user: 'own/app', private: 'private/app' } as const;
 type Place = keyof typeof REPOSITORIES;
 const AUDIENCE = 'berth-matrix';
 const HOUR = 3600;
@@ -115,7 +118,12 @@ async function prepare(registry: TestRegistry, admin: Caller): Promise<void> {
 const CELLS: readonly { name: string; expected: number; run: (registry: TestRegistry, caller: Caller) => Promise<Answer> }[] = [
   ...(Object.keys(REPOSITORIES) as Place[]).flatMap((place) => {
     const repository = REPOSITORIES[place];
-    const granted = { public: { pull: 200, push: 403, delete: 403 }, team: { pull: 200, push: 202, delete: 403 }, private: {} }[place];
+    const granted = {
+      public: { pull: 200, push: 403, delete: 403 },
+      team: { pull: 200, push: 202, delete: 403 },
+      user: { pull: 200, push: 403, delete: 403 },
+      private: {},
+    }[place];
     return [
       {
         name: `pull ${place}`,
@@ -153,9 +161,15 @@ async function runMatrix(registry: TestRegistry, caller: Caller): Promise<void> 
   });
   const catalog = answers[CELLS.findIndex((cell) => cell.name === 'catalog')] as Answer;
   if (catalog.status === 200) {
-    assert.deepEqual((JSON.parse(catalog.text) as { repositories: string[] }).repositories, [REPOSITORIES.public, REPOSITORIES.team]);
+    const listed = (JSON.parse(catalog.text) as { repositories: string[] }).repositories;
+    assert.deepEqual(listed, [REPOSITORIES.user, REPOSITORIES.public, REPOSITORIES.team]);
   }
   assert.deepEqual(mismatches, []);
+}
+
+/** The member's own grant (the team's is made by prepare); the user must exist. */
+async function grantToMember(registry: TestRegistry, admin: Caller, name: string): Promise<void> {
+  await asAdmin(registry, admin, 'PUT', `/api/v1/namespaces/own/grants/user/${name}`, { role: 'pull' }, 200);
 }
 
 /** The access section every method's registry has: the administrator, and no rule beyond the database's grants. */
@@ -207,10 +221,11 @@ describe('access matrix per sign-in method: a database password (the baseline)',
     registry = started.registry;
     await asAdmin(registry, started.admin, 'POST', '/api/v1/users', { name: 'pat', password: 'pat-password-1' }, 201);
     await asAdmin(registry, started.admin, 'PUT', `/api/v1/teams/${TEAM}/members/pat`, {}, 200);
+    await grantToMember(registry, started.admin, 'pat');
   });
   after(() => registry?.stop());
 
-  it('gives the team member exactly the team grant', async () => {
+  it('gives the member the union of the team grant and their own, no more', async () => {
     assert.ok(registry);
     await runMatrix(registry, { headers: { authorization: basicAuthorization('pat', 'pat-password-1') } });
   });
@@ -229,14 +244,19 @@ describe('access matrix per sign-in method: an LDAP password, the directory grou
       'groupfilter: "(member={dn})"',
       `teams: {build-group: ${TEAM}}`,
     ]);
-    registry = (await startMatrixRegistry(dir.path(), ldap)).registry;
+    const started = await startMatrixRegistry(dir.path(), ldap);
+    registry = started.registry;
+    // The directory creates the account at the first sign-in; a grant needs it to exist.
+    const lee = { headers: { authorization: basicAuthorization(LEE.uid, LEE.password) } };
+    assert.equal((await send(registry, 'GET', '/v2/', lee)).status, 200);
+    await grantToMember(registry, started.admin, LEE.uid);
   });
   after(async () => {
     await registry?.stop();
     await slapd?.destroy();
   });
 
-  it('gives the directory user exactly the team grant', async () => {
+  it('gives the directory user the union of the team grant and their own, no more', async () => {
     assert.ok(registry);
     await runMatrix(registry, { headers: { authorization: basicAuthorization(LEE.uid, LEE.password) } });
   });
@@ -265,6 +285,7 @@ describe('access matrix per sign-in method: a client certificate under mutual TL
     // The machine's user exists with a password nobody uses; the certificate signs it in.
     await asAdmin(registry, admin, 'POST', '/api/v1/users', { name: 'machine', password: randomBytes(16).toString('hex') }, 201);
     await asAdmin(registry, admin, 'PUT', `/api/v1/teams/${TEAM}/members/machine`, {}, 200);
+    await grantToMember(registry, admin, 'machine');
     const client = issueCertificate(clientCa, { hosts: ['machine'], days: 2, usage: 'client' });
     machine = new HttpsAgent({ ca: serverCa, cert: client.cert, key: client.key });
     const adminCertificate = issueCertificate(clientCa, { hosts: [ADMIN.user], days: 2, usage: 'client' });
@@ -276,7 +297,7 @@ describe('access matrix per sign-in method: a client certificate under mutual TL
     await registry?.stop();
   });
 
-  it('gives the user the certificate names exactly the team grant', async () => {
+  it('gives the user the certificate names the union of the team grant and their own, no more', async () => {
     assert.ok(registry && machine);
     await runMatrix(registry, { headers: {}, agent: machine });
   });
@@ -298,19 +319,18 @@ describe('access matrix per sign-in method: an OpenID Connect user, the groups c
 
   before(async () => {
     issuer = await startOidcIssuer({ people: { olive: { preferred_username: 'olive', groups: ['idp-builders'] } } });
-    registry = (
-      await startMatrixRegistry(dir.path(), [
-        '  oidc:',
-        '    providers:',
-        '      - name: corp',
-        `        issuer: ${issuer.url}`,
-        '        clientid: berth',
-        '        clientsecret: berth-test-secret',
-        '        scopes: [openid, profile, groups]',
-        '        groupsclaim: groups',
-        `        teams: {idp-builders: ${TEAM}}`,
-      ])
-    ).registry;
+    const started = await startMatrixRegistry(dir.path(), [
+      '  oidc:',
+      '    providers:',
+      '      - name: corp',
+      `        issuer: ${issuer.url}`,
+      '        clientid: berth',
+      '        clientsecret: berth-test-secret',
+      '        scopes: [openid, profile, groups]',
+      '        groupsclaim: groups',
+      `        teams: {idp-builders: ${TEAM}}`,
+    ]);
+    registry = started.registry;
     issuer.allowRedirect(`${registry.url}/api/v1/session/oidc/callback`);
     const jar = new CookieJar();
     const callback = await signInThroughIssuer(jar, `${registry.url}/api/v1/session/oidc/start?provider=corp`, registry.url, {
@@ -322,6 +342,7 @@ describe('access matrix per sign-in method: an OpenID Connect user, the groups c
       user: { name: string } | null;
     };
     assert.equal(user?.name, 'olive');
+    await grantToMember(registry, started.admin, 'olive');
     session = { headers: { cookie: jar.header(registry.url) }, csrf: csrfToken };
   });
   after(async () => {
@@ -329,12 +350,12 @@ describe('access matrix per sign-in method: an OpenID Connect user, the groups c
     await issuer?.stop();
   });
 
-  it('gives the web UI session of the signed-in person exactly the team grant', async () => {
+  it('gives the web UI session of the signed-in person the union of the team grant and their own, no more', async () => {
     assert.ok(registry && session);
     await runMatrix(registry, session);
   });
 
-  it('gives a personal API token they made after signing in exactly the team grant', async () => {
+  it('gives a personal API token they made after signing in the same cells', async () => {
     assert.ok(registry && session);
     const { body, headers } = json({
       name: 'matrix',
@@ -380,6 +401,8 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
         '        rules:',
         '          - claims: {repository: org/app}',
         '            grant: {repositories: ["team/**"], actions: [pull, push]}',
+        '          - claims: {repository: "org/*"}',
+        '            grant: {repositories: ["own/**"], actions: [pull]}',
       ])
     ).registry;
   });
@@ -388,7 +411,7 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
     await issuer?.stop();
   });
 
-  it('gives the job exactly what the team grant gives, through its issuer rule', async () => {
+  it('gives the job the same cells through its issuer rules', async () => {
     assert.ok(registry);
     await runMatrix(registry, { headers: { authorization: basicAuthorization('ci', await mint(JOB)) } });
   });
