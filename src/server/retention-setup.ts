@@ -4,17 +4,18 @@
 // server's scheduled job and admin API do.
 import type { Config } from '../config/index.js';
 import { MetadataStore, openSqlite } from '../metadata/index.js';
+import { ImmutabilityRules } from '../registry/immutability.js';
 import { Retention, type TagProtection } from '../registry/retention.js';
 
 export interface RetentionParts {
-  /** Immutability rules (never untagged by retention); default: nothing protected. */
+  /** Immutability rules (never untagged by retention); default: the configuration's and the database's, read here. */
   readonly protection?: TagProtection | undefined;
 }
 
 export function createRetention(config: Config, metadata: MetadataStore, parts: RetentionParts = {}): Retention {
   return new Retention(metadata, {
     configPolicies: config.retention.policies,
-    protection: parts.protection,
+    protection: parts.protection ?? new ImmutabilityRules(metadata.immutability, config.immutability),
     // The GC index deletes an untagged manifest only if it is still untagged and needed by nothing.
     untaggedManifests: metadata.gc,
   });

@@ -4,7 +4,8 @@
 // pushed over HTTP and their push times then set in the server's SQLite file (days cannot be
 // waited for); a dry run changes nothing, a run untags exactly the planned tags (tag lists read
 // over HTTP), `berth retention` does the same from the command line while the server serves, and
-// manifest GETs (not HEADs) set the last-pull times retention reads.
+// manifest GETs (not HEADs) set the last-pull times retention reads. Tags an immutability rule
+// protects are never untagged.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { callRegistry, type RegistryAnswer } from '../helpers/call.js';
 import { basicAuthorization } from '../helpers/credentials.js';
-import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { childEnv, startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { MetadataStore, openSqlite, type MetadataDatabase } from '../../src/metadata/index.js';
 
 const berthOnly = { skip: testTarget === 'reference' ? 'retention is Berth’s own' : false, concurrency: false };
@@ -50,6 +51,8 @@ describe('retention over HTTP', berthOnly, () => {
         '  bcryptcost: 4',
         '  access:',
         '    admins: [root]',
+        'immutability:',
+        '  - {repositories: "team/*", tags: ["frozen-*"]}',
         'retention:',
         '  policies:',
         '    - {repositories: "cfg/*", keeplast: 1}',
@@ -178,6 +181,7 @@ describe('retention over HTTP', berthOnly, () => {
       ['old-1', 100],
       ['old-2', 60],
       ['recent', 2],
+      ['frozen-1', 100],
     ] as const) {
       await pushedDaysAgo('team/app', tag, days);
     }
@@ -193,7 +197,7 @@ describe('retention over HTTP', berthOnly, () => {
     const planned = plan.repositories.flatMap((r) => r.deleteTags.map((t) => `${r.repository}:${t.tag}`)).sort();
     assert.deepEqual(planned, ['cfg/one:a', 'cfg/one:b', 'team/app:old-1', 'team/app:old-2']);
     assert.equal(plan.dryRun, true);
-    assert.deepEqual(await tagList('team/app'), ['old-1', 'old-2', 'recent', 'v1'], 'the dry run changed nothing');
+    assert.deepEqual(await tagList('team/app'), ['frozen-1', 'old-1', 'old-2', 'recent', 'v1'], 'the dry run changed nothing');
     assert.deepEqual(await tagList('cfg/one'), ['a', 'b', 'c']);
     // No body field: a dry run too (untagging is not undone).
     const defaulted = JSON.parse((await call('POST', '/api/v1/retention/runs', ROOT, {})).text) as Report;
@@ -203,28 +207,30 @@ describe('retention over HTTP', berthOnly, () => {
     assert.equal(run.status, 200, run.text);
     const report = JSON.parse(run.text) as Report;
     assert.deepEqual(report.repositories.flatMap((r) => r.untagged.map((t) => `${r.repository}:${t}`)).sort(), planned);
-    assert.deepEqual(await tagList('team/app'), ['recent', 'v1']);
+    // frozen-1 is old, but an immutability rule protects it.
+    assert.deepEqual(await tagList('team/app'), ['frozen-1', 'recent', 'v1']);
     assert.deepEqual(await tagList('cfg/one'), ['c']);
   });
 
   it('berth retention runs from the command line while the server serves the same database', async () => {
     await pushedDaysAgo('team/cli', 'stale', 90);
     await pushedDaysAgo('team/cli', 'fresh', 1);
+    await pushedDaysAgo('team/cli', 'frozen-cli', 90);
     const configFile = join(registry.dataDir, 'berth-test-config.yml');
     const cli = (...args: string[]) =>
       promisify(execFile)(
         process.execPath,
         ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'retention', '--config', configFile, ...args],
-        {
-          cwd: projectRoot,
-        },
+        { cwd: projectRoot, env: childEnv() },
       );
     const dry = await cli('--dry-run');
     assert.match(dry.stdout, /would untag team\/cli:stale \(olderthan\)/);
-    assert.deepEqual(await tagList('team/cli'), ['fresh', 'stale']);
+    assert.deepEqual(await tagList('team/cli'), ['fresh', 'frozen-cli', 'stale']);
     const real = await cli();
     assert.match(real.stdout, /untagged team\/cli:stale/);
-    assert.deepEqual(await tagList('team/cli'), ['fresh']);
+    // The command line honours immutability rules too.
+    assert.doesNotMatch(real.stdout, /frozen-cli/);
+    assert.deepEqual(await tagList('team/cli'), ['fresh', 'frozen-cli']);
   });
 
   it('manifest GETs record the last pull of the tag; HEADs do not', async () => {
