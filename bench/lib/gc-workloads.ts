@@ -29,6 +29,7 @@ import { MANIFEST_ACCEPT, blob, makeImage, type Blob, type Image } from './regis
 import {
   BERTH_NODE_FLAGS,
   berthEntry,
+  berthEnv,
   referenceEnv,
   registryYaml,
   startBerth,
@@ -195,7 +196,7 @@ async function runCommand(
   command: string,
   args: readonly string[],
   logFile: string,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = berthEnv(),
 ): Promise<CommandRun> {
   const log = openSync(logFile, 'w');
   const cpu0 = reapedChildrenCpuSeconds();

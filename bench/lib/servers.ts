@@ -185,6 +185,16 @@ export function berthEntry(launch: BerthLaunch): string[] {
   return launch.compiled ? [join(projectRoot, 'bin', 'berth.js')] : ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts')];
 }
 
+/**
+ * The environment of Berth's servers and commands: this process's without BERTH_* variables.
+ * Berth reads those as settings (and the test harness's own, such as BERTH_S3_SERVICES, as
+ * unknown ones), so the benchmarked Berth runs on its configuration file alone, as the
+ * reference does.
+ */
+export function berthEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BERTH_')));
+}
+
 /** Berth as users start it: bin/berth.js running what compileBerth() built, or from source through tsx. */
 export async function startBerth(
   dir: string,
@@ -203,7 +213,7 @@ export async function startBerth(
     await writeFile(configFile, registryYaml(port, join(dir, 'data'), auth, [...proxyYaml('berth', proxy), ...extraYaml]));
     const child = spawn(process.execPath, [...BERTH_NODE_FLAGS, ...profiling, ...entry, 'serve', '--config', configFile], {
       cwd: projectRoot,
-      env: { ...process.env, ...env },
+      env: { ...berthEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return started('berth', child, port, '/v2/');
