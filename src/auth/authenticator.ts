@@ -39,6 +39,12 @@ export class AuthenticationFailed extends Error {
   }
 }
 
+/**
+ * The service that judges the credentials (a CI job's OIDC issuer) cannot be reached now: a 401
+ * that says nothing about the credentials, so it does not count against the failed-login limit.
+ */
+export class CredentialCheckUnavailable extends AuthenticationFailed {}
+
 /** Told the outcome of every sign-in with credentials (the auth metrics); called synchronously, so keep it cheap. */
 export interface AuthObserver {
   /** throttled: refused by the failed-login limit before the credentials were checked. */
@@ -192,7 +198,8 @@ export class Authenticator {
   /**
    * A CI job's ID token as the password (workload-identity.ts); the user name is not looked at.
    * A refused token counts against the failed-login limit like a wrong password, by the client
-   * address alone (WORKLOAD_SIGN_IN); a token already verified is not held up by it.
+   * address alone (WORKLOAD_SIGN_IN), unless its issuer could not be reached; a token already
+   * verified is not held up by it.
    */
   private async signInWorkload(workload: WorkloadTokens, token: string, client: string): Promise<Principal> {
     try {
@@ -202,7 +209,9 @@ export class Authenticator {
         try {
           principal = await workload.signIn(token);
         } catch (error) {
-          if (error instanceof AuthenticationFailed) this.options.limiter.recordFailure(client, WORKLOAD_SIGN_IN);
+          if (error instanceof AuthenticationFailed && !(error instanceof CredentialCheckUnavailable)) {
+            this.options.limiter.recordFailure(client, WORKLOAD_SIGN_IN);
+          }
           throw error;
         }
       }

@@ -11,7 +11,7 @@
 // matches no rule is refused at sign-in. The access policy judges the rest (access-policy.ts).
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { isAccessAction, type AccessAction } from '../oci/index.js';
-import { AuthenticationFailed } from './authenticator.js';
+import { AuthenticationFailed, CredentialCheckUnavailable } from './authenticator.js';
 import type { BearerGrant, Principal, ScopeGrant } from './principal.js';
 import { compileRepositoryGlob } from './repository-glob.js';
 import type { VerifiedToken } from './token/index.js';
@@ -142,7 +142,9 @@ export class WorkloadIdentity {
       });
       return payload;
     } catch (error) {
-      throw new AuthenticationFailed(refusalOf(error, config));
+      // A key set that could not be fetched is the issuer's outage, not a bad token.
+      const unreachable = error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError);
+      throw unreachable ? new CredentialCheckUnavailable(refusalOf(error, config)) : new AuthenticationFailed(refusalOf(error, config));
     }
   }
 
@@ -168,7 +170,7 @@ export class WorkloadIdentity {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       document = await response.json();
     } catch (error) {
-      throw new AuthenticationFailed(
+      throw new CredentialCheckUnavailable(
         `cannot read the discovery document of issuer ${config.issuer} (${error instanceof Error ? error.message : String(error)}); try again later`,
       );
     }

@@ -24,10 +24,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { decodeJwt } from 'jose';
+import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { createCertificateAuthority, issueCertificate, writeDevCertificates } from '../../src/server/dev-cert.js';
 import { basicAuthorization } from '../helpers/credentials.js';
 import { browserFetch, CookieJar, signInThroughIssuer, startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.js';
+import { freePort } from '../helpers/ports.js';
 import { startRegistry, testTarget, type TestRegistry, type TestTlsOptions } from '../helpers/registry.js';
 import { GROUPS_DN, ldapConfigLines, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { MEDIA, ociManifest, sha256 } from '../http/support.js';
@@ -405,6 +406,7 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
   const dir = temporaryDirectory();
   let registry: TestRegistry | undefined;
   let issuer: OidcIssuer | undefined;
+  let downIssuer = '';
   const now = (): number => Math.floor(Date.now() / 1000);
   const mint = (claims: { sub: string; repository: string }, exp = now() + HOUR): Promise<string> => {
     assert.ok(issuer);
@@ -422,6 +424,8 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
 
   before(async () => {
     issuer = await startOidcIssuer();
+    // Nothing listens there: an issuer that is down.
+    downIssuer = `http://127.0.0.1:${await freePort()}`;
     registry = (
       await startMatrixRegistry(dir.path(), [
         `  ratelimit: {attempts: ${ATTEMPTS}, window: 10m}`,
@@ -434,6 +438,9 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
         '            grant: {repositories: ["team/**"], actions: [pull, push]}',
         '          - claims: {repository: "org/*"}',
         '            grant: {repositories: ["own/**"], actions: [pull]}',
+        `      - issuer: ${downIssuer}`,
+        `        audience: ${AUDIENCE}`,
+        '        rules: [{claims: {repository: org/app}, grant: {repositories: ["team/**"], actions: [pull]}}]',
       ])
     ).registry;
   });
@@ -477,6 +484,21 @@ describe('access matrix per sign-in method: a CI job with its OIDC ID token (wor
     const expired = await tokenForm({ grant_type: 'password', username: 'ci', password: await mint(JOB, now() - 120) });
     assert.equal(expired.status, 401, expired.text);
     assert.match(expired.text, /has expired/);
+  });
+
+  it('does not count tokens of an issuer that cannot be reached against the limit: that is no wrong credential', async () => {
+    assert.ok(registry);
+    const { privateKey } = await generateKeyPair('RS256');
+    for (let attempt = 0; attempt <= ATTEMPTS; attempt++) {
+      const token = await new SignJWT({ ...JOB, aud: AUDIENCE })
+        .setProtectedHeader({ alg: 'RS256', kid: 'down' })
+        .setIssuer(downIssuer)
+        .setExpirationTime(now() + HOUR)
+        .sign(privateKey);
+      const answer = await send(registry, 'GET', '/v2/', { headers: { authorization: basicAuthorization('ci', token) } });
+      assert.equal(answer.status, 401, answer.text);
+      assert.match(answer.text, /cannot read the discovery document/);
+    }
   });
 
   // Last: it leaves this client address over its allowance for workload tokens.
