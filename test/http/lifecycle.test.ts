@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { childEnv, startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { assertOciError, pushBlob, randomBlob, sha256, startUpload, uniqueRepo } from './support.js';
 
 const skip = testTarget === 'reference' && 'Berth process behaviour';
@@ -116,7 +116,7 @@ describe('configuration at start-up', { skip, timeout: 60_000 }, () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
     run(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
       cwd: projectRoot,
-      env: { ...process.env, ...env },
+      env: childEnv(env),
     });
 
   it('a bad value in the environment stops serve with a message naming the key', async () => {
