@@ -288,7 +288,8 @@ export const authSection = section({
     attempts: setting(z.int().min(1).default(10), {
       kind: 'integer',
       origin: 'berth',
-      description: 'Failed logins allowed per client address and user name within auth.ratelimit.window; more get 429 with Retry-After.',
+      description:
+        'Failed logins allowed per client address and user name (per address for CI workload tokens) within auth.ratelimit.window; more get 429 with Retry-After.',
       expected: 'a whole number, at least 1',
       defaultText: '10',
     }),
