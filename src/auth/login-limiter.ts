@@ -1,7 +1,8 @@
 // Login rate limiting: failed sign-ins are counted per client address and user name (per address
-// alone for CI workload tokens, which name no user) in a fixed window; beyond the allowance, attempts are refused (429 with Retry-After) without checking the
-// password, so guessing costs the attacker time and the server no bcrypt. Per process: each
-// replica counts its own, which bounds guessing by replicas x attempts per window.
+// alone for CI workload tokens, which name no user) in a fixed window; beyond the allowance,
+// attempts are refused (429 with Retry-After) without checking the password, so guessing costs
+// the attacker time and the server no bcrypt. Per process: each replica counts its own, which
+// bounds guessing by replicas x attempts per window.
 
 export interface LoginLimiterOptions {
   readonly attempts: number;
