@@ -41,6 +41,8 @@ export interface PageOptions {
   readonly baseUrl: string;
   readonly colorScheme?: 'light' | 'dark';
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** One of LOOKS: its colour scheme and viewport, instead of giving them one by one. */
+  readonly look?: (typeof LOOKS)[number];
   /** Grant clipboard-read and clipboard-write to the page's origin. */
   readonly clipboard?: boolean;
 }
@@ -55,8 +57,9 @@ export interface OpenedPage {
 export async function openPage(browser: Browser, options: PageOptions): Promise<OpenedPage> {
   const context = await browser.newContext({
     baseURL: options.baseUrl,
-    colorScheme: options.colorScheme ?? 'light',
-    viewport: options.viewport ?? { width: 1280, height: 900 },
+    colorScheme: options.colorScheme ?? options.look?.colorScheme ?? 'light',
+    viewport:
+      options.viewport ?? (options.look !== undefined && 'viewport' in options.look ? options.look.viewport : { width: 1280, height: 900 }),
   });
   if (options.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: options.baseUrl });
   const page = await context.newPage();

@@ -602,11 +602,7 @@ describe('web UI: administration', () => {
 
   for (const look of LOOKS) {
     it(`passes axe on every admin page (${look.name}), fits the screen, with a screenshot of each`, async () => {
-      const { page, consoleErrors } = await openPage(browser, {
-        baseUrl: registry.url,
-        colorScheme: look.colorScheme,
-        ...('viewport' in look ? { viewport: look.viewport } : {}),
-      });
+      const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, look });
       await signIn(page, registry.url, 'root', 'root-password');
       for (const [path, heading] of SECTIONS) {
         await page.goto(`/ui/admin/${path}`);

@@ -200,11 +200,7 @@ describe('web UI: the repository list', () => {
 
   for (const look of LOOKS) {
     it(`passes axe-core on the list and the sign-in page (${look.name})`, async () => {
-      const { page, consoleErrors } = await openPage(browser, {
-        baseUrl: registry.url,
-        colorScheme: look.colorScheme,
-        ...('viewport' in look ? { viewport: look.viewport } : {}),
-      });
+      const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, look });
       await page.goto('/ui/sign-in');
       await page.getByLabel('User name').waitFor();
       await checkAccessibility(page, `sign-in (${look.name})`);

@@ -182,11 +182,7 @@ describe('web UI: sizes and rule markers', () => {
 
   for (const look of LOOKS) {
     it(`passes axe-core on the list with sizes and the tags with badges (${look.name})`, async () => {
-      const { page, consoleErrors } = await openPage(browser, {
-        baseUrl: registry.url,
-        colorScheme: look.colorScheme,
-        ...('viewport' in look ? { viewport: look.viewport } : {}),
-      });
+      const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, look });
       for (const shown of [
         { name: 'list-sizes', path: '/ui/?q=public/', ready: '#repositories [data-bytes]' },
         { name: 'repository-markers', path: '/ui/r/public/shop', ready: '#tags .badge' },

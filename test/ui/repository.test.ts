@@ -398,11 +398,7 @@ describe('web UI: repository and manifest pages', () => {
 
   for (const look of LOOKS) {
     it(`passes axe-core on the repository and manifest pages (${look.name})`, async () => {
-      const { page, consoleErrors } = await openPage(browser, {
-        baseUrl: registry.url,
-        colorScheme: look.colorScheme,
-        ...('viewport' in look ? { viewport: look.viewport } : {}),
-      });
+      const { page, consoleErrors } = await openPage(browser, { baseUrl: registry.url, look });
       await signIn(page, registry.url, 'root', 'root-password');
       const pages = [
         { name: 'repository', path: '/ui/r/public/app', ready: '#tags a.chip' },
