@@ -83,9 +83,18 @@ async function sessionPrincipal(auth: HttpAuth, request: FastifyRequest): Promis
   return session.principal;
 }
 
-/** The user a verified client certificate names, for a request without an Authorization header. */
+/**
+ * The user a verified client certificate names, for a request without an Authorization header.
+ * A browser holding a certificate presents it on requests other sites make it send, as it sends
+ * cookies: a state-changing request a browser marks as coming from another site
+ * (Sec-Fetch-Site: cross-site or same-site) is not signed in by the certificate, so it cannot be
+ * forged that way. Container clients send no Sec-Fetch-Site.
+ */
 async function certificatePrincipal(auth: HttpAuth, request: FastifyRequest): Promise<Principal | undefined> {
   if (auth.clientCertificates === undefined || request.headers.authorization !== undefined) return undefined;
+  const site = request.headers['sec-fetch-site'];
+  const changes = request.method !== 'GET' && request.method !== 'HEAD';
+  if (changes && (site === 'cross-site' || site === 'same-site')) return undefined;
   return auth.clientCertificates.principalOf(request.raw.socket);
 }
 

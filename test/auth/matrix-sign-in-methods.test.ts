@@ -341,6 +341,31 @@ describe('access matrix per sign-in method: a client certificate under mutual TL
     const names = (JSON.parse(users.text) as { users: { name: string }[] }).users.map((user) => user.name);
     assert.ok(names.includes('machine'), names.join(', '));
   });
+
+  it('does not sign in a change a browser says another site sent (the certificate is ambient, like a cookie)', async () => {
+    assert.ok(registry && administrator);
+    const team = json({ name: 'forged' });
+    for (const site of ['cross-site', 'same-site']) {
+      const forged = await send(
+        registry,
+        'POST',
+        '/api/v1/teams',
+        { headers: { ...team.headers, 'sec-fetch-site': site }, agent: administrator },
+        team.body,
+      );
+      assert.equal(forged.status, 401, `${site}: ${forged.text}`);
+    }
+    const read = await send(registry, 'GET', '/api/v1/users', { headers: { 'sec-fetch-site': 'cross-site' }, agent: administrator });
+    assert.equal(read.status, 200, 'reads are not changes');
+    const own = await send(
+      registry,
+      'POST',
+      '/api/v1/teams',
+      { headers: { ...team.headers, 'sec-fetch-site': 'same-origin' }, agent: administrator },
+      team.body,
+    );
+    assert.equal(own.status, 201, own.text);
+  });
 });
 
 describe('access matrix per sign-in method: an OpenID Connect user, the groups claim mapped to the team', berthOnly, () => {
