@@ -5,24 +5,9 @@
 // write; a crash loses that last second), and deletes entries past the retention period.
 // Nothing secret is ever handed to it: names, addresses, paths without queries, status codes.
 import type { AuditEntry, AuditLogQueries } from '../metadata/index.js';
+import type { AuditedRequest } from '../registry/interfaces.js';
 import { uuidv7 } from './ids.js';
 import { WriteBatch } from './write-batch.js';
-
-/** A finished request as the HTTP layer describes it (structurally http's AuditedRequest). */
-export interface AuditedRequestLike {
-  readonly action: string;
-  readonly method: string;
-  readonly path: string;
-  readonly repository: string | undefined;
-  readonly status: number;
-  readonly outcome: 'success' | 'denied' | 'failed';
-  readonly actor: string | undefined;
-  readonly address: string;
-  readonly userAgent: string | undefined;
-  readonly requestId: string;
-  /** More about what the request did (a permission change's grant, a failed sign-in's user name); never a secret. */
-  readonly detail?: Readonly<Record<string, unknown>> | undefined;
-}
 
 export interface AuditLogOptions {
   /** The share of pulls recorded, 0 to 1. */
@@ -70,7 +55,7 @@ export class AuditLog {
     return share >= 1 || (share > 0 && Math.random() < share);
   }
 
-  record(request: AuditedRequestLike): void {
+  record(request: AuditedRequest): void {
     this.append({
       action: request.action,
       actor: request.actor,

@@ -9,7 +9,8 @@
 import { RegistryError } from '../errors/index.js';
 import type { Caller, GcRunEnded, QuotaWarning } from '../registry/interfaces.js';
 import type { OutboxEvent } from '../metadata/index.js';
-import type { AuditedRequestLike, AuditLog } from './audit-log.js';
+import type { AuditLog } from './audit-log.js';
+import type { AuditedRequest } from '../registry/interfaces.js';
 import type { EventRecorder, RegistryEvent } from './registry-events.js';
 
 /** The actions of Berth's own events, as endpoints' `actions` filters and the audit log name them. */
@@ -124,7 +125,7 @@ export class BerthEvents {
    * The HTTP layer's auditor (structurally http's RequestAuditor): every request worth keeping to
    * the audit log, and failed sign-ins and permission changes to the outbox as well.
    */
-  requestAuditor(): { samplePull(): boolean; record(request: AuditedRequestLike): void } {
+  requestAuditor(): { samplePull(): boolean; record(request: AuditedRequest): void } {
     return {
       samplePull: () => this.audit?.samplePull() ?? false,
       record: (request) => {

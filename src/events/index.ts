@@ -2,7 +2,7 @@
 // change (registry-events.ts), delivered to webhook endpoints (deliverer.ts, envelope.ts,
 // endpoints.ts), Berth's own events (berth-events.ts), and the audit log (audit-log.ts); both
 // the audit log and pull events are written in batches (write-batch.ts). docs/events.md and docs/audit.md.
-export { AuditLog, type AuditedRequestLike, type AuditLogOptions, type NewAuditEntry } from './audit-log.js';
+export { AuditLog, type AuditLogOptions, type NewAuditEntry } from './audit-log.js';
 export { BERTH_ACTIONS, BerthEvents, type BerthEvent } from './berth-events.js';
 export { Deliverer, retryDelay, type DelivererOptions, type DeliveryCounts, type SendWebhook } from './deliverer.js';
 export {

@@ -7,23 +7,7 @@
 // never a header's value (but the user name of Basic credentials that failed), a body or a query,
 // so a password or a token cannot reach the log.
 import type { FastifyRequest } from 'fastify';
-
-export interface AuditedRequest {
-  /** What was done: a /v2/ route's name and the method (manifest.put, blob.delete, ...), 'login', or 'admin'. */
-  readonly action: string;
-  readonly method: string;
-  /** The path without its query. */
-  readonly path: string;
-  readonly repository: string | undefined;
-  readonly status: number;
-  readonly outcome: 'success' | 'denied' | 'failed';
-  readonly actor: string | undefined;
-  readonly address: string;
-  readonly userAgent: string | undefined;
-  readonly requestId: string;
-  /** What a route noted (noteAudit), and a failed sign-in's user name. */
-  readonly detail?: Readonly<Record<string, unknown>> | undefined;
-}
+import type { AuditedRequest } from '../registry/index.js';
 
 /** What a route tells the audit log beyond the request itself; values must never be secrets. */
 export interface AuditNote {

@@ -13,6 +13,7 @@ export { PullThroughLedgerService } from './pull-through-ledger.js';
 export type { CacheEvictionPolicy } from './cache-eviction.js';
 export type { RegistryOptions } from './options.js';
 export type {
+  AuditedRequest,
   BlobContent,
   BlobInfo,
   BlobRead,

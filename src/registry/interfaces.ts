@@ -287,6 +287,28 @@ export interface PullThroughLedger {
 
 // ---- what the registry reports beside its interfaces (Berth's own events, src/events)
 
+/**
+ * A finished request as the HTTP layer hands it to the audit log (http/request-audit.ts builds
+ * it, events/audit-log.ts records it). Only names and addresses: never a header's value, a body
+ * or a query, so a password or a token cannot reach the log.
+ */
+export interface AuditedRequest {
+  /** What was done: a /v2/ route's name and the method (manifest.put, blob.delete, ...), 'login', or 'admin'. */
+  readonly action: string;
+  readonly method: string;
+  /** The path without its query. */
+  readonly path: string;
+  readonly repository: string | undefined;
+  readonly status: number;
+  readonly outcome: 'success' | 'denied' | 'failed';
+  readonly actor: string | undefined;
+  readonly address: string;
+  readonly userAgent: string | undefined;
+  readonly requestId: string;
+  /** What a route noted (a permission change's grant), a failed sign-in's user name; never a secret. */
+  readonly detail?: Readonly<Record<string, unknown>> | undefined;
+}
+
 /** A push took its namespace to its quota's warnAt share (quotas.ts; the quota.warning event). */
 export interface QuotaWarning {
   readonly namespace: string;
