@@ -32,8 +32,8 @@ export type RecordedChange =
   | { readonly kind: 'delete-blob'; readonly repository: string; readonly digest: string }
   | { readonly kind: 'mount'; readonly repository: string; readonly digest: string; readonly size: number };
 
-/** One event as the outbox stores it. */
-export interface OutboxEvent {
+/** The columns an event is found by, written and read alike. */
+interface EventColumns {
   /** A UUIDv7: unique, and ordered by time. */
   readonly id: string;
   /** ISO-8601. */
@@ -43,6 +43,10 @@ export interface OutboxEvent {
   readonly digest: string | undefined;
   readonly tag: string | undefined;
   readonly actor: string | undefined;
+}
+
+/** One event as the outbox stores it. */
+export interface OutboxEvent extends EventColumns {
   /** The event as JSON, as the envelope carries it. */
   readonly body: string;
   /** The endpoints that will be sent the event (a delivery row each). */
@@ -153,14 +157,7 @@ export interface DeliveryRecord {
   readonly updatedAt: string;
 }
 
-export interface EventRecord {
-  readonly id: string;
-  readonly createdAt: string;
-  readonly action: string;
-  readonly repository: string | undefined;
-  readonly digest: string | undefined;
-  readonly tag: string | undefined;
-  readonly actor: string | undefined;
+export interface EventRecord extends EventColumns {
   /** The event as delivered. */
   readonly event: Readonly<Record<string, unknown>>;
 }
