@@ -3,6 +3,7 @@
 // (the receiver is "down": connections are refused) and listen() takes the same port again.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RegistryEvent } from '../../src/events/index.js';
 
 export interface ReceivedRequest {
   readonly path: string;
@@ -12,31 +13,8 @@ export interface ReceivedRequest {
   readonly status: number;
 }
 
-/** One event inside Distribution's envelope. */
-export interface ReceivedEvent {
-  readonly id: string;
-  readonly timestamp: string;
-  readonly action: string;
-  readonly target: {
-    readonly mediaType?: string;
-    readonly size?: number;
-    readonly digest?: string;
-    readonly length?: number;
-    readonly repository?: string;
-    readonly fromRepository?: string;
-    readonly url?: string;
-    readonly tag?: string;
-  };
-  readonly request: {
-    readonly id?: string;
-    readonly addr?: string;
-    readonly host?: string;
-    readonly method?: string;
-    readonly useragent?: string;
-  };
-  readonly actor: { readonly name?: string };
-  readonly source: { readonly addr: string; readonly instanceID: string };
-}
+/** One event inside Distribution's envelope, as Berth writes it. */
+export type ReceivedEvent = RegistryEvent;
 
 export class WebhookReceiver {
   readonly requests: ReceivedRequest[] = [];
