@@ -8,6 +8,14 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, StorageBusyError, StorageFullError, type ErrorName } from '../errors/index.js';
 import { bodyExpired } from './body-limits.js';
 
+/**
+ * The header the web UI puts on every request it makes, /v2/ and the admin API included. A 401
+ * to such a request goes out without its WWW-Authenticate challenge: a Basic challenge would make
+ * the browser pop up its own password dialog over the UI, which has a sign-in page. Every other
+ * client still gets the challenge.
+ */
+export const UI_REQUEST_HEADER = 'x-berth-ui';
+
 /** Errors that report an upstream registry's failure; the pull-through cache has logged it. */
 const UPSTREAM_ERRORS: ReadonlySet<ErrorName> = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_CONTENT_INVALID']);
 
@@ -72,6 +80,13 @@ function http2Stream(reply: FastifyReply): Duplex | undefined {
   return 'stream' in raw && raw.stream instanceof Duplex ? raw.stream : undefined;
 }
 
+/** The error's headers, without the challenge of a 401 to the web UI (UI_REQUEST_HEADER). */
+function responseHeaders(error: RegistryError, request: FastifyRequest): Readonly<Record<string, string>> {
+  if (error.status !== 401 || request.headers[UI_REQUEST_HEADER] === undefined) return error.headers;
+  const { 'WWW-Authenticate': _challenge, ...others } = error.headers;
+  return others;
+}
+
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   if (clientGone(request, reply)) {
     // The client went away mid-request (a cancelled push, a stalled upload closed by the idle
@@ -107,7 +122,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const body = request.method === 'HEAD' ? undefined : JSON.stringify(registryError.toBody());
   reply
     .code(registryError.status)
-    .headers(registryError.headers)
+    .headers(responseHeaders(registryError, request))
     .header('Content-Type', 'application/json')
     .header('Content-Length', body === undefined ? 0 : Buffer.byteLength(body));
   reply.send(body);

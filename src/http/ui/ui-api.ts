@@ -12,9 +12,9 @@
 // Access is judged as for /v2/: the same principal (a session stands for the user as a password
 // over Basic would), the same policy, so these lists hold exactly what /v2/_catalog and
 // /v2/<name>/tags/list show the caller. Refusals carry no WWW-Authenticate challenge, so a browser
-// never pops up its own sign-in dialog over the UI. The rules behind the tags' marks are
-// administrators' (the admin API); a tag's marks tell who may pull it only how the rules judge that
-// tag. docs/admin-api.md describes these endpoints.
+// never pops up its own sign-in dialog over the UI (error-hook.ts, UI_REQUEST_HEADER). The rules
+// behind the tags' marks are administrators' (the admin API); a tag's marks tell who may pull it
+// only how the rules judge that tag. docs/admin-api.md describes these endpoints.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AuthenticationFailed, type Principal } from '../../auth/index.js';
@@ -106,14 +106,6 @@ function pageSize(request: FastifyRequest): number {
   }
   return n;
 }
-
-/**
- * The header the web UI puts on every request it makes, /v2/ and the admin API included. A 401
- * to such a request goes out without its WWW-Authenticate challenge: a Basic challenge would make
- * the browser pop up its own password dialog over the UI, which has a sign-in page. Every other
- * client still gets the challenge.
- */
-export const UI_REQUEST_HEADER = 'x-berth-ui';
 
 /** Most namespaces one level of the tree lists. */
 const MAX_NAMESPACES = 500;
@@ -212,11 +204,6 @@ export function registerUiApi(app: FastifyInstance, options: UiApiOptions): void
   };
   const allows = async (principal: Principal | undefined, repository: string, actions: AccessAction[]): Promise<boolean> =>
     auth === undefined || principal === undefined || auth.policy.allows(withoutBearer(principal), repository, actions);
-
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode === 401 && request.headers[UI_REQUEST_HEADER] !== undefined) reply.removeHeader('WWW-Authenticate');
-    done(null, payload);
-  });
 
   // ---- session
   app.route({
