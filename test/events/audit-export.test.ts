@@ -184,9 +184,20 @@ function exportSuite(name: string, database: () => Database): void {
       assert.equal(entry.actor, 'berth-cli');
       assert.equal(entry.outcome, 'success');
       assert.equal(entry.detail?.command, 'berth team member add');
+      // A new team and the read-only switch are changes too.
+      assert.equal((await exported('--since', '5m', '--action', 'cli.team.add')).length, 1);
+      await berth('maintenance', 'readonly', 'on');
+      await berth('maintenance', 'readonly', 'off');
+      const switched = await exported('--since', '5m', '--action', 'cli.maintenance.readonly');
+      assert.deepEqual(
+        switched.map((e) => e.detail?.command),
+        ['berth maintenance readonly', 'berth maintenance readonly'],
+      );
       // Reading changes nothing, and leaves no entry.
       await berth('team', 'list');
+      await berth('maintenance', 'readonly', 'status');
       assert.deepEqual(await exported('--since', '5m', '--action', 'cli.team.list'), []);
+      assert.equal((await exported('--since', '5m', '--action', 'cli.maintenance.readonly')).length, 2);
     });
 
     it('refuses a --since it cannot read with exit status 1 and what it accepts', async () => {

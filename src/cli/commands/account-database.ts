@@ -1,8 +1,9 @@
 // The metadata database of the configuration, opened for one account command: the CLI acts as
 // a registry administrator through the same use cases (AccountAdmin) as the admin API, and a
-// command that changed what may alter access or a credential (the use cases' onChange: grants,
-// visibility, team members, users, passwords, tokens; not a new empty team) leaves an entry in
-// the audit log (cli.<command>, actor berth-cli, the system user in detail).
+// command that changed something leaves an entry in the audit log (cli.<command>, actor
+// berth-cli, the system user in detail): what the use cases report through onChange (grants,
+// visibility, team members, users, passwords, tokens) and what the command says it changed
+// itself (a new team, the read-only switch).
 import { AccountAdmin } from '../../auth/account-admin.js';
 import { HtpasswdFile } from '../../auth/htpasswd.js';
 import type { Principal } from '../../auth/principal.js';
@@ -28,7 +29,10 @@ export async function loadCliConfig(file: string | undefined): Promise<Config> {
 }
 
 /** Opens (and migrates) the metadata database of the configuration, runs the work, closes it. */
-export async function withDatabase<T>(options: ConfigOption, work: (admin: AccountAdmin, store: MetadataStore) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  options: ConfigOption,
+  work: (admin: AccountAdmin, store: MetadataStore, changed: () => void) => Promise<T>,
+): Promise<T> {
   const config = await loadCliConfig(options.config);
   const store = await openMetadataStore(config);
   let changes = 0;
@@ -41,7 +45,7 @@ export async function withDatabase<T>(options: ConfigOption, work: (admin: Accou
       userExistsElsewhere: async (name) => (await htpasswd?.lookup(name)) !== undefined,
       onChange: () => changes++,
     });
-    const result = await work(admin, store);
+    const result = await work(admin, store, () => changes++);
     if (changes > 0) await auditChange(config, store);
     return result;
   } finally {

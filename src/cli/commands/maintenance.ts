@@ -29,8 +29,11 @@ export function registerMaintenanceCommands(program: Command): void {
       run('maintenance readonly', async (state: string, options: ConfigOption) => {
         if (!(STATES as readonly string[]).includes(state)) throw new CliError(`expected on, off or status, got ${JSON.stringify(state)}`);
         const fromFile = (await loadCliConfig(options.config)).storage.maintenance.readonly.enabled;
-        await withDatabase(options, async (_admin, store) => {
-          if (state !== 'status') await writeReadOnlySwitch(store.accounts, state === 'on');
+        await withDatabase(options, async (_admin, store, changed) => {
+          if (state !== 'status') {
+            await writeReadOnlySwitch(store.accounts, state === 'on');
+            changed();
+          }
           console.log(describe(await readReadOnlySwitch(store.accounts), fromFile));
           if (state === 'off' && fromFile) {
             console.log(

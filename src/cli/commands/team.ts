@@ -12,8 +12,9 @@ export function registerTeamCommands(program: Command): void {
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
       run('team add', async (name: string, options: ConfigOption) => {
-        await withDatabase(options, async (admin) => {
+        await withDatabase(options, async (admin, _store, changed) => {
           await admin.createTeam(CLI_PRINCIPAL, name);
+          changed();
           console.log(`added team ${name}`);
         });
       }),
