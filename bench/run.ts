@@ -3,13 +3,15 @@
 // with the machine's limits (nginx sendfile, SHA-256, disk fsync) measured in the same run.
 // The authenticated-pull rows run on a second pair configured with auth (lib/auth-workloads.ts),
 // the pull-through cache rows on a caching pair and their upstream (lib/proxy-workloads.ts), the
-// garbage-collection rows on copies of one generated content (lib/gc-workloads.ts).
+// garbage-collection rows on copies of one generated content (lib/gc-workloads.ts); `--only growth`
+// instead runs Berth over a small and a large index on its own (lib/growth-workloads.ts).
 // Prints medians with min-max and the ratio Berth/reference for each reference; writes bench/results/latest.json.
 import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { authWorkloads, startAuthTargets, type AuthTargets } from './lib/auth-workloads.js';
 import { gcWorkloads } from './lib/gc-workloads.js';
+import { runGrowth, wantsGrowth } from './lib/growth-workloads.js';
 import { HttpClient } from './lib/http-client.js';
 import { eventWorkloads, startEventTargets, type EventTargets } from './lib/event-workloads.js';
 import { ldapWorkloads, startLdapTargets, type LdapTargets } from './lib/ldap-workloads.js';
@@ -168,6 +170,7 @@ async function main(): Promise<number> {
   }
   const options = parsed;
   if (options.scaleOut) return scaleOut(options);
+  if (wantsGrowth(options)) return growth(options);
   const references = referenceRegistries(options.references);
   if (options.nginx) requireCommand('nginx', 'nginx');
 
@@ -472,6 +475,17 @@ async function scaleOut(options: BenchOptions): Promise<number> {
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** --only growth...: Berth over a small and a large index, on SQLite and PostgreSQL (lib/growth-workloads.ts). */
+async function growth(options: BenchOptions): Promise<number> {
+  if (!options.only.every((prefix) => prefix.startsWith('growth')))
+    throw new Error('the growth- rows run on their own: give --only growth (or growth- row ids) without other rows');
+  if (options.compiled) {
+    log(`compiling Berth into ${compiledDir}`);
+    compileBerth();
+  }
+  return runGrowth(options, benchDir, log);
 }
 
 main().then(

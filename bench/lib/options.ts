@@ -16,6 +16,9 @@ export interface BenchOptions {
   readonly tagCount: number;
   /** Manifests in the content of the gc- rows (about 5.5 blobs each besides the manifest). */
   readonly gcManifests: number;
+  /** The large index of the growth- rows (lib/growth-workloads.ts); the small one is a hundredth. */
+  readonly growthRepositories: number;
+  readonly growthTags: number;
   /**
    * bcrypt cost of the htpasswd entry behind the authenticated-pull rows: 10, as Distribution's
    * documentation uses (Apache's `htpasswd -B` defaults to 5); --smoke uses 4 so that the
@@ -64,8 +67,12 @@ export const usage = `Usage: npm run bench -- [options]
   --tags N            tags in the tag-list walk (default 1000)
   --gc-manifests N    manifests in the gc- rows' content, with about 5.5 small blobs each
                       (default 10000; --quick 1000, --smoke 60)
+  --growth-repos N    repositories in the large index of the growth- rows (default 100000; --quick
+                      10000, --smoke 400); the small index holds a hundredth
+  --growth-tags N     tags in that index (default 1000000; --quick 100000, --smoke 4000)
   --bcrypt-cost N     bcrypt cost of the htpasswd entry of the auth- rows (default 10; --smoke 4)
-  --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md)
+  --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md);
+                      the growth- rows run only when named (--only growth), on their own
   --no-nginx          skip the static-file limit (nginx)
   --tsx               run Berth from source through tsx instead of compiled with tsc (the default,
                       as \`npm start\` runs dist/); tsx's loader adds about 45 MiB of memory
@@ -94,6 +101,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       tags: { type: 'string' },
       'bcrypt-cost': { type: 'string' },
       'gc-manifests': { type: 'string' },
+      'growth-repos': { type: 'string' },
+      'growth-tags': { type: 'string' },
       only: { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
       // Accepted for older command lines: compiled is the default now.
@@ -124,6 +133,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       tags: 1000,
       bcryptCost: 10,
       gcManifests: 10_000,
+      growthRepositories: 100_000,
+      growthTags: 1_000_000,
     },
     quick: {
       reps: 1,
@@ -135,10 +146,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       tags: 200,
       bcryptCost: 10,
       gcManifests: 1000,
+      growthRepositories: 10_000,
+      growthTags: 100_000,
     },
     // 0.5 s windows: at 0.2 s a small-request row on a loaded machine could end with no clock
     // tick of server CPU (10 ms) counted, which the smoke test reads as a wrong process tree.
-    smoke: { reps: 1, blobMiB: 4, duration: 0.5, warmupMs: 50, layers: 5, catalogRepos: 12, tags: 12, bcryptCost: 4, gcManifests: 60 },
+    smoke: {
+      reps: 1,
+      blobMiB: 4,
+      duration: 0.5,
+      warmupMs: 50,
+      layers: 5,
+      catalogRepos: 12,
+      tags: 12,
+      bcryptCost: 4,
+      gcManifests: 60,
+      growthRepositories: 400,
+      growthTags: 4000,
+    },
   }[preset];
   const number = (name: string, text: string | undefined, fallback: number, min: number): number => {
     if (text === undefined) return fallback;
@@ -165,6 +190,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     catalogRepos: integer('catalog-repos', values['catalog-repos'], defaults.catalogRepos, 1),
     tagCount: integer('tags', values.tags, defaults.tags, 1),
     gcManifests: integer('gc-manifests', values['gc-manifests'], defaults.gcManifests, 3),
+    growthRepositories: integer('growth-repos', values['growth-repos'], defaults.growthRepositories, 1),
+    growthTags: integer('growth-tags', values['growth-tags'], defaults.growthTags, 1),
     bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
     only: (values.only ?? '')
       .split(',')
