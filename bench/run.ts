@@ -30,6 +30,7 @@ import {
   type WorkloadResult,
 } from './lib/report.js';
 import { runScaleOut } from './lib/scale-out.js';
+import { runSoak, soakSelected, soakTable, type SoakResult } from './lib/soak-workloads.js';
 import {
   commandVersion,
   compileBerth,
@@ -358,6 +359,19 @@ async function main(): Promise<number> {
     for (const { workload, targets: on } of runs) results.push(await runWorkload(workload, on, options, references, sampler));
     const probeResults: ProbeResult[] = [];
     for (const probe of probes) probeResults.push(await runProbe(probe, options));
+    // The soak (only when --only names it): mixed pushes and pulls on the open pair at once, for minutes.
+    let soak: SoakResult | undefined;
+    let soakFailure: string | undefined;
+    if (soakSelected(options)) {
+      try {
+        soak = await runSoak(targets, options, log);
+        const failed = soak.series.filter((s) => s.errors > 0);
+        if (failed.length > 0)
+          soakFailure = failed.map((s) => `${s.name}: ${s.errors} failed operations, the first ${s.firstError ?? ''}`).join('; ');
+      } catch (error) {
+        soakFailure = errorText(error);
+      }
+    }
 
     sampler.stop();
     const memory: MemoryResult = {
@@ -375,6 +389,7 @@ async function main(): Promise<number> {
       limitsTable(results, probeResults, references),
       '',
       cpuTable(results, references),
+      ...(soak ? ['', soakTable(soak, references)] : []),
     ].join('\n');
     process.stdout.write(`\n${tables}\n`);
     if (want.basic || want.token) {
@@ -415,6 +430,7 @@ async function main(): Promise<number> {
 
     const failures = [...results, ...probeResults].filter((r) => r.error !== undefined);
     for (const failure of failures) process.stdout.write(`\nFAILED ${failure.id}: ${failure.error ?? ''}\n`);
+    if (soakFailure !== undefined) process.stdout.write(`\nFAILED soak: ${soakFailure}\n`);
 
     const document = {
       schema: 'berth-bench/1',
@@ -432,6 +448,7 @@ async function main(): Promise<number> {
       workloads: results.map((r) => ({ ...r, summary: summaries(r) })),
       machineLimits: probeResults,
       memory,
+      ...(soak ? { soak } : {}),
       table: tables,
     };
     const output = options.output ?? join(benchDir, 'results', 'latest.json');
@@ -446,7 +463,7 @@ async function main(): Promise<number> {
       await copyFile(output, dated);
       log(`kept as ${dated}`);
     }
-    return failures.length === 0 ? 0 : 1;
+    return failures.length === 0 && soakFailure === undefined ? 0 : 1;
   } finally {
     await cleanup();
   }

@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** The large index of the growth- rows (lib/growth-workloads.ts); the small one is a hundredth. */
   readonly growthRepositories: number;
   readonly growthTags: number;
+  /** Minutes of the soak (lib/soak-workloads.ts), which runs only when --only names it. */
+  readonly soakMinutes: number;
   /**
    * bcrypt cost of the htpasswd entry behind the authenticated-pull rows: 10, as Distribution's
    * documentation uses (Apache's `htpasswd -B` defaults to 5); --smoke uses 4 so that the
@@ -72,7 +74,10 @@ export const usage = `Usage: npm run bench -- [options]
   --growth-tags N     tags in that index (default 1000000; --quick 100000, --smoke 4000)
   --bcrypt-cost N     bcrypt cost of the htpasswd entry of the auth- rows (default 10; --smoke 4)
   --only A,B          run only workloads whose id starts with A or B (ids: see bench/README.md);
-                      the growth- rows run only when named (--only growth), on their own
+                      the growth- rows run only when named (--only growth), on their own;
+                      the soak only when named (--only soak)
+  --soak-minutes N    minutes of the soak's mixed pushes and pulls (default 30); its large
+                      blobs are --blob-mib, at most 64 MiB
   --no-nginx          skip the static-file limit (nginx)
   --tsx               run Berth from source through tsx instead of compiled with tsc (the default,
                       as \`npm start\` runs dist/); tsx's loader adds about 45 MiB of memory
@@ -103,6 +108,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'gc-manifests': { type: 'string' },
       'growth-repos': { type: 'string' },
       'growth-tags': { type: 'string' },
+      'soak-minutes': { type: 'string' },
       only: { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
       // Accepted for older command lines: compiled is the default now.
@@ -192,6 +198,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     gcManifests: integer('gc-manifests', values['gc-manifests'], defaults.gcManifests, 3),
     growthRepositories: integer('growth-repos', values['growth-repos'], defaults.growthRepositories, 1),
     growthTags: integer('growth-tags', values['growth-tags'], defaults.growthTags, 1),
+    soakMinutes: number('soak-minutes', values['soak-minutes'], 30, 0.05),
     bcryptCost: integer('bcrypt-cost', values['bcrypt-cost'], defaults.bcryptCost, 4),
     only: (values.only ?? '')
       .split(',')

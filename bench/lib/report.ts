@@ -75,7 +75,7 @@ function verdict(goal: MetricSpec['goal'], ratio: number | undefined): string {
   return met ? 'ok' : 'SHORT';
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -93,7 +93,7 @@ function rowLabel(title: string, spec: MetricSpec): string {
 const MiB = 1024 * 1024;
 
 /** The heading of a reference's ratio column: B/R with one reference, B/3.0.0 with several. */
-function ratioHeading(reference: ReferenceRegistry, references: readonly ReferenceRegistry[]): string {
+export function ratioHeading(reference: ReferenceRegistry, references: readonly ReferenceRegistry[]): string {
   return references.length === 1 ? 'B/R' : `B/${reference.label.replace(/^Distribution /, '')}`;
 }
 
