@@ -17,10 +17,12 @@
 // Rows (ids for --only): growth-startup (spawn to the first 200 on /v2/, a fresh process each
 // time), growth-manifest-get (by tag, in a repository in the middle), growth-tags-first and
 // growth-tags-deep (`growth/big`'s tag list, n=100: the first page and the last, asked with
-// `last=`), growth-catalog-first and growth-catalog-deep (the catalog, likewise). Each request row
-// is a closed loop on one connection (`--duration`, after the warm-up): p50, p99 and the server's
-// CPU per request. Sizes alternate within every repetition; the verdict asks large / small of
-// the p50 and the CPU to stay within FLAT.
+// `last=`), growth-catalog-first and growth-catalog-deep (the catalog, likewise), and the web
+// UI's first page of repositories by name and by last push (growth-ui-repositories-by-...).
+// Each request row is a closed loop on one connection (`--duration`, after the warm-up): p50,
+// p99 and the server's CPU per request (Berth's processes: PostgreSQL's own CPU is not counted).
+// Sizes alternate within every repetition; the verdict asks large / small of the p50 and the CPU
+// to stay within FLAT.
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -271,6 +273,19 @@ const requestRows: readonly RequestRow[] = [
     // `growth/big`, then growth/r000001...: the last full page follows the name PAGE + 1 from the end.
     title: 'catalog, last page',
     path: (size) => catalogPage(repositoryName(size.repositories - 1 - PAGE)),
+    page: 'repositories',
+  },
+  // The web UI's repository list: by name a page reads a key range; by last push it has no index (repository-summaries.ts).
+  {
+    id: 'growth-ui-repositories-by-name',
+    title: `web UI repository list by name (n=${PAGE})`,
+    path: () => `/api/v1/repositories?n=${PAGE}`,
+    page: 'repositories',
+  },
+  {
+    id: 'growth-ui-repositories-by-last-push',
+    title: `web UI repository list by last push (n=${PAGE})`,
+    path: () => `/api/v1/repositories?sort=last-push&n=${PAGE}`,
     page: 'repositories',
   },
 ];
