@@ -2,7 +2,8 @@
 // not hold fetched from an upstream. A miss streams to the first client while the bytes are
 // verified into the cache, one upstream fetch per digest at a time (BlobFill); a blob the store
 // already holds under another repository is linked rather than fetched, once the upstream is
-// known to have it. A HEAD of something Berth does not hold is a miss (404) when no upstream can
+// known to have it. A client asking for a blob whose fill is in progress follows the fill's
+// partial file (fill-follower.ts) rather than waiting for it to end. A HEAD of something Berth does not hold is a miss (404) when no upstream can
 // be asked: clients HEAD before they push, and an outage upstream must not stop pushes to hosted
 // names. Mounts into names only an upstream serves are refused; deletes go to the registry.
 import { PassThrough } from 'node:stream';
@@ -21,6 +22,7 @@ import type {
 } from '../registry/interfaces.js';
 import { BlobFill, type FillStart } from './blob-fill.js';
 import { unavailableOr, type CacheContext, type Candidate } from './cache-context.js';
+import { followFill } from './fill-follower.js';
 import type { UpstreamFailure } from './upstream-health.js';
 
 const WHOLE_BLOB: BlobRead = {};
@@ -56,7 +58,7 @@ export class CachedBlobs implements BlobReader, BlobWriter {
    * Same as the registry's open. Only a blob already in the cache is redirected to; a miss
    * streams from the upstream while the bytes are verified into the cache, and a range on a miss
    * asks the upstream for the size (UPSTREAM_UNAVAILABLE when it cannot be asked), then waits
-   * for the whole blob and serves the range.
+   * for the whole blob and serves the range. A hit costs the registry's one lookup, no more.
    */
   async open(
     repository: RepositoryName,
@@ -66,7 +68,11 @@ export class CachedBlobs implements BlobReader, BlobWriter {
   ): Promise<BlobContent | BlobRedirect> {
     const candidates = this.cache.candidatesFor(repository, scope?.namespace);
     if (candidates.length === 0) return this.cache.registry.blobs.open(repository, digest, read, scope);
-    if (await this.localBlob(repository, digest)) return this.openCached(repository, digest, read, scope);
+    const cached = await this.openCached(repository, digest, read, scope).catch((error: unknown) => {
+      if (error instanceof RegistryError && error.errorName === 'BLOB_UNKNOWN') return undefined;
+      throw error;
+    });
+    if (cached) return cached;
     let range: ByteRange | undefined;
     if (read.range) {
       const { size } = await this.askUpstreams(candidates, repository, digest, scope?.signal, 'unavailable');
@@ -140,9 +146,13 @@ export class CachedBlobs implements BlobReader, BlobWriter {
         fill = this.fills.get(key);
       }
       if (fill) {
-        // Another request is fetching this blob from this upstream: wait for it, then serve from the cache.
-        const joined = await this.join(fill, candidate, repository, digest, signal);
-        if (joined === 'absent') continue;
+        // Another request is fetching this blob from this upstream: follow its partial file, or
+        // (a range, or no size known) wait for it and serve from the cache.
+        const start = await this.joined(fill, candidate, signal);
+        if (start.kind === 'absent') continue;
+        if (!range && start.size !== undefined) return this.follow(fill, start.size, candidate, repository, digest);
+        await untilSettled(fill.done, signal);
+        await this.linkFilled(candidate, repository, digest);
         return blobs.open(repository, digest, readOf(range), scope);
       }
 
@@ -281,25 +291,34 @@ export class CachedBlobs implements BlobReader, BlobWriter {
     return fill;
   }
 
-  /** Waits for another request's fetch; then the blob is in the store, linked here too. */
-  private async join(
-    fill: BlobFill,
-    candidate: Candidate,
-    repository: RepositoryName,
-    digest: Digest,
-    signal: AbortSignal | undefined,
-  ): Promise<'absent' | 'cached'> {
-    const start = await untilSettled(fill.started, signal).catch((error: unknown) => {
+  /** How another request's fetch started: absent, or streaming (UPSTREAM_UNAVAILABLE when the upstream failed). */
+  private joined(fill: BlobFill, candidate: Candidate, signal: AbortSignal | undefined): Promise<FillStart> {
+    return untilSettled(fill.started, signal).catch((error: unknown) => {
       if (error instanceof UpstreamError) throw unavailableOr([this.cache.upstreamFailure(candidate, error)], error);
       throw error;
     });
-    if (start.kind === 'absent') return 'absent';
-    await untilSettled(fill.done, signal);
-    if (!(await this.localBlob(repository, digest))) {
-      await this.cache.ledger.recordItem(repository, digest, candidate.upstream.config.name, new Date(this.cache.now()));
-      await this.cache.ledger.linkStoredBlob(repository, digest);
-    }
-    return 'cached';
+  }
+
+  /** A blob another request's fill is streaming: its partial file as it grows, then the cached blob. */
+  private follow(fill: BlobFill, size: number, candidate: Candidate, repository: RepositoryName, digest: Digest): BlobContent {
+    const { ledger, registry } = this.cache;
+    const stream = followFill(fill, size, {
+      readPartial: (uploadId, offset, length) => ledger.readUploadedBytes(uploadId, offset, length),
+      readCommitted: async (offset) => {
+        await this.linkFilled(candidate, repository, digest);
+        const content = await registry.blobs.open(repository, digest, readOf({ start: offset, end: size - 1 }));
+        if ('location' in content) throw new Error('a range read was redirected');
+        return content.stream;
+      },
+    });
+    return { size, stream };
+  }
+
+  /** After another request's fill: the blob is in the store, linked into this repository too (its name may differ). */
+  private async linkFilled(candidate: Candidate, repository: RepositoryName, digest: Digest): Promise<void> {
+    if (await this.localBlob(repository, digest)) return;
+    await this.cache.ledger.recordItem(repository, digest, candidate.upstream.config.name, new Date(this.cache.now()));
+    await this.cache.ledger.linkStoredBlob(repository, digest);
   }
 }
 

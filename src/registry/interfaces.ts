@@ -283,6 +283,14 @@ export interface PullThroughLedger {
    * store does not hold them. The caller has established that the repository's upstream has the blob.
    */
   linkStoredBlob(repository: RepositoryName, digest: Digest): Promise<BlobInfo | undefined>;
+  /**
+   * The bytes an upload in progress has stored so far, from offset, at most `length` of them: a
+   * blob fill's partial file, which clients that join the fill read while it grows. undefined
+   * when the upload has no bytes there (not yet, or no longer: completed, cancelled). On a store
+   * that appends in place (the filesystem) this follows the fill; an object store shows little
+   * or nothing before the commit.
+   */
+  readUploadedBytes(uploadId: string, offset: number, length: number): Promise<Readable | undefined>;
 }
 
 // ---- what the registry reports beside its interfaces (Berth's own events, src/events)

@@ -4,12 +4,13 @@
 // blobs into a cached repository. Not part of Registry: the composition root hands it to the
 // cache. Blob bytes from an upstream go through the ordinary upload path (UploadService), so
 // they are hashed, made durable and committed only when they match their digest (invariant 1).
-import { PathNotFoundError, RegistryError } from '../errors/index.js';
+import type { Readable } from 'node:stream';
+import { InvalidOffsetError, PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { CachedTagRecord, MetadataStore } from '../metadata/index.js';
 import { Digest, ManifestFormatError, parseManifest, referencesOf, type RepositoryName } from '../oci/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { BlobInfo, CachedManifest, PullThroughLedger, StoredManifest } from './interfaces.js';
-import { blobKey } from './paths.js';
+import { blobKey, isValidUploadId, uploadDataKey } from './paths.js';
 
 /** Pulls of one item are recorded at most this often per process (no write per request). */
 const PULL_RECORD_INTERVAL_MS = 60_000;
@@ -124,6 +125,21 @@ export class PullThroughLedgerService implements PullThroughLedger {
   async linkStoredBlob(repository: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
     if (!(await this.metadata.linkExistingBlob(repository, digest.toString()))) return undefined;
     return this.metadata.findRepositoryBlob(repository, digest.toString());
+  }
+
+  /**
+   * Reads an upload's data key as it stands: a blob fill writes there with an appending writer,
+   * which the filesystem driver applies in place, so a reader sees every byte already written.
+   */
+  async readUploadedBytes(uploadId: string, offset: number, length: number): Promise<Readable | undefined> {
+    if (!isValidUploadId(uploadId)) return undefined;
+    try {
+      return await this.storage.reader(uploadDataKey(uploadId), { offset, length });
+    } catch (error) {
+      // Not there yet or any more, or not grown to offset on a store that shows closed bytes only.
+      if (error instanceof PathNotFoundError || error instanceof InvalidOffsetError) return undefined;
+      throw error;
+    }
   }
 
   private forgetBefore(cutoff: number): void {
