@@ -163,6 +163,16 @@ async function runProbe(probe: MachineProbe, options: BenchOptions): Promise<Pro
   return result;
 }
 
+/** On SIGINT or SIGTERM: runs `stop` (stopping the servers a run started), then exits. */
+function onInterrupt(stop: () => Promise<void>): void {
+  const onSignal = (): void => {
+    log('interrupted: stopping servers');
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
 async function main(): Promise<number> {
   const parsed = parseOptions(process.argv.slice(2));
   if (parsed === 'help') {
@@ -185,12 +195,7 @@ async function main(): Promise<number> {
     await Promise.all([...servers, ...stops.map((stop) => ({ stop }))].map((s) => s.stop().catch(() => undefined)));
     await rm(workDir, { recursive: true, force: true });
   };
-  const onSignal = (): void => {
-    log('interrupted: stopping servers');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  onInterrupt(cleanup);
 
   try {
     const startedAt = new Date();
@@ -502,7 +507,7 @@ async function growth(options: BenchOptions): Promise<number> {
     log(`compiling Berth into ${compiledDir}`);
     compileBerth();
   }
-  return runGrowth(options, benchDir, log);
+  return runGrowth(options, benchDir, log, onInterrupt);
 }
 
 main().then(

@@ -428,8 +428,14 @@ export function wantsGrowth(options: BenchOptions): boolean {
 /**
  * `--only growth...`: fills the indexes, times start-up, then every selected request row, and
  * prints the table; writes bench/results/growth-latest.json (or --output). Returns the exit code.
+ * `onInterrupt` is given what stops its servers, for SIGINT and SIGTERM.
  */
-export async function runGrowth(options: BenchOptions, benchDir: string, log: (message: string) => void): Promise<number> {
+export async function runGrowth(
+  options: BenchOptions,
+  benchDir: string,
+  log: (message: string) => void,
+  onInterrupt: (stop: () => Promise<void>) => void,
+): Promise<number> {
   const dir = join(tmpdir(), `berth-bench-growth-${process.pid}`);
   await mkdir(dir, { recursive: true });
   const sizes = growthSizes(options);
@@ -440,12 +446,7 @@ export async function runGrowth(options: BenchOptions, benchDir: string, log: (m
     await postgres?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
-  const onSignal = (): void => {
-    log('interrupted: stopping servers');
-    void stopAll().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  onInterrupt(stopAll);
   try {
     postgres = await startPostgres();
     for (const database of ['SQLite', 'PostgreSQL'] as const) {
