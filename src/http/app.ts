@@ -15,7 +15,7 @@ import type { RegistryServices } from '../registry/index.js';
 import { adminPrincipal, authorize, plainChallenge, type HttpAuth } from './auth-gate.js';
 import { registerAdminApi } from './admin-api.js';
 import type { AdminRouter } from './admin-json.js';
-import { OPEN_ACCESS, parseName, RequestCaller, type HttpOptions, type RequestContext } from './context.js';
+import { DispatchedRequest, OPEN_ACCESS, parseName, type HttpOptions } from './context.js';
 import { sendClientError, sendError } from './error-hook.js';
 import { liveness, readiness } from './handlers/health.js';
 import { metricsHandler, type MetricsAccess, type MetricsSource } from './handlers/metrics.js';
@@ -32,6 +32,7 @@ import { applyRateLimits, type HttpRateLimits } from './rate-limit-gate.js';
 import { registerUiRoutes, type UiRouteOptions } from './ui/ui-routes.js';
 import { registerUiApi, type UiApiOptions } from './ui/ui-api.js';
 import { registerOidcRoutes } from './ui/oidc-routes.js';
+import { RequestLogger } from './request-logger.js';
 
 export interface HttpAppOptions extends HttpOptions {
   /** Authentication and access control; undefined: an open registry. */
@@ -96,6 +97,7 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     routerOptions: { maxParamLength: 16_384 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    childLoggerFactory: (logger, bindings, childOptions) => new RequestLogger(logger, bindings, childOptions),
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
     clientErrorHandler: sendClientError,
     // Inactivity, not duration: a large upload may take hours, a stalled one is closed.
@@ -184,15 +186,10 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
       : OPEN_ACCESS;
     assertWritable(request.method, options.readOnly);
     if (options.rateLimits !== undefined) applyRateLimits(options.rateLimits, request, reply, match.route, access.principal);
-    const aborter = new AbortController();
-    const clientGone = (): void => {
-      aborter.abort();
-      // Destroyed without an error (nobody may be listening): a body read in progress fails.
-      if (!request.raw.destroyed) request.raw.destroy();
-    };
+    const ctx = new DispatchedRequest(request, reply, registry, options, match.params, query, access);
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
-      clientGone();
+      ctx.clientGone();
       // No onResponse for a response cut short: report it here, as 499 (nginx's "client closed
       // request") when nothing was answered yet.
       if (observer !== undefined || accessLog !== undefined || auditor !== undefined)
@@ -201,20 +198,9 @@ export function createHttpApp(registry: RegistryServices, options: HttpAppOption
     // HTTP/2: a reset stream ends the compatibility request as if its body were complete, and the
     // response then calls itself finished; only 'aborted' tells. Without this, a cancelled
     // upload would be stored truncated as if the chunk had arrived whole.
-    request.raw.once('aborted', clientGone);
+    request.raw.once('aborted', () => ctx.clientGone());
     // (The reset may have come before this handler: the flag stays set.)
-    if (request.raw.aborted) clientGone();
-    const ctx: RequestContext = {
-      request,
-      reply,
-      registry,
-      options,
-      params: match.params,
-      query,
-      signal: aborter.signal,
-      access,
-      caller: new RequestCaller(request),
-    };
+    if (request.raw.aborted) ctx.clientGone();
     await match.handler(ctx);
     // Returning the reply tells Fastify the handler has sent (or is streaming) the response.
     return reply;

@@ -62,6 +62,50 @@ export interface RequestContext {
   readonly caller: Caller;
 }
 
+/**
+ * The RequestContext app.ts builds for each /v2/ request. What most requests never use is made
+ * only when asked: the AbortSignal (an AbortController is among the costliest objects a request
+ * would allocate, and only body reads, blob streams and upstream calls listen to it) and the
+ * caller. clientGone() marks the request abandoned, so a signal asked for afterwards starts out
+ * aborted.
+ */
+export class DispatchedRequest implements RequestContext {
+  #aborter: AbortController | undefined;
+  #gone = false;
+  #caller: RequestCaller | undefined;
+
+  constructor(
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly registry: RegistryServices,
+    readonly options: HttpOptions,
+    readonly params: Readonly<Record<string, string>>,
+    readonly query: QueryParams,
+    readonly access: RequestAccess,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#aborter === undefined) {
+      this.#aborter = new AbortController();
+      if (this.#gone) this.#aborter.abort();
+    }
+    return this.#aborter.signal;
+  }
+
+  get caller(): Caller {
+    this.#caller ??= new RequestCaller(this.request);
+    return this.#caller;
+  }
+
+  /** The client went away: the signal aborts, and a body read in progress fails. */
+  clientGone(): void {
+    this.#gone = true;
+    this.#aborter?.abort();
+    // Destroyed without an error (nobody may be listening).
+    if (!this.request.raw.destroyed) this.request.raw.destroy();
+  }
+}
+
 /** The caller of a request, read from it only when asked (most requests never are). */
 export class RequestCaller implements Caller {
   constructor(private readonly request: FastifyRequest) {}
