@@ -132,42 +132,39 @@ export class ManifestService implements ManifestReader, ManifestWriter {
 
   /** The manifest's description without its bytes (HEAD). */
   async describe(repository: RepositoryName, reference: Reference, accept?: readonly string[]): Promise<StoredManifest> {
-    const row = await this.negotiate(repository, await this.find(repository, reference), reference, accept);
-    return toStored(row);
+    return toStored(await this.find(repository, reference, accept));
   }
 
+  /**
+   * One await on the hot path: the index lookup. Recently served bytes come from the memo, and a
+   * negotiation is awaited only for an index asked for by a client that cannot read it.
+   */
   async get(repository: RepositoryName, reference: Reference, accept?: readonly string[]): Promise<StoredManifest & { bytes: Buffer }> {
-    const stored = await this.describe(repository, reference, accept);
-    const bytes = await this.bytesOf(stored.digest);
-    this.pulls?.record(repository, reference, stored.digest);
-    return { ...stored, bytes };
+    const row = await this.find(repository, reference, accept);
+    const digest = Digest.parse(row.digest);
+    const bytes = this.memo.get(row.digest) ?? (await this.bytesOf(digest));
+    this.pulls?.record(repository, reference, digest);
+    return { digest, mediaType: row.mediaType, size: row.size, bytes };
   }
 
-  private async find(repository: RepositoryName, reference: Reference): Promise<ManifestRecord> {
-    const row =
-      reference.kind === 'tag'
-        ? await this.metadata.findManifestByTag(repository, reference.tag)
-        : await this.metadata.findManifest(repository, reference.digest.toString());
+  /** The manifest a reference names, after Accept negotiation (negotiate below). */
+  private async find(repository: RepositoryName, reference: Reference, accept: readonly string[] | undefined): Promise<ManifestRecord> {
+    const row = await (reference.kind === 'tag'
+      ? this.metadata.findManifestByTag(repository, reference.tag)
+      : this.metadata.findManifest(repository, reference.digest.toString()));
     if (!row) {
       const name = reference.kind === 'tag' ? reference.tag : reference.digest.toString();
       throw new RegistryError('MANIFEST_UNKNOWN', { repository, reference: name });
     }
-    return row;
+    return mayNegotiate(row, reference, accept) ? this.negotiate(repository, row, accept as readonly string[]) : row;
   }
 
   /**
    * Clients that cannot read an index (old Docker clients fetching by tag with an Accept list
    * that names only image manifests) get the linux/amd64 image instead, as Distribution does.
-   * A request by digest always gets exactly that digest.
+   * A request by digest always gets exactly that digest (mayNegotiate).
    */
-  private async negotiate(
-    repository: RepositoryName,
-    row: ManifestRecord,
-    reference: Reference,
-    accept: readonly string[] | undefined,
-  ): Promise<ManifestRecord> {
-    if (reference.kind !== 'tag' || !accept || accept.length === 0) return row;
-    if (manifestKindOf(row.mediaType) !== 'index') return row;
+  private async negotiate(repository: RepositoryName, row: ManifestRecord, accept: readonly string[]): Promise<ManifestRecord> {
     if (accept.includes(row.mediaType) || accept.includes('*/*')) return row;
     const acceptsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
     if (!acceptsImage) return row;
@@ -186,6 +183,11 @@ export class ManifestService implements ManifestReader, ManifestWriter {
     this.memo.set(digest.toString(), bytes);
     return bytes;
   }
+}
+
+/** Whether negotiate() may serve something else: an index, by tag, to a client that lists what it accepts. */
+function mayNegotiate(row: ManifestRecord, reference: Reference, accept: readonly string[] | undefined): boolean {
+  return reference.kind === 'tag' && accept !== undefined && accept.length > 0 && manifestKindOf(row.mediaType) === 'index';
 }
 
 function toStored(row: ManifestRecord): StoredManifest {
