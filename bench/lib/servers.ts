@@ -171,7 +171,7 @@ export function compileBerth(): void {
  * Containerfile; bench/launch-flags.test.ts keeps them in step), so the benchmark runs Berth as
  * users do.
  */
-export const BERTH_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50'] as const;
+export const BERTH_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50', '--initial-old-space-size=64'] as const;
 
 /** How Berth is started: compiled or through tsx, and whether it writes a CPU profile. */
 export interface BerthLaunch {
