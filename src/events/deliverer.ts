@@ -2,18 +2,21 @@
 // claim its due deliveries (oldest first, under a lease: another replica skips them), send them
 // and record the outcome. Distribution's envelope is an array ({"events": [...]}), so the events
 // claimed together go in one request and are marked delivered (or failed) in one statement: a
-// busy registry's pull events cost one request per batch, not one per pull. CloudEvents
-// endpoints get one event per request (envelope.ts says why). A 2xx or 3xx answer delivers every
-// event of the request (as Distribution judges it); anything else, or no answer, counts an
-// attempt for each and sets the next one: after `threshold` failures in a row the wait doubles
+// busy registry's pull events cost one request per batch, not one per pull. A batch of pull
+// events is one outbox row (pull-events.ts), claimed, sent and counted as one: its stored array
+// goes into the envelope as it is, and its attempts and history are the batch's. CloudEvents
+// endpoints get one event per request (envelope.ts says why), so a batch is split for them (and
+// sent again whole when one of its requests fails; receivers drop repeats by id). A 2xx or 3xx
+// answer delivers every event of the request (as Distribution judges it); anything else, or no
+// answer, counts an attempt for each and sets the next one: after `threshold` failures in a row the wait doubles
 // from `backoff` up to maxBackoff. Events are retried until the outbox's retention deletes them,
 // so a receiver that was down for an hour gets everything once it is back. A replica killed
 // mid-delivery leaves its claims to the others when their lease ends: delivery is at least once,
 // and every request names its events (X-Berth-Event-Id and each event's id) so a receiver can
 // drop a repeat.
-import type { EventOutboxQueries } from '../metadata/index.js';
+import { batchEventId, type ClaimedDelivery, type EventOutboxQueries } from '../metadata/index.js';
 import type { EndpointDirectory, WebhookEndpoint } from './endpoints.js';
-import { eventsPerRequest, formatDelivery, type StoredEventJson } from './envelope.js';
+import { eventsPerRequest, formatDelivery, type EventRun } from './envelope.js';
 
 /** Sends one request; resolves with its status, rejects when there was no answer (sender in src/client). */
 export type SendWebhook = (request: {
@@ -29,7 +32,7 @@ export interface DelivererOptions {
   readonly owner: string;
   /** How often each replica looks for due deliveries (a write on this replica wakes it at once). */
   readonly pollMs: number;
-  /** Deliveries claimed at a time per endpoint, sent in one request (Distribution's envelope). */
+  /** Deliveries (events or batches) claimed at a time per endpoint; also the most events sent in one envelope. */
   readonly batch: number;
   /** Events older than this are deleted with their deliveries (the outbox is bounded); 0: kept. */
   readonly retentionMs: number;
@@ -133,10 +136,10 @@ export class Deliverer {
   }
 
   /**
-   * Sends the endpoint's due events, a request per `eventsPerRequest` of them, until none are
-   * left or a request fails. A claim lasts two timeouts and five seconds, renewed for the rest of
-   * the batch before a send that could outlast it, so the claims of a replica that died are free
-   * again within seconds.
+   * Sends the endpoint's due events, a request per `eventsPerRequest` of them (a batch whole),
+   * until none are left or a request fails. A claim lasts two timeouts and five seconds, renewed
+   * for the rest of the claims before a send that could outlast it, so the claims of a replica
+   * that died are free again within seconds.
    */
   private async deliverTo(endpoint: WebhookEndpoint): Promise<void> {
     const leaseMs = 2 * endpoint.timeoutMs + 5000;
@@ -145,26 +148,28 @@ export class Deliverer {
       let leaseEnd = Date.now() + leaseMs;
       const claimed = await this.outbox.claim(endpoint.id, this.options.owner, this.options.batch, leaseMs);
       if (claimed.length === 0) return;
-      for (let i = 0; i < claimed.length; i += perRequest) {
-        const group = claimed.slice(i, i + perRequest);
-        const ids = group.map((delivery) => delivery.eventId);
-        const rest = (): string[] => claimed.slice(i).map((c) => c.eventId);
+      let next = 0;
+      const keepClaims = async (): Promise<void> => {
+        if (Date.now() + endpoint.timeoutMs + 1000 <= leaseEnd) return;
+        leaseEnd = Date.now() + leaseMs;
+        await this.outbox.extendLease(endpoint.id, rowIds(claimed.slice(next)), this.options.owner, leaseEnd);
+      };
+      while (next < claimed.length) {
         if (this.stopped) {
-          await this.outbox.release(endpoint.id, rest());
+          await this.outbox.release(endpoint.id, rowIds(claimed.slice(next)));
           return;
         }
-        if (Date.now() + endpoint.timeoutMs + 1000 > leaseEnd) {
-          leaseEnd = Date.now() + leaseMs;
-          await this.outbox.extendLease(endpoint.id, rest(), this.options.owner, leaseEnd);
-        }
-        const events = group.map((delivery) => ({ id: delivery.eventId, json: delivery.body }));
-        const outcome = await deliver(this.send, endpoint, events, this.options.registryUrl);
+        const group = requestRows(claimed, next, perRequest);
+        const ids = rowIds(group);
+        const sent = await this.sendRows(endpoint, group, keepClaims);
+        this.counts.delivered += sent.accepted;
+        const outcome = sent.outcome;
         if (outcome.ok) {
-          this.counts.delivered += group.length;
           await this.outbox.markDelivered(endpoint.id, ids, outcome.status);
+          next += group.length;
           continue;
         }
-        this.counts.failed += group.length;
+        this.counts.failed += sent.failed;
         // The most-tried event of the request sets the wait, so a batch that grew around an old
         // failure keeps backing off.
         const failures = Math.max(...group.map((delivery) => delivery.attempts)) + 1;
@@ -175,15 +180,77 @@ export class Deliverer {
           nextAttemptAt,
         });
         // The rest wait too: the endpoint is failing, and order is kept.
-        await this.outbox.release(
-          endpoint.id,
-          claimed.slice(i + perRequest).map((c) => c.eventId),
-        );
+        await this.outbox.release(endpoint.id, rowIds(claimed.slice(next + group.length)));
         this.pausedUntil.set(endpoint.id, nextAttemptAt);
         return;
       }
     }
   }
+
+  /**
+   * Sends claimed rows: in one envelope, or, to a CloudEvents endpoint (one row at a time), one
+   * request per event, stopping at the first that fails. Says how many events were accepted and
+   * how many failed.
+   */
+  private async sendRows(
+    endpoint: WebhookEndpoint,
+    rows: readonly ClaimedDelivery[],
+    keepClaims: () => Promise<void>,
+  ): Promise<{ outcome: DeliveryOutcome; accepted: number; failed: number }> {
+    if (endpoint.format !== 'cloudevents') {
+      await keepClaims();
+      const runs = rows.map(eventRun);
+      const outcome = await deliver(this.send, endpoint, runs, this.options.registryUrl);
+      const events = runs.reduce((sum, run) => sum + run.ids.length, 0);
+      return outcome.ok ? { outcome, accepted: events, failed: 0 } : { outcome, accepted: 0, failed: events };
+    }
+    let accepted = 0;
+    let outcome: DeliveryOutcome | undefined;
+    for (const run of rows.flatMap(singleEvents)) {
+      await keepClaims();
+      outcome = await deliver(this.send, endpoint, [run], this.options.registryUrl);
+      if (!outcome.ok) return { outcome, accepted, failed: 1 };
+      accepted++;
+    }
+    if (outcome === undefined) throw new Error('a claimed row holds at least one event');
+    return { outcome, accepted, failed: 0 };
+  }
+}
+
+/** The rows' ids (an event's, or a batch's), as their deliveries are keyed. */
+function rowIds(rows: readonly ClaimedDelivery[]): string[] {
+  return rows.map((row) => row.eventId);
+}
+
+/** How many events a claimed row holds. */
+function eventCount(row: ClaimedDelivery): number {
+  return row.batchSize ?? 1;
+}
+
+/** The claimed rows from `start` that one request carries: at least one, more while their events fit `perRequest`. */
+function requestRows(claimed: readonly ClaimedDelivery[], start: number, perRequest: number): ClaimedDelivery[] {
+  let end = start + 1;
+  let events = eventCount(claimed[start] as ClaimedDelivery);
+  while (end < claimed.length && events + eventCount(claimed[end] as ClaimedDelivery) <= perRequest) {
+    events += eventCount(claimed[end] as ClaimedDelivery);
+    end++;
+  }
+  return claimed.slice(start, end);
+}
+
+/** A claimed row's events as the envelope takes them: a batch's array without its brackets, not parsed. */
+function eventRun(row: ClaimedDelivery): EventRun {
+  if (row.batchSize === undefined) return { ids: [row.eventId], json: row.body };
+  return { ids: Array.from({ length: row.batchSize }, (_, index) => batchEventId(row.eventId, index)), json: row.body.slice(1, -1) };
+}
+
+/** A claimed row's events one by one (a CloudEvents endpoint's requests); a batch is parsed. */
+function singleEvents(row: ClaimedDelivery): EventRun[] {
+  if (row.batchSize === undefined) return [eventRun(row)];
+  return (JSON.parse(row.body) as unknown[]).map((event, index) => ({
+    ids: [batchEventId(row.eventId, index)],
+    json: JSON.stringify(event),
+  }));
 }
 
 /** What one request to an endpoint came to: delivered (2xx or 3xx), or why not. */
@@ -200,7 +267,7 @@ export type DeliveryOutcome = (
 export async function deliver(
   send: SendWebhook,
   endpoint: WebhookEndpoint,
-  events: readonly StoredEventJson[],
+  events: readonly EventRun[],
   registryUrl: string | undefined,
 ): Promise<DeliveryOutcome> {
   const started = performance.now();
@@ -229,7 +296,7 @@ export function deliverOnce(
   eventJson: string,
   registryUrl: string | undefined,
 ): Promise<DeliveryOutcome> {
-  return deliver(send, endpoint, [{ id: eventId, json: eventJson }], registryUrl);
+  return deliver(send, endpoint, [{ ids: [eventId], json: eventJson }], registryUrl);
 }
 
 /**

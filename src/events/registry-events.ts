@@ -4,11 +4,13 @@
 // do) and hands each write a ChangeRecorder, which the index calls inside the write's
 // transaction with what it did; the events it returns are written in that transaction (the
 // outbox). Pulls change nothing, so their events are written after the read, and only when an
-// endpoint wants them, batched (write-batch.ts: one multi-row insert every 250 ms or 200 events,
-// so a manifest GET does not pay a transaction; a crash loses the last quarter second of pull
-// events, never a change's). The endpoints are asked before anything is built, so a pull that no
-// endpoint wants costs one pass over their filters, and when no endpoint is configured, writes
-// get no recorder at all: the hot path pays nothing. Refusals the registry throws (an immutable tag, a quota) become Berth's
+// endpoint wants them: a pull queues a compact record (pull-events.ts), and the queue is written
+// every 250 ms or 200 pulls (write-batch.ts) as a few rows, one per batch of a repository's
+// pulls, so a manifest GET pays neither a transaction nor a row or JSON of its own; a crash loses
+// the last quarter second of pull events, never a change's. The endpoints are asked before
+// anything is queued, so a pull that no endpoint wants costs one pass over their filters, and
+// when no endpoint is configured, writes get no recorder at all: the hot path pays nothing.
+// Refusals the registry throws (an immutable tag, a quota) become Berth's
 // own events (berth-events.ts) on their way out.
 import type { ChangeRecorder, EventOutboxQueries, OutboxEvent, RecordedChange } from '../metadata/index.js';
 import type { Digest, RepositoryName } from '../oci/index.js';
@@ -33,10 +35,8 @@ import type {
 import type { ParsedManifest } from '../oci/index.js';
 import type { EndpointDirectory, EventFacts } from './endpoints.js';
 import { uuidv7 } from './ids.js';
+import { BLOB_MEDIA_TYPE, PullEventRows, pullRecord, type PullRecord } from './pull-events.js';
 import { WriteBatch } from './write-batch.js';
-
-/** The media type Distribution gives blob events' targets. */
-const BLOB_MEDIA_TYPE = 'application/octet-stream';
 
 /** One event as Distribution's envelope carries it (Berth adds fromRepository to mounts, as Distribution does). */
 export interface RegistryEvent {
@@ -83,6 +83,31 @@ export interface EventRecorderOptions {
 
 type Target = RegistryEvent['target'];
 
+/** The event object of an action by `caller` on `target`, as the envelope carries it (JSON.stringify drops undefined fields). */
+export function registryEvent(parts: {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly action: string;
+  readonly target: Target;
+  readonly caller: Caller | undefined;
+  readonly source: RegistryEvent['source'];
+  readonly detail?: Readonly<Record<string, unknown>> | undefined;
+}): RegistryEvent {
+  const { caller, detail } = parts;
+  return {
+    id: parts.id,
+    timestamp: parts.timestamp,
+    action: parts.action,
+    target: parts.target,
+    request: caller
+      ? { id: caller.requestId, addr: caller.address, host: caller.host, method: caller.method, useragent: caller.userAgent }
+      : {},
+    actor: caller?.name === undefined ? {} : { name: caller.name },
+    source: parts.source,
+    ...(detail === undefined ? {} : { detail }),
+  };
+}
+
 /** Where the decorator hands a write's failure, which may be a refusal worth an event (BerthEvents). */
 export interface RefusalRecorder {
   refused(error: unknown, repository: string, caller: Caller | undefined): void;
@@ -90,14 +115,16 @@ export interface RefusalRecorder {
 
 /** Builds events and decides which endpoints get them. */
 export class EventRecorder {
-  private readonly pulls: WriteBatch<OutboxEvent>;
+  private readonly pulls: WriteBatch<PullRecord>;
+  private readonly pullRows: PullEventRows;
 
   constructor(
     private readonly endpoints: EndpointDirectory,
     private readonly outbox: EventOutboxQueries,
     private readonly options: EventRecorderOptions,
   ) {
-    this.pulls = new WriteBatch((events) => this.recordNow(events), {
+    this.pullRows = new PullEventRows(options.source, options.externalUrl);
+    this.pulls = new WriteBatch((pulls) => this.recordNow(this.pullRows.rows(pulls)), {
       delayMs: options.pullDelayMs ?? 250,
       maxBatch: 200,
       maxQueued: 20_000,
@@ -136,7 +163,8 @@ export class EventRecorder {
 
   /**
    * Queues the event of a manifest GET when an endpoint wants it. The endpoints are asked first,
-   * from the facts alone, so a pull no endpoint wants builds nothing (no target, id or JSON).
+   * from the facts alone, so a pull no endpoint wants queues nothing; one that is wanted queues a
+   * record, whose id and JSON are made with its batch's (pull-events.ts).
    */
   recordManifestPull(
     repository: string,
@@ -144,10 +172,11 @@ export class EventRecorder {
     tag: string | undefined,
     caller: Caller | undefined,
   ): void {
-    const endpoints = this.endpoints.wanting({ action: 'pull', repository, tag, mediaType: manifest.mediaType });
+    const mediaType = manifest.mediaType;
+    const endpoints = this.endpoints.wanting({ action: 'pull', repository, tag, mediaType });
     if (endpoints.length === 0) return;
-    const target = this.manifestTarget(repository, manifest.digest.toString(), manifest.mediaType, manifest.size);
-    this.pulls.add(this.eventFor(endpoints, 'pull', tag === undefined ? target : { ...target, tag }, caller));
+    const target = { kind: 'manifests', repository, digest: manifest.digest.toString(), mediaType, size: manifest.size, tag } as const;
+    this.pulls.add(pullRecord(Date.now(), endpoints, target, caller));
   }
 
   /** The same for a blob GET (notifications.blobpulls). */
@@ -155,7 +184,8 @@ export class EventRecorder {
     if (!this.options.blobPulls) return;
     const endpoints = this.endpoints.wanting({ action: 'pull', repository, tag: undefined, mediaType: BLOB_MEDIA_TYPE });
     if (endpoints.length === 0) return;
-    this.pulls.add(this.eventFor(endpoints, 'pull', this.blobTarget(repository, digest, size), caller));
+    const target = { kind: 'blobs', repository, digest, mediaType: BLOB_MEDIA_TYPE, size, tag: undefined } as const;
+    this.pulls.add(pullRecord(Date.now(), endpoints, target, caller));
   }
 
   /** The event as the outbox stores it, for the endpoints that want it. */
@@ -169,18 +199,7 @@ export class EventRecorder {
     const at = Date.now();
     const id = uuidv7(at);
     const timestamp = new Date(at).toISOString();
-    const event: RegistryEvent = {
-      id,
-      timestamp,
-      action,
-      target,
-      request: caller
-        ? { id: caller.requestId, addr: caller.address, host: caller.host, method: caller.method, useragent: caller.userAgent }
-        : {},
-      actor: caller?.name === undefined ? {} : { name: caller.name },
-      source: this.options.source,
-      ...(detail === undefined ? {} : { detail }),
-    };
+    const event = registryEvent({ id, timestamp, action, target, caller, source: this.options.source, detail });
     return {
       id,
       createdAt: timestamp,
@@ -255,10 +274,6 @@ export class EventRecorder {
 
   private manifestTarget(repository: string, digest: string, mediaType: string, size: number): Target {
     return { mediaType, size, digest, length: size, repository, url: this.url(`/v2/${repository}/manifests/${digest}`) };
-  }
-
-  private blobTarget(repository: string, digest: string, size: number): Target {
-    return { mediaType: BLOB_MEDIA_TYPE, size, digest, length: size, repository, url: this.url(`/v2/${repository}/blobs/${digest}`) };
   }
 
   private url(path: string): string {

@@ -5,6 +5,10 @@
 // has its events, one that rolls back has none. Deliverers (src/events/deliverer.ts) on any
 // replica claim due deliveries with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's
 // write transactions take turns), so two replicas do not send one event twice in the normal case.
+// Pull events are written apart from any change, in batches (migration 10): one row holds a
+// batch's events as a JSON array, and its events' ids are the row's id plus their index
+// (batchEventId), so one is found by id with the primary key, and deliveries, attempts and
+// redelivery are counted per row. The admin API's queries expand a batch into its events.
 import type { Kysely } from 'kysely';
 import type { Executor } from './links.js';
 import type { Database, EventDeliveriesTable } from './schema.js';
@@ -45,12 +49,43 @@ interface EventColumns {
   readonly actor: string | undefined;
 }
 
-/** One event as the outbox stores it. */
+/** One event, or a batch of pull events, as the outbox stores it. */
 export interface OutboxEvent extends EventColumns {
-  /** The event as JSON, as the envelope carries it. */
+  /** The event as JSON, as the envelope carries it; a batch's events as a JSON array. */
   readonly body: string;
   /** The endpoints that will be sent the event (a delivery row each). */
   readonly endpoints: readonly string[];
+  /**
+   * Set for a batch: how many events the body holds and the last one's timestamp (createdAt is
+   * the first's). Its id must be a batchRowId, and its events' ids batchEventId(id, 0 ... size - 1).
+   */
+  readonly batch?: { readonly size: number; readonly lastCreatedAt: string } | undefined;
+}
+
+/**
+ * The most events one batch row holds. Their index takes the last 4 hex digits of the row's
+ * id (UUIDv7's random bits), so at most 65,536 would fit; the writers keep rows far smaller.
+ */
+export const MAX_BATCH_EVENTS = 0x10000;
+
+/** A UUIDv7 made a batch row's id: its last 4 hex digits zero, the index of its first event. */
+export function batchRowId(uuid: string): string {
+  return `${uuid.slice(0, -4)}0000`;
+}
+
+/**
+ * The id of a batch's event at `index`: the row's id with the index in its last 4 hex digits. The
+ * ids stay UUIDv7 (version and variant bits untouched), unique, and sort in the batch's order,
+ * right after the row's id and before any id made a millisecond later.
+ */
+export function batchEventId(rowId: string, index: number): string {
+  return `${rowId.slice(0, -4)}${index.toString(16).padStart(4, '0')}`;
+}
+
+/** Where an event of a batch would be: the row's id and its index there (for a single event, a row that does not exist). */
+function batchPlace(eventId: string): { rowId: string; index: number } | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(eventId)) return undefined;
+  return { rowId: batchRowId(eventId), index: Number.parseInt(eventId.slice(-4), 16) };
 }
 
 /**
@@ -109,6 +144,8 @@ async function insertEvents(db: Executor, events: readonly OutboxEvent[]): Promi
         tag: event.tag ?? null,
         actor: event.actor ?? null,
         body: event.body,
+        batch_size: event.batch?.size ?? null,
+        last_created_at: event.batch?.lastCreatedAt ?? null,
       })),
     )
     .execute();
@@ -137,11 +174,15 @@ export async function recordChange(db: Executor, recorder: ChangeRecorder | unde
   await writeOutbox(db, recorder(change));
 }
 
-/** An event claimed for delivery to one endpoint. */
+/** An event (or a batch of pull events) claimed for delivery to one endpoint. */
 export interface ClaimedDelivery {
+  /** The row's id: the event's, or a batch's first event's. */
   readonly eventId: string;
+  /** The event's JSON; a batch's events as a JSON array. */
   readonly body: string;
   readonly attempts: number;
+  /** How many events a batch holds; undefined for one event. */
+  readonly batchSize: number | undefined;
 }
 
 export interface DeliveryRecord {
@@ -160,6 +201,11 @@ export interface DeliveryRecord {
 export interface EventRecord extends EventColumns {
   /** The event as delivered. */
   readonly event: Readonly<Record<string, unknown>>;
+  /**
+   * Set for a pull event written in a batch: the batch's id (its first event's), which its
+   * deliveries are kept and redelivered by, and how many events it holds.
+   */
+  readonly batch?: { readonly id: string; readonly size: number } | undefined;
 }
 
 export interface EventFilter {
@@ -212,12 +258,13 @@ export class EventOutboxQueries {
         .where('endpoint', '=', endpoint)
         .where('event_id', 'in', ids)
         .execute();
-      const bodies = new Map(
-        (await trx.selectFrom('events').select(['id', 'body']).where('id', 'in', ids).execute()).map((row) => [row.id, row.body]),
+      const events = new Map(
+        (await trx.selectFrom('events').select(['id', 'body', 'batch_size']).where('id', 'in', ids).execute()).map((row) => [row.id, row]),
       );
       return due.flatMap((row) => {
-        const body = bodies.get(row.event_id);
-        return body === undefined ? [] : [{ eventId: row.event_id, body, attempts: Number(row.attempts) }];
+        const event = events.get(row.event_id);
+        if (event === undefined) return [];
+        return [{ eventId: row.event_id, body: event.body, attempts: Number(row.attempts), batchSize: event.batch_size ?? undefined }];
       });
     });
   }
@@ -294,13 +341,16 @@ export class EventOutboxQueries {
 
   /**
    * Sends the event again: its deliveries (to `endpoint`, or to every endpoint it had) become
-   * pending and due now. Returns how many deliveries were reset; 0 when the event has none.
+   * pending and due now; a pull event's are its batch's, so the whole batch is sent again.
+   * Returns how many deliveries were reset; 0 when the event has none.
    */
   async redeliver(eventId: string, endpoint?: string, at = Date.now()): Promise<number> {
+    const rowId = await this.rowIdOf(eventId);
+    if (rowId === undefined) return 0;
     const result = await this.db
       .updateTable('event_deliveries')
       .set({ state: 'pending', next_attempt_at: at, lease_until: null, lease_owner: null, updated_at: new Date(at).toISOString() })
-      .where('event_id', '=', eventId)
+      .where('event_id', '=', rowId)
       .$if(endpoint !== undefined, (query) => query.where('endpoint', '=', endpoint ?? ''))
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
@@ -340,52 +390,60 @@ export class EventOutboxQueries {
     return new Map(rows.map((row) => [row.endpoint, Number(row.count)]));
   }
 
-  /** Events newest first, filtered; pages continue with `before` = the last id returned. */
+  /**
+   * Events newest first, filtered; pages continue with `before` = the last id returned. A batch
+   * row is expanded into its events (they sort by id as they happened), which are filtered again
+   * one by one: the rows are chosen by the filters that hold for the whole row (action,
+   * repository and actor are the same for all of a batch's events) and by time and id bounds
+   * any of its events may meet.
+   */
   async listEvents(filter: EventFilter): Promise<EventRecord[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .$if(filter.action !== undefined, (q) => q.where('action', '=', filter.action ?? ''))
-      .$if(filter.repository !== undefined, (q) => q.where('repository', '=', filter.repository ?? ''))
-      .$if(filter.actor !== undefined, (q) => q.where('actor', '=', filter.actor ?? ''))
-      .$if(filter.since !== undefined, (q) => q.where('created_at', '>=', filter.since ?? ''))
-      .$if(filter.until !== undefined, (q) => q.where('created_at', '<', filter.until ?? ''))
-      .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before ?? ''))
-      .orderBy('id', 'desc')
-      .limit(filter.limit)
-      .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      createdAt: row.created_at,
-      action: row.action,
-      repository: row.repository ?? undefined,
-      digest: row.digest ?? undefined,
-      tag: row.tag ?? undefined,
-      actor: row.actor ?? undefined,
-      event: JSON.parse(row.body) as Record<string, unknown>,
-    }));
+    const found: EventRecord[] = [];
+    let before = filter.before;
+    while (found.length < filter.limit) {
+      const wanted = filter.limit - found.length;
+      const rows = await this.db
+        .selectFrom('events')
+        .selectAll()
+        .$if(filter.action !== undefined, (q) => q.where('action', '=', filter.action ?? ''))
+        .$if(filter.repository !== undefined, (q) => q.where('repository', '=', filter.repository ?? ''))
+        .$if(filter.actor !== undefined, (q) => q.where('actor', '=', filter.actor ?? ''))
+        .$if(filter.since !== undefined, (q) =>
+          q.where((eb) => eb(eb.fn.coalesce('last_created_at', 'created_at'), '>=', filter.since ?? '')),
+        )
+        .$if(filter.until !== undefined, (q) => q.where('created_at', '<', filter.until ?? ''))
+        .$if(before !== undefined, (q) => q.where('id', '<', before ?? ''))
+        .orderBy('id', 'desc')
+        .limit(wanted)
+        .execute();
+      for (const row of rows) {
+        for (const record of recordsOf(row).reverse()) if (inFilter(record, filter)) found.push(record);
+      }
+      if (rows.length < wanted) break;
+      before = rows[rows.length - 1]?.id;
+    }
+    return found.slice(0, filter.limit);
   }
 
+  /** The event with this id, whether it has a row of its own or is in a batch. */
   async findEvent(id: string): Promise<EventRecord | undefined> {
-    const [row] = await this.listEventsById(id);
-    return row;
+    const own = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    if (own !== undefined) return recordsOf(own)[0];
+    const place = batchPlace(id);
+    if (place === undefined) return undefined;
+    const batch = await this.db.selectFrom('events').selectAll().where('id', '=', place.rowId).executeTakeFirst();
+    if (batch === undefined || batch.batch_size === null) return undefined;
+    return recordsOf(batch)[place.index];
   }
 
-  private async listEventsById(id: string): Promise<EventRecord[]> {
-    const row = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return [];
-    return [
-      {
-        id: row.id,
-        createdAt: row.created_at,
-        action: row.action,
-        repository: row.repository ?? undefined,
-        digest: row.digest ?? undefined,
-        tag: row.tag ?? undefined,
-        actor: row.actor ?? undefined,
-        event: JSON.parse(row.body) as Record<string, unknown>,
-      },
-    ];
+  /** The row holding the event (its own, or its batch's); undefined when there is none. */
+  private async rowIdOf(eventId: string): Promise<string | undefined> {
+    const own = await this.db.selectFrom('events').select('id').where('id', '=', eventId).executeTakeFirst();
+    if (own !== undefined) return own.id;
+    const place = batchPlace(eventId);
+    if (place === undefined) return undefined;
+    const batch = await this.db.selectFrom('events').select(['id', 'batch_size']).where('id', '=', place.rowId).executeTakeFirst();
+    return batch !== undefined && batch.batch_size !== null && place.index < batch.batch_size ? batch.id : undefined;
   }
 
   /** The deliveries of one event, or (without eventId) the newest of an endpoint's. */
@@ -424,14 +482,56 @@ export class EventOutboxQueries {
     });
   }
 
-  /** How many events the outbox holds (for tests and the admin API). */
+  /** How many events the outbox holds, each of a batch counted (for tests and the admin API). */
   async countEvents(): Promise<number> {
     const row = await this.db
       .selectFrom('events')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .select((eb) => eb.fn.sum<number | string | null>(eb.fn.coalesce('batch_size', eb.lit(1))).as('count'))
       .executeTakeFirstOrThrow();
-    return Number(row.count);
+    return Number(row.count ?? 0);
   }
+}
+
+/** The fields of a Distribution event that the admin API's records repeat as columns. */
+interface EventFields {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly action: string;
+  readonly target?: { readonly repository?: string; readonly digest?: string; readonly tag?: string };
+  readonly actor?: { readonly name?: string };
+}
+
+/** The events of a row, oldest first: its one event, or a batch's (parsed; the admin API's only). */
+function recordsOf(row: Database['events']): EventRecord[] {
+  const columns = {
+    id: row.id,
+    createdAt: row.created_at,
+    action: row.action,
+    repository: row.repository ?? undefined,
+    digest: row.digest ?? undefined,
+    tag: row.tag ?? undefined,
+    actor: row.actor ?? undefined,
+  };
+  if (row.batch_size === null) return [{ ...columns, event: JSON.parse(row.body) as Record<string, unknown> }];
+  const batch = { id: row.id, size: row.batch_size };
+  return (JSON.parse(row.body) as EventFields[]).map((event) => ({
+    ...columns,
+    id: event.id,
+    createdAt: event.timestamp,
+    digest: event.target?.digest,
+    tag: event.target?.tag,
+    event: event as unknown as Record<string, unknown>,
+    batch,
+  }));
+}
+
+/** Whether one event of a batch meets the filter (its row met the filters its events share). */
+function inFilter(record: EventRecord, filter: EventFilter): boolean {
+  if (record.batch === undefined) return true;
+  if (filter.before !== undefined && record.id >= filter.before) return false;
+  if (filter.since !== undefined && record.createdAt < filter.since) return false;
+  if (filter.until !== undefined && record.createdAt >= filter.until) return false;
+  return true;
 }
 
 export function toDeliveryRecord(row: EventDeliveriesTable): DeliveryRecord {

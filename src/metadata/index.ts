@@ -50,7 +50,10 @@ export {
 export type { NamespaceUsage, RepositoryUsage, UsageIndex } from './usage-index.js';
 export type { QuotaRuleIndex, QuotaRuleRecord } from './quota-rule-index.js';
 export {
+  batchEventId,
+  batchRowId,
   EventOutboxQueries,
+  MAX_BATCH_EVENTS,
   type ChangeRecorder,
   type ClaimedDelivery,
   type DeliveryRecord,

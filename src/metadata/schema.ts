@@ -183,17 +183,28 @@ export interface RateLimitCountsTable {
  */
 export type MetadataDatabase = Kysely<Database>;
 
-/** The outbox (migration 8): one row per event, written in the transaction of its change. */
+/**
+ * The outbox (migration 8): one row per event, written in the transaction of its change, or
+ * (migration 10) one row per batch of pull events.
+ */
 export interface EventsTable {
+  /** The event's id; a batch's is its first event's. */
   id: string;
+  /** A batch's first event's timestamp. */
   created_at: string;
   action: string;
   repository: string | null;
+  /** Null for a batch (its events name theirs). */
   digest: string | null;
+  /** Null for a batch (its events name theirs). */
   tag: string | null;
   actor: string | null;
-  /** The event as JSON, as the envelope carries it. */
+  /** The event as JSON, as the envelope carries it; a batch's events as a JSON array. */
   body: string;
+  /** How many events a batch holds; null for a single event. */
+  batch_size: number | null;
+  /** A batch's last event's timestamp; null for a single event. */
+  last_created_at: string | null;
 }
 
 /** One event's delivery to one webhook endpoint. */

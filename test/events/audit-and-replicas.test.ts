@@ -1,7 +1,8 @@
 // The audit log and the events admin API against a running Berth with authentication: writes,
 // denials and their actors are listed with filters and a cursor, and no password (nor its Basic
 // encoding) is anywhere in the database; an event is listed with its delivery and redelivered on
-// request. Then two replicas on one PostgreSQL with one endpoint: each event reaches it once.
+// request. Then two replicas on one PostgreSQL with one endpoint: each event reaches it once,
+// pull events (written in batches) included.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -161,5 +162,28 @@ describe('two replicas on one PostgreSQL', { concurrency: false }, () => {
     assert.equal(events.length, count, 'no event was sent twice');
     assert.deepEqual(new Set(events.map((e) => e.target.tag)), new Set(Array.from({ length: count }, (_, i) => `t${i}`)));
     assert.equal(new Set(events.map((e) => e.source.instanceID)).size, 2, 'both replicas recorded events');
+  });
+
+  it('sends each pull event once, in the batches each replica wrote', async () => {
+    const [a, b] = replicas;
+    assert.ok(a && b);
+    const pulls = 40;
+    for (let i = 0; i < pulls; i += 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, j) => {
+          const answer = await callRegistry((i + j) % 2 === 0 ? a : b, 'GET', `/v2/pair/app/manifests/t${(i + j) % 20}`, undefined, {
+            headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+          });
+          assert.equal(answer.status, 200, answer.text);
+        }),
+      );
+    }
+    const pulled = (): ReturnType<WebhookReceiver['delivered']> => receiver.delivered().filter((e) => e.action === 'pull');
+    await receiver.waitFor(() => new Set(pulled().map((e) => e.id)).size >= pulls, `${pulls} pull events`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const events = pulled();
+    assert.equal(events.length, pulls, 'no pull event was sent twice');
+    assert.equal(new Set(events.map((e) => e.id)).size, pulls);
+    assert.equal(new Set(events.map((e) => e.source.instanceID)).size, 2, 'both replicas recorded pulls');
   });
 });

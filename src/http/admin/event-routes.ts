@@ -2,6 +2,9 @@
 // the web UI: lists newest first with filters and a cursor (`next`: pass it back as `before`),
 // stable ids (UUIDv7). /api/v1/events (the outbox: what was recorded and to whom it goes),
 // /api/v1/events/:id with its deliveries, POST /api/v1/events/:id/redeliver, /api/v1/audit.
+// Pull events are stored and delivered in batches (docs/events.md#pull-batches): each is listed
+// and found by its own id, and names its batch, whose deliveries it shows and whose redelivery
+// sends the whole batch again.
 // The composition root hands in the queries; http does not know the events layer.
 import { z } from 'zod';
 import { RegistryError } from '../../errors/index.js';
@@ -17,7 +20,7 @@ export interface EventRouteDeps {
     state?: 'pending' | 'delivered' | undefined;
     limit: number;
   }): Promise<DeliveryRecord[]>;
-  /** Marks the event's deliveries due again; returns how many. */
+  /** Marks the event's deliveries (a pull event's: its batch's) due again; returns how many. */
   redeliver(eventId: string, endpoint?: string): Promise<number>;
   listAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   /** Writes audit entries still queued, so a list right after a change shows it. */
@@ -68,7 +71,8 @@ export function registerEventRoutes(router: AdminRouter, deps: EventRouteDeps): 
     const id = param(request, 'id');
     const event = await deps.findEvent(id);
     if (!event) throw new RegistryError('RESOURCE_UNKNOWN', { kind: 'event', name: id });
-    return json(reply, 200, { ...event, deliveries: await deps.listDeliveries({ eventId: id, limit: 1000 }) });
+    const deliveries = await deps.listDeliveries({ eventId: event.batch?.id ?? id, limit: 1000 });
+    return json(reply, 200, { ...event, deliveries });
   });
 
   router.route('POST', '/events/:id/redeliver', async (request, reply) => {

@@ -10,6 +10,7 @@ import * as storageLifecycle from './0006-storage-lifecycle.js';
 import * as rateLimits from './0007-rate-limits.js';
 import * as events from './0008-events.js';
 import * as eventClaimOrder from './0009-event-claim-order.js';
+import * as pullEventBatches from './0010-pull-event-batches.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0007-rate-limits': rateLimits,
   '0008-events': events,
   '0009-event-claim-order': eventClaimOrder,
+  '0010-pull-event-batches': pullEventBatches,
 };
 
 export const migrationProvider: MigrationProvider = {
