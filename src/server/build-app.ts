@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from '../config/index.js';
 import { createHttpApp } from '../http/app.js';
-import { createAuth } from './auth-setup.js';
 import { createJobScheduler } from './background-jobs.js';
 import { BerthMetrics } from './metrics.js';
 import { openEvents, type EventsRuntime } from './events-setup.js';
@@ -254,7 +253,9 @@ export async function buildApp(config: Config, logger: Logger = createLogger(con
     cacheEviction: cacheEvictionPolicies(config),
     warn: (error, message) => logger.warn({ err: error }, message),
   });
-  const auth = await createAuth(config, metadata, logger, metrics.auth);
+  // Authentication's code (bcrypt, JWTs, LDAP, OpenID Connect) is loaded only when it is on.
+  const auth =
+    config.auth.mode === 'none' ? undefined : await (await import('./auth-setup.js')).createAuth(config, metadata, logger, metrics.auth);
   const proxy = openPullThroughCache(config, registry, logger);
   if (proxy) metrics.watchProxy(proxy);
   // Replicas share their counts only through PostgreSQL (SQLite has one replica).

@@ -6,14 +6,13 @@
 // and whether a database set up for authentication is about to be served with authentication
 // off. `berth serve` (through buildApp) and `berth config check` both call these functions,
 // so the check cannot pass what serve then rejects. Problems are ConfigErrors naming the key,
-// the path and what is wrong, all of them at once.
+// the path and what is wrong, all of them at once. The token and LDAP code (jose, ldapts) is
+// imported only when the configuration has something for it to check: a server without them
+// would otherwise keep both loaded for its whole life.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { tlsOptionsOf } from '../auth/ldap/index.js';
-import { externalTokenVerifierFromFiles } from '../auth/token/external-token-verifier.js';
-import { loadSigningKeyFile } from '../auth/token/signing-key.js';
 import { ConfigError, type Config, type ConfigIssue } from '../config/index.js';
 import { AccountStore, openSqliteReadOnly, type AccessControlCounts, type MetadataDatabase } from '../metadata/index.js';
 import { readTlsMaterial } from './tls-material.js';
@@ -50,14 +49,17 @@ export async function checkStartup(config: Config, options: StartupCheckOptions)
   }
   const auth = config.auth;
   if (auth.mode === 'token' && auth.tokenServer.signingKey !== undefined) {
+    const { loadSigningKeyFile } = await import('../auth/token/signing-key.js');
     await loadSigningKeyFile(auth.tokenServer.signingKey).catch((error: unknown) =>
       problem('auth.tokenserver.signingkey', messageOf(error)),
     );
   }
   if (auth.mode === 'external-token' && auth.externalToken) {
+    const { externalTokenVerifierFromFiles } = await import('../auth/token/external-token-verifier.js');
     await externalTokenVerifierFromFiles(auth.externalToken).catch((error: unknown) => problem('auth.token', messageOf(error)));
   }
   if (auth.ldap?.caFile !== undefined) {
+    const { tlsOptionsOf } = await import('../auth/ldap/index.js');
     try {
       tlsOptionsOf(auth.ldap);
     } catch (error) {
