@@ -327,5 +327,11 @@ export function soakTable(result: SoakResult, references: readonly ReferenceRegi
     `soak: ${result.minutes} min of mixed pushes and pulls (images of 3 layers, ${format(result.largeBlobBytes / MiB)} MiB blobs), ` +
     `${result.workers} loops per registry, all registries at once; RSS of each process tree every ${result.sampleMs / 1000} s, ` +
     'slopes by least squares (the second half leaves out the warm-up)';
-  return [title, table(header, body, new Set(header.map((_, i) => i).slice(2)))].join('\n');
+  const failures = result.series
+    .filter((s) => s.errors > 0)
+    .map((s) => {
+      const name = s.name === 'berth' ? 'Berth' : (references.find((r) => r.name === s.name)?.label ?? s.name);
+      return `(${name}'s first failed operation: ${s.firstError ?? ''})`;
+    });
+  return [title, table(header, body, new Set(header.map((_, i) => i).slice(2))), ...failures].join('\n');
 }
