@@ -1,7 +1,7 @@
 // Delivers the outbox to webhook endpoints, on every replica: each round, for each endpoint,
 // claim its due deliveries (oldest first, under a lease: another replica skips them), send them
 // and record the outcome. Distribution's envelope is an array ({"events": [...]}), so the events
-// claimed together go in one request and are marked delivered (or failed) in one statement: a
+// claimed together go in one request and are marked delivered (or failed) together: a
 // busy registry's pull events cost one request per batch, not one per pull. A batch of pull
 // events is one outbox row (pull-events.ts), claimed, sent and counted as one: its stored array
 // goes into the envelope as it is, and its attempts and history are the batch's. CloudEvents
@@ -154,8 +154,17 @@ export class Deliverer {
         leaseEnd = Date.now() + leaseMs;
         await this.outbox.extendLease(endpoint.id, rowIds(claimed.slice(next)), this.options.owner, leaseEnd);
       };
+      // Rows sent and accepted, by the status that accepted them: marked delivered together,
+      // one write for the claim's requests rather than one each (a replica killed before it
+      // marks them sends them again: at least once).
+      const accepted = new Map<number, string[]>();
+      const markAccepted = async (): Promise<void> => {
+        for (const [status, ids] of accepted) await this.outbox.markDelivered(endpoint.id, ids, status);
+        accepted.clear();
+      };
       while (next < claimed.length) {
         if (this.stopped) {
+          await markAccepted();
           await this.outbox.release(endpoint.id, rowIds(claimed.slice(next)));
           return;
         }
@@ -165,10 +174,13 @@ export class Deliverer {
         this.counts.delivered += sent.accepted;
         const outcome = sent.outcome;
         if (outcome.ok) {
-          await this.outbox.markDelivered(endpoint.id, ids, outcome.status);
+          const same = accepted.get(outcome.status);
+          if (same === undefined) accepted.set(outcome.status, ids);
+          else same.push(...ids);
           next += group.length;
           continue;
         }
+        await markAccepted();
         this.counts.failed += sent.failed;
         // The most-tried event of the request sets the wait, so a batch that grew around an old
         // failure keeps backing off.
@@ -184,6 +196,7 @@ export class Deliverer {
         this.pausedUntil.set(endpoint.id, nextAttemptAt);
         return;
       }
+      await markAccepted();
     }
   }
 

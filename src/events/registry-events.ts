@@ -5,7 +5,7 @@
 // transaction with what it did; the events it returns are written in that transaction (the
 // outbox). Pulls change nothing, so their events are written after the read, and only when an
 // endpoint wants them: a pull queues a compact record (pull-events.ts), and the queue is written
-// every 250 ms or 200 pulls (write-batch.ts) as a few rows, one per batch of a repository's
+// every 250 ms or 1,000 pulls (write-batch.ts) as a few rows, one per batch of a repository's
 // pulls, so a manifest GET pays neither a transaction nor a row or JSON of its own; a crash loses
 // the last quarter second of pull events, never a change's. The endpoints are asked before
 // anything is queued, so a pull that no endpoint wants costs one pass over their filters, and
@@ -35,7 +35,7 @@ import type {
 import type { ParsedManifest } from '../oci/index.js';
 import type { EndpointDirectory, EventFacts } from './endpoints.js';
 import { uuidv7 } from './ids.js';
-import { BLOB_MEDIA_TYPE, PullEventRows, pullRecord, type PullRecord } from './pull-events.js';
+import { BLOB_MEDIA_TYPE, PULLS_PER_FLUSH, PullEventRows, pullRecord, type PullRecord } from './pull-events.js';
 import { WriteBatch } from './write-batch.js';
 
 /** One event as Distribution's envelope carries it (Berth adds fromRepository to mounts, as Distribution does). */
@@ -126,7 +126,7 @@ export class EventRecorder {
     this.pullRows = new PullEventRows(options.source, options.externalUrl);
     this.pulls = new WriteBatch((pulls) => this.recordNow(this.pullRows.rows(pulls)), {
       delayMs: options.pullDelayMs ?? 250,
-      maxBatch: 200,
+      maxBatch: PULLS_PER_FLUSH,
       maxQueued: 20_000,
       failed: (error, count) => options.warn?.(error, `could not record ${count} pull events`),
     });
