@@ -25,23 +25,13 @@ describe('the soak', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-bench-soak-'));
     try {
       const output = join(dir, 'results.json');
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(projectRoot, 'bench', 'run.ts'),
-          '--smoke',
-          '--tsx',
-          '--only',
-          'soak',
-          '--soak-minutes',
-          '0.15',
-          '--output',
-          output,
-        ],
-        { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 },
-      );
+      // 9 s of soak at --smoke sizes (4 MiB blobs), Berth run through tsx.
+      const soak = ['--smoke', '--tsx', '--only', 'soak', '--soak-minutes', '0.15', '--output', output];
+      const run = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), ...soak], {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
       assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /RSS slope, second half/);
       const results = JSON.parse(await readFile(output, 'utf8')) as { soak: SoakResult; workloads: unknown[] };
