@@ -3,13 +3,18 @@
 // the test lets it go (or sends it tampered, or drops the connection). The second client must
 // receive bytes from the fill's partial file while the upstream still holds back the rest (so
 // before the fill can have ended: no clock involved), then get exactly the blob, or, when the
-// fill fails, a body cut short that it cannot take for the blob.
+// fill fails, a body cut short that it cannot take for the blob. One case runs the cache
+// in-process, where the moment a client joins the fill can be seen.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
+import { Digest } from '../../src/oci/index.js';
+import { PullThroughCache } from '../../src/proxy/index.js';
+import { memoryLogger, name, readAll, upstream } from '../../src/proxy/testing/fixtures.js';
+import { localRegistry } from '../../src/registry/testing/local-registry.js';
 
 const MiB = 1024 * 1024;
 const BLOB_BYTES = 12 * MiB;
@@ -26,6 +31,8 @@ type Ending = 'intact' | 'tampered' | 'dropped';
 
 interface HeldBlob {
   readonly bytes: Buffer;
+  /** What the upstream sends before it holds back the rest. */
+  readonly sentFirst: number;
   readonly digest: string;
   readonly ending: Ending;
   /** Lets the upstream send the rest. */
@@ -33,14 +40,15 @@ interface HeldBlob {
   gets: number;
 }
 
-function heldBlob(ending: Ending): HeldBlob {
-  const bytes = randomBytes(BLOB_BYTES);
+function heldBlob(ending: Ending, size = BLOB_BYTES, sentFirst = SENT_FIRST): HeldBlob {
+  const bytes = randomBytes(size);
   let release = (): void => undefined;
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
   const blob: HeldBlob = {
     bytes,
+    sentFirst,
     digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
     ending,
     release,
@@ -51,16 +59,16 @@ function heldBlob(ending: Ending): HeldBlob {
 }
 const heldUntil = new WeakMap<HeldBlob, Promise<void>>();
 
-/** Sends the blob's first SENT_FIRST bytes, waits for release(), then ends as the blob says. */
+/** Sends the blob's first bytes, waits for release(), then ends as the blob says. */
 async function serveHeld(blob: HeldBlob, response: ServerResponse): Promise<void> {
   response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.bytes.length });
-  response.write(blob.bytes.subarray(0, SENT_FIRST));
+  response.write(blob.bytes.subarray(0, blob.sentFirst));
   await heldUntil.get(blob);
   if (blob.ending === 'dropped') {
-    response.write(blob.bytes.subarray(SENT_FIRST, SENT_FIRST + MiB), () => response.destroy());
+    response.write(blob.bytes.subarray(blob.sentFirst, blob.sentFirst + MiB), () => response.destroy());
     return;
   }
-  const rest = Buffer.from(blob.bytes.subarray(SENT_FIRST));
+  const rest = Buffer.from(blob.bytes.subarray(blob.sentFirst));
   if (blob.ending === 'tampered') rest[rest.length - 1] = (rest[rest.length - 1]! + 1) % 256;
   response.end(rest);
 }
@@ -70,6 +78,10 @@ interface Download {
   received(): number;
   /** Resolves once at least `bytes` have been received (rejects if the response ends first). */
   reached(bytes: number): Promise<void>;
+  /** Closes the connection mid-body, as a client that goes away. */
+  abort(): void;
+  /** Resolves when the response's status line and headers have arrived. */
+  readonly responded: Promise<void>;
   /** Settles when the response closes: its status, whether the body was complete, and its digest. */
   readonly finished: Promise<{ status: number; complete: boolean; bytes: number; digest: string }>;
 }
@@ -79,8 +91,14 @@ function download(url: string): Download {
   let received = 0;
   const waiters: { bytes: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   const hash = createHash('sha256');
+  let abort = (): void => undefined;
+  let responded = (): void => undefined;
+  const headers = new Promise<void>((resolve) => {
+    responded = resolve;
+  });
   const finished = new Promise<{ status: number; complete: boolean; bytes: number; digest: string }>((resolve, reject) => {
     const request = get(url, { agent: false }, (response: IncomingMessage) => {
+      responded();
       response.on('data', (chunk: Buffer) => {
         received += chunk.length;
         hash.update(chunk);
@@ -96,12 +114,15 @@ function download(url: string): Download {
       });
     });
     request.on('error', reject);
+    abort = () => request.destroy();
   });
   finished.catch(() => undefined);
   return {
     received: () => received,
     reached: (bytes) =>
       received >= bytes ? Promise.resolve() : new Promise<void>((resolve, reject) => waiters.push({ bytes, resolve, reject })),
+    abort: () => abort(),
+    responded: headers,
     finished,
   };
 }
@@ -109,12 +130,13 @@ function download(url: string): Download {
 describe('pull-through cache: a second client follows a fill in progress', {
   skip: testTarget === 'reference' ? 'Berth only' : false,
 }, () => {
-  let upstream: Server;
+  let upstreamServer: Server;
   let cache: TestRegistry;
+  let upstreamUrl: string;
   const blobs = new Map<string, HeldBlob>();
 
   before(async () => {
-    upstream = createServer((request, response) => {
+    upstreamServer = createServer((request, response) => {
       const path = (request.url ?? '').split('?')[0] ?? '';
       if (path === '/v2/' || path === '/v2') {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -128,8 +150,8 @@ describe('pull-through cache: a second client follows a fill in progress', {
       }
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}');
     });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`;
     cache = await startRegistry({
       extraConfig: [
         'proxy:',
@@ -141,15 +163,19 @@ describe('pull-through cache: a second client follows a fill in progress', {
 
   after(async () => {
     await cache?.stop();
-    upstream?.closeAllConnections();
-    await new Promise<void>((resolve) => upstream?.close(() => resolve()));
+    upstreamServer?.closeAllConnections();
+    await new Promise<void>((resolve) => upstreamServer?.close(() => resolve()));
   });
+
+  function newBlob(ending: Ending, size?: number, sentFirst?: number): { blob: HeldBlob; url: string } {
+    const blob = heldBlob(ending, size, sentFirst);
+    blobs.set(blob.digest, blob);
+    return { blob, url: `${cache.url}/v2/slow/app/blobs/${blob.digest}` };
+  }
 
   /** Two clients of one new blob: the first starts the fill, the second joins it while the upstream holds back the rest. */
   async function twoClients(ending: Ending) {
-    const blob = heldBlob(ending);
-    blobs.set(blob.digest, blob);
-    const url = `${cache.url}/v2/slow/app/blobs/${blob.digest}`;
+    const { blob, url } = newBlob(ending);
     const first = download(url);
     await first.reached(2 * MiB);
     const second = download(url);
@@ -195,5 +221,41 @@ describe('pull-through cache: a second client follows a fill in progress', {
       assert.ok(got.bytes < BLOB_BYTES, `${got.bytes} bytes of ${BLOB_BYTES}`);
     }
     assert.equal(blob.gets, 1);
+  });
+
+  it('the second client gets the whole blob when the first goes away mid-fill', async () => {
+    const { blob, url } = newBlob('intact');
+    const first = download(url);
+    await first.reached(2 * MiB);
+    const second = download(url);
+    await second.reached(FOLLOWED_BEFORE_RELEASE);
+    first.abort();
+    assert.equal((await first.finished).complete, false);
+    blob.release();
+    assert.deepEqual(await second.finished, { status: 200, complete: true, bytes: BLOB_BYTES, digest: blob.digest });
+    assert.equal(blob.gets, 1);
+  });
+
+  it('a client joining the fill of a blob stored in one piece (no partial file) gets it once it is stored', async () => {
+    // In-process, so that the join is certain: open() answers the second client while the upstream still holds back the rest.
+    const { blob } = newBlob('intact', 768 * 1024, 512 * 1024);
+    const local = await localRegistry();
+    const inProcess = new PullThroughCache(local.registry, local.ledger, [upstream(upstreamUrl)], memoryLogger());
+    try {
+      const digest = Digest.parse(blob.digest);
+      const opened = [];
+      for (let i = 0; i < 2; i++) {
+        const content = await inProcess.blobs.open(name('slow/app'), digest, undefined, {});
+        assert.ok(!('location' in content));
+        opened.push(content);
+      }
+      assert.equal(inProcess.stats.blobFetches, 1);
+      blob.release();
+      for (const content of opened) assert.ok((await readAll(content.stream)).equals(blob.bytes));
+      assert.equal(blob.gets, 1);
+    } finally {
+      await inProcess.close();
+      await local.close();
+    }
   });
 });
