@@ -7,7 +7,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { PathNotFoundError, RegistryError } from '../errors/index.js';
 import type { BlobIndex, UploadIndex, UploadRecord } from '../metadata/index.js';
 import { Digest, type ByteRange, type RepositoryName } from '../oci/index.js';
-import type { StorageDriver } from '../storage/driver.js';
+import type { StorageDriver, StorageWriter } from '../storage/driver.js';
 import type { BlobUploads, ChunkOptions, CompleteOptions, UploadStatus } from './interfaces.js';
 import type { RegistryOptions } from './options.js';
 import { blobKey, isValidUploadId, uploadDataKey, uploadFolderKey } from './paths.js';
@@ -227,14 +227,22 @@ export class UploadService implements BlobUploads {
   ): Promise<{ digest: Digest; size: number }> {
     assertRangeStart(options.range, 0);
     this.runningHashes.delete(id);
-    // Claimed before the bytes land at their address: garbage collection then leaves them (and
-    // any bytes already there) alone until the index links them, whatever its grace period.
-    await this.metadata.claimUploadDigest(id, digest.toString(), new Date(this.now()));
+    // Claimed before the bytes land at their address (commit() waits for it): garbage
+    // collection then leaves them (and any bytes already there) alone until the index links
+    // them, whatever its grace period. The claim's commit and fsync run while the body arrives.
+    const claimed = this.metadata.claimUploadDigest(id, digest.toString(), new Date(this.now()));
+    claimed.catch(() => undefined); // awaited on every path below
     const hash = createHash(digest.algorithm);
-    const writer = await this.storage.writer(blobKey(digest), {
-      append: false,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    let writer: StorageWriter;
+    try {
+      writer = await this.storage.writer(blobKey(digest), {
+        append: false,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      await claimed.catch(() => undefined);
+      throw error;
+    }
     try {
       for await (const piece of body) {
         await writer.write(piece);
@@ -247,9 +255,11 @@ export class UploadService implements BlobUploads {
         throw new RegistryError('DIGEST_INVALID', { expected: digest.toString(), actual: actual.toString() });
       }
       options.onVerified?.();
+      await claimed;
       await writer.commit();
     } catch (error) {
       await writer.cancel().catch(() => undefined);
+      await claimed.catch(() => undefined);
       // As below: an upload whose bytes did not match its digest is gone.
       if (error instanceof RegistryError && error.errorName === 'DIGEST_INVALID') await this.remove(id);
       throw error;
