@@ -263,13 +263,16 @@ function guardedFactory(factory: FastifyServerFactory): FastifyServerFactory {
 /** Sheds load: beyond `limit` requests in flight, answer 429 with Retry-After at once. */
 function limitConcurrency(app: FastifyInstance, limit: number): void {
   let inFlight = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  // A callback hook, as the one above: an async one costs a promise per request.
+  app.addHook('onRequest', (_request, reply, done) => {
     if (inFlight >= limit) {
-      throw new RegistryError('TOO_MANY_REQUESTS', { limit }, { headers: { 'Retry-After': '1' } });
+      done(new RegistryError('TOO_MANY_REQUESTS', { limit }, { headers: { 'Retry-After': '1' } }));
+      return;
     }
     inFlight++;
     // 'close' fires once whether the response finished or the client went away.
     reply.raw.once('close', () => inFlight--);
+    done();
   });
 }
 
