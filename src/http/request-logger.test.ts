@@ -11,13 +11,15 @@ import { parseConfig } from '../config/index.js';
 import { buildApp, type BerthApp } from '../server/build-app.js';
 import { RequestLogger } from './request-logger.js';
 
+/** A pino destination that keeps each line, parsed, in `lines`. */
+function collecting(lines: Record<string, unknown>[]): Writable {
+  return new Writable({ write: (chunk, _encoding, done) => done(void lines.push(JSON.parse(String(chunk)))) });
+}
+
 describe('RequestLogger', () => {
   it('makes the child logger on the first line only, with the bindings Fastify gave it', () => {
     const lines: Record<string, unknown>[] = [];
-    const parent = pino(
-      { level: 'info' },
-      new Writable({ write: (chunk, _encoding, done) => done(void lines.push(JSON.parse(String(chunk)))) }),
-    );
+    const parent = pino({ level: 'info' }, collecting(lines));
     let children = 0;
     const counting = Object.assign(Object.create(parent) as typeof parent, {
       child: (...args: Parameters<typeof parent.child>) => {
@@ -48,8 +50,7 @@ describe('request.log in the registry', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-request-logger-'));
     const config = parseConfig('', { cwd: dir, env: {} });
-    const destination = new Writable({ write: (chunk, _encoding, done) => done(void lines.push(JSON.parse(String(chunk)))) });
-    app = await buildApp(config, pino({ level: 'debug' }, destination));
+    app = await buildApp(config, pino({ level: 'debug' }, collecting(lines)));
   });
   after(async () => {
     await app.close().catch(() => undefined);
