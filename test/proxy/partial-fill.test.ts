@@ -7,13 +7,12 @@
 // in-process, where the moment a client joins the fill can be seen.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, testTarget, type TestRegistry } from '../helpers/registry.js';
 import { Digest } from '../../src/oci/index.js';
 import { PullThroughCache } from '../../src/proxy/index.js';
-import { memoryLogger, name, readAll, upstream } from '../../src/proxy/testing/fixtures.js';
+import { memoryLogger, name, readAll, testUpstream, upstream, type TestUpstream } from '../../src/proxy/testing/fixtures.js';
 import { localRegistry } from '../../src/registry/testing/local-registry.js';
 
 const MiB = 1024 * 1024;
@@ -130,28 +129,20 @@ function download(url: string): Download {
 describe('pull-through cache: a second client follows a fill in progress', {
   skip: testTarget === 'reference' ? 'Berth only' : false,
 }, () => {
-  let upstreamServer: Server;
+  let upstreamServer: TestUpstream;
   let cache: TestRegistry;
   let upstreamUrl: string;
   const blobs = new Map<string, HeldBlob>();
 
   before(async () => {
-    upstreamServer = createServer((request, response) => {
-      const path = (request.url ?? '').split('?')[0] ?? '';
-      if (path === '/v2/' || path === '/v2') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        return;
-      }
+    upstreamServer = await testUpstream((path, request, response) => {
       const blob = blobs.get(path.replace('/v2/slow/app/blobs/', ''));
-      if (blob && request.method === 'GET') {
-        blob.gets++;
-        void serveHeld(blob, response);
-        return;
-      }
-      response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}');
+      if (!blob || request.method !== 'GET') return false;
+      blob.gets++;
+      void serveHeld(blob, response);
+      return true;
     });
-    await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
-    upstreamUrl = `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`;
+    upstreamUrl = upstreamServer.url;
     cache = await startRegistry({
       extraConfig: [
         'proxy:',
@@ -163,8 +154,7 @@ describe('pull-through cache: a second client follows a fill in progress', {
 
   after(async () => {
     await cache?.stop();
-    upstreamServer?.closeAllConnections();
-    await new Promise<void>((resolve) => upstreamServer?.close(() => resolve()));
+    await upstreamServer?.close();
   });
 
   function newBlob(ending: Ending, size?: number, sentFirst?: number): { blob: HeldBlob; url: string } {

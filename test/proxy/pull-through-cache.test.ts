@@ -24,7 +24,9 @@ import {
   pushManifest,
   readAll,
   sha256,
+  testUpstream,
   upstream,
+  type TestUpstream,
 } from '../../src/proxy/testing/fixtures.js';
 
 const anyNs: RequestScope = {};
@@ -522,7 +524,7 @@ describe('pull-through cache: HEADs while the upstream cannot be reached', () =>
 });
 
 describe('pull-through cache: an upstream sending wrong bytes', () => {
-  let server: Server;
+  let server: TestUpstream;
   let url: string;
   const good = randomBytes(256 * 1024);
   const digest = Digest.parse(sha256(good));
@@ -533,12 +535,7 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
   let blobGets = 0;
 
   before(async () => {
-    server = createServer((request, response) => {
-      const path = (request.url ?? '').split('?')[0] ?? '';
-      if (path === '/v2/' || path === '/v2') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        return;
-      }
+    server = await testUpstream((path, request, response) => {
       if (path === `/v2/evil/app/blobs/${digest.toString()}`) {
         const bytes = Buffer.from(good);
         if (tampered) bytes[bytes.length - 1] = (bytes[bytes.length - 1]! + 1) % 256;
@@ -547,10 +544,10 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
         if (truncated && request.method === 'GET') {
           // Half the body, then the connection breaks.
           response.write(bytes.subarray(0, bytes.length / 2), () => response.destroy());
-          return;
+          return true;
         }
         response.end(request.method === 'HEAD' ? undefined : bytes);
-        return;
+        return true;
       }
       if (path === '/v2/evil/app/manifests/latest' || path === `/v2/evil/app/manifests/${sha256(manifest)}`) {
         const bytes = tampered ? Buffer.from(manifest.toString().replace('"schemaVersion":2', '"schemaVersion": 2')) : manifest;
@@ -561,15 +558,14 @@ describe('pull-through cache: an upstream sending wrong bytes', () => {
           'content-length': bytes.length,
         });
         response.end(request.method === 'HEAD' ? undefined : bytes);
-        return;
+        return true;
       }
-      response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND","message":"no"}]}');
+      return false;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   it('refuses a tampered blob and manifest, caches nothing, and a later correct fetch works', async () => {

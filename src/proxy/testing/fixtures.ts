@@ -1,7 +1,10 @@
 // Test fixtures for the pull-through cache: images pushed to a real upstream over HTTP, upstream
-// entries as the server would build them, and helpers to read streams and count upstream
-// requests in an access log. The local Registry comes from src/registry/testing.
+// entries as the server would build them, a hand-made upstream for answers no registry gives,
+// and helpers to read streams and count upstream requests in an access log. The local Registry
+// comes from src/registry/testing.
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { RegistryClient } from '../../client/index.js';
 import { Digest, MediaType, parseRepositoryName, type RepositoryName } from '../../oci/index.js';
@@ -110,4 +113,38 @@ export function countRequests(output: string, method: string, path: string): num
     }
   }
   return count;
+}
+
+export interface TestUpstream {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** Cuts open connections and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * A registry on loopback that answers what the test wants, for answers no real registry gives
+ * (tampered bytes, a body held back or cut off): /v2/ answers 200, `route` answers the rest by
+ * path (without the query) and returns false for a 404.
+ */
+export async function testUpstream(
+  route: (path: string, request: IncomingMessage, response: ServerResponse) => boolean,
+): Promise<TestUpstream> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    if (path === '/v2/' || path === '/v2') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      return;
+    }
+    if (route(path, request, response)) return;
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND","message":"no"}]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
