@@ -27,7 +27,7 @@ import type { BlobUploads } from '../registry/interfaces.js';
  */
 const FIRST_CLIENT_STALL_MS = 60_000;
 /** Blobs up to this size are stored in one request; larger ones get a partial file joiners can read. */
-export const FIRST_PIECE_BYTES = 1024 * 1024;
+const FIRST_PIECE_BYTES = 1024 * 1024;
 /** Upstream reads (64 KiB each, as Node reads a socket) the store may lag behind: about 4 MiB. */
 const STORE_QUEUE_CHUNKS = 64;
 
