@@ -293,6 +293,8 @@ export interface EventRecord {
   readonly digest?: string;
   readonly tag?: string;
   readonly actor?: string;
+  /** A pull event's batch (docs/events.md#pull-batches): its deliveries and redelivery are the batch's. */
+  readonly batch?: { readonly id: string; readonly size: number };
 }
 
 export interface Delivery {

@@ -434,9 +434,15 @@ function EventDeliveries({ id }: { id: string }) {
             <p class="muted">No endpoint was sent this event.</p>
           ) : (
             <>
+              {event.batch !== undefined && (
+                <p class="muted">
+                  A pull event, delivered in a batch of {event.batch.size} (<code>{event.batch.id}</code>): these are the batch's
+                  deliveries, and redelivering sends the whole batch again.
+                </p>
+              )}
               <DeliveryTable deliveries={event.deliveries} caption={`Deliveries of event ${id}`} />
               <button type="button" disabled={action.busy} onClick={again}>
-                Redeliver
+                {event.batch === undefined ? 'Redeliver' : 'Redeliver the batch'}
               </button>
             </>
           )
