@@ -1,8 +1,9 @@
 // UploadService against real components: the filesystem storage driver in a temporary folder and
 // a SQLite metadata database. Covers how often upload activity is recorded, purging idle uploads,
-// the one-request push straight to the content address (and what a failure there leaves behind),
-// concurrent pushes of the same blob, status() waiting for a chunk in flight, and a failed first
-// chunk keeping the bytes that arrived. Time is a test clock handed to the service: the activity
+// the one-request push straight to the content address (its digest claimed while the body arrives
+// and before the bytes land there, and what a failure there leaves behind), concurrent pushes of
+// the same blob, status() waiting for a chunk in flight, and a failed first chunk keeping the
+// bytes that arrived. Time is a test clock handed to the service: the activity
 // and purge tests step it past an interval instead of sleeping.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -266,6 +267,54 @@ describe('UploadService', () => {
       assert.equal(result.size, content.length);
       assert.deepEqual(await readFile(blobPath(fixture.root, digest)), content);
       assert.deepEqual(await tildeFiles(fixture.root), []);
+      assert.equal(await fixture.metadata.findUpload(id), undefined);
+      assert.deepEqual(await fixture.metadata.findRepositoryBlob(repository, digest.toString()), { size: content.length });
+    });
+
+    it('claims the digest while the body arrives, and places the bytes only once the claim is recorded', async () => {
+      const metadata = fixture.metadata;
+      let claimAsked = false;
+      let releaseClaim: () => void = () => undefined;
+      const claimHeld = new Promise<void>((resolve) => {
+        releaseClaim = resolve;
+      });
+      const service = new UploadService(fixture.storage, {
+        createUpload: (id, name, at) => metadata.createUpload(id, name, at),
+        findUpload: (id) => metadata.findUpload(id),
+        touchUpload: (...args) => metadata.touchUpload(...args),
+        deleteUpload: (id) => metadata.deleteUpload(id),
+        listUploadsIdleSince: (cutoff) => metadata.listUploadsIdleSince(cutoff),
+        addBlobToRepository: (...args) => metadata.addBlobToRepository(...args),
+        unlinkBlob: (...args) => metadata.unlinkBlob(...args),
+        claimUploadDigest: async (...args) => {
+          claimAsked = true;
+          await claimHeld;
+          await metadata.claimUploadDigest(...args);
+        },
+      });
+      const content = randomBytes(2 * MiB + 5);
+      const digest = Digest.of(content);
+      const { id } = await service.start(repository);
+      let bodyRead = false;
+      async function* body(): AsyncGenerator<Uint8Array> {
+        yield* pieces(content);
+        bodyRead = true;
+      }
+
+      const completed = service.complete(repository, id, digest, body());
+      try {
+        for (let i = 0; i < 400 && !bodyRead; i += 1) await delay(5);
+        assert.equal(bodyRead, true, 'the body was read while the claim was being recorded');
+        assert.equal(claimAsked, true);
+        // Time for a commit that did not wait for the claim to rename the bytes into place.
+        for (let i = 0; i < 50 && !(await exists(blobPath(fixture.root, digest))); i += 1) await delay(10);
+        assert.equal(await exists(blobPath(fixture.root, digest)), false, 'no bytes at the address before the claim');
+      } finally {
+        releaseClaim();
+      }
+
+      assert.equal((await completed).size, content.length);
+      assert.deepEqual(await readFile(blobPath(fixture.root, digest)), content);
       assert.equal(await fixture.metadata.findUpload(id), undefined);
       assert.deepEqual(await fixture.metadata.findRepositoryBlob(repository, digest.toString()), { size: content.length });
     });
