@@ -11,11 +11,10 @@
 //   (one seek of the new index `tags_repository_updated`) only when the newest tag went away or
 //   moved back. A repository row inserted afterwards counts the tags already there (0 on a push;
 //   `berth migrate` copies repositories before their tags, with the source's counts).
-// - On PostgreSQL the trigger on `tags` is a constraint trigger deferred to commit: a push
-//   locks its tags in sorted order, and an immediate trigger would lock the repository row
-//   between two of them, so two pushes sharing a tag could deadlock. At commit the repository
-//   row is the last lock a transaction takes. `tag_count + 1` and the newer-time comparison read
-//   the row as it is once locked, so concurrent pushes neither lose a count nor move the time back.
+// - On PostgreSQL the repository row is written at commit (a deferred constraint trigger,
+//   postgresTriggers): a push locks its tags in sorted order, and a trigger locking the
+//   repository row between two of them would let two pushes sharing a tag deadlock. At commit
+//   the repository row is the last lock a transaction takes.
 import { PostgresIntrospector, sql, type Kysely } from 'kysely';
 import { keyColumnType } from './key-column.js';
 
@@ -42,6 +41,54 @@ const onRepositoryInsert = `update repositories set tag_count = (select count(*)
     last_push = ${newestOf('new.name')}
   where name = new.name;`;
 
+/**
+ * PostgreSQL: each change of a tag adds to a count kept for the transaction (a transaction-local
+ * setting named after the repository, no lock taken), and at commit the first deferred firing
+ * for a repository applies it once, under the repository row's lock, with the last push read
+ * again in that new statement (so it sees every push committed meanwhile; FOR NO KEY UPDATE, as
+ * the update itself takes, so as not to wait for the key-share locks that pushes' manifest rows
+ * hold on it through their foreign key, which would deadlock two pushes); the later firings
+ * find nothing to apply. One update per repository and transaction: a row updated once per tag
+ * would keep every version until the commit, and `berth migrate` copies 100,000 tags of one
+ * repository in one transaction.
+ */
+const pendingKey = (repository: string): string => `'berth.tag_delta_' || md5(${repository})`;
+const postgresTriggers = [
+  `create function berth_tags_summary_note() returns trigger language plpgsql as $$
+declare
+  repo_name text := case when tg_op = 'DELETE' then old.repository else new.repository end;
+  delta bigint := coalesce(nullif(current_setting(${pendingKey('repo_name')}, true), '')::bigint, 0);
+begin
+  if tg_op = 'INSERT' then delta := delta + 1; elsif tg_op = 'DELETE' then delta := delta - 1; end if;
+  perform set_config(${pendingKey('repo_name')}, delta::text, true);
+  return null;
+end $$`,
+  `create trigger tags_summary_note after insert or delete or update of updated_at on tags
+  for each row execute function berth_tags_summary_note()`,
+  `create function berth_tags_summary_apply() returns trigger language plpgsql as $$
+declare
+  repo_name text := case when tg_op = 'DELETE' then old.repository else new.repository end;
+  pending text := current_setting(${pendingKey('repo_name')}, true);
+begin
+  if pending is null or pending = '' then return null; end if;
+  perform set_config(${pendingKey('repo_name')}, '', true);
+  perform 1 from repositories where name = repo_name for no key update;
+  update repositories set tag_count = tag_count + pending::bigint, last_push = ${newestOf('repo_name')}
+    where name = repo_name;
+  return null;
+end $$`,
+  `create constraint trigger tags_summary_apply after insert or delete or update of updated_at on tags
+  deferrable initially deferred for each row execute function berth_tags_summary_apply()`,
+  // A repository row written after tags of the same transaction counts them itself.
+  `create function berth_repository_summary() returns trigger language plpgsql as $$
+begin
+  ${onRepositoryInsert}
+  perform set_config(${pendingKey('new.name')}, '', true);
+  return null;
+end $$`,
+  'create trigger repositories_summary after insert on repositories for each row execute function berth_repository_summary()',
+];
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .alterTable('repositories')
@@ -54,30 +101,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       last_push = (select max(updated_at) from tags where tags.repository = repositories.name)`.execute(db);
   await db.schema.createIndex('repositories_last_push').on('repositories').columns(['last_push desc', 'name']).execute();
   if (isPostgres(db)) {
-    await sql
-      .raw(`create function berth_tags_summary() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' then ${onInsert}
-  elsif tg_op = 'DELETE' then ${onDelete}
-  else ${onUpdate}
-  end if;
-  return null;
-end $$`)
-      .execute(db);
-    await sql
-      .raw(`create constraint trigger tags_summary after insert or delete or update of updated_at on tags
-  deferrable initially deferred for each row execute function berth_tags_summary()`)
-      .execute(db);
-    await sql
-      .raw(`create function berth_repository_summary() returns trigger language plpgsql as $$
-begin
-  ${onRepositoryInsert}
-  return null;
-end $$`)
-      .execute(db);
-    await sql
-      .raw('create trigger repositories_summary after insert on repositories for each row execute function berth_repository_summary()')
-      .execute(db);
+    for (const statement of postgresTriggers) await sql.raw(statement).execute(db);
     return;
   }
   await sql.raw(`create trigger tags_summary_insert after insert on tags begin ${onInsert} end`).execute(db);
@@ -88,10 +112,15 @@ end $$`)
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   if (isPostgres(db)) {
-    await sql.raw('drop trigger repositories_summary on repositories').execute(db);
-    await sql.raw('drop function berth_repository_summary()').execute(db);
-    await sql.raw('drop trigger tags_summary on tags').execute(db);
-    await sql.raw('drop function berth_tags_summary()').execute(db);
+    for (const statement of [
+      'drop trigger repositories_summary on repositories',
+      'drop function berth_repository_summary()',
+      'drop trigger tags_summary_apply on tags',
+      'drop function berth_tags_summary_apply()',
+      'drop trigger tags_summary_note on tags',
+      'drop function berth_tags_summary_note()',
+    ])
+      await sql.raw(statement).execute(db);
   } else {
     for (const trigger of ['repositories_summary', 'tags_summary_update', 'tags_summary_delete', 'tags_summary_insert']) {
       await sql.raw(`drop trigger ${trigger}`).execute(db);
