@@ -2,13 +2,13 @@
 // a namespace), each with its tag count and last push, newest push first on request; the
 // namespaces below a namespace; and a repository's tags with their manifest's media type, size,
 // push and pull times, by name or newest push first. Queries walk a primary key or an index
-// range, so a page costs the same with 100 repositories as with 100,000: a page of the catalog
-// reads the repositories' primary key from the cursor on (a filter reads further, but only names;
-// a namespace is a key range), the summaries of a page are its repositories' rows (the tag count
-// and last push that migration 11's triggers keep there), the order by last push walks the
-// index repositories_last_push from its cursor, the namespaces are one index seek each (a skip
-// scan), and a repository's tags are one range of tags' primary key.
-import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+// range: a page of the catalog reads the repositories' primary key from the cursor on (a filter
+// reads further, but only names; a namespace is a key range), the summaries of a page are one
+// grouped range read per repository of tags' primary key (repository, name), the namespaces are
+// one index seek each (a skip scan), and a repository's tags are one range of tags' primary key.
+// The one exception is the order by last push, which has no index of its own: it groups every
+// repository's tags (one pass over tags' primary key; docs/admin-api.md gives its cost).
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface RepositorySummary {
@@ -76,9 +76,9 @@ export class RepositorySummaries {
 
   /**
    * Up to `limit` repositories within the filter, the most recently pushed first (ties by name),
-   * then those without tags by name, after the repository `after` as it stands now: a walk of
-   * the index repositories_last_push from the cursor (taggedByLastPush), then, once the tagged
-   * ones run out, of the untagged ones (last_push null) by name.
+   * then those without tags by name, after the repository `after` as it stands now. The tagged
+   * ones come from one grouped pass over tags' primary key (no join); the untagged ones, read
+   * only once the tagged ones run out, from the repositories' key.
    */
   async byLastPush(options: { after?: string | undefined; limit: number } & RepositoryFilter): Promise<RepositorySummary[]> {
     const { after, limit } = options;
@@ -86,14 +86,30 @@ export class RepositorySummaries {
     const found: RepositorySummary[] = [];
     // A cursor without tags is among the untagged repositories already.
     if (cursor === undefined || cursor.lastPush !== null) {
-      const rows = await taggedByLastPush(this.db, { ...options, cursor }).execute();
-      for (const row of rows) found.push({ name: row.name, tags: Number(row.tag_count), lastPush: row.last_push });
+      const lastPush = sql<string>`max(updated_at)`;
+      let query = this.db
+        .selectFrom('tags')
+        .select((eb) => ['repository', eb.fn.countAll<number | string>().as('tags'), lastPush.as('last_push')])
+        .groupBy('repository')
+        .orderBy(lastPush, 'desc')
+        .orderBy('repository')
+        .limit(limit);
+      for (const condition of filterConditions('repository', options)) query = query.where(condition);
+      if (cursor?.lastPush) {
+        const pushed = cursor.lastPush;
+        query = query.having((eb) =>
+          eb.or([eb(lastPush, '<', pushed), eb.and([eb(lastPush, '=', pushed), eb('repository', '>', cursor.name)])]),
+        );
+      }
+      for (const row of await query.execute()) found.push({ name: row.repository, tags: Number(row.tags), lastPush: row.last_push });
     }
     if (found.length < limit) {
       let query = this.db
         .selectFrom('repositories')
         .select('name')
-        .where('last_push', 'is', null)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('tags').select('tags.name').whereRef('tags.repository', '=', 'repositories.name'))),
+        )
         .orderBy('name')
         .limit(limit - found.length);
       for (const condition of filterConditions('name', options)) query = query.where(condition);
@@ -141,14 +157,19 @@ export class RepositorySummaries {
     return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Tag count and last push of each named repository, in the order given: their rows, by primary key. */
+  /** Tag count and last push of each named repository, in the order given. */
   async summaries(names: readonly string[]): Promise<RepositorySummary[]> {
     if (names.length === 0) return [];
-    const rows = await this.db.selectFrom('repositories').select(['name', 'tag_count', 'last_push']).where('name', 'in', names).execute();
-    const byName = new Map(rows.map((row) => [row.name, row]));
+    const rows = await this.db
+      .selectFrom('tags')
+      .select((eb) => ['repository', eb.fn.countAll<number | string>().as('tags'), eb.fn.max('updated_at').as('last_push')])
+      .where('repository', 'in', names)
+      .groupBy('repository')
+      .execute();
+    const byName = new Map(rows.map((row) => [row.repository, row]));
     return names.map((name) => {
       const row = byName.get(name);
-      return { name, tags: Number(row?.tag_count ?? 0), lastPush: row?.last_push ?? null };
+      return { name, tags: Number(row?.tags ?? 0), lastPush: row?.last_push ?? null };
     });
   }
 
@@ -240,29 +261,4 @@ export class RepositorySummaries {
     }
     return result;
   }
-}
-
-/**
- * The tagged repositories within the filter, newest last push first (ties by name), after the
- * cursor: a walk of repositories_last_push (last_push desc, name) that starts at the cursor's
- * last push (the `<=` bound) and skips the ties up to its name. Exported for the query-plan test.
- */
-export function taggedByLastPush(
-  db: Kysely<Database>,
-  options: { cursor?: RepositorySummary | undefined; limit: number } & RepositoryFilter,
-): SelectQueryBuilder<Database, 'repositories', { name: string; tag_count: number; last_push: string | null }> {
-  let query = db
-    .selectFrom('repositories')
-    .select(['name', 'tag_count', 'last_push'])
-    .where('last_push', 'is not', null)
-    .orderBy('last_push', 'desc')
-    .orderBy('name')
-    .limit(options.limit);
-  for (const condition of filterConditions('name', options)) query = query.where(condition);
-  const pushed = options.cursor?.lastPush;
-  if (options.cursor !== undefined && pushed) {
-    const name = options.cursor.name;
-    query = query.where('last_push', '<=', pushed).where((eb) => eb.or([eb('last_push', '<', pushed), eb('name', '>', name)]));
-  }
-  return query;
 }

@@ -1,16 +1,12 @@
 // The tables of the metadata index, as Kysely sees them. Timestamps are ISO-8601 text (sortable,
 // and the same in SQLite and PostgreSQL); sizes are bigint. Keys are natural keys (repository
 // name, digest) so the schema needs no dialect-specific auto-increment.
-import type { Generated, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Role } from '../oci/access.js';
 
 export interface RepositoriesTable {
   name: string;
   created_at: string;
-  /** How many tags it holds, kept by triggers on tags (migration 11). */
-  tag_count: Generated<number>;
-  /** Its newest tag's updated_at, kept by the same triggers; null without tags. */
-  last_push: string | null;
 }
 
 /** A blob whose bytes are complete and verified in the blob store. */

@@ -2,13 +2,11 @@
 // and a throwaway PostgreSQL cluster: names below a namespace (a key range), the namespace tree
 // (a skip scan that jumps over each namespace's names), the order by last push with its cursor
 // (ties by name, repositories without tags last), and a repository's tags by name or newest push
-// first, each order paged by its cursor without losing or repeating a tag; each repository's tag
-// count and last push, kept on its row by migration 11's triggers, through pushes, moves and
-// deletes of tags; and, on SQLite, the query plan of a page by last push (an index range, no sort).
+// first, each order paged by its cursor without losing or repeating a tag.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompiledQuery, type Kysely } from 'kysely';
-import { type ListingOrder, RepositorySummaries, taggedByLastPush } from '../../src/metadata/repository-summaries.js';
+import type { Kysely } from 'kysely';
+import { type ListingOrder, RepositorySummaries } from '../../src/metadata/repository-summaries.js';
 import type { Database } from '../../src/metadata/schema.js';
 import { runOnBothDatabaseKinds, type TestDatabase } from '../helpers/metadata-databases.js';
 
@@ -132,76 +130,6 @@ function suite(name: string, open: () => Promise<TestDatabase>): void {
       assert.deepEqual(await allTags(summaries, 'team/app', 'last-push'), ['latest', 'v2', 'v1']);
       assert.deepEqual(await allTags(summaries, 'team/empty', 'last-push'), []);
     });
-
-    it("keeps each repository's tag count and last push those of its tags as tags are pushed, moved and deleted", async () => {
-      const summary = async (name: string) => (await summaries.summaries([name]))[0];
-      const tag = (repository: string, name: string, minute: number) =>
-        db
-          .insertInto('tags')
-          .values({ repository, name, manifest_digest: 'sha256:0', updated_at: at(minute), last_pulled_at: null })
-          .execute();
-      const move = (name: string, minute: number) =>
-        db
-          .updateTable('tags')
-          .set({ updated_at: at(minute) })
-          .where('repository', '=', 'moves/app')
-          .where('name', '=', name)
-          .execute();
-      const untag = (name: string) => db.deleteFrom('tags').where('repository', '=', 'moves/app').where('name', '=', name).execute();
-      try {
-        await db
-          .insertInto('repositories')
-          .values({ name: 'moves/app', created_at: at(0) })
-          .execute();
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 0, lastPush: null });
-        await tag('moves/app', 'a', 5);
-        await tag('moves/app', 'b', 7);
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 2, lastPush: at(7) });
-        // The newest moved back: the next newest is found again.
-        await move('b', 3);
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 2, lastPush: at(5) });
-        await move('a', 8);
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 2, lastPush: at(8) });
-        await untag('a');
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 1, lastPush: at(3) });
-        // One transaction, as a push writes several tags and a removal deletes them.
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('tags')
-            .values([
-              { repository: 'moves/app', name: 'c', manifest_digest: 'sha256:0', updated_at: at(9), last_pulled_at: null },
-              { repository: 'moves/app', name: 'd', manifest_digest: 'sha256:0', updated_at: at(4), last_pulled_at: null },
-            ])
-            .execute();
-          await trx.deleteFrom('tags').where('repository', '=', 'moves/app').where('name', '=', 'c').execute();
-        });
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 2, lastPush: at(4) });
-        await untag('b');
-        await untag('d');
-        assert.deepEqual(await summary('moves/app'), { name: 'moves/app', tags: 0, lastPush: null });
-        // A repository row written after its tags (berth migrate copies it with the source's figures) counts them.
-        await tag('moves/late', 'x', 6);
-        await db
-          .insertInto('repositories')
-          .values({ name: 'moves/late', created_at: at(0), tag_count: 7, last_push: at(1) })
-          .execute();
-        assert.deepEqual(await summary('moves/late'), { name: 'moves/late', tags: 1, lastPush: at(6) });
-      } finally {
-        await db.deleteFrom('tags').where('repository', 'in', ['moves/app', 'moves/late']).execute();
-        await db.deleteFrom('repositories').where('name', 'in', ['moves/app', 'moves/late']).execute();
-      }
-    });
-
-    if (name === 'sqlite') {
-      it('walks the index of last pushes from the cursor for a page by last push, reading no tags and sorting nothing', async () => {
-        const compiled = taggedByLastPush(db, { cursor: { name: 'alpine', tags: 1, lastPush: at(5) }, limit: 2 }).compile();
-        const { rows } = await db.executeQuery(CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]));
-        const plan = (rows as { detail: string }[]).map((row) => row.detail).join('\n');
-        // A range of the index bounded by the cursor's last push (SQLite prints <= as <).
-        assert.match(plan, /SEARCH repositories USING (COVERING )?INDEX repositories_last_push \(last_push>\? AND last_push<\?\)/, plan);
-        assert.doesNotMatch(plan, /TEMP B-TREE|tags/, plan);
-      });
-    }
   });
 }
 

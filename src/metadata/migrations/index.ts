@@ -11,7 +11,6 @@ import * as rateLimits from './0007-rate-limits.js';
 import * as events from './0008-events.js';
 import * as eventClaimOrder from './0009-event-claim-order.js';
 import * as pullEventBatches from './0010-pull-event-batches.js';
-import * as repositoryTagSummary from './0011-repository-tag-summary.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -24,7 +23,6 @@ const migrations: Record<string, Migration> = {
   '0008-events': events,
   '0009-event-claim-order': eventClaimOrder,
   '0010-pull-event-batches': pullEventBatches,
-  '0011-repository-tag-summary': repositoryTagSummary,
 };
 
 export const migrationProvider: MigrationProvider = {
