@@ -3,6 +3,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { formatTime } from './format';
 
 /** The state of something loaded from the server. */
 export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: Error } | { state: 'ready'; value: T };
@@ -159,5 +160,15 @@ export function ConfirmButton({
         </div>
       </dialog>
     </>
+  );
+}
+
+/** A time as relative text ("3 hours ago", "never"), the exact ISO time for machines and tooltips. */
+export function RelativeTime({ at }: { at: string | null | undefined }) {
+  const time = formatTime(at);
+  return (
+    <time dateTime={time.exact} title={time.exact}>
+      {time.text}
+    </time>
   );
 }

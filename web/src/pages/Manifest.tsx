@@ -6,8 +6,8 @@
 // config blob, the referrers API, DELETE by digest), except whether the visitor may delete,
 // which GET /api/v1/tags says.
 import { getJson, referencePath, repositoryPath, request, type TagList } from '../api';
-import { ConfirmButton, CopyCommand, Show, useLoad } from '../components';
-import { formatBytes, formatTime, shortDigest } from '../format';
+import { ConfirmButton, CopyCommand, RelativeTime, Show, useLoad } from '../components';
+import { formatBytes, shortDigest } from '../format';
 import { type Descriptor, type ImageConfig, type ImageManifest, isIndex, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
 import { href, navigate } from '../router';
 
@@ -157,7 +157,6 @@ function IndexChildren({ repository, index }: { repository: string; index: OciIn
 
 function ConfigDetails({ config }: { config: ImageConfig }) {
   const run = config.config ?? {};
-  const created = formatTime(config.created);
   const labels = Object.entries(run.Labels ?? {});
   return (
     <>
@@ -170,9 +169,7 @@ function ConfigDetails({ config }: { config: ImageConfig }) {
         <div>
           <dt>Created</dt>
           <dd>
-            <time dateTime={created.exact} title={created.exact}>
-              {created.text}
-            </time>
+            <RelativeTime at={config.created} />
           </dd>
         </div>
         <div>

@@ -4,8 +4,8 @@
 // newest push first, a page at a time. The state lives in the address (?q=, ?ns=, ?sort=, ?after=), so every view can be linked to.
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type ListingOrder, type NamespaceList, type RepositoryPage } from '../api';
-import { Show, useLoad } from '../components';
-import { formatBytes, formatTime } from '../format';
+import { RelativeTime, Show, useLoad } from '../components';
+import { formatBytes } from '../format';
 import { href, navigate, useRoute } from '../router';
 
 /** As /v2/_catalog's default page (limits.catalogdefaultentries), so the first pages agree. */
@@ -105,7 +105,6 @@ export function Repositories() {
                   </thead>
                   <tbody>
                     {page.repositories.map((repository) => {
-                      const pushed = formatTime(repository.lastPush);
                       return (
                         <tr key={repository.name} data-repository={repository.name}>
                           <td>
@@ -116,9 +115,7 @@ export function Repositories() {
                             {formatBytes(repository.size)}
                           </td>
                           <td>
-                            <time dateTime={pushed.exact} title={pushed.exact}>
-                              {pushed.text}
-                            </time>
+                            <RelativeTime at={repository.lastPush} />
                           </td>
                         </tr>
                       );

@@ -7,8 +7,8 @@
 // DELETE /v2/<name>/manifests/<tag>. The order and page live in the address (?sort=, ?after=).
 import { useState } from 'preact/hooks';
 import { getJson, type ListingOrder, referencePath, repositoryPath, request, type TagList, type TagSummary } from '../api';
-import { ConfirmButton, CopyCommand, Show, useLoad } from '../components';
-import { formatBytes, formatTime, shortDigest } from '../format';
+import { ConfirmButton, CopyCommand, RelativeTime, Show, useLoad } from '../components';
+import { formatBytes, shortDigest } from '../format';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_ACCEPT, type OciIndex, platformName } from '../manifests';
 import { href, navigate, useRoute } from '../router';
 
@@ -138,8 +138,6 @@ function TagRow({
   mayDelete: boolean;
   onDeleted: () => void;
 }) {
-  const pushed = formatTime(tag.pushedAt);
-  const pulled = formatTime(tag.lastPulledAt);
   const remove = async (): Promise<void> => {
     await request(`/v2/${repositoryPath(repository)}/manifests/${referencePath(tag.name)}`, { method: 'DELETE' });
     onDeleted();
@@ -160,14 +158,10 @@ function TagRow({
         {formatBytes(tag.size)}
       </td>
       <td>
-        <time dateTime={pushed.exact} title={pushed.exact}>
-          {pushed.text}
-        </time>
+        <RelativeTime at={tag.pushedAt} />
       </td>
       <td>
-        <time dateTime={pulled.exact} title={pulled.exact}>
-          {pulled.text}
-        </time>
+        <RelativeTime at={tag.lastPulledAt} />
       </td>
       <td>
         {INDEX_TYPES.has(tag.mediaType) ? <Platforms repository={repository} digest={tag.digest} /> : <span class="muted">single</span>}
